@@ -1,0 +1,46 @@
+//! The connection pool: small, lazy and reused across invocations, as a Lambda behind RDS
+//! Proxy wants; the local stack, which serves every function in one process, asks for more.
+
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+    /// Shorter than RDS Proxy's client idle timeout, so the pool closes first.
+    pub idle_timeout: Duration,
+}
+
+impl PoolSettings {
+    /// One Lambda environment serves one invocation at a time.
+    pub const LAMBDA: Self = Self {
+        max_connections: 2,
+        acquire_timeout: Duration::from_secs(5),
+        idle_timeout: Duration::from_secs(300),
+    };
+
+    pub const LOCAL: Self = Self {
+        max_connections: 10,
+        acquire_timeout: Duration::from_secs(10),
+        idle_timeout: Duration::from_secs(300),
+    };
+}
+
+/// Builds the pool without connecting: the first query connects, so a cold start never
+/// fails (or waits) because the database is briefly unreachable.
+pub fn connect_lazy(url: &str, settings: PoolSettings) -> Result<PgPool, sqlx::Error> {
+    let options: PgConnectOptions = url.parse()?;
+    let options = options.application_name("meetin");
+    Ok(PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .min_connections(0)
+        .acquire_timeout(settings.acquire_timeout)
+        .idle_timeout(Some(settings.idle_timeout))
+        .connect_lazy_with(options))
+}

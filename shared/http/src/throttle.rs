@@ -1,0 +1,49 @@
+//! Rate limits shared by every instance through DynamoDB (contract decision 5).
+
+use chrono::Utc;
+use meetin_aws::RateDecision;
+use meetin_core::ApiError;
+
+use crate::AppContext;
+
+/// One minute windows.
+const WINDOW_SECS: u32 = 60;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// register, login and refresh share one bucket per client IP
+    Auth,
+    /// other unauthenticated requests, per client IP
+    Anon,
+    /// authenticated requests, per user
+    User,
+}
+
+impl Scope {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Auth => "auth",
+            Self::Anon => "anon",
+            Self::User => "user",
+        }
+    }
+}
+
+/// Counts this request against `scope` for `key` and refuses it when over the limit.
+pub async fn check(ctx: &AppContext, scope: Scope, key: &str) -> Result<(), ApiError> {
+    let limits = ctx.config.rate_limits;
+    let limit = match scope {
+        Scope::Auth => limits.auth_per_minute,
+        Scope::Anon => limits.anon_per_minute,
+        Scope::User => limits.user_per_minute,
+    };
+    let decision = ctx
+        .ephemeral
+        .hit_rate_limit(&format!("{}#{key}", scope.name()), limit, WINDOW_SECS, Utc::now())
+        .await
+        .map_err(ApiError::internal)?;
+    match decision {
+        RateDecision::Allowed => Ok(()),
+        RateDecision::Limited { retry_after_secs } => Err(ApiError::Throttled { retry_after_secs }),
+    }
+}
