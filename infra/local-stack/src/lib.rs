@@ -1,1 +1,46 @@
+//! The local stack: every HTTP function's own routes, merged at their production paths and
+//! finished with the same layers Lambda uses, plus the CORS API Gateway applies in AWS.
 
+use axum::Router;
+use http::{HeaderValue, Method, header};
+use meetin_http::AppContext;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+/// The served app, exactly the deployed routers.
+pub fn app(ctx: AppContext) -> Router {
+    let cors = cors(&ctx.config.cors_allowed_origins);
+    meetin_http::finish_router(auth::routes(ctx)).layer(cors)
+}
+
+/// Contract section 0: the configured origins, GET/POST/PUT/PATCH/DELETE, the
+/// `authorization` and `content-type` headers, no credentials.
+pub fn cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .allow_credentials(false)
+        .max_age(std::time::Duration::from_secs(3600))
+}
+
+/// The OpenAPI document of every function, merged.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    auth::openapi()
+}
+
+/// The document as committed in `docs/openapi.json`.
+pub fn openapi_json() -> String {
+    let mut json = openapi().to_pretty_json().unwrap_or_default();
+    json.push('\n');
+    json
+}

@@ -1,1 +1,114 @@
-fn main() {}
+//! `meetin-local`: runs the whole product on this machine.
+//!
+//! ```text
+//! meetin-local [serve] [--port 8000]   provision, then serve http://localhost:8000
+//! meetin-local provision               create the database and the emulator's resources
+//! meetin-local openapi                 print the OpenAPI document
+//! ```
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use meetin_core::{Config, Secrets};
+use meetin_data::PoolSettings;
+use meetin_http::AppContext;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    meetin_core::telemetry::init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = args.first().map(String::as_str).unwrap_or("serve");
+    match command {
+        "openapi" => {
+            print!("{}", meetin_local::openapi_json());
+            Ok(())
+        }
+        "provision" => {
+            let config = Config::from_env()?;
+            provision(&config).await?;
+            println!(
+                "provisioned: database, table {}, secret {}",
+                config.ephemeral_table, config.jwt_secret_id
+            );
+            Ok(())
+        }
+        "serve" => serve(port(&args)?).await,
+        other => anyhow::bail!("unknown command {other:?}; expected serve, provision or openapi"),
+    }
+}
+
+fn port(args: &[String]) -> anyhow::Result<u16> {
+    match args.iter().position(|a| a == "--port") {
+        Some(i) => args
+            .get(i + 1)
+            .context("--port needs a value")?
+            .parse()
+            .context("--port"),
+        None => Ok(std::env::var("PORT")
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(8000)),
+    }
+}
+
+async fn provision(config: &Config) -> anyhow::Result<()> {
+    let url = match &config.database {
+        meetin_core::DatabaseTarget::Url(url) => url.clone(),
+        meetin_core::DatabaseTarget::Secret { .. } => {
+            anyhow::bail!("the local stack needs DATABASE_URL")
+        }
+    };
+    meetin_test_support::provision_local(config, &url).await?;
+    Ok(())
+}
+
+async fn serve(port: u16) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    provision(&config).await?;
+    let aws = meetin_aws::AwsClients::load(&config.aws).await;
+    let secrets = Secrets::load(&config, &aws.secrets).await?;
+    let pool = meetin_data::connect_lazy(&secrets.database_url, PoolSettings::LOCAL)?;
+    let ctx = AppContext::new(config, pool, &secrets, aws);
+    let app = meetin_local::app(ctx.clone());
+
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}; is another `make dev` running?"))?;
+    println!("meetIN local stack on http://localhost:{port}");
+    println!("  http      every HTTP function at its production path (GET / answers)");
+    println!(
+        "  aws       {} (table {})",
+        ctx.config.aws.endpoint_url.as_deref().unwrap_or("real AWS"),
+        ctx.config.ephemeral_table
+    );
+    println!("  cors      {}", ctx.config.cors_allowed_origins.join(", "));
+    println!("  Ctrl-C stops it.");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await?;
+    ctx.pool.close().await;
+    println!("meetIN local stack stopped");
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return ctrl_c.await.unwrap_or(()),
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await.unwrap_or(());
+}

@@ -98,7 +98,8 @@ impl RequestUrl {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// One page of a list: `{"count", "next", "previous", "results"}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub count: i64,
     pub next: Option<String>,

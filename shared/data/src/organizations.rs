@@ -100,11 +100,13 @@ pub(crate) async fn insert_with_admin(
     owner: Uuid,
     name: &str,
 ) -> Result<Uuid, sqlx::Error> {
-    let id: Uuid = sqlx::query_scalar("INSERT INTO organizations (name, owner_id) VALUES ($1, $2) RETURNING id")
-        .bind(name)
-        .bind(owner)
-        .fetch_one(&mut *conn)
-        .await?;
+    let id: Uuid = sqlx::query_scalar(
+        "INSERT INTO organizations (name, owner_id) VALUES ($1, $2) RETURNING id",
+    )
+    .bind(name)
+    .bind(owner)
+    .fetch_one(&mut *conn)
+    .await?;
     sqlx::query("INSERT INTO organization_members (organization_id, user_id, role) VALUES ($1, $2, 'admin')")
         .bind(id)
         .bind(owner)
@@ -152,7 +154,11 @@ pub async fn list_for_member(
 }
 
 /// The organization, if `user` is its admin.
-pub async fn find_administered(pool: &PgPool, user: Uuid, org: Uuid) -> Result<Option<Organization>, sqlx::Error> {
+pub async fn find_administered(
+    pool: &PgPool,
+    user: Uuid,
+    org: Uuid,
+) -> Result<Option<Organization>, sqlx::Error> {
     sqlx::query_as(concat!(
         organization_select!(),
         "WHERE o.id = $2 AND EXISTS (SELECT 1 FROM organization_members m \
@@ -195,7 +201,11 @@ pub async fn rename_administered(
 }
 
 /// Deletes the organization (and, by cascade, everything in it) if `user` is its admin.
-pub async fn delete_administered(pool: &PgPool, user: Uuid, org: Uuid) -> Result<bool, sqlx::Error> {
+pub async fn delete_administered(
+    pool: &PgPool,
+    user: Uuid,
+    org: Uuid,
+) -> Result<bool, sqlx::Error> {
     let deleted = sqlx::query(
         "DELETE FROM organizations o \
          WHERE o.id = $2 AND EXISTS (SELECT 1 FROM organization_members m \
@@ -210,17 +220,22 @@ pub async fn delete_administered(pool: &PgPool, user: Uuid, org: Uuid) -> Result
 
 /// `user`'s role in `org`, if a member.
 pub async fn role_of(pool: &PgPool, org: Uuid, user: Uuid) -> Result<Option<Role>, sqlx::Error> {
-    let role: Option<String> =
-        sqlx::query_scalar("SELECT role FROM organization_members WHERE organization_id = $1 AND user_id = $2")
-            .bind(org)
-            .bind(user)
-            .fetch_optional(pool)
-            .await?;
+    let role: Option<String> = sqlx::query_scalar(
+        "SELECT role FROM organization_members WHERE organization_id = $1 AND user_id = $2",
+    )
+    .bind(org)
+    .bind(user)
+    .fetch_optional(pool)
+    .await?;
     Ok(role.as_deref().map(parse_role))
 }
 
 /// How many members of `org` the `viewer` can see: all of them if a member, else none.
-pub async fn count_members_visible_to(pool: &PgPool, org: Uuid, viewer: Uuid) -> Result<i64, sqlx::Error> {
+pub async fn count_members_visible_to(
+    pool: &PgPool,
+    org: Uuid,
+    viewer: Uuid,
+) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT count(*) FROM organization_members m \
          WHERE m.organization_id = $1 AND EXISTS (SELECT 1 FROM organization_members me \
@@ -275,38 +290,49 @@ async fn lock_for_membership_change(
     org: Uuid,
     actor: Uuid,
 ) -> Result<(), MembershipError> {
-    let locked: Option<Uuid> = sqlx::query_scalar("SELECT id FROM organizations WHERE id = $1 FOR UPDATE")
-        .bind(org)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let locked: Option<Uuid> =
+        sqlx::query_scalar("SELECT id FROM organizations WHERE id = $1 FOR UPDATE")
+            .bind(org)
+            .fetch_optional(&mut *conn)
+            .await?;
     if locked.is_none() {
         return Err(MembershipError::NotAdmin);
     }
-    let role: Option<String> =
-        sqlx::query_scalar("SELECT role FROM organization_members WHERE organization_id = $1 AND user_id = $2")
-            .bind(org)
-            .bind(actor)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let role: Option<String> = sqlx::query_scalar(
+        "SELECT role FROM organization_members WHERE organization_id = $1 AND user_id = $2",
+    )
+    .bind(org)
+    .bind(actor)
+    .fetch_optional(&mut *conn)
+    .await?;
     match role.as_deref().map(parse_role) {
         Some(Role::Admin) => Ok(()),
         _ => Err(MembershipError::NotAdmin),
     }
 }
 
-async fn fetch_membership(conn: &mut PgConnection, org: Uuid, membership: Uuid) -> Result<Option<Membership>, sqlx::Error> {
-    sqlx::query_as(concat!(membership_select!(), "WHERE m.organization_id = $1 AND m.id = $2"))
-        .bind(org)
-        .bind(membership)
-        .fetch_optional(&mut *conn)
-        .await
+async fn fetch_membership(
+    conn: &mut PgConnection,
+    org: Uuid,
+    membership: Uuid,
+) -> Result<Option<Membership>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        membership_select!(),
+        "WHERE m.organization_id = $1 AND m.id = $2"
+    ))
+    .bind(org)
+    .bind(membership)
+    .fetch_optional(&mut *conn)
+    .await
 }
 
 async fn admin_count(conn: &mut PgConnection, org: Uuid) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM organization_members WHERE organization_id = $1 AND role = 'admin'")
-        .bind(org)
-        .fetch_one(&mut *conn)
-        .await
+    sqlx::query_scalar(
+        "SELECT count(*) FROM organization_members WHERE organization_id = $1 AND role = 'admin'",
+    )
+    .bind(org)
+    .fetch_one(&mut *conn)
+    .await
 }
 
 /// Adds `user` to `org` with `role`; `actor` must be an admin of `org`.
@@ -333,7 +359,9 @@ pub async fn add_member(
         None => MembershipError::Database(err),
     })?;
     let id = inserted.ok_or(MembershipError::AlreadyMember)?;
-    let membership = fetch_membership(&mut tx, org, id).await?.ok_or(MembershipError::NotFound)?;
+    let membership = fetch_membership(&mut tx, org, id)
+        .await?
+        .ok_or(MembershipError::NotFound)?;
     tx.commit().await?;
     Ok(membership)
 }
@@ -348,7 +376,9 @@ pub async fn change_role(
 ) -> Result<Membership, MembershipError> {
     let mut tx = pool.begin().await?;
     lock_for_membership_change(&mut tx, org, actor).await?;
-    let current = fetch_membership(&mut tx, org, membership).await?.ok_or(MembershipError::NotFound)?;
+    let current = fetch_membership(&mut tx, org, membership)
+        .await?
+        .ok_or(MembershipError::NotFound)?;
     if current.role == Role::Admin && role != Role::Admin && admin_count(&mut tx, org).await? <= 1 {
         return Err(MembershipError::LastAdmin);
     }
@@ -358,16 +388,25 @@ pub async fn change_role(
         .bind(role.as_str())
         .execute(&mut *tx)
         .await?;
-    let updated = fetch_membership(&mut tx, org, membership).await?.ok_or(MembershipError::NotFound)?;
+    let updated = fetch_membership(&mut tx, org, membership)
+        .await?
+        .ok_or(MembershipError::NotFound)?;
     tx.commit().await?;
     Ok(updated)
 }
 
 /// Removes a membership; `actor` must be an admin, and the last admin cannot be removed.
-pub async fn remove_member(pool: &PgPool, actor: Uuid, org: Uuid, membership: Uuid) -> Result<(), MembershipError> {
+pub async fn remove_member(
+    pool: &PgPool,
+    actor: Uuid,
+    org: Uuid,
+    membership: Uuid,
+) -> Result<(), MembershipError> {
     let mut tx = pool.begin().await?;
     lock_for_membership_change(&mut tx, org, actor).await?;
-    let current = fetch_membership(&mut tx, org, membership).await?.ok_or(MembershipError::NotFound)?;
+    let current = fetch_membership(&mut tx, org, membership)
+        .await?
+        .ok_or(MembershipError::NotFound)?;
     if current.role == Role::Admin && admin_count(&mut tx, org).await? <= 1 {
         return Err(MembershipError::LastAdmin);
     }

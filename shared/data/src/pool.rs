@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 

@@ -44,7 +44,11 @@ pub enum RegisterError {
 }
 
 /// Which of an email and a username are already registered (emails whatever their case).
-pub async fn taken(pool: &PgPool, email: &str, username: &str) -> Result<(bool, bool), sqlx::Error> {
+pub async fn taken(
+    pool: &PgPool,
+    email: &str,
+    username: &str,
+) -> Result<(bool, bool), sqlx::Error> {
     sqlx::query_as(
         "SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($1)), \
                 EXISTS (SELECT 1 FROM users WHERE username = $2)",
@@ -76,17 +80,25 @@ pub async fn register(pool: &PgPool, new: &NewUser) -> Result<User, RegisterErro
         Some("users_username_key") => RegisterError::UsernameTaken,
         _ => RegisterError::Database(err),
     })?;
-    crate::organizations::insert_with_admin(&mut tx, user.id, &format!("{}'s Organization", user.email))
-        .await?;
+    crate::organizations::insert_with_admin(
+        &mut tx,
+        user.id,
+        &format!("{}'s Organization", user.email),
+    )
+    .await?;
     tx.commit().await?;
     Ok(user)
 }
 
 pub async fn find(pool: &PgPool, id: Uuid) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_as(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM users WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
 }
 
 pub async fn find_by_email(pool: &PgPool, email: &str) -> Result<Option<User>, sqlx::Error> {
@@ -95,13 +107,16 @@ pub async fn find_by_email(pool: &PgPool, email: &str) -> Result<Option<User>, s
         user_columns!(),
         " FROM users WHERE lower(email) = lower($1)"
     ))
-        .bind(email)
-        .fetch_optional(pool)
-        .await
+    .bind(email)
+    .fetch_optional(pool)
+    .await
 }
 
 /// The user and their password hash, for login.
-pub async fn find_credentials(pool: &PgPool, email: &str) -> Result<Option<(User, String)>, sqlx::Error> {
+pub async fn find_credentials(
+    pool: &PgPool,
+    email: &str,
+) -> Result<Option<(User, String)>, sqlx::Error> {
     #[derive(FromRow)]
     struct Row {
         #[sqlx(flatten)]

@@ -5,20 +5,22 @@ use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, OriginalUri, RawPathParams, Request};
+use axum::extract::{
+    ConnectInfo, FromRef, FromRequest, FromRequestParts, OriginalUri, RawPathParams, Request,
+};
 use chrono::Utc;
 use http::request::Parts;
 use http::{StatusCode, header};
 use lambda_http::request::RequestContext;
+use meetin_core::ApiError;
 use meetin_core::jwt::TokenType;
 use meetin_core::pagination::RequestUrl;
-use meetin_core::ApiError;
 use meetin_data::users::{self, User};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::throttle::{self, Scope};
 use crate::AppContext;
+use crate::throttle::{self, Scope};
 
 /// The caller, authenticated by `Authorization: Bearer <access JWT>` and counted against
 /// the per-user rate limit.
@@ -62,9 +64,15 @@ where
         let user = users::find(&ctx.pool, claims.user_id)
             .await
             .map_err(ApiError::internal)?
-            .ok_or(ApiError::Unauthorized { detail: "User not found".into(), code: Some("user_not_found") })?;
+            .ok_or(ApiError::Unauthorized {
+                detail: "User not found".into(),
+                code: Some("user_not_found"),
+            })?;
         if !user.is_active {
-            return Err(ApiError::Unauthorized { detail: "User is inactive".into(), code: Some("user_inactive") });
+            return Err(ApiError::Unauthorized {
+                detail: "User is inactive".into(),
+                code: Some("user_inactive"),
+            });
         }
         throttle::check(&ctx, Scope::User, &user.id.to_string()).await?;
         Ok(Self(user))
@@ -107,12 +115,17 @@ impl<S: Send + Sync> FromRequestParts<S> for PageUrl {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let uri = parts.extensions.get::<OriginalUri>().map_or(&parts.uri, |o| &o.0);
+        let uri = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map_or(&parts.uri, |o| &o.0);
         let base = match parts.extensions.get::<RequestContext>() {
             Some(RequestContext::ApiGatewayV2(ctx)) => {
                 let domain = ctx.domain_name.as_deref().unwrap_or("localhost");
                 match ctx.stage.as_deref() {
-                    Some(stage) if !stage.is_empty() && stage != "$default" => format!("https://{domain}/{stage}"),
+                    Some(stage) if !stage.is_empty() && stage != "$default" => {
+                        format!("https://{domain}/{stage}")
+                    }
                     _ => format!("https://{domain}"),
                 }
             }
@@ -121,7 +134,10 @@ impl<S: Send + Sync> FromRequestParts<S> for PageUrl {
                     .headers
                     .get(header::HOST)
                     .and_then(|h| h.to_str().ok())
-                    .filter(|h| h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
+                    .filter(|h| {
+                        h.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+                    })
                     .unwrap_or("localhost");
                 format!("http://{host}")
             }
@@ -157,7 +173,10 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let ids = path_uuids(parts, state).await?;
-        ids.last().copied().map(Self).ok_or_else(ApiError::not_found)
+        ids.last()
+            .copied()
+            .map(Self)
+            .ok_or_else(ApiError::not_found)
     }
 }
 
@@ -178,8 +197,14 @@ impl<S: Send + Sync> FromRequestParts<S> for PathIds {
 pub struct JsonBody(pub Value);
 
 fn is_json(content_type: &str) -> bool {
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
@@ -190,13 +215,22 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             .headers()
             .get(header::CONTENT_TYPE)
             .map(|v| v.to_str().unwrap_or("").to_owned());
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection: BytesRejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::detail(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large.")
-            } else {
-                ApiError::detail(StatusCode::BAD_REQUEST, "The request body could not be read.")
-            }
-        })?;
+        let bytes =
+            Bytes::from_request(req, state)
+                .await
+                .map_err(|rejection: BytesRejection| {
+                    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        ApiError::detail(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "Request body is too large.",
+                        )
+                    } else {
+                        ApiError::detail(
+                            StatusCode::BAD_REQUEST,
+                            "The request body could not be read.",
+                        )
+                    }
+                })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(Value::Object(serde_json::Map::new())));
         }
@@ -209,9 +243,9 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                 format!("Unsupported media type \"{shown}\" in request."),
             ));
         }
-        serde_json::from_slice(&bytes)
-            .map(Self)
-            .map_err(|err| ApiError::detail(StatusCode::BAD_REQUEST, format!("JSON parse error - {err}")))
+        serde_json::from_slice(&bytes).map(Self).map_err(|err| {
+            ApiError::detail(StatusCode::BAD_REQUEST, format!("JSON parse error - {err}"))
+        })
     }
 }
 
@@ -226,5 +260,43 @@ mod tests {
         assert!(is_json("application/merge-patch+json"));
         assert!(!is_json("text/plain"));
         assert!(!is_json("multipart/form-data; boundary=x"));
+    }
+}
+
+/// Counts the request against the shared register/login/refresh bucket of the client's
+/// address, refusing it with 429 when over. Put it first among a handler's arguments so it
+/// runs before the body is read: every request counts, valid or not.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthRateLimit;
+
+impl<S> FromRequestParts<S> for AuthRateLimit
+where
+    AppContext: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let ctx = AppContext::from_ref(state);
+        throttle::check(&ctx, Scope::Auth, &ClientIp::from_parts(parts).0).await?;
+        Ok(Self)
+    }
+}
+
+/// The same for unauthenticated requests outside the auth endpoints (per address).
+#[derive(Debug, Clone, Copy)]
+pub struct AnonRateLimit;
+
+impl<S> FromRequestParts<S> for AnonRateLimit
+where
+    AppContext: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let ctx = AppContext::from_ref(state);
+        throttle::check(&ctx, Scope::Anon, &ClientIp::from_parts(parts).0).await?;
+        Ok(Self)
     }
 }

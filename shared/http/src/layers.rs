@@ -4,18 +4,14 @@
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use http::{HeaderName, HeaderValue, Method};
 use lambda_http::request::RequestContext;
 use meetin_core::ApiError;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tracing::Instrument;
-
-use crate::extract::ClientIp;
-use crate::throttle::{self, Scope};
-use crate::AppContext;
 
 /// Larger than any JSON body the API takes (1 MB strings still reach field validation),
 /// far below API Gateway's 10 MB.
@@ -69,25 +65,20 @@ async fn request_span(req: Request, next: Next) -> Response {
     async move {
         let started = Instant::now();
         let mut response = next.run(req).await;
-        tracing::info!(status = response.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "served");
+        tracing::info!(
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "served"
+        );
         if let Ok(value) = HeaderValue::from_str(&id) {
-            response.headers_mut().insert(HeaderName::from_static("x-request-id"), value);
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static("x-request-id"), value);
         }
         response
     }
     .instrument(span)
     .await
-}
-
-/// Middleware counting every request to the routes it wraps against a per-IP bucket:
-/// `middleware::from_fn_with_state((ctx, Scope::Auth), throttle_by_ip)`.
-pub async fn throttle_by_ip(State((ctx, scope)): State<(AppContext, Scope)>, req: Request, next: Next) -> Response {
-    let (parts, body) = req.into_parts();
-    let ip = ClientIp::from_parts(&parts);
-    if let Err(err) = throttle::check(&ctx, scope, &ip.0).await {
-        return err.into_response();
-    }
-    next.run(Request::from_parts(parts, body)).await
 }
 
 /// Serves `app` as the Lambda's handler until the runtime stops it.

@@ -3,11 +3,14 @@
 //! the Lambda entry point.
 
 pub mod context;
+pub mod docs;
 pub mod extract;
 pub mod layers;
 pub mod throttle;
 
 pub use context::AppContext;
-pub use extract::{AuthUser, ClientIp, JsonBody, PageUrl, PathId, PathIds};
-pub use layers::{finish_router, not_found, run_on_lambda, throttle_by_ip};
+pub use extract::{
+    AnonRateLimit, AuthRateLimit, AuthUser, ClientIp, JsonBody, PageUrl, PathId, PathIds,
+};
+pub use layers::{finish_router, not_found, run_on_lambda};
 pub use throttle::Scope;

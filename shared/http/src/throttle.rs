@@ -39,7 +39,12 @@ pub async fn check(ctx: &AppContext, scope: Scope, key: &str) -> Result<(), ApiE
     };
     let decision = ctx
         .ephemeral
-        .hit_rate_limit(&format!("{}#{key}", scope.name()), limit, WINDOW_SECS, Utc::now())
+        .hit_rate_limit(
+            &format!("{}#{key}", scope.name()),
+            limit,
+            WINDOW_SECS,
+            Utc::now(),
+        )
         .await
         .map_err(ApiError::internal)?;
     match decision {

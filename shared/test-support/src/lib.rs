@@ -1,1 +1,6 @@
+//! Helpers for the local stack and the tests, never linked into a deployed function:
+//! creating the local databases and the emulator's resources, idempotently.
 
+pub mod provision;
+
+pub use provision::{ensure_database, ensure_ephemeral_table, ensure_secret, provision_local};

@@ -1,0 +1,27 @@
+# The two commands: `make dev` runs the whole product on localhost:8000, `make test` runs
+# every test. Both install and start what is missing (PostgreSQL, the AWS emulator).
+SHELL := /bin/bash
+ENV := source infra/local/load-env.sh
+
+.PHONY: dev test setup openapi bench lint stop
+
+dev: setup
+	@$(ENV) && cargo run -q -p meetin-local -- serve
+
+test: setup
+	@$(ENV) && cargo build -q -p meetin-local && cargo test --workspace --no-fail-fast
+
+setup:
+	@bash infra/local/setup.sh
+
+# Rewrites docs/openapi.json from the code (the tests fail while it differs).
+openapi:
+	@cargo run -q -p meetin-local -- openapi > docs/openapi.json
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+# Stops the AWS emulator started by setup (PostgreSQL is left as it was).
+stop:
+	@if [ -f .local/moto.pid ]; then kill "$$(cat .local/moto.pid)" 2>/dev/null || true; rm -f .local/moto.pid; fi

@@ -1,0 +1,395 @@
+//! Organizations and their members. Anyone lists and creates organizations; only an
+//! organization's admins see its detail (others get 404), change it, and manage members.
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use http::StatusCode;
+use meetin_core::pagination::{Page, PageNumber};
+use meetin_core::validation::{Fields, NON_FIELD_ERRORS, Text};
+use meetin_core::{ApiError, ApiResult, Role};
+use meetin_data::organizations::{self as orgs, MembershipError};
+use meetin_data::users;
+use meetin_http::docs::{DetailBody, FieldErrorsBody};
+use meetin_http::extract::PathIds;
+use meetin_http::{AppContext, AuthUser, JsonBody, PageUrl, PathId};
+
+use crate::json::{
+    AddMemberRequest, ChangeRoleRequest, MemberJson, OrganizationJson, OrganizationPatch,
+    OrganizationRequest,
+};
+
+const ORGANIZATION: &str = "Organization";
+const MEMBERSHIP: &str = "OrganizationMember";
+const LAST_ADMIN_DEMOTE: &str = "The organization's last admin cannot be demoted.";
+const LAST_ADMIN_REMOVE: &str = "The organization's last admin cannot be removed.";
+
+fn membership_error(err: MembershipError, not_admin: &'static str) -> ApiError {
+    match err {
+        MembershipError::NotAdmin => ApiError::forbidden(not_admin),
+        MembershipError::NotFound => ApiError::no_match(MEMBERSHIP),
+        MembershipError::AlreadyMember => ApiError::field(
+            NON_FIELD_ERRORS,
+            "This user is already a member of this organization.",
+        ),
+        MembershipError::LastAdmin => ApiError::bad_request(LAST_ADMIN_REMOVE),
+        MembershipError::Database(err) => ApiError::internal(err),
+    }
+}
+
+/// The organizations the caller belongs to, with any role.
+#[utoipa::path(
+    get, path = "/api/auth/organizations/", tag = "organizations",
+    params(("page" = Option<String>, Query, description = "Page number (20 a page) or `last`")),
+    responses(
+        (status = 200, description = "A page of organizations", body = Page<OrganizationJson>),
+        (status = 404, description = "`Invalid page.`", body = DetailBody),
+    ),
+    security(("jwt" = []))
+)]
+pub async fn list(
+    State(ctx): State<AppContext>,
+    AuthUser(caller): AuthUser,
+    PageUrl(url): PageUrl,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Page<OrganizationJson>>> {
+    let page = PageNumber::from_query(query.as_deref())?;
+    let count = orgs::count_for_member(&ctx.pool, caller.id)
+        .await
+        .map_err(ApiError::internal)?;
+    let window = page.resolve(count)?;
+    let rows = orgs::list_for_member(&ctx.pool, caller.id, window.limit, window.offset)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(
+        Page::new(window, count, rows, &url).map(OrganizationJson::from),
+    ))
+}
+
+fn parse_name(body: &serde_json::Value, required: bool) -> ApiResult<Option<String>> {
+    let mut f = Fields::new(body)?;
+    let name = if required {
+        f.required_text("name", Text::max(255))
+    } else {
+        f.optional_text("name", Text::max(255))
+    };
+    f.finish()?;
+    Ok(name)
+}
+
+/// Creates an organization; the caller becomes its owner and admin.
+#[utoipa::path(
+    post, path = "/api/auth/organizations/", tag = "organizations",
+    request_body = OrganizationRequest,
+    responses(
+        (status = 201, description = "Created", body = OrganizationJson),
+        (status = 400, description = "Field errors", body = FieldErrorsBody),
+    ),
+    security(("jwt" = []))
+)]
+pub async fn create(
+    State(ctx): State<AppContext>,
+    AuthUser(caller): AuthUser,
+    JsonBody(body): JsonBody,
+) -> ApiResult<(StatusCode, Json<OrganizationJson>)> {
+    let name = parse_name(&body, true)?.unwrap_or_default();
+    let org = orgs::create(&ctx.pool, caller.id, &name)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok((StatusCode::CREATED, Json(org.into())))
+}
+
+/// An organization the caller administers.
+#[utoipa::path(
+    get, path = "/api/auth/organizations/{id}/", tag = "organizations",
+    params(("id" = uuid::Uuid, Path, description = "Organization id")),
+    responses(
+        (status = 200, description = "The organization", body = OrganizationJson),
+        (status = 404, description = "Not an admin of it, or no such organization", body = DetailBody),
+    ),
+    security(("jwt" = []))
+)]
+pub async fn detail(
+    State(ctx): State<AppContext>,
+    AuthUser(caller): AuthUser,
+    PathId(id): PathId,
+) -> ApiResult<Json<OrganizationJson>> {
+    let org = orgs::find_administered(&ctx.pool, caller.id, id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::no_match(ORGANIZATION))?;
+    Ok(Json(org.into()))
+}
+
+async fn rename(
+    ctx: &AppContext,
+    caller: uuid::Uuid,
+    id: uuid::Uuid,
+    name: Option<String>,
+) -> ApiResult<Json<OrganizationJson>> {
+    let org = match name {
+        Some(name) => orgs::rename_administered(&ctx.pool, caller, id, &name).await,
+        None => orgs::find_administered(&ctx.pool, caller, id).await,
+    }
+    .map_err(ApiError::internal)?
+    .ok_or_else(|| ApiError::no_match(ORGANIZATION))?;
+    Ok(Json(org.into()))
+}
+
+/// Replaces the organization's name (admins only).
+#[utoipa::path(
+    put, path = "/api/auth/organizations/{id}/", tag = "organizations",
+    params(("id" = uuid::Uuid, Path, description = "Organization id")),
+    request_body = OrganizationRequest,
+    responses(
+        (status = 200, description = "Updated", body = OrganizationJson),
+        (status = 400, description = "Field errors", body = FieldErrorsBody),
+        (status = 404, description = "Not an admin of it, or no such organization", body = DetailBody),
+    ),
+    security(("jwt" = []))
+)]
+pub async fn replace(
+    State(ctx): State<AppContext>,
+    AuthUser(caller): AuthUser,
+    PathId(id): PathId,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<OrganizationJson>> {
+    // Not an admin: 404 before the body is looked at, as for every other method.
+    orgs::find_administered(&ctx.pool, caller.id, id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::no_match(ORGANIZATION))?;
+    let name = parse_name(&body, true)?;
+    rename(&ctx, caller.id, id, name).await
+}
+
+/// Changes the given fields of the organization (admins only).
+#[utoipa::path(
+    patch, path = "/api/auth/organizations/{id}/", tag = "organizations",
+    params(("id" = uuid::Uuid, Path, description = "Organization id")),
+    request_body = OrganizationPatch,
+    responses(
+        (status = 200, description = "Updated", body = OrganizationJson),
+        (status = 400, description = "Field errors", body = FieldErrorsBody),
+        (status = 404, description = "Not an admin of it, or no such organization", body = DetailBody),
+    ),
+    security(("jwt" = []))
+)]
+pub async fn update(
+    State(ctx): State<AppContext>,
+    AuthUser(caller): AuthUser,
+    PathId(id): PathId,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<OrganizationJson>> {
+    orgs::find_administered(&ctx.pool, caller.id, id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::no_match(ORGANIZATION))?;
+    let name = parse_name(&body, false)?;
+    rename(&ctx, caller.id, id, name).await
+}
+
+/// Deletes the organization and everything in it (admins only).
+#[utoipa::path(
+    delete, path = "/api/auth/organizations/{id}/", tag = "organizations",
+    params(("id" = uuid::Uuid, Path, description = "Organization id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "Not an admin of it, or no such organization", body = DetailBody),
+    ),
+    security(("jwt" = []))
+)]
+pub async fn delete(
+    State(ctx): State<AppContext>,
+    AuthUser(caller): AuthUser,
+    PathId(id): PathId,
+) -> ApiResult<StatusCode> {
+    if orgs::delete_administered(&ctx.pool, caller.id, id)
+        .await
+        .map_err(ApiError::internal)?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::no_match(ORGANIZATION))
+    }
+}
+
+/// The members of an organization the caller belongs to (an empty page otherwise).
+#[utoipa::path(
+    get, path = "/api/auth/organizations/{org_id}/members/", tag = "organizations",
+    params(
+        ("org_id" = uuid::Uuid, Path, description = "Organization id"),
+        ("page" = Option<String>, Query, description = "Page number (20 a page) or `last`"),
+    ),
+    responses(
+        (status = 200, description = "A page of memberships", body = Page<MemberJson>),
+        (status = 404, description = "`Invalid page.`", body = DetailBody),
+    ),
+    security(("jwt" = []))
+)]
+pub async fn members(
+    State(ctx): State<AppContext>,
+    AuthUser(caller): AuthUser,
+    PathId(org): PathId,
+    PageUrl(url): PageUrl,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Page<MemberJson>>> {
+    let page = PageNumber::from_query(query.as_deref())?;
+    let count = orgs::count_members_visible_to(&ctx.pool, org, caller.id)
+        .await
+        .map_err(ApiError::internal)?;
+    let window = page.resolve(count)?;
+    let rows =
+        orgs::list_members_visible_to(&ctx.pool, org, caller.id, window.limit, window.offset)
+            .await
+            .map_err(ApiError::internal)?;
+    Ok(Json(
+        Page::new(window, count, rows, &url).map(MemberJson::from),
+    ))
+}
+
+const ONLY_ADMINS_ADD: &str = "Only organization admins can add members.";
+
+/// Adds an existing user, named by `email` or `user_id`, with a role (default `member`).
+#[utoipa::path(
+    post, path = "/api/auth/organizations/{org_id}/members/", tag = "organizations",
+    params(("org_id" = uuid::Uuid, Path, description = "Organization id")),
+    request_body = AddMemberRequest,
+    responses(
+        (status = 201, description = "Added", body = MemberJson),
+        (status = 400, description = "Unknown user, already a member, or a bad role", body = FieldErrorsBody),
+        (status = 403, description = "`Only organization admins can add members.`", body = DetailBody),
+    ),
+    security(("jwt" = []))
+)]
+pub async fn add_member(
+    State(ctx): State<AppContext>,
+    AuthUser(caller): AuthUser,
+    PathId(org): PathId,
+    JsonBody(body): JsonBody,
+) -> ApiResult<(StatusCode, Json<MemberJson>)> {
+    let caller_role = orgs::role_of(&ctx.pool, org, caller.id)
+        .await
+        .map_err(ApiError::internal)?;
+    if caller_role != Some(Role::Admin) {
+        return Err(ApiError::forbidden(ONLY_ADMINS_ADD));
+    }
+    let mut f = Fields::new(&body)?;
+    let email = f.optional_email("email");
+    let user_id = f.optional_uuid("user_id");
+    let role = f.optional_choice::<Role>("role");
+    let email_given = f.is_present("email");
+    let id_given = f.is_present("user_id");
+    match (email_given, id_given) {
+        (false, false) => f.error(NON_FIELD_ERRORS, "Provide the user's email or user_id."),
+        (true, true) => f.error(
+            NON_FIELD_ERRORS,
+            "Provide the user's email or user_id, not both.",
+        ),
+        _ => {}
+    }
+    let user = match (email, user_id) {
+        (Some(email), None) if !id_given => {
+            let user = users::find_by_email(&ctx.pool, &email)
+                .await
+                .map_err(ApiError::internal)?;
+            if user.is_none() {
+                f.error("email", "No user with this email address exists.");
+            }
+            user
+        }
+        (None, Some(id)) if !email_given => {
+            let user = users::find(&ctx.pool, id)
+                .await
+                .map_err(ApiError::internal)?;
+            if user.is_none() {
+                f.error("user_id", "No user with this id exists.");
+            }
+            user
+        }
+        _ => None,
+    };
+    f.finish()?;
+    let user = user
+        .ok_or_else(|| ApiError::field(NON_FIELD_ERRORS, "Provide the user's email or user_id."))?;
+    let membership = orgs::add_member(
+        &ctx.pool,
+        caller.id,
+        org,
+        user.id,
+        role.unwrap_or(Role::Member),
+    )
+    .await
+    .map_err(|err| membership_error(err, ONLY_ADMINS_ADD))?;
+    Ok((StatusCode::CREATED, Json(membership.into())))
+}
+
+/// Changes a member's role (admins only); the last admin cannot be demoted.
+#[utoipa::path(
+    patch, path = "/api/auth/organizations/{org_id}/members/{membership_id}/", tag = "organizations",
+    params(
+        ("org_id" = uuid::Uuid, Path, description = "Organization id"),
+        ("membership_id" = uuid::Uuid, Path, description = "Membership id"),
+    ),
+    request_body = ChangeRoleRequest,
+    responses(
+        (status = 200, description = "Updated", body = MemberJson),
+        (status = 400, description = "A bad role, or the last admin would be demoted", body = FieldErrorsBody),
+        (status = 403, description = "Not an admin of the organization", body = DetailBody),
+        (status = 404, description = "No such membership in the organization", body = DetailBody),
+    ),
+    security(("jwt" = []))
+)]
+pub async fn change_role(
+    State(ctx): State<AppContext>,
+    AuthUser(caller): AuthUser,
+    PathIds(org, membership): PathIds,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<MemberJson>> {
+    const NOT_ADMIN: &str = "Only organization admins can change member roles.";
+    let caller_role = orgs::role_of(&ctx.pool, org, caller.id)
+        .await
+        .map_err(ApiError::internal)?;
+    if caller_role != Some(Role::Admin) {
+        return Err(ApiError::forbidden(NOT_ADMIN));
+    }
+    let mut f = Fields::new(&body)?;
+    let role = f.optional_choice::<Role>("role");
+    if !f.is_present("role") {
+        f.error("role", meetin_core::validation::REQUIRED);
+    }
+    f.finish()?;
+    let role = role.ok_or_else(|| ApiError::field("role", meetin_core::validation::REQUIRED))?;
+    let updated = orgs::change_role(&ctx.pool, caller.id, org, membership, role)
+        .await
+        .map_err(|err| match err {
+            MembershipError::LastAdmin => ApiError::field("role", LAST_ADMIN_DEMOTE),
+            other => membership_error(other, NOT_ADMIN),
+        })?;
+    Ok(Json(updated.into()))
+}
+
+/// Removes a member (admins only); the last admin cannot be removed.
+#[utoipa::path(
+    delete, path = "/api/auth/organizations/{org_id}/members/{membership_id}/", tag = "organizations",
+    params(
+        ("org_id" = uuid::Uuid, Path, description = "Organization id"),
+        ("membership_id" = uuid::Uuid, Path, description = "Membership id"),
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 400, description = "The last admin would be removed", body = meetin_http::docs::ErrorBody),
+        (status = 403, description = "Not an admin of the organization", body = DetailBody),
+        (status = 404, description = "No such membership in the organization", body = DetailBody),
+    ),
+    security(("jwt" = []))
+)]
+pub async fn remove_member(
+    State(ctx): State<AppContext>,
+    AuthUser(caller): AuthUser,
+    PathIds(org, membership): PathIds,
+) -> ApiResult<StatusCode> {
+    orgs::remove_member(&ctx.pool, caller.id, org, membership)
+        .await
+        .map_err(|err| membership_error(err, "Only organization admins can remove members."))?;
+    Ok(StatusCode::NO_CONTENT)
+}
