@@ -54,7 +54,7 @@ ensure_moto() {
     "$root/.venv/bin/pip" install -q --disable-pip-version-check 'moto[server]>=5.1,<6'
   fi
   say "starting the AWS emulator (moto) on 127.0.0.1:${MOTO_PORT}"
-  nohup "$root/.venv/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$state/moto.log" 2>&1 &
+  setsid nohup "$root/.venv/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$state/moto.log" 2>&1 &
   echo $! >"$state/moto.pid"
   for _ in $(seq 1 60); do moto_up && break; sleep 0.5; done
   moto_up || { say "moto did not start; see .local/moto.log"; exit 1; }

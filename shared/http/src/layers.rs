@@ -13,9 +13,10 @@ use meetin_core::ApiError;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tracing::Instrument;
 
-/// Larger than any JSON body the API takes (1 MB strings still reach field validation),
-/// far below API Gateway's 10 MB.
-pub const BODY_LIMIT_BYTES: usize = 2 * 1024 * 1024;
+/// Lambda's own limit for a synchronous request payload: anything smaller reaches the
+/// handler (so megabyte strings get field errors), anything larger is a JSON 413 locally
+/// just as API Gateway would refuse it.
+pub const BODY_LIMIT_BYTES: usize = 6 * 1024 * 1024;
 
 pub async fn not_found() -> ApiError {
     ApiError::not_found()

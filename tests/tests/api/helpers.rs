@@ -1,0 +1,280 @@
+//! The test harness: the local stack's app (exactly the deployed routers) against the real
+//! PostgreSQL test database and the AWS emulator, configured from infra/local/env.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use http::{HeaderMap, Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use meetin_aws::AwsClients;
+use meetin_core::{Config, Secrets};
+use meetin_data::{PgPool, PoolSettings};
+use meetin_http::AppContext;
+use serde_json::{Value, json};
+use tokio::sync::OnceCell;
+use tower::ServiceExt;
+use uuid::Uuid;
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// infra/local/env, with the process environment taking precedence.
+pub fn settings() -> HashMap<String, String> {
+    let text =
+        std::fs::read_to_string(repo_root().join("infra/local/env")).expect("infra/local/env");
+    let mut map: HashMap<String, String> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    for (k, v) in map.iter_mut() {
+        if let Ok(from_env) = std::env::var(k) {
+            *v = from_env;
+        }
+    }
+    map
+}
+
+/// The configuration the tests run with: the test database instead of the dev one.
+pub fn test_config() -> (Config, String) {
+    let s = settings();
+    let db = s
+        .get("TEST_DATABASE_URL")
+        .cloned()
+        .expect("TEST_DATABASE_URL");
+    let config = Config::from_lookup(|k| {
+        if k == "DATABASE_URL" {
+            Some(db.clone())
+        } else {
+            s.get(k).cloned()
+        }
+    })
+    .expect("test configuration");
+    (config, db)
+}
+
+static PROVISIONED: OnceCell<()> = OnceCell::const_new();
+
+pub struct TestApp {
+    pub app: Router,
+    pub ctx: AppContext,
+    pub pool: PgPool,
+}
+
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl std::fmt::Debug for TestResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}",
+            self.status,
+            self.text.chars().take(500).collect::<String>()
+        )
+    }
+}
+
+/// A registered user with its tokens and the organization registration created.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: Uuid,
+    pub email: String,
+    pub username: String,
+    pub access: String,
+    pub refresh: String,
+    pub org_id: Uuid,
+}
+
+/// A random address in 198.18.0.0/15 (reserved for benchmarking): each request gets its
+/// own rate-limit bucket unless a test picks one.
+pub fn random_ip() -> IpAddr {
+    let b: [u8; 3] = rand_bytes();
+    IpAddr::V4(Ipv4Addr::new(198, 18 + (b[0] & 1), b[1], b[2].max(1)))
+}
+
+fn rand_bytes<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    let id = Uuid::new_v4();
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = id.as_bytes()[i % 16];
+    }
+    out
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}{}", &Uuid::new_v4().simple().to_string()[..12])
+}
+
+pub const PASSWORD: &str = "plum-harbor-71-lantern";
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        let (config, db) = test_config();
+        PROVISIONED
+            .get_or_try_init(|| async {
+                meetin_test_support::provision_local(&config, &db)
+                    .await
+                    .map(|_| ())
+            })
+            .await
+            .expect("provisioning the test database and the AWS emulator (is `make setup` done?)");
+        let aws = AwsClients::load(&config.aws).await;
+        let secrets = Secrets::load(&config, &aws.secrets).await.expect("secrets");
+        let pool = meetin_data::connect_lazy(
+            &secrets.database_url,
+            PoolSettings {
+                max_connections: 5,
+                ..PoolSettings::LOCAL
+            },
+        )
+        .expect("pool");
+        let ctx = AppContext::new(config, pool.clone(), &secrets, aws);
+        Self {
+            app: meetin_local::app(ctx.clone()),
+            ctx,
+            pool,
+        }
+    }
+
+    pub async fn send(&self, mut request: Request<Body>, ip: IpAddr) -> TestResponse {
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::new(ip, 40000)));
+        let response = self.app.clone().oneshot(request).await.expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        TestResponse {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub fn request(
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        token: Option<&str>,
+    ) -> Request<Body> {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, "testserver");
+        if let Some(token) = token {
+            builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let body = match body {
+            Some(json) => {
+                builder = builder.header(header::CONTENT_TYPE, "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        builder.body(body).expect("request")
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+    ) -> TestResponse {
+        self.send(
+            Self::request(method, path, body.as_ref(), token),
+            random_ip(),
+        )
+        .await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> TestResponse {
+        self.call(Method::GET, path, None, Some(token)).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value, token: Option<&str>) -> TestResponse {
+        self.call(Method::POST, path, Some(body), token).await
+    }
+
+    pub async fn register(&self) -> Account {
+        let username = unique("user");
+        let email = format!("{username}@example.com");
+        let r = self
+            .post(
+                "/api/auth/register/",
+                json!({"email": email, "username": username, "password": PASSWORD, "first_name": "Test", "last_name": "User"}),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+        let id: Uuid = r.body["user"]["id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("user id");
+        let org_id: Uuid = sqlx::query_scalar("SELECT id FROM organizations WHERE owner_id = $1")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await
+            .expect("registration organization");
+        Account {
+            id,
+            email,
+            username,
+            access: r.body["tokens"]["access"].as_str().expect("access").into(),
+            refresh: r.body["tokens"]["refresh"]
+                .as_str()
+                .expect("refresh")
+                .into(),
+            org_id,
+        }
+    }
+
+    /// Adds `member` to `org` with `role`, through the API as `admin`.
+    pub async fn add_member(
+        &self,
+        admin: &Account,
+        org: Uuid,
+        member: &Account,
+        role: &str,
+    ) -> Uuid {
+        let r = self
+            .post(
+                &format!("/api/auth/organizations/{org}/members/"),
+                json!({"email": member.email, "role": role}),
+                Some(&admin.access),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+        r.body["id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("membership id")
+    }
+
+    pub async fn count(&self, sql: &'static str, id: Uuid) -> i64 {
+        sqlx::query_scalar(sql)
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await
+            .expect("count")
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests of the HTTP API against real PostgreSQL and the AWS emulator, through
+//! the same routers Lambda serves. One binary, one module per area.
+
+mod accounts;
+mod bad_input;
+mod events;
+mod helpers;
+mod openapi;
+mod organizations;
+mod rate_limits;

@@ -1,0 +1,186 @@
+use std::net::{IpAddr, Ipv4Addr};
+use std::process::Stdio;
+use std::time::Duration;
+
+use http::{Method, StatusCode, header};
+use serde_json::json;
+use tokio::process::{Child, Command};
+
+use crate::helpers::{TestApp, random_ip, repo_root, settings};
+
+#[tokio::test]
+async fn the_eleventh_auth_request_a_minute_from_one_address_is_429() {
+    // GIVEN one client address and an account
+    let app = TestApp::spawn().await;
+    let account = app.register().await;
+    let ip = random_ip();
+    let login = json!({"email": account.email, "password": "wrong-password-1"});
+
+    // WHEN it sends 10 register, login and refresh requests (valid or not, they all count)
+    for i in 0..10 {
+        let (path, body) = match i % 3 {
+            0 => ("/api/auth/login/", login.clone()),
+            1 => ("/api/auth/register/", json!({})),
+            _ => ("/api/auth/refresh/", json!({"refresh": "nonsense"})),
+        };
+        let r = app
+            .send(TestApp::request(Method::POST, path, Some(&body), None), ip)
+            .await;
+        assert_ne!(
+            r.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "request {} of 10: {r:?}",
+            i + 1
+        );
+    }
+
+    // THEN the 11th is refused with Retry-After, whatever the endpoint
+    let r = app
+        .send(
+            TestApp::request(Method::POST, "/api/auth/login/", Some(&login), None),
+            ip,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{r:?}");
+    let retry_after: u64 = r.headers[header::RETRY_AFTER]
+        .to_str()
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_eq!(
+        r.body,
+        json!({"detail": format!("Request was throttled. Expected available in {retry_after} seconds.")})
+    );
+
+    // AND another address is unaffected
+    let r = app
+        .send(
+            TestApp::request(Method::POST, "/api/auth/login/", Some(&login), None),
+            random_ip(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_121st_request_a_minute_from_one_user_is_429() {
+    let app = TestApp::spawn().await;
+    let account = app.register().await;
+    for i in 0..120 {
+        let r = app.get("/api/auth/profile/", &account.access).await;
+        assert_eq!(r.status, StatusCode::OK, "request {}: {r:?}", i + 1);
+    }
+    let r = app.get("/api/auth/profile/", &account.access).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers.contains_key(header::RETRY_AFTER));
+    // Another user is unaffected.
+    let other = app.register().await;
+    assert_eq!(
+        app.get("/api/auth/profile/", &other.access).await.status,
+        StatusCode::OK
+    );
+}
+
+/// A `meetin-local serve` process, killed when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+async fn start_server() -> Server {
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(Into::into)
+        .unwrap_or_else(|_| repo_root().join("target"));
+    let binary = target.join("debug/meetin-local");
+    assert!(
+        binary.exists(),
+        "{} is missing: run `cargo build -p meetin-local` (make test does)",
+        binary.display()
+    );
+    let env = settings();
+    let port = free_port();
+    let mut command = Command::new(&binary);
+    command
+        .args(["serve", "--port", &port.to_string()])
+        .envs(env.iter())
+        .env("DATABASE_URL", &env["TEST_DATABASE_URL"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    let child = command.spawn().expect("start meetin-local");
+    let server = Server { child, port };
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client
+            .get(format!("http://127.0.0.1:{port}/"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return server;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("meetin-local did not answer on port {port}");
+}
+
+#[tokio::test]
+async fn the_limit_holds_across_separately_started_processes() {
+    // GIVEN two server processes sharing PostgreSQL and the DynamoDB emulator
+    let (mut a, mut b) = tokio::join!(start_server(), start_server());
+
+    // AND a client on its own loopback address (all of 127.0.0.0/8 is this machine)
+    let bytes = uuid::Uuid::new_v4();
+    let local = IpAddr::V4(Ipv4Addr::new(
+        127,
+        bytes.as_bytes()[0].max(2),
+        bytes.as_bytes()[1],
+        bytes.as_bytes()[2].max(1),
+    ));
+    let client = reqwest::Client::builder()
+        .local_address(local)
+        .build()
+        .expect("client");
+    let body = json!({"email": "nobody-at-all@example.com", "password": "wrong-password-1"});
+
+    // WHEN 10 logins alternate between the two
+    for i in 0..10 {
+        let port = if i % 2 == 0 { a.port } else { b.port };
+        let r = client
+            .post(format!("http://127.0.0.1:{port}/api/auth/login/"))
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "request {}", i + 1);
+    }
+
+    // THEN the 11th, on either, is 429 with Retry-After
+    for port in [a.port, b.port] {
+        let r = client
+            .post(format!("http://127.0.0.1:{port}/api/auth/login/"))
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(r.headers().contains_key(header::RETRY_AFTER));
+        let json: serde_json::Value = r.json().await.expect("json");
+        assert!(
+            json["detail"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("Request was throttled."))
+        );
+    }
+    a.child.kill().await.ok();
+    b.child.kill().await.ok();
+}
