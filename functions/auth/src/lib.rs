@@ -9,7 +9,7 @@ pub mod organizations;
 use axum::Router;
 use axum::response::{Html, IntoResponse};
 use http::header;
-use meetin_http::AppContext;
+use meetin_http::{AnonRateLimit, AppContext};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -63,10 +63,13 @@ pub async fn root() -> Html<&'static str> {
     Html("MeetIN backend is running")
 }
 
-/// This API's OpenAPI 3.1 document.
+/// This API's OpenAPI 3.1 document (anonymous: 30 requests a minute per address).
 #[utoipa::path(get, path = "/api/schema/", tag = "meta",
-    responses((status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object)),
+    responses(
+        (status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object),
+        (status = 429, description = "Throttled", body = meetin_http::docs::DetailBody),
+    ),
     security(()))]
-pub async fn schema() -> impl IntoResponse {
+pub async fn schema(_: AnonRateLimit) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
 }

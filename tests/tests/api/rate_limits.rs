@@ -64,6 +64,19 @@ async fn the_eleventh_auth_request_a_minute_from_one_address_is_429() {
 }
 
 #[tokio::test]
+async fn the_31st_anonymous_request_a_minute_from_one_address_is_429() {
+    let app = TestApp::spawn().await;
+    let ip = random_ip();
+    for i in 0..30 {
+        let r = app.send(TestApp::request(Method::GET, "/api/schema/", None, None), ip).await;
+        assert_eq!(r.status, StatusCode::OK, "request {}", i + 1);
+    }
+    let r = app.send(TestApp::request(Method::GET, "/api/schema/", None, None), ip).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers.contains_key(header::RETRY_AFTER));
+}
+
+#[tokio::test]
 async fn the_121st_request_a_minute_from_one_user_is_429() {
     let app = TestApp::spawn().await;
     let account = app.register().await;
