@@ -18,6 +18,12 @@ setup:
 openapi:
 	@cargo run -q -p meetin-local -- openapi > docs/openapi.json
 
+# Cold start of the auth Lambda (through a local Runtime API) and warm latency through the
+# local stack, on release builds; see docs/benchmarks.md. Options: make bench BENCH_ARGS="--cold-starts 20".
+bench: setup
+	cargo build --release -p auth -p meetin-local -p meetin-bench
+	@$(ENV) && "$${CARGO_TARGET_DIR:-target}/release/meetin-bench" $(BENCH_ARGS)
+
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings

@@ -222,14 +222,6 @@ pub async fn refresh(
         .jwt
         .verify(&token, TokenType::Refresh, now)
         .map_err(refresh_refused)?;
-    if ctx
-        .ephemeral
-        .is_family_revoked(claims.family(), now)
-        .await
-        .map_err(ApiError::internal)?
-    {
-        return Err(refresh_refused(TokenProblem::Blacklisted));
-    }
     let user = users::find(&ctx.pool, claims.user_id)
         .await
         .map_err(ApiError::internal)?;
@@ -239,14 +231,10 @@ pub async fn refresh(
             code: Some("no_active_account"),
         });
     }
-    match ctx
-        .ephemeral
-        .revoke_token(&claims.jti, claims.expires_at())
-        .await
-        .map_err(ApiError::internal)?
-    {
-        RevocationOutcome::Revoked => {}
-        RevocationOutcome::AlreadyRevoked => {
+    match spend(&ctx, &claims).await? {
+        Spent::Now => {}
+        Spent::LoginRevoked => return Err(refresh_refused(TokenProblem::Blacklisted)),
+        Spent::Before => {
             // A rotated token came back: whoever holds it is not who rotated it.
             revoke_family(&ctx, &claims).await?;
             tracing::warn!(user_id = %claims.user_id, "revoked refresh token reused; family revoked");
@@ -258,6 +246,36 @@ pub async fn refresh(
         claims.user_id,
         Some(claims.family().to_owned()),
     )?))
+}
+
+/// What presenting a refresh token did to it.
+enum Spent {
+    /// It was valid and is now revoked: exactly one presenter gets this.
+    Now,
+    /// It had been revoked already (rotated or logged out).
+    Before,
+    /// Its whole login had been revoked.
+    LoginRevoked,
+}
+
+/// Revokes a presented refresh token, unless it or its login was revoked already.
+async fn spend(ctx: &AppContext, claims: &Claims) -> ApiResult<Spent> {
+    let store = &ctx.ephemeral;
+    if store
+        .is_family_revoked(claims.family(), Utc::now())
+        .await
+        .map_err(ApiError::internal)?
+    {
+        return Ok(Spent::LoginRevoked);
+    }
+    match store
+        .revoke_token(&claims.jti, claims.expires_at())
+        .await
+        .map_err(ApiError::internal)?
+    {
+        RevocationOutcome::Revoked => Ok(Spent::Now),
+        RevocationOutcome::AlreadyRevoked => Ok(Spent::Before),
+    }
 }
 
 /// Revokes the login; every member of the family expires before the record does.
@@ -300,22 +318,9 @@ pub async fn logout(
     if claims.user_id != caller.id {
         return Err(invalid());
     }
-    if ctx
-        .ephemeral
-        .is_family_revoked(claims.family(), now)
-        .await
-        .map_err(ApiError::internal)?
-    {
-        return Err(invalid());
-    }
-    match ctx
-        .ephemeral
-        .revoke_token(&claims.jti, claims.expires_at())
-        .await
-        .map_err(ApiError::internal)?
-    {
-        RevocationOutcome::Revoked => revoke_family(&ctx, &claims).await?,
-        RevocationOutcome::AlreadyRevoked => return Err(invalid()),
+    match spend(&ctx, &claims).await? {
+        Spent::Now => revoke_family(&ctx, &claims).await?,
+        Spent::Before | Spent::LoginRevoked => return Err(invalid()),
     }
     Ok(Json(MessageJson {
         message: "Successfully logged out".into(),

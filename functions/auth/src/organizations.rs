@@ -113,25 +113,38 @@ pub async fn detail(
     AuthUser(caller): AuthUser,
     PathId(id): PathId,
 ) -> ApiResult<Json<OrganizationJson>> {
-    let org = orgs::find_administered(&ctx.pool, caller.id, id)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::no_match(ORGANIZATION))?;
-    Ok(Json(org.into()))
+    Ok(Json(administered(&ctx, caller.id, id).await?.into()))
 }
 
-async fn rename(
+/// The organization if `caller` administers it; for anyone else it does not exist.
+async fn administered(
     ctx: &AppContext,
     caller: uuid::Uuid,
     id: uuid::Uuid,
-    name: Option<String>,
+) -> ApiResult<orgs::Organization> {
+    orgs::find_administered(&ctx.pool, caller, id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::no_match(ORGANIZATION))
+}
+
+/// PUT and PATCH: the admin check comes before the body is looked at, as for every other
+/// method; only PUT requires the name.
+async fn edit(
+    ctx: &AppContext,
+    caller: uuid::Uuid,
+    id: uuid::Uuid,
+    body: &serde_json::Value,
+    name_required: bool,
 ) -> ApiResult<Json<OrganizationJson>> {
-    let org = match name {
-        Some(name) => orgs::rename_administered(&ctx.pool, caller, id, &name).await,
-        None => orgs::find_administered(&ctx.pool, caller, id).await,
-    }
-    .map_err(ApiError::internal)?
-    .ok_or_else(|| ApiError::no_match(ORGANIZATION))?;
+    let current = administered(ctx, caller, id).await?;
+    let org = match parse_name(body, name_required)? {
+        Some(name) => orgs::rename_administered(&ctx.pool, caller, id, &name)
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::no_match(ORGANIZATION))?,
+        None => current,
+    };
     Ok(Json(org.into()))
 }
 
@@ -153,13 +166,7 @@ pub async fn replace(
     PathId(id): PathId,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<OrganizationJson>> {
-    // Not an admin: 404 before the body is looked at, as for every other method.
-    orgs::find_administered(&ctx.pool, caller.id, id)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::no_match(ORGANIZATION))?;
-    let name = parse_name(&body, true)?;
-    rename(&ctx, caller.id, id, name).await
+    edit(&ctx, caller.id, id, &body, true).await
 }
 
 /// Changes the given fields of the organization (admins only).
@@ -180,12 +187,7 @@ pub async fn update(
     PathId(id): PathId,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<OrganizationJson>> {
-    orgs::find_administered(&ctx.pool, caller.id, id)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::no_match(ORGANIZATION))?;
-    let name = parse_name(&body, false)?;
-    rename(&ctx, caller.id, id, name).await
+    edit(&ctx, caller.id, id, &body, false).await
 }
 
 /// Deletes the organization and everything in it (admins only).

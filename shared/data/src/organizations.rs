@@ -284,7 +284,7 @@ pub enum MembershipError {
 }
 
 /// Locks the organization row, so membership changes of one organization happen one at a
-/// time (the last-admin rule depends on it), and returns the actor's role.
+/// time (the last-admin rule depends on it), and checks that the actor is its admin.
 async fn lock_for_membership_change(
     conn: &mut PgConnection,
     org: Uuid,

@@ -249,6 +249,51 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     }
 }
 
+/// Which per-address bucket an [`IpRateLimit`] counts against.
+pub trait IpScope: Send + Sync + 'static {
+    const SCOPE: Scope;
+}
+
+/// register, login and refresh, sharing one bucket.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthEndpoints;
+
+impl IpScope for AuthEndpoints {
+    const SCOPE: Scope = Scope::Auth;
+}
+
+/// Other unauthenticated requests.
+#[derive(Debug, Clone, Copy)]
+pub struct Anonymous;
+
+impl IpScope for Anonymous {
+    const SCOPE: Scope = Scope::Anon;
+}
+
+/// Counts the request against its scope's bucket for the client's address, refusing it with
+/// 429 when over. Put it first among a handler's arguments so it runs before the body is
+/// read: every request counts, valid or not.
+#[derive(Debug, Clone, Copy)]
+pub struct IpRateLimit<S>(std::marker::PhantomData<S>);
+
+pub type AuthRateLimit = IpRateLimit<AuthEndpoints>;
+pub type AnonRateLimit = IpRateLimit<Anonymous>;
+
+impl<S, St> FromRequestParts<St> for IpRateLimit<S>
+where
+    S: IpScope,
+    AppContext: FromRef<St>,
+    St: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, Self::Rejection> {
+        let ctx = AppContext::from_ref(state);
+        throttle::check(&ctx, S::SCOPE, &ClientIp::from_parts(parts).0).await?;
+        Ok(Self(std::marker::PhantomData))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,43 +305,5 @@ mod tests {
         assert!(is_json("application/merge-patch+json"));
         assert!(!is_json("text/plain"));
         assert!(!is_json("multipart/form-data; boundary=x"));
-    }
-}
-
-/// Counts the request against the shared register/login/refresh bucket of the client's
-/// address, refusing it with 429 when over. Put it first among a handler's arguments so it
-/// runs before the body is read: every request counts, valid or not.
-#[derive(Debug, Clone, Copy)]
-pub struct AuthRateLimit;
-
-impl<S> FromRequestParts<S> for AuthRateLimit
-where
-    AppContext: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let ctx = AppContext::from_ref(state);
-        throttle::check(&ctx, Scope::Auth, &ClientIp::from_parts(parts).0).await?;
-        Ok(Self)
-    }
-}
-
-/// The same for unauthenticated requests outside the auth endpoints (per address).
-#[derive(Debug, Clone, Copy)]
-pub struct AnonRateLimit;
-
-impl<S> FromRequestParts<S> for AnonRateLimit
-where
-    AppContext: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let ctx = AppContext::from_ref(state);
-        throttle::check(&ctx, Scope::Anon, &ClientIp::from_parts(parts).0).await?;
-        Ok(Self)
     }
 }

@@ -270,6 +270,17 @@ impl TestApp {
             .expect("membership id")
     }
 
+    pub async fn membership_id(&self, org: Uuid, user: Uuid) -> Uuid {
+        sqlx::query_scalar(
+            "SELECT id FROM organization_members WHERE organization_id = $1 AND user_id = $2",
+        )
+        .bind(org)
+        .bind(user)
+        .fetch_one(&self.pool)
+        .await
+        .expect("membership")
+    }
+
     pub async fn count(&self, sql: &'static str, id: Uuid) -> i64 {
         sqlx::query_scalar(sql)
             .bind(id)

@@ -338,14 +338,7 @@ async fn roles_change_and_members_leave_but_the_last_admin_stays() {
     let admin = app.register().await;
     let bob = app.register().await;
     let bob_membership = app.add_member(&admin, admin.org_id, &bob, "member").await;
-    let admin_membership: Uuid = sqlx::query_scalar(
-        "SELECT id FROM organization_members WHERE organization_id = $1 AND user_id = $2",
-    )
-    .bind(admin.org_id)
-    .bind(admin.id)
-    .fetch_one(&app.pool)
-    .await
-    .expect("admin membership");
+    let admin_membership = app.membership_id(admin.org_id, admin.id).await;
 
     // The last admin can be neither demoted nor removed
     let r = app
@@ -484,14 +477,7 @@ async fn concurrent_demotions_cannot_leave_an_organization_without_an_admin() {
     let first = app.register().await;
     let second = app.register().await;
     let second_membership = app.add_member(&first, first.org_id, &second, "admin").await;
-    let first_membership: Uuid = sqlx::query_scalar(
-        "SELECT id FROM organization_members WHERE organization_id = $1 AND user_id = $2",
-    )
-    .bind(first.org_id)
-    .bind(first.id)
-    .fetch_one(&app.pool)
-    .await
-    .expect("membership");
+    let first_membership = app.membership_id(first.org_id, first.id).await;
 
     // Each admin demotes the other at the same time, several rounds.
     let demote_second = member_path(first.org_id, second_membership);

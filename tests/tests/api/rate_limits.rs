@@ -68,10 +68,20 @@ async fn the_31st_anonymous_request_a_minute_from_one_address_is_429() {
     let app = TestApp::spawn().await;
     let ip = random_ip();
     for i in 0..30 {
-        let r = app.send(TestApp::request(Method::GET, "/api/schema/", None, None), ip).await;
+        let r = app
+            .send(
+                TestApp::request(Method::GET, "/api/schema/", None, None),
+                ip,
+            )
+            .await;
         assert_eq!(r.status, StatusCode::OK, "request {}", i + 1);
     }
-    let r = app.send(TestApp::request(Method::GET, "/api/schema/", None, None), ip).await;
+    let r = app
+        .send(
+            TestApp::request(Method::GET, "/api/schema/", None, None),
+            ip,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(r.headers.contains_key(header::RETRY_AFTER));
 }
