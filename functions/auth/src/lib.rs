@@ -52,7 +52,9 @@ pub fn app(ctx: AppContext) -> Router {
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().into_openapi()
+    let mut doc = api_router().into_openapi();
+    meetin_http::docs::add_common_responses(&mut doc);
+    doc
 }
 
 /// Tells load balancers and people that the service is up.
