@@ -102,41 +102,52 @@ impl From<Membership> for MemberJson {
 
 #[derive(ToSchema)]
 pub struct RegisterRequest {
-    /// A valid address, unique whatever its case; at most 254 characters.
+    /// A valid address, unique whatever its case.
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
-    /// At most 150 letters, digits and `@ . + - _`; unique.
+    /// Letters, digits and `@ . + - _`; unique.
+    #[schema(min_length = 1, max_length = 150, pattern = r"^[\w.@+-]+$")]
     pub username: String,
-    /// At least 10 characters, not entirely numeric, not a common password.
+    /// Not entirely numeric, not a common password.
+    #[schema(min_length = 10, max_length = 4096)]
     pub password: String,
+    #[schema(max_length = 150)]
     pub first_name: Option<String>,
+    #[schema(max_length = 150)]
     pub last_name: Option<String>,
 }
 
 #[derive(ToSchema)]
 pub struct LoginRequest {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
+    #[schema(min_length = 1, max_length = 4096)]
     pub password: String,
 }
 
 #[derive(ToSchema)]
 pub struct RefreshRequest {
+    /// A refresh token from register, login or a previous refresh.
+    #[schema(min_length = 1)]
     pub refresh: String,
 }
 
 #[derive(ToSchema)]
 pub struct OrganizationRequest {
-    /// At most 255 characters.
+    #[schema(min_length = 1, max_length = 255)]
     pub name: String,
 }
 
 #[derive(ToSchema)]
 pub struct OrganizationPatch {
+    #[schema(min_length = 1, max_length = 255)]
     pub name: Option<String>,
 }
 
 /// Name the user by `email` or by `user_id` (one of them).
 #[derive(ToSchema)]
 pub struct AddMemberRequest {
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     pub user_id: Option<Uuid>,
     /// Defaults to `member`.

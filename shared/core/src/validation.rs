@@ -12,6 +12,8 @@ pub const NULL: &str = "This field may not be null.";
 pub const NOT_A_STRING: &str = "Not a valid string.";
 pub const INVALID_EMAIL: &str = "Enter a valid email address.";
 pub const INVALID_UUID: &str = "Must be a valid UUID.";
+/// PostgreSQL text cannot hold NUL; DRF refuses it with this message.
+pub const NULL_CHARACTER: &str = "Null characters are not allowed.";
 pub const NON_FIELD_ERRORS: &str = "non_field_errors";
 
 /// Field name → messages, rendered as `{"field": ["msg", ...]}`.
@@ -166,6 +168,10 @@ impl<'a> Fields<'a> {
                 self.error(field, too_long(max_chars));
                 None
             }
+            Some(Value::String(s)) if s.contains('\0') => {
+                self.error(field, NULL_CHARACTER);
+                None
+            }
             Some(Value::String(s)) => Some(s.clone()),
             Some(_) => {
                 self.error(field, NOT_A_STRING);
@@ -193,6 +199,10 @@ impl<'a> Fields<'a> {
         }
         if text.chars().count() > rule.max_chars {
             self.error(field, too_long(rule.max_chars));
+            return None;
+        }
+        if text.contains('\0') {
+            self.error(field, NULL_CHARACTER);
             return None;
         }
         Some(text)
@@ -334,6 +344,18 @@ mod tests {
                 "title": [BLANK],
                 "missing": [REQUIRED],
             })
+        );
+    }
+
+    #[test]
+    fn null_characters_are_refused() {
+        let body = json!({"name": "a\u{0}b", "password": "secret\u{0}secret"});
+        let mut f = Fields::new(&body).expect("object");
+        assert_eq!(f.required_text("name", Text::max(255)), None);
+        assert_eq!(f.required_secret("password", 4096), None);
+        assert_eq!(
+            f.finish().expect_err("errors").to_json(),
+            json!({"name": [NULL_CHARACTER], "password": [NULL_CHARACTER]})
         );
     }
 
