@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 ENV := source infra/local/load-env.sh
 
-.PHONY: dev test setup openapi bench lint stop
+.PHONY: dev test setup openapi bench fuzz lint stop
 
 dev: setup
 	@$(ENV) && cargo run -q -p meetin-local -- serve
@@ -23,6 +23,10 @@ openapi:
 bench: setup
 	cargo build --release -p auth -p meetin-local -p meetin-bench
 	@$(ENV) && "$${CARGO_TARGET_DIR:-target}/release/meetin-bench" $(BENCH_ARGS)
+
+# Fuzzes every documented operation (schemathesis) and fails on any 5xx.
+fuzz: setup
+	@bash infra/local/fuzz.sh
 
 lint:
 	cargo fmt --all -- --check
