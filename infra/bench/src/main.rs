@@ -65,7 +65,15 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 // The client shares the 2 cores with the processes it measures: one thread keeps its
 // share small, and a handful of concurrent requests need no more.
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> anyhow::Result<()> {
+async fn main() {
+    // The message alone (with its causes), not a backtrace: these failures are about setup.
+    if let Err(err) = run().await {
+        eprintln!("meetin-bench: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     let options = Options::parse(std::env::args().skip(1))?;
     let paths = Paths::locate()?;
     let settings = settings(&paths.root)?;
@@ -87,16 +95,20 @@ async fn main() -> anyhow::Result<()> {
     // The local stack registers the user whose token both parts use (the auth Lambda and
     // the local stack share the `meetin` database and the signing key in the emulator).
     let mut stack = start_local_stack(&local_binary, &paths, &settings, &client).await?;
+    let stack_log = || format!("the local stack (its log: {})", stack.process.log.display());
     let outcome = async {
-        let account = register(&client, &stack.base).await?;
+        let account = register(&client, &stack.base)
+            .await
+            .with_context(stack_log)?;
         let lambda = bench_lambda(&options, &paths, &auth_binary, &settings, &account).await?;
-        let http = bench_local_stack(&options, &client, &stack.base, &account).await?;
+        let http = bench_local_stack(&options, &client, &stack.base, &account)
+            .await
+            .with_context(stack_log)?;
         anyhow::Ok((lambda, http))
     }
     .await;
     stack.process.stop().await;
-    let (lambda, http) = outcome
-        .with_context(|| format!("the local stack's log is {}", stack.process.log.display()))?;
+    let (lambda, http) = outcome?;
 
     print_lambda_report(&options, &lambda, &auth_binary)?;
     print_http_report(&options, &http);
@@ -478,11 +490,9 @@ impl RuntimeApi {
 
     /// Waits for the function to ask for an event.
     async fn polled(&mut self, within: Duration) -> anyhow::Result<Instant> {
-        loop {
-            match self.signal(within).await? {
-                Signal::Polled(at) => return Ok(at),
-                other => return Err(other.into_error()),
-            }
+        match self.signal(within).await? {
+            Signal::Polled(at) => Ok(at),
+            other => Err(other.into_error()),
         }
     }
 
@@ -663,9 +673,7 @@ async fn bench_lambda(
     let base_ip = u32::from(Uuid::new_v4().as_bytes()[0]) << 8;
     let mut runs = Vec::with_capacity(options.cold_starts);
     for run in 1..=options.cold_starts {
-        let result = cold_start(run, options, paths, binary, settings, &event, base_ip)
-            .await
-            .with_context(|| format!("auth cold start {run}"))?;
+        let result = cold_start(run, options, paths, binary, settings, &event, base_ip).await?;
         eprintln!(
             "[bench] auth cold start {run}/{}: {:.1} ms (init {:.1} ms), warm p50 {:.2} ms",
             options.cold_starts,
@@ -710,8 +718,9 @@ async fn cold_start(
     let log = paths.logs.join(format!("auth-cold-start-{run}.log"));
     let started = Instant::now();
     let mut process = Process::spawn(command, log)?;
+    let pid = process.pid()?;
 
-    let measured = async {
+    let invocations = async {
         let polled = api.polled(START_TIMEOUT).await?;
         let (responded, response) = api.response(&first_id, START_TIMEOUT).await?;
         require_ok(&response)?;
@@ -723,19 +732,24 @@ async fn cold_start(
             require_ok(&response)?;
             warm.push(at - sent);
         }
-        process.require_running()?;
-        let peak_rss_kib = peak_rss_kib(process.pid()?)?;
         anyhow::Ok(ColdStart {
             init: polled - started,
             first_invocation: responded - polled,
             total: responded - started,
             warm,
-            peak_rss_kib,
+            peak_rss_kib: peak_rss_kib(pid)?,
         })
-    }
-    .await;
+    };
+    // A function that dies is reported at once rather than after the timeouts.
+    let measured = tokio::select! {
+        measured = invocations => measured,
+        status = process.child.wait() => match status {
+            Ok(status) => Err(anyhow::anyhow!("the function exited ({status})")),
+            Err(err) => Err(anyhow::Error::new(err).context("waiting for the function")),
+        },
+    };
     process.stop().await;
-    measured.with_context(|| format!("the function's log is {}", process.log.display()))
+    measured.with_context(|| format!("auth cold start {run} (its log: {})", process.log.display()))
 }
 
 fn require_ok(response: &Value) -> anyhow::Result<()> {
