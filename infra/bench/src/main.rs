@@ -76,7 +76,7 @@ async fn main() {
 async fn run() -> anyhow::Result<()> {
     let options = Options::parse(std::env::args().skip(1))?;
     let paths = Paths::locate()?;
-    let settings = settings(&paths.root)?;
+    let settings = meetin_test_support::local_settings(&paths.root)?;
 
     // Fail before measuring anything if a piece is missing.
     let auth_binary = paths.binary("auth")?;
@@ -215,27 +215,6 @@ impl Paths {
     }
 }
 
-/// infra/local/env with the process environment taking precedence, read the way the
-/// tests read it (tests/tests/api/helpers.rs).
-fn settings(root: &Path) -> anyhow::Result<HashMap<String, String>> {
-    let file = root.join("infra/local/env");
-    let text =
-        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-    let mut map: HashMap<String, String> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    for (k, v) in map.iter_mut() {
-        if let Ok(from_env) = std::env::var(k) {
-            *v = from_env;
-        }
-    }
-    Ok(map)
-}
-
-/// Refuses anything but a service on this machine, and says what to do when it is down.
 async fn require_local_service(
     settings: &HashMap<String, String>,
     key: &str,

@@ -2,5 +2,7 @@
 //! creating the local databases and the emulator's resources, idempotently.
 
 pub mod provision;
+pub mod settings;
 
 pub use provision::{ensure_database, ensure_ephemeral_table, ensure_secret, provision_local};
+pub use settings::local_settings;

@@ -25,20 +25,7 @@ pub fn repo_root() -> PathBuf {
 
 /// infra/local/env, with the process environment taking precedence.
 pub fn settings() -> HashMap<String, String> {
-    let text =
-        std::fs::read_to_string(repo_root().join("infra/local/env")).expect("infra/local/env");
-    let mut map: HashMap<String, String> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    for (k, v) in map.iter_mut() {
-        if let Ok(from_env) = std::env::var(k) {
-            *v = from_env;
-        }
-    }
-    map
+    meetin_test_support::local_settings(&repo_root()).expect("infra/local/env")
 }
 
 /// The configuration the tests run with: the test database instead of the dev one.
