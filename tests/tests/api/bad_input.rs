@@ -169,11 +169,10 @@ async fn megabyte_strings_are_field_errors_and_oversized_bodies_413() {
     );
 
     let r = app
-        .call(
-            Method::PATCH,
+        .patch(
             &format!("/api/auth/organizations/{}/", account.org_id),
-            Some(json!({"name": huge})),
-            Some(&account.access),
+            json!({"name": huge}),
+            &account.access,
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
@@ -228,12 +227,7 @@ async fn malformed_ids_unknown_routes_and_wrong_methods_are_json() {
     }
     let path = format!("/api/auth/organizations/{}/members/zzz/", account.org_id);
     let r = app
-        .call(
-            Method::PATCH,
-            &path,
-            Some(json!({"role": "viewer"})),
-            Some(&account.access),
-        )
+        .patch(&path, json!({"role": "viewer"}), &account.access)
         .await;
     assert_eq!(
         (r.status, r.body.clone()),

@@ -202,6 +202,19 @@ impl TestApp {
         self.call(Method::POST, path, Some(body), token).await
     }
 
+    pub async fn put(&self, path: &str, body: Value, token: &str) -> TestResponse {
+        self.call(Method::PUT, path, Some(body), Some(token)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value, token: &str) -> TestResponse {
+        self.call(Method::PATCH, path, Some(body), Some(token))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> TestResponse {
+        self.call(Method::DELETE, path, None, Some(token)).await
+    }
+
     pub async fn register(&self) -> Account {
         let username = unique("user");
         let email = format!("{username}@example.com");

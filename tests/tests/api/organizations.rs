@@ -1,4 +1,4 @@
-use http::{Method, StatusCode};
+use http::StatusCode;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -54,50 +54,24 @@ async fn list_create_and_administer_an_organization() {
     let detail = app.get(&org_path(id), &admin.access).await;
     assert_eq!(detail.body["owner"]["email"], admin.email);
     let put = app
-        .call(
-            Method::PUT,
-            &org_path(id),
-            Some(json!({"name": "Acme Labs"})),
-            Some(&admin.access),
-        )
+        .put(&org_path(id), json!({"name": "Acme Labs"}), &admin.access)
         .await;
     assert_eq!(
         (put.status, put.body["name"].clone()),
         (StatusCode::OK, json!("Acme Labs"))
     );
-    let put_empty = app
-        .call(
-            Method::PUT,
-            &org_path(id),
-            Some(json!({})),
-            Some(&admin.access),
-        )
-        .await;
+    let put_empty = app.put(&org_path(id), json!({}), &admin.access).await;
     assert_eq!(put_empty.body, json!({"name": ["This field is required."]}));
     let patch = app
-        .call(
-            Method::PATCH,
-            &org_path(id),
-            Some(json!({"name": "Acme"})),
-            Some(&admin.access),
-        )
+        .patch(&org_path(id), json!({"name": "Acme"}), &admin.access)
         .await;
     assert_eq!(patch.body["name"], "Acme");
-    let patch_nothing = app
-        .call(
-            Method::PATCH,
-            &org_path(id),
-            Some(json!({})),
-            Some(&admin.access),
-        )
-        .await;
+    let patch_nothing = app.patch(&org_path(id), json!({}), &admin.access).await;
     assert_eq!(
         (patch_nothing.status, patch_nothing.body["name"].clone()),
         (StatusCode::OK, json!("Acme"))
     );
-    let deleted = app
-        .call(Method::DELETE, &org_path(id), None, Some(&admin.access))
-        .await;
+    let deleted = app.delete(&org_path(id), &admin.access).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     assert_eq!(
         app.count("SELECT count(*) FROM organizations WHERE id = $1", id)
@@ -138,31 +112,22 @@ async fn organization_detail_is_404_for_everyone_but_its_admins() {
             (StatusCode::NOT_FOUND, not_found.clone())
         );
         let r = app
-            .call(
-                Method::PATCH,
+            .patch(
                 &org_path(admin.org_id),
-                Some(json!({"name": "Taken"})),
-                Some(&caller.access),
+                json!({"name": "Taken"}),
+                &caller.access,
             )
             .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND);
         let r = app
-            .call(
-                Method::PUT,
+            .put(
                 &org_path(admin.org_id),
-                Some(json!({"name": "Taken"})),
-                Some(&caller.access),
+                json!({"name": "Taken"}),
+                &caller.access,
             )
             .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND);
-        let r = app
-            .call(
-                Method::DELETE,
-                &org_path(admin.org_id),
-                None,
-                Some(&caller.access),
-            )
-            .await;
+        let r = app.delete(&org_path(admin.org_id), &caller.access).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND);
     }
     let name: String = sqlx::query_scalar("SELECT name FROM organizations WHERE id = $1")
@@ -342,11 +307,10 @@ async fn roles_change_and_members_leave_but_the_last_admin_stays() {
 
     // The last admin can be neither demoted nor removed
     let r = app
-        .call(
-            Method::PATCH,
+        .patch(
             &member_path(admin.org_id, admin_membership),
-            Some(json!({"role": "member"})),
-            Some(&admin.access),
+            json!({"role": "member"}),
+            &admin.access,
         )
         .await;
     assert_eq!(
@@ -357,12 +321,7 @@ async fn roles_change_and_members_leave_but_the_last_admin_stays() {
         )
     );
     let r = app
-        .call(
-            Method::DELETE,
-            &member_path(admin.org_id, admin_membership),
-            None,
-            Some(&admin.access),
-        )
+        .delete(&member_path(admin.org_id, admin_membership), &admin.access)
         .await;
     assert_eq!(
         (r.status, r.body.clone()),
@@ -374,49 +333,40 @@ async fn roles_change_and_members_leave_but_the_last_admin_stays() {
 
     // A member cannot change roles or remove anyone
     let r = app
-        .call(
-            Method::PATCH,
+        .patch(
             &member_path(admin.org_id, bob_membership),
-            Some(json!({"role": "admin"})),
-            Some(&bob.access),
+            json!({"role": "admin"}),
+            &bob.access,
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = app
-        .call(
-            Method::DELETE,
-            &member_path(admin.org_id, admin_membership),
-            None,
-            Some(&bob.access),
-        )
+        .delete(&member_path(admin.org_id, admin_membership), &bob.access)
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 
     // Bad role, missing role, unknown membership
     let r = app
-        .call(
-            Method::PATCH,
+        .patch(
             &member_path(admin.org_id, bob_membership),
-            Some(json!({"role": "boss"})),
-            Some(&admin.access),
+            json!({"role": "boss"}),
+            &admin.access,
         )
         .await;
     assert_eq!(r.body, json!({"role": ["\"boss\" is not a valid choice."]}));
     let r = app
-        .call(
-            Method::PATCH,
+        .patch(
             &member_path(admin.org_id, bob_membership),
-            Some(json!({})),
-            Some(&admin.access),
+            json!({}),
+            &admin.access,
         )
         .await;
     assert_eq!(r.body, json!({"role": ["This field is required."]}));
     let r = app
-        .call(
-            Method::PATCH,
+        .patch(
             &member_path(admin.org_id, Uuid::new_v4()),
-            Some(json!({"role": "viewer"})),
-            Some(&admin.access),
+            json!({"role": "viewer"}),
+            &admin.access,
         )
         .await;
     assert_eq!(
@@ -429,11 +379,10 @@ async fn roles_change_and_members_leave_but_the_last_admin_stays() {
 
     // Promote bob; now the first admin may step down, and bob may remove them
     let r = app
-        .call(
-            Method::PATCH,
+        .patch(
             &member_path(admin.org_id, bob_membership),
-            Some(json!({"role": "admin"})),
-            Some(&admin.access),
+            json!({"role": "admin"}),
+            &admin.access,
         )
         .await;
     assert_eq!(
@@ -441,11 +390,10 @@ async fn roles_change_and_members_leave_but_the_last_admin_stays() {
         (StatusCode::OK, json!("admin"))
     );
     let r = app
-        .call(
-            Method::PATCH,
+        .patch(
             &member_path(admin.org_id, admin_membership),
-            Some(json!({"role": "viewer"})),
-            Some(&admin.access),
+            json!({"role": "viewer"}),
+            &admin.access,
         )
         .await;
     assert_eq!(
@@ -453,12 +401,7 @@ async fn roles_change_and_members_leave_but_the_last_admin_stays() {
         (StatusCode::OK, json!("viewer"))
     );
     let r = app
-        .call(
-            Method::DELETE,
-            &member_path(admin.org_id, admin_membership),
-            None,
-            Some(&bob.access),
-        )
+        .delete(&member_path(admin.org_id, admin_membership), &bob.access)
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(
@@ -483,18 +426,8 @@ async fn concurrent_demotions_cannot_leave_an_organization_without_an_admin() {
     let demote_second = member_path(first.org_id, second_membership);
     let demote_first = member_path(first.org_id, first_membership);
     for _ in 0..5 {
-        let a = app.call(
-            Method::PATCH,
-            &demote_second,
-            Some(json!({"role": "member"})),
-            Some(&first.access),
-        );
-        let b = app.call(
-            Method::PATCH,
-            &demote_first,
-            Some(json!({"role": "member"})),
-            Some(&second.access),
-        );
+        let a = app.patch(&demote_second, json!({"role": "member"}), &first.access);
+        let b = app.patch(&demote_first, json!({"role": "member"}), &second.access);
         let (a, b) = tokio::join!(a, b);
         let admins = app
             .count("SELECT count(*) FROM organization_members WHERE organization_id = $1 AND role = 'admin'", first.org_id)
