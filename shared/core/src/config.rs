@@ -34,6 +34,46 @@ impl fmt::Debug for DatabaseTarget {
     }
 }
 
+impl DatabaseTarget {
+    /// `DATABASE_URL`, else `DB_SECRET_ID` (with an optional `DB_HOST`).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        match (get("DATABASE_URL"), get("DB_SECRET_ID")) {
+            (Some(url), _) => Ok(Self::Url(url)),
+            (None, Some(secret_id)) => Ok(Self::Secret {
+                secret_id,
+                host_override: get("DB_HOST"),
+            }),
+            (None, None) => Err(ConfigError::Missing("DATABASE_URL or DB_SECRET_ID")),
+        }
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// The connection URL, reading the secret when there is one.
+    pub async fn resolve(
+        &self,
+        client: &meetin_aws::aws_sdk_secretsmanager::Client,
+    ) -> Result<String, meetin_aws::secrets::SecretError> {
+        match self {
+            Self::Url(url) => Ok(url.clone()),
+            Self::Secret {
+                secret_id,
+                host_override,
+            } => {
+                let raw = secret_string(client, secret_id).await?;
+                rds_secret_url(&raw, host_override.as_deref()).ok_or_else(|| {
+                    meetin_aws::secrets::SecretError::NotAString {
+                        id: secret_id.clone(),
+                    }
+                })
+            }
+        }
+    }
+}
+
 /// Requests per minute, per scope. Defaults are the contract's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RateLimits {
@@ -89,14 +129,7 @@ impl Config {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
 
-        let database = match (get("DATABASE_URL"), get("DB_SECRET_ID")) {
-            (Some(url), _) => DatabaseTarget::Url(url),
-            (None, Some(secret_id)) => DatabaseTarget::Secret {
-                secret_id,
-                host_override: get("DB_HOST"),
-            },
-            (None, None) => return Err(ConfigError::Missing("DATABASE_URL or DB_SECRET_ID")),
-        };
+        let database = DatabaseTarget::from_lookup(&lookup)?;
         let defaults = RateLimits::default();
         let rate = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
             match get(name) {
@@ -159,7 +192,7 @@ impl Secrets {
     ) -> Result<Self, ConfigError> {
         let (jwt, database_url) = tokio::try_join!(
             secret_string(client, &config.jwt_secret_id),
-            database_url(&config.database, client),
+            config.database.resolve(client),
         )?;
         if jwt.len() < MIN_JWT_KEY_BYTES {
             return Err(ConfigError::Invalid {
@@ -171,26 +204,6 @@ impl Secrets {
             jwt_signing_key: jwt.into_bytes(),
             database_url,
         })
-    }
-}
-
-async fn database_url(
-    target: &DatabaseTarget,
-    client: &meetin_aws::aws_sdk_secretsmanager::Client,
-) -> Result<String, meetin_aws::secrets::SecretError> {
-    match target {
-        DatabaseTarget::Url(url) => Ok(url.clone()),
-        DatabaseTarget::Secret {
-            secret_id,
-            host_override,
-        } => {
-            let raw = secret_string(client, secret_id).await?;
-            rds_secret_url(&raw, host_override.as_deref()).ok_or_else(|| {
-                meetin_aws::secrets::SecretError::NotAString {
-                    id: secret_id.clone(),
-                }
-            })
-        }
     }
 }
 

@@ -5,6 +5,7 @@ mod accounts;
 mod bad_input;
 mod events;
 mod helpers;
+mod migrations;
 mod openapi;
 mod organizations;
 mod rate_limits;
