@@ -51,21 +51,20 @@ fn port(args: &[String]) -> anyhow::Result<u16> {
     }
 }
 
-async fn provision(config: &Config) -> anyhow::Result<()> {
+/// Creates what the stack needs and answers the AWS clients it built for that.
+async fn provision(config: &Config) -> anyhow::Result<meetin_aws::AwsClients> {
     let url = match &config.database {
         meetin_core::DatabaseTarget::Url(url) => url.clone(),
         meetin_core::DatabaseTarget::Secret { .. } => {
             anyhow::bail!("the local stack needs DATABASE_URL")
         }
     };
-    meetin_test_support::provision_local(config, &url).await?;
-    Ok(())
+    meetin_test_support::provision_local(config, &url).await
 }
 
 async fn serve(port: u16) -> anyhow::Result<()> {
     let config = Config::from_env()?;
-    provision(&config).await?;
-    let aws = meetin_aws::AwsClients::load(&config.aws).await;
+    let aws = provision(&config).await?;
     let secrets = Secrets::load(&config, &aws.secrets).await?;
     let pool = meetin_data::connect_lazy(&secrets.database_url, PoolSettings::LOCAL)?;
     let ctx = AppContext::new(config, pool, &secrets, aws);
