@@ -5,29 +5,20 @@ use axum::extract::State;
 use chrono::Utc;
 use http::StatusCode;
 use meetin_aws::RevocationOutcome;
-use meetin_core::error::TokenProblem;
 use meetin_core::jwt::{Claims, REFRESH_TOKEN_LIFETIME, TokenType};
-use meetin_core::validation::{Fields, Text};
-use meetin_core::{ApiError, ApiResult, password};
-use meetin_data::users::{self, NewUser, RegisterError};
+use meetin_core::password;
+use meetin_core::refusal::TokenProblem;
+use meetin_core::validation::NON_FIELD_ERRORS;
+use meetin_data::registration::{self, NewUser, RegisterError};
+use meetin_data::users;
 use meetin_http::docs::{DetailBody, ErrorBody, FieldErrorsBody, TokenErrorBody};
-use meetin_http::{AppContext, AuthRateLimit, AuthUser, JsonBody};
+use meetin_http::{ApiError, ApiResult, AppContext, AuthRateLimit, AuthUser, JsonBody};
 use uuid::Uuid;
 
 use crate::json::{
-    AuthResponse, LoginRequest, MessageJson, RefreshRequest, RegisterRequest, TokenPair, UserJson,
+    AuthResponse, EMAIL_TAKEN, INVALID_CREDENTIALS, LoginRequest, MessageJson, RefreshRequest,
+    RegisterRequest, TokenPair, USERNAME_TAKEN, UserJson,
 };
-
-const EMAIL_TAKEN: &str = "user with this email already exists.";
-const USERNAME_TAKEN: &str = "A user with that username already exists.";
-const INVALID_USERNAME: &str = "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.";
-const INVALID_CREDENTIALS: &str = "Invalid credentials";
-
-/// Django's `UnicodeUsernameValidator`: word characters and `@ . + - _`.
-fn is_valid_username(name: &str) -> bool {
-    name.chars()
-        .all(|c| c.is_alphanumeric() || "@.+-_".contains(c))
-}
 
 /// A fresh access token plus a refresh token in `family` (a new family for a new login).
 fn issue_pair(ctx: &AppContext, user: Uuid, family: Option<String>) -> ApiResult<TokenPair> {
@@ -40,68 +31,9 @@ fn issue_pair(ctx: &AppContext, user: Uuid, family: Option<String>) -> ApiResult
     })
 }
 
-struct Registration {
-    email: String,
-    username: String,
-    password: String,
-    first_name: String,
-    last_name: String,
-}
-
-async fn parse_registration(ctx: &AppContext, body: &serde_json::Value) -> ApiResult<Registration> {
-    let mut f = Fields::new(body)?;
-    let email = f.required_email("email");
-    let mut username = f.required_text("username", Text::max(150));
-    if username.as_deref().is_some_and(|u| !is_valid_username(u)) {
-        f.error("username", INVALID_USERNAME);
-        username = None;
-    }
-    let password = f.required_secret("password", password::MAX_PASSWORD_CHARS);
-    if let Some(pw) = &password {
-        for problem in password::check_rules(pw) {
-            f.error("password", problem);
-        }
-    }
-    let first_name = f
-        .optional_text("first_name", Text::blank_ok(150))
-        .unwrap_or_default();
-    let last_name = f
-        .optional_text("last_name", Text::blank_ok(150))
-        .unwrap_or_default();
-    if email.is_some() || username.is_some() {
-        let (email_taken, username_taken) = users::taken(
-            &ctx.pool,
-            email.as_deref().unwrap_or(""),
-            username.as_deref().unwrap_or(""),
-        )
-        .await
-        .map_err(ApiError::internal)?;
-        if email_taken && email.is_some() {
-            f.error("email", EMAIL_TAKEN);
-        }
-        if username_taken && username.is_some() {
-            f.error("username", USERNAME_TAKEN);
-        }
-    }
-    f.finish()?;
-    match (email, username, password) {
-        (Some(email), Some(username), Some(password)) => Ok(Registration {
-            email,
-            username,
-            password,
-            first_name,
-            last_name,
-        }),
-        // finish() reports a missing field, so this is unreachable.
-        _ => Err(ApiError::internal(anyhow::anyhow!(
-            "registration fields missing after validation"
-        ))),
-    }
-}
-
 /// Creates the account, its own organization (the user is its admin) and a token pair.
 #[utoipa::path(
-    post, path = "/api/auth/register/", tag = "auth",
+    post, path = "/api/auth/register/", tag = "auth", operation_id = "auth_register",
     request_body = RegisterRequest,
     responses(
         (status = 201, description = "Registered", body = AuthResponse),
@@ -115,22 +47,26 @@ pub async fn register(
     State(ctx): State<AppContext>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<(StatusCode, Json<AuthResponse>)> {
-    let input = parse_registration(&ctx, &body).await?;
+    let pool = &ctx.pool;
+    let input = RegisterRequest::parse(&body, |email, username| async move {
+        Ok(users::taken(pool, &email, &username).await?)
+    })
+    .await?;
     let password_hash = password::hash(input.password).await?;
     let new = NewUser {
         email: input.email,
         username: input.username,
-        first_name: input.first_name,
-        last_name: input.last_name,
+        first_name: input.first_name.unwrap_or_default(),
+        last_name: input.last_name.unwrap_or_default(),
         password_hash,
     };
-    let user = users::register(&ctx.pool, &new)
+    let user = registration::register(&ctx.pool, &new)
         .await
         .map_err(|err| match err {
             // Lost a race with a concurrent registration of the same email or username.
             RegisterError::EmailTaken => ApiError::field("email", EMAIL_TAKEN),
             RegisterError::UsernameTaken => ApiError::field("username", USERNAME_TAKEN),
-            RegisterError::Database(err) => ApiError::internal(err),
+            RegisterError::Database(err) => err.into(),
         })?;
     let tokens = issue_pair(&ctx, user.id, None)?;
     Ok((
@@ -144,7 +80,7 @@ pub async fn register(
 
 /// Exchanges email and password for a token pair.
 #[utoipa::path(
-    post, path = "/api/auth/login/", tag = "auth",
+    post, path = "/api/auth/login/", tag = "auth", operation_id = "auth_login",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = AuthResponse),
@@ -158,16 +94,8 @@ pub async fn login(
     State(ctx): State<AppContext>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<AuthResponse>> {
-    let mut f = Fields::new(&body)?;
-    let email = f.required_email("email");
-    let password = f.required_secret("password", password::MAX_PASSWORD_CHARS);
-    f.finish()?;
-    let (Some(email), Some(password)) = (email, password) else {
-        return Err(ApiError::field("non_field_errors", INVALID_CREDENTIALS));
-    };
-    let found = users::find_credentials(&ctx.pool, &email)
-        .await
-        .map_err(ApiError::internal)?;
+    let LoginRequest { email, password } = LoginRequest::parse(&body)?;
+    let found = users::find_credentials(&ctx.pool, &email).await?;
     let (user, hash) = match found {
         Some((user, hash)) => (Some(user), Some(hash)),
         None => (None, None),
@@ -176,11 +104,9 @@ pub async fn login(
     let verified = password::verify(password, hash).await?;
     let user = match user {
         Some(user) if verified && user.is_active => user,
-        _ => return Err(ApiError::field("non_field_errors", INVALID_CREDENTIALS)),
+        _ => return Err(ApiError::field(NON_FIELD_ERRORS, INVALID_CREDENTIALS)),
     };
-    users::record_login(&ctx.pool, user.id)
-        .await
-        .map_err(ApiError::internal)?;
+    users::record_login(&ctx.pool, user.id).await?;
     let tokens = issue_pair(&ctx, user.id, None)?;
     Ok(Json(AuthResponse {
         user: user.into(),
@@ -189,16 +115,13 @@ pub async fn login(
 }
 
 fn refresh_refused(problem: TokenProblem) -> ApiError {
-    ApiError::Unauthorized {
-        detail: problem.message().into(),
-        code: Some("token_not_valid"),
-    }
+    ApiError::unauthorized(problem.message(), "token_not_valid")
 }
 
 /// Rotates a refresh token: the presented one is revoked and a new pair issued. Presenting
 /// an already revoked token revokes every token of its login.
 #[utoipa::path(
-    post, path = "/api/auth/refresh/", tag = "auth",
+    post, path = "/api/auth/refresh/", tag = "auth", operation_id = "auth_refresh",
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new pair; the presented refresh token is now revoked", body = TokenPair),
@@ -213,23 +136,18 @@ pub async fn refresh(
     State(ctx): State<AppContext>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<TokenPair>> {
-    let mut f = Fields::new(&body)?;
-    let token = f.required_text("refresh", Text::max(4096));
-    f.finish()?;
-    let token = token.unwrap_or_default();
+    let token = RefreshRequest::parse(&body)?.refresh;
     let now = Utc::now();
     let claims = ctx
         .jwt
         .verify(&token, TokenType::Refresh, now)
         .map_err(refresh_refused)?;
-    let user = users::find(&ctx.pool, claims.user_id)
-        .await
-        .map_err(ApiError::internal)?;
+    let user = users::find(&ctx.pool, claims.user_id).await?;
     if !user.is_some_and(|u| u.is_active) {
-        return Err(ApiError::Unauthorized {
-            detail: "No active account found for the given token.".into(),
-            code: Some("no_active_account"),
-        });
+        return Err(ApiError::unauthorized(
+            "No active account found for the given token.",
+            "no_active_account",
+        ));
     }
     match spend(&ctx, &claims).await? {
         Spent::Now => {}
@@ -261,18 +179,10 @@ enum Spent {
 /// Revokes a presented refresh token, unless it or its login was revoked already.
 async fn spend(ctx: &AppContext, claims: &Claims) -> ApiResult<Spent> {
     let store = &ctx.ephemeral;
-    if store
-        .is_family_revoked(claims.family(), Utc::now())
-        .await
-        .map_err(ApiError::internal)?
-    {
+    if store.is_family_revoked(claims.family(), Utc::now()).await? {
         return Ok(Spent::LoginRevoked);
     }
-    match store
-        .revoke_token(&claims.jti, claims.expires_at())
-        .await
-        .map_err(ApiError::internal)?
-    {
+    match store.revoke_token(&claims.jti, claims.expires_at()).await? {
         RevocationOutcome::Revoked => Ok(Spent::Now),
         RevocationOutcome::AlreadyRevoked => Ok(Spent::Before),
     }
@@ -282,14 +192,13 @@ async fn spend(ctx: &AppContext, claims: &Claims) -> ApiResult<Spent> {
 async fn revoke_family(ctx: &AppContext, claims: &Claims) -> ApiResult<()> {
     ctx.ephemeral
         .revoke_family(claims.family(), Utc::now() + REFRESH_TOKEN_LIFETIME)
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     Ok(())
 }
 
 /// Ends the login the refresh token belongs to. Access tokens stay valid until they expire.
 #[utoipa::path(
-    post, path = "/api/auth/logout/", tag = "auth",
+    post, path = "/api/auth/logout/", tag = "auth", operation_id = "auth_logout",
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "Logged out", body = MessageJson),
@@ -303,17 +212,12 @@ pub async fn logout(
     AuthUser(caller): AuthUser,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<MessageJson>> {
-    let token = body
-        .get("refresh")
-        .and_then(|v| v.as_str())
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::bad_request("Refresh token is required"))?;
+    let token = RefreshRequest::parse_for_logout(&body)?.refresh;
     let invalid = || ApiError::bad_request("Invalid token");
     let now = Utc::now();
     let claims = ctx
         .jwt
-        .verify(token, TokenType::Refresh, now)
+        .verify(&token, TokenType::Refresh, now)
         .map_err(|_| invalid())?;
     if claims.user_id != caller.id {
         return Err(invalid());
@@ -329,7 +233,7 @@ pub async fn logout(
 
 /// The caller's own user record.
 #[utoipa::path(
-    get, path = "/api/auth/profile/", tag = "auth",
+    get, path = "/api/auth/profile/", tag = "auth", operation_id = "auth_profile",
     responses(
         (status = 200, description = "The caller", body = UserJson),
         (status = 401, description = "Not authenticated", body = TokenErrorBody),
@@ -338,17 +242,4 @@ pub async fn logout(
 )]
 pub async fn profile(AuthUser(user): AuthUser) -> Json<UserJson> {
     Json(user.into())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn usernames_follow_djangos_validator() {
-        assert!(is_valid_username("ann.lee+work@x_y-z"));
-        assert!(is_valid_username("zoë"));
-        assert!(!is_valid_username("ann lee"));
-        assert!(!is_valid_username("ann/lee"));
-    }
 }

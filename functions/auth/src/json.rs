@@ -1,10 +1,18 @@
-//! The JSON shapes this function answers with, exactly as the contract names their keys.
+//! The JSON this function speaks: response shapes with the keys the frontend reads, and each
+//! request body's documented schema beside its parser. Parsers collect every field's errors
+//! at once (DRF's behaviour) and use the same limits the schemas document (checked by
+//! `tests::schema_limits_are_the_parsers`).
+
+use std::future::Future;
 
 use chrono::{DateTime, Utc};
-use meetin_core::Role;
+use meetin_core::validation::{Fields, NON_FIELD_ERRORS, REQUIRED, Text};
+use meetin_core::{Refusal, Role, password};
 use meetin_data::organizations::{Membership, Organization};
 use meetin_data::users::User;
+use meetin_http::{ApiError, ApiResult};
 use serde::Serialize;
+use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -97,9 +105,28 @@ impl From<Membership> for MemberJson {
     }
 }
 
-// Request bodies, for the OpenAPI document (handlers validate the raw JSON field by field
-// so every error comes back in the contract's shape).
+// Request bodies. Each limit is written once, here, and used by its parser.
 
+/// Longest username (Django's `AbstractUser.username`).
+pub const USERNAME_MAX_CHARS: usize = 150;
+/// Longest first or last name (Django's `AbstractUser`).
+pub const PERSON_NAME_MAX_CHARS: usize = 150;
+/// Longest organization name (the `organizations.name` column).
+pub const ORGANIZATION_NAME_MAX_CHARS: usize = 255;
+/// Longest refresh token accepted for verification (ours are about 300 characters).
+pub const REFRESH_TOKEN_MAX_CHARS: usize = 4096;
+
+const INVALID_USERNAME: &str = "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.";
+pub const EMAIL_TAKEN: &str = "user with this email already exists.";
+pub const USERNAME_TAKEN: &str = "A user with that username already exists.";
+
+/// Django's `UnicodeUsernameValidator`: word characters and `@ . + - _`.
+fn is_valid_username(name: &str) -> bool {
+    name.chars()
+        .all(|c| c.is_alphanumeric() || "@.+-_".contains(c))
+}
+
+/// `POST /api/auth/register/`.
 #[derive(ToSchema)]
 pub struct RegisterRequest {
     /// A valid address, unique whatever its case.
@@ -117,6 +144,60 @@ pub struct RegisterRequest {
     pub last_name: Option<String>,
 }
 
+impl RegisterRequest {
+    /// Every field's errors at once, uniqueness included: `taken(email, username)` answers
+    /// which of them are already registered.
+    pub async fn parse<F, Fut>(body: &Value, taken: F) -> ApiResult<Self>
+    where
+        F: FnOnce(String, String) -> Fut,
+        Fut: Future<Output = ApiResult<(bool, bool)>>,
+    {
+        let mut f = Fields::new(body)?;
+        let email = f.required_email("email");
+        let mut username = f.required_text("username", Text::max(USERNAME_MAX_CHARS));
+        if username.as_deref().is_some_and(|u| !is_valid_username(u)) {
+            f.error("username", INVALID_USERNAME);
+            username = None;
+        }
+        let password = f.required_secret("password", password::MAX_PASSWORD_CHARS);
+        if let Some(pw) = &password {
+            for problem in password::check_rules(pw) {
+                f.error("password", problem);
+            }
+        }
+        let first_name = f.optional_text("first_name", Text::blank_ok(PERSON_NAME_MAX_CHARS));
+        let last_name = f.optional_text("last_name", Text::blank_ok(PERSON_NAME_MAX_CHARS));
+        if email.is_some() || username.is_some() {
+            let (email_taken, username_taken) = taken(
+                email.clone().unwrap_or_default(),
+                username.clone().unwrap_or_default(),
+            )
+            .await?;
+            if email_taken && email.is_some() {
+                f.error("email", EMAIL_TAKEN);
+            }
+            if username_taken && username.is_some() {
+                f.error("username", USERNAME_TAKEN);
+            }
+        }
+        f.finish()?;
+        match (email, username, password) {
+            (Some(email), Some(username), Some(password)) => Ok(Self {
+                email,
+                username,
+                password,
+                first_name,
+                last_name,
+            }),
+            // finish() reported any missing field.
+            _ => Err(ApiError::internal(
+                "registration fields missing after validation",
+            )),
+        }
+    }
+}
+
+/// `POST /api/auth/login/`.
 #[derive(ToSchema)]
 pub struct LoginRequest {
     #[schema(format = Email, max_length = 254)]
@@ -125,26 +206,82 @@ pub struct LoginRequest {
     pub password: String,
 }
 
+pub const INVALID_CREDENTIALS: &str = "Invalid credentials";
+
+impl LoginRequest {
+    pub fn parse(body: &Value) -> ApiResult<Self> {
+        let mut f = Fields::new(body)?;
+        let email = f.required_email("email");
+        let password = f.required_secret("password", password::MAX_PASSWORD_CHARS);
+        f.finish()?;
+        match (email, password) {
+            (Some(email), Some(password)) => Ok(Self { email, password }),
+            _ => Err(Refusal::field(NON_FIELD_ERRORS, INVALID_CREDENTIALS).into()),
+        }
+    }
+}
+
+/// `POST /api/auth/refresh/` and `POST /api/auth/logout/`.
 #[derive(ToSchema)]
 pub struct RefreshRequest {
     /// A refresh token from register, login or a previous refresh.
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, max_length = 4096)]
     pub refresh: String,
 }
 
+impl RefreshRequest {
+    /// Refresh reports a missing token as a field error (simplejwt's serializer).
+    pub fn parse(body: &Value) -> ApiResult<Self> {
+        let mut f = Fields::new(body)?;
+        let refresh = f.required_text("refresh", Text::max(REFRESH_TOKEN_MAX_CHARS));
+        f.finish()?;
+        Ok(Self {
+            refresh: refresh.unwrap_or_default(),
+        })
+    }
+
+    /// Logout reports it as `{"error": "Refresh token is required"}` (the original view).
+    pub fn parse_for_logout(body: &Value) -> ApiResult<Self> {
+        body.get("refresh")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| Self { refresh: t.into() })
+            .ok_or_else(|| ApiError::bad_request("Refresh token is required"))
+    }
+}
+
+/// `POST` and `PUT /api/auth/organizations/…`.
 #[derive(ToSchema)]
 pub struct OrganizationRequest {
     #[schema(min_length = 1, max_length = 255)]
     pub name: String,
 }
 
+/// `PATCH /api/auth/organizations/{id}/`.
 #[derive(ToSchema)]
 pub struct OrganizationPatch {
     #[schema(min_length = 1, max_length = 255)]
     pub name: Option<String>,
 }
 
-/// Name the user by `email` or by `user_id` (one of them).
+impl OrganizationPatch {
+    /// The name to set, if given; `required` for POST and PUT.
+    pub fn parse(body: &Value, required: bool) -> ApiResult<Self> {
+        let mut f = Fields::new(body)?;
+        let rule = Text::max(ORGANIZATION_NAME_MAX_CHARS);
+        let name = if required {
+            f.required_text("name", rule)
+        } else {
+            f.optional_text("name", rule)
+        };
+        f.finish()?;
+        Ok(Self { name })
+    }
+}
+
+/// `POST /api/auth/organizations/{org_id}/members/`: name the user by `email` or by
+/// `user_id` (one of them).
 #[derive(ToSchema)]
 pub struct AddMemberRequest {
     #[schema(format = Email, max_length = 254)]
@@ -154,7 +291,137 @@ pub struct AddMemberRequest {
     pub role: Option<Role>,
 }
 
+/// Who an [`AddMemberRequest`] names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberTarget {
+    Email(String),
+    UserId(Uuid),
+}
+
+impl AddMemberRequest {
+    /// The target and the role (default `member`).
+    pub fn parse(body: &Value) -> ApiResult<(MemberTarget, Role)> {
+        let mut f = Fields::new(body)?;
+        let email = f.optional_email("email");
+        let user_id = f.optional_uuid("user_id");
+        let role = f.optional_choice::<Role>("role");
+        match (f.is_present("email"), f.is_present("user_id")) {
+            (false, false) => f.error(NON_FIELD_ERRORS, "Provide the user's email or user_id."),
+            (true, true) => f.error(
+                NON_FIELD_ERRORS,
+                "Provide the user's email or user_id, not both.",
+            ),
+            _ => {}
+        }
+        f.finish()?;
+        let target = match (email, user_id) {
+            (Some(email), None) => MemberTarget::Email(email),
+            (None, Some(id)) => MemberTarget::UserId(id),
+            _ => {
+                return Err(Refusal::field(
+                    NON_FIELD_ERRORS,
+                    "Provide the user's email or user_id.",
+                )
+                .into());
+            }
+        };
+        Ok((target, role.unwrap_or(Role::Member)))
+    }
+}
+
+/// `PATCH /api/auth/organizations/{org_id}/members/{membership_id}/`.
 #[derive(ToSchema)]
 pub struct ChangeRoleRequest {
     pub role: Role,
+}
+
+impl ChangeRoleRequest {
+    pub fn parse(body: &Value) -> ApiResult<Self> {
+        let mut f = Fields::new(body)?;
+        let role = f.optional_choice::<Role>("role");
+        if !f.is_present("role") {
+            f.error("role", REQUIRED);
+        }
+        f.finish()?;
+        role.map(|role| Self { role })
+            .ok_or_else(|| ApiError::field("role", REQUIRED))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn usernames_follow_djangos_validator() {
+        assert!(is_valid_username("ann.lee+work@x_y-z"));
+        assert!(is_valid_username("zoë"));
+        assert!(!is_valid_username("ann lee"));
+        assert!(!is_valid_username("ann/lee"));
+    }
+
+    /// Each documented maxLength is the limit its parser enforces.
+    #[test]
+    fn schema_limits_are_the_parsers() {
+        let doc = serde_json::to_value(crate::openapi()).expect("document");
+        let max = |schema: &str, field: &str| {
+            doc["components"]["schemas"][schema]["properties"][field]["maxLength"].as_u64()
+        };
+        let limit = |n: usize| Some(n as u64);
+        let email = Some(254); // Fields::required_email
+        assert_eq!(max("RegisterRequest", "email"), email);
+        assert_eq!(
+            max("RegisterRequest", "username"),
+            limit(USERNAME_MAX_CHARS)
+        );
+        assert_eq!(
+            max("RegisterRequest", "password"),
+            limit(password::MAX_PASSWORD_CHARS)
+        );
+        assert_eq!(
+            max("RegisterRequest", "first_name"),
+            limit(PERSON_NAME_MAX_CHARS)
+        );
+        assert_eq!(
+            max("RegisterRequest", "last_name"),
+            limit(PERSON_NAME_MAX_CHARS)
+        );
+        assert_eq!(max("LoginRequest", "email"), email);
+        assert_eq!(
+            max("LoginRequest", "password"),
+            limit(password::MAX_PASSWORD_CHARS)
+        );
+        assert_eq!(
+            max("RefreshRequest", "refresh"),
+            limit(REFRESH_TOKEN_MAX_CHARS)
+        );
+        assert_eq!(
+            max("OrganizationRequest", "name"),
+            limit(ORGANIZATION_NAME_MAX_CHARS)
+        );
+        assert_eq!(
+            max("OrganizationPatch", "name"),
+            limit(ORGANIZATION_NAME_MAX_CHARS)
+        );
+        assert_eq!(max("AddMemberRequest", "email"), email);
+        assert_eq!(
+            ORGANIZATION_NAME_MAX_CHARS,
+            meetin_data::registration::ORGANIZATION_NAME_MAX_CHARS
+        );
+    }
+
+    #[test]
+    fn parsers_collect_every_error() {
+        let err = AddMemberRequest::parse(&json!({"email": "x", "user_id": "y", "role": "boss"}))
+            .err()
+            .expect("invalid");
+        let ApiError::Refused(refusal) = err else {
+            panic!("not a refusal")
+        };
+        let body = refusal.body();
+        for field in ["email", "user_id", "role", "non_field_errors"] {
+            assert!(body.get(field).is_some(), "{field} missing from {body}");
+        }
+    }
 }

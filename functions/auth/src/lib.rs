@@ -1,6 +1,13 @@
 //! The `auth` function: registration, login, tokens, profile, organizations and members,
 //! plus the service root and the OpenAPI document. Its router is what Lambda serves and
 //! what the local stack and the tests mount.
+//!
+//! | URL                                                          | module          |
+//! |--------------------------------------------------------------|-----------------|
+//! | `/api/auth/{register,login,refresh,logout,profile}/`         | [`accounts`]    |
+//! | `/api/auth/organizations/`, `…/{id}/`                        | [`organizations`] |
+//! | `/api/auth/organizations/{org_id}/members/`, `…/{membership_id}/` | [`organizations`] |
+//! | `/`, `/api/schema/`                                          | this file       |
 
 pub mod accounts;
 pub mod json;
@@ -16,49 +23,41 @@ use utoipa_axum::routes;
 /// The committed OpenAPI document of the whole API (regenerated and checked by the tests).
 pub const OPENAPI_JSON: &str = include_str!("../../../docs/openapi.json");
 
-/// The routes with their documentation, before state is attached.
-pub fn api_router() -> OpenApiRouter<AppContext> {
-    OpenApiRouter::with_openapi(meetin_http::docs::base_document())
-        .routes(routes!(accounts::register))
-        .routes(routes!(accounts::login))
-        .routes(routes!(accounts::refresh))
-        .routes(routes!(accounts::logout))
-        .routes(routes!(accounts::profile))
-        .routes(routes!(organizations::list, organizations::create))
-        .routes(routes!(
-            organizations::detail,
-            organizations::replace,
-            organizations::update,
-            organizations::delete
-        ))
-        .routes(routes!(organizations::members, organizations::add_member))
-        .routes(routes!(
-            organizations::change_role,
-            organizations::remove_member
-        ))
+/// The route table.
+fn api() -> OpenApiRouter<AppContext> {
+    use accounts as a;
+    use organizations as o;
+    meetin_http::api::router()
+        .routes(routes!(a::register))
+        .routes(routes!(a::login))
+        .routes(routes!(a::refresh))
+        .routes(routes!(a::logout))
+        .routes(routes!(a::profile))
+        .routes(routes!(o::list, o::create))
+        .routes(routes!(o::detail, o::replace, o::update, o::delete))
+        .routes(routes!(o::members, o::add_member))
+        .routes(routes!(o::change_role, o::remove_member))
         .routes(routes!(root))
         .routes(routes!(schema))
 }
 
-/// This function's routes, ready to merge (the local stack) or finish (Lambda).
-pub fn routes(ctx: AppContext) -> Router {
-    let (router, _) = api_router().split_for_parts();
-    router.with_state(ctx)
+/// This function's routes with its state, ready to merge (the local stack) or finish.
+pub fn routes(state: AppContext) -> Router {
+    meetin_http::api::routes(api(), state)
 }
 
 /// What the Lambda serves.
-pub fn app(ctx: AppContext) -> Router {
-    meetin_http::finish_router(routes(ctx))
+pub fn app(state: AppContext) -> Router {
+    meetin_http::finish_router(routes(state))
 }
 
+/// This function's part of the OpenAPI document.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let mut doc = api_router().into_openapi();
-    meetin_http::docs::add_common_responses(&mut doc);
-    doc
+    meetin_http::api::document(api())
 }
 
 /// Tells load balancers and people that the service is up.
-#[utoipa::path(get, path = "/", tag = "meta",
+#[utoipa::path(get, path = "/", tag = "meta", operation_id = "meta_root",
     responses((status = 200, description = "`MeetIN backend is running`", content_type = "text/html", body = String)),
     security(()))]
 pub async fn root() -> Html<&'static str> {
@@ -66,7 +65,7 @@ pub async fn root() -> Html<&'static str> {
 }
 
 /// This API's OpenAPI 3.1 document (anonymous: 30 requests a minute per address).
-#[utoipa::path(get, path = "/api/schema/", tag = "meta",
+#[utoipa::path(get, path = "/api/schema/", tag = "meta", operation_id = "meta_schema",
     responses(
         (status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object),
         (status = 429, description = "Throttled", body = meetin_http::docs::DetailBody),

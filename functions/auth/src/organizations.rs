@@ -4,19 +4,39 @@
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use http::StatusCode;
+use meetin_core::Access;
 use meetin_core::pagination::{Page, PageNumber};
-use meetin_core::validation::{Fields, NON_FIELD_ERRORS, Text};
-use meetin_core::{ApiError, ApiResult, Role};
+use meetin_core::validation::NON_FIELD_ERRORS;
 use meetin_data::organizations::{self as orgs, MembershipError};
 use meetin_data::users;
 use meetin_http::docs::{DetailBody, FieldErrorsBody};
-use meetin_http::extract::PathIds;
-use meetin_http::{AppContext, AuthUser, JsonBody, PageUrl, PathId};
+use meetin_http::{ApiError, ApiResult, AppContext, AuthUser, JsonBody, PageUrl, PathParams};
+use serde::Deserialize;
+use uuid::Uuid;
 
 use crate::json::{
-    AddMemberRequest, ChangeRoleRequest, MemberJson, OrganizationJson, OrganizationPatch,
-    OrganizationRequest,
+    AddMemberRequest, ChangeRoleRequest, MemberJson, MemberTarget, OrganizationJson,
+    OrganizationPatch, OrganizationRequest,
 };
+
+/// `/api/auth/organizations/{id}/`
+#[derive(Debug, Deserialize)]
+pub struct OrganizationPath {
+    pub id: Uuid,
+}
+
+/// `/api/auth/organizations/{org_id}/members/`
+#[derive(Debug, Deserialize)]
+pub struct MembersPath {
+    pub org_id: Uuid,
+}
+
+/// `/api/auth/organizations/{org_id}/members/{membership_id}/`
+#[derive(Debug, Deserialize)]
+pub struct MemberPath {
+    pub org_id: Uuid,
+    pub membership_id: Uuid,
+}
 
 const ORGANIZATION: &str = "Organization";
 const MEMBERSHIP: &str = "OrganizationMember";
@@ -32,13 +52,13 @@ fn membership_error(err: MembershipError, not_admin: &'static str) -> ApiError {
             "This user is already a member of this organization.",
         ),
         MembershipError::LastAdmin => ApiError::bad_request(LAST_ADMIN_REMOVE),
-        MembershipError::Database(err) => ApiError::internal(err),
+        MembershipError::Database(err) => err.into(),
     }
 }
 
 /// The organizations the caller belongs to, with any role.
 #[utoipa::path(
-    get, path = "/api/auth/organizations/", tag = "organizations",
+    get, path = "/api/auth/organizations/", tag = "organizations", operation_id = "organizations_list",
     params(("page" = Option<String>, Query, description = "Page number (20 a page) or `last`")),
     responses(
         (status = 200, description = "A page of organizations", body = Page<OrganizationJson>),
@@ -53,32 +73,17 @@ pub async fn list(
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Page<OrganizationJson>>> {
     let page = PageNumber::from_query(query.as_deref())?;
-    let count = orgs::count_for_member(&ctx.pool, caller.id)
-        .await
-        .map_err(ApiError::internal)?;
+    let count = orgs::count_for_member(&ctx.pool, caller.id).await?;
     let window = page.resolve(count)?;
-    let rows = orgs::list_for_member(&ctx.pool, caller.id, window.limit, window.offset)
-        .await
-        .map_err(ApiError::internal)?;
+    let rows = orgs::list_for_member(&ctx.pool, caller.id, window.limit, window.offset).await?;
     Ok(Json(
         Page::new(window, count, rows, &url).map(OrganizationJson::from),
     ))
 }
 
-fn parse_name(body: &serde_json::Value, required: bool) -> ApiResult<Option<String>> {
-    let mut f = Fields::new(body)?;
-    let name = if required {
-        f.required_text("name", Text::max(255))
-    } else {
-        f.optional_text("name", Text::max(255))
-    };
-    f.finish()?;
-    Ok(name)
-}
-
 /// Creates an organization; the caller becomes its owner and admin.
 #[utoipa::path(
-    post, path = "/api/auth/organizations/", tag = "organizations",
+    post, path = "/api/auth/organizations/", tag = "organizations", operation_id = "organizations_create",
     request_body = OrganizationRequest,
     responses(
         (status = 201, description = "Created", body = OrganizationJson),
@@ -91,16 +96,16 @@ pub async fn create(
     AuthUser(caller): AuthUser,
     JsonBody(body): JsonBody,
 ) -> ApiResult<(StatusCode, Json<OrganizationJson>)> {
-    let name = parse_name(&body, true)?.unwrap_or_default();
-    let org = orgs::create(&ctx.pool, caller.id, &name)
-        .await
-        .map_err(ApiError::internal)?;
+    let name = OrganizationPatch::parse(&body, true)?
+        .name
+        .unwrap_or_default();
+    let org = orgs::create(&ctx.pool, caller.id, &name).await?;
     Ok((StatusCode::CREATED, Json(org.into())))
 }
 
 /// An organization the caller administers.
 #[utoipa::path(
-    get, path = "/api/auth/organizations/{id}/", tag = "organizations",
+    get, path = "/api/auth/organizations/{id}/", tag = "organizations", operation_id = "organizations_detail",
     params(("id" = uuid::Uuid, Path, description = "Organization id")),
     responses(
         (status = 200, description = "The organization", body = OrganizationJson),
@@ -111,7 +116,7 @@ pub async fn create(
 pub async fn detail(
     State(ctx): State<AppContext>,
     AuthUser(caller): AuthUser,
-    PathId(id): PathId,
+    PathParams(OrganizationPath { id }): PathParams<OrganizationPath>,
 ) -> ApiResult<Json<OrganizationJson>> {
     Ok(Json(administered(&ctx, caller.id, id).await?.into()))
 }
@@ -123,8 +128,7 @@ async fn administered(
     id: uuid::Uuid,
 ) -> ApiResult<orgs::Organization> {
     orgs::find_administered(&ctx.pool, caller, id)
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .ok_or_else(|| ApiError::no_match(ORGANIZATION))
 }
 
@@ -138,10 +142,9 @@ async fn edit(
     name_required: bool,
 ) -> ApiResult<Json<OrganizationJson>> {
     let current = administered(ctx, caller, id).await?;
-    let org = match parse_name(body, name_required)? {
+    let org = match OrganizationPatch::parse(body, name_required)?.name {
         Some(name) => orgs::rename_administered(&ctx.pool, caller, id, &name)
-            .await
-            .map_err(ApiError::internal)?
+            .await?
             .ok_or_else(|| ApiError::no_match(ORGANIZATION))?,
         None => current,
     };
@@ -150,7 +153,7 @@ async fn edit(
 
 /// Replaces the organization's name (admins only).
 #[utoipa::path(
-    put, path = "/api/auth/organizations/{id}/", tag = "organizations",
+    put, path = "/api/auth/organizations/{id}/", tag = "organizations", operation_id = "organizations_replace",
     params(("id" = uuid::Uuid, Path, description = "Organization id")),
     request_body = OrganizationRequest,
     responses(
@@ -163,7 +166,7 @@ async fn edit(
 pub async fn replace(
     State(ctx): State<AppContext>,
     AuthUser(caller): AuthUser,
-    PathId(id): PathId,
+    PathParams(OrganizationPath { id }): PathParams<OrganizationPath>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<OrganizationJson>> {
     edit(&ctx, caller.id, id, &body, true).await
@@ -171,7 +174,7 @@ pub async fn replace(
 
 /// Changes the given fields of the organization (admins only).
 #[utoipa::path(
-    patch, path = "/api/auth/organizations/{id}/", tag = "organizations",
+    patch, path = "/api/auth/organizations/{id}/", tag = "organizations", operation_id = "organizations_update",
     params(("id" = uuid::Uuid, Path, description = "Organization id")),
     request_body = OrganizationPatch,
     responses(
@@ -184,7 +187,7 @@ pub async fn replace(
 pub async fn update(
     State(ctx): State<AppContext>,
     AuthUser(caller): AuthUser,
-    PathId(id): PathId,
+    PathParams(OrganizationPath { id }): PathParams<OrganizationPath>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<OrganizationJson>> {
     edit(&ctx, caller.id, id, &body, false).await
@@ -192,7 +195,7 @@ pub async fn update(
 
 /// Deletes the organization and everything in it (admins only).
 #[utoipa::path(
-    delete, path = "/api/auth/organizations/{id}/", tag = "organizations",
+    delete, path = "/api/auth/organizations/{id}/", tag = "organizations", operation_id = "organizations_delete",
     params(("id" = uuid::Uuid, Path, description = "Organization id")),
     responses(
         (status = 204, description = "Deleted"),
@@ -203,12 +206,9 @@ pub async fn update(
 pub async fn delete(
     State(ctx): State<AppContext>,
     AuthUser(caller): AuthUser,
-    PathId(id): PathId,
+    PathParams(OrganizationPath { id }): PathParams<OrganizationPath>,
 ) -> ApiResult<StatusCode> {
-    if orgs::delete_administered(&ctx.pool, caller.id, id)
-        .await
-        .map_err(ApiError::internal)?
-    {
+    if orgs::delete_administered(&ctx.pool, caller.id, id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::no_match(ORGANIZATION))
@@ -217,7 +217,7 @@ pub async fn delete(
 
 /// The members of an organization the caller belongs to (an empty page otherwise).
 #[utoipa::path(
-    get, path = "/api/auth/organizations/{org_id}/members/", tag = "organizations",
+    get, path = "/api/auth/organizations/{org_id}/members/", tag = "organizations", operation_id = "members_list",
     params(
         ("org_id" = uuid::Uuid, Path, description = "Organization id"),
         ("page" = Option<String>, Query, description = "Page number (20 a page) or `last`"),
@@ -231,19 +231,16 @@ pub async fn delete(
 pub async fn members(
     State(ctx): State<AppContext>,
     AuthUser(caller): AuthUser,
-    PathId(org): PathId,
+    PathParams(MembersPath { org_id: org }): PathParams<MembersPath>,
     PageUrl(url): PageUrl,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Page<MemberJson>>> {
     let page = PageNumber::from_query(query.as_deref())?;
-    let count = orgs::count_members_visible_to(&ctx.pool, org, caller.id)
-        .await
-        .map_err(ApiError::internal)?;
+    let count = orgs::count_members_visible_to(&ctx.pool, org, caller.id).await?;
     let window = page.resolve(count)?;
     let rows =
         orgs::list_members_visible_to(&ctx.pool, org, caller.id, window.limit, window.offset)
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
     Ok(Json(
         Page::new(window, count, rows, &url).map(MemberJson::from),
     ))
@@ -253,7 +250,7 @@ const ONLY_ADMINS_ADD: &str = "Only organization admins can add members.";
 
 /// Adds an existing user, named by `email` or `user_id`, with a role (default `member`).
 #[utoipa::path(
-    post, path = "/api/auth/organizations/{org_id}/members/", tag = "organizations",
+    post, path = "/api/auth/organizations/{org_id}/members/", tag = "organizations", operation_id = "members_add",
     params(("org_id" = uuid::Uuid, Path, description = "Organization id")),
     request_body = AddMemberRequest,
     responses(
@@ -266,68 +263,31 @@ const ONLY_ADMINS_ADD: &str = "Only organization admins can add members.";
 pub async fn add_member(
     State(ctx): State<AppContext>,
     AuthUser(caller): AuthUser,
-    PathId(org): PathId,
+    PathParams(MembersPath { org_id: org }): PathParams<MembersPath>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<(StatusCode, Json<MemberJson>)> {
-    let caller_role = orgs::role_of(&ctx.pool, org, caller.id)
-        .await
-        .map_err(ApiError::internal)?;
-    if caller_role != Some(Role::Admin) {
-        return Err(ApiError::forbidden(ONLY_ADMINS_ADD));
-    }
-    let mut f = Fields::new(&body)?;
-    let email = f.optional_email("email");
-    let user_id = f.optional_uuid("user_id");
-    let role = f.optional_choice::<Role>("role");
-    let email_given = f.is_present("email");
-    let id_given = f.is_present("user_id");
-    match (email_given, id_given) {
-        (false, false) => f.error(NON_FIELD_ERRORS, "Provide the user's email or user_id."),
-        (true, true) => f.error(
-            NON_FIELD_ERRORS,
-            "Provide the user's email or user_id, not both.",
-        ),
-        _ => {}
-    }
-    let user = match (email, user_id) {
-        (Some(email), None) if !id_given => {
-            let user = users::find_by_email(&ctx.pool, &email)
-                .await
-                .map_err(ApiError::internal)?;
-            if user.is_none() {
-                f.error("email", "No user with this email address exists.");
-            }
-            user
-        }
-        (None, Some(id)) if !email_given => {
-            let user = users::find(&ctx.pool, id)
-                .await
-                .map_err(ApiError::internal)?;
-            if user.is_none() {
-                f.error("user_id", "No user with this id exists.");
-            }
-            user
-        }
-        _ => None,
+    meetin_http::access::require(&ctx.pool, caller.id, org, Access::Admin, |denied| {
+        denied.forbidden(ONLY_ADMINS_ADD)
+    })
+    .await?;
+    let (target, role) = AddMemberRequest::parse(&body)?;
+    let user = match target {
+        MemberTarget::Email(email) => users::find_by_email(&ctx.pool, &email)
+            .await?
+            .ok_or_else(|| ApiError::field("email", "No user with this email address exists."))?,
+        MemberTarget::UserId(id) => users::find(&ctx.pool, id)
+            .await?
+            .ok_or_else(|| ApiError::field("user_id", "No user with this id exists."))?,
     };
-    f.finish()?;
-    let user = user
-        .ok_or_else(|| ApiError::field(NON_FIELD_ERRORS, "Provide the user's email or user_id."))?;
-    let membership = orgs::add_member(
-        &ctx.pool,
-        caller.id,
-        org,
-        user.id,
-        role.unwrap_or(Role::Member),
-    )
-    .await
-    .map_err(|err| membership_error(err, ONLY_ADMINS_ADD))?;
+    let membership = orgs::add_member(&ctx.pool, caller.id, org, user.id, role)
+        .await
+        .map_err(|err| membership_error(err, ONLY_ADMINS_ADD))?;
     Ok((StatusCode::CREATED, Json(membership.into())))
 }
 
 /// Changes a member's role (admins only); the last admin cannot be demoted.
 #[utoipa::path(
-    patch, path = "/api/auth/organizations/{org_id}/members/{membership_id}/", tag = "organizations",
+    patch, path = "/api/auth/organizations/{org_id}/members/{membership_id}/", tag = "organizations", operation_id = "members_change_role",
     params(
         ("org_id" = uuid::Uuid, Path, description = "Organization id"),
         ("membership_id" = uuid::Uuid, Path, description = "Membership id"),
@@ -344,23 +304,18 @@ pub async fn add_member(
 pub async fn change_role(
     State(ctx): State<AppContext>,
     AuthUser(caller): AuthUser,
-    PathIds(org, membership): PathIds,
+    PathParams(MemberPath {
+        org_id: org,
+        membership_id: membership,
+    }): PathParams<MemberPath>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<MemberJson>> {
     const NOT_ADMIN: &str = "Only organization admins can change member roles.";
-    let caller_role = orgs::role_of(&ctx.pool, org, caller.id)
-        .await
-        .map_err(ApiError::internal)?;
-    if caller_role != Some(Role::Admin) {
-        return Err(ApiError::forbidden(NOT_ADMIN));
-    }
-    let mut f = Fields::new(&body)?;
-    let role = f.optional_choice::<Role>("role");
-    if !f.is_present("role") {
-        f.error("role", meetin_core::validation::REQUIRED);
-    }
-    f.finish()?;
-    let role = role.ok_or_else(|| ApiError::field("role", meetin_core::validation::REQUIRED))?;
+    meetin_http::access::require(&ctx.pool, caller.id, org, Access::Admin, |denied| {
+        denied.forbidden(NOT_ADMIN)
+    })
+    .await?;
+    let ChangeRoleRequest { role } = ChangeRoleRequest::parse(&body)?;
     let updated = orgs::change_role(&ctx.pool, caller.id, org, membership, role)
         .await
         .map_err(|err| match err {
@@ -372,7 +327,7 @@ pub async fn change_role(
 
 /// Removes a member (admins only); the last admin cannot be removed.
 #[utoipa::path(
-    delete, path = "/api/auth/organizations/{org_id}/members/{membership_id}/", tag = "organizations",
+    delete, path = "/api/auth/organizations/{org_id}/members/{membership_id}/", tag = "organizations", operation_id = "members_remove",
     params(
         ("org_id" = uuid::Uuid, Path, description = "Organization id"),
         ("membership_id" = uuid::Uuid, Path, description = "Membership id"),
@@ -388,7 +343,10 @@ pub async fn change_role(
 pub async fn remove_member(
     State(ctx): State<AppContext>,
     AuthUser(caller): AuthUser,
-    PathIds(org, membership): PathIds,
+    PathParams(MemberPath {
+        org_id: org,
+        membership_id: membership,
+    }): PathParams<MemberPath>,
 ) -> ApiResult<StatusCode> {
     orgs::remove_member(&ctx.pool, caller.id, org, membership)
         .await

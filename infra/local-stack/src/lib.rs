@@ -3,16 +3,16 @@
 
 use axum::Router;
 use http::{HeaderValue, Method, header};
+use meetin_core::CorsOrigins;
 use meetin_http::AppContext;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-/// The served app, exactly the deployed routers.
-pub fn app(ctx: AppContext) -> Router {
-    let cors = cors(&ctx.config.cors_allowed_origins);
-    meetin_http::finish_router(auth::routes(ctx)).layer(cors)
+/// The served app, exactly the deployed routers, with the CORS API Gateway applies in AWS.
+pub fn app(ctx: AppContext, origins: &CorsOrigins) -> Router {
+    meetin_http::finish_router(auth::routes(ctx)).layer(cors(&origins.0))
 }
 
-/// Contract section 0: the configured origins, GET/POST/PUT/PATCH/DELETE, the
+/// docs/api-decisions.md ("CORS"): the configured origins, GET/POST/PUT/PATCH/DELETE, the
 /// `authorization` and `content-type` headers, no credentials.
 pub fn cors(origins: &[String]) -> CorsLayer {
     let origins: Vec<HeaderValue> = origins

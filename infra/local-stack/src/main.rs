@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use meetin_core::{Config, Secrets};
+use meetin_core::{AwsSettings, CorsOrigins, DatabaseTarget, EphemeralTable, JwtSettings, Setting};
 use meetin_data::PoolSettings;
 use meetin_http::AppContext;
 
@@ -24,11 +24,11 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         "provision" => {
-            let config = Config::from_env()?;
-            provision(&config).await?;
+            provision().await?;
             println!(
                 "provisioned: database, table {}, secret {}",
-                config.ephemeral_table, config.jwt_secret_id
+                EphemeralTable::from_env()?.0,
+                JwtSettings::from_env()?.secret_id
             );
             Ok(())
         }
@@ -51,24 +51,22 @@ fn port(args: &[String]) -> anyhow::Result<u16> {
     }
 }
 
-/// Creates what the stack needs and answers the AWS clients it built for that.
-async fn provision(config: &Config) -> anyhow::Result<meetin_aws::AwsClients> {
-    let url = match &config.database {
-        meetin_core::DatabaseTarget::Url(url) => url.clone(),
-        meetin_core::DatabaseTarget::Secret { .. } => {
-            anyhow::bail!("the local stack needs DATABASE_URL")
-        }
+/// Creates what the stack needs in the database and the emulator.
+async fn provision() -> anyhow::Result<()> {
+    let url = match DatabaseTarget::from_env()? {
+        DatabaseTarget::Url(url) => url,
+        DatabaseTarget::Secret { .. } => anyhow::bail!("the local stack needs DATABASE_URL"),
     };
-    meetin_test_support::provision_local(config, &url).await
+    meetin_test_support::provision_local(&|name| std::env::var(name).ok(), &url).await?;
+    Ok(())
 }
 
 async fn serve(port: u16) -> anyhow::Result<()> {
-    let config = Config::from_env()?;
-    let aws = provision(&config).await?;
-    let secrets = Secrets::load(&config, &aws.secrets).await?;
-    let pool = meetin_data::connect_lazy(&secrets.database_url, PoolSettings::LOCAL)?;
-    let ctx = AppContext::new(config, pool, &secrets, aws);
-    let app = meetin_local::app(ctx.clone());
+    provision().await?;
+    let ctx = AppContext::from_env(PoolSettings::LOCAL).await?;
+    let cors = CorsOrigins::from_env()?;
+    let aws = AwsSettings::from_env()?;
+    let app = meetin_local::app(ctx.clone(), &cors);
 
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(addr)
@@ -78,10 +76,10 @@ async fn serve(port: u16) -> anyhow::Result<()> {
     println!("  http      every HTTP function at its production path (GET / answers)");
     println!(
         "  aws       {} (table {})",
-        ctx.config.aws.endpoint_url.as_deref().unwrap_or("real AWS"),
-        ctx.config.ephemeral_table
+        aws.endpoint_url.as_deref().unwrap_or("real AWS"),
+        ctx.ephemeral.table()
     );
-    println!("  cors      {}", ctx.config.cors_allowed_origins.join(", "));
+    println!("  cors      {}", cors.0.join(", "));
     println!("  Ctrl-C stops it.");
     axum::serve(
         listener,

@@ -1,70 +1,40 @@
-//! AWS clients built once per cold start, and the DynamoDB stores for ephemeral state.
+//! AWS for every deployable: the SDK configuration built once per cold start, the DynamoDB
+//! stores for ephemeral state, and the Secrets Manager reads.
 //!
-//! Every function and every test builds its clients here, so one endpoint override
-//! (`AWS_ENDPOINT_URL`, the local AWS emulator) redirects all of them.
+//! Every function and every test builds its clients from [`sdk_config`], so one endpoint
+//! override (`AWS_ENDPOINT_URL`, the local AWS emulator) redirects all of them. A function
+//! builds only the clients it uses (`aws_sdk_s3::Client::new(&sdk)`), so an S3 or SQS client
+//! is never loaded at the cold start of a function that does not need one.
 
 pub mod ephemeral;
 pub mod secrets;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
+use meetin_core::AwsSettings;
 
-pub use ephemeral::{EphemeralStore, RateDecision, RevocationOutcome};
+pub use ephemeral::{EphemeralStore, RateDecision, RevocationOutcome, StoreError};
 
-/// The AWS SDK configuration plus the clients the functions use, cheap to clone.
-#[derive(Clone, Debug)]
-pub struct AwsClients {
-    pub sdk: SdkConfig,
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    pub secrets: aws_sdk_secretsmanager::Client,
-}
-
-/// Where the clients connect. Production leaves `endpoint_url` empty and uses the Lambda
-/// role's credentials; the local stack and tests point everything at the emulator.
-#[derive(Clone, Debug, Default)]
-pub struct AwsSettings {
-    pub endpoint_url: Option<String>,
-    pub region: Option<String>,
-}
-
-impl AwsSettings {
-    pub fn from_env() -> Self {
-        let non_empty = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        Self {
-            endpoint_url: non_empty("AWS_ENDPOINT_URL"),
-            region: non_empty("AWS_REGION").or_else(|| non_empty("AWS_DEFAULT_REGION")),
+/// The SDK configuration: the Lambda role's credentials and region in AWS; the emulator's
+/// endpoint, fixed test credentials and `us-east-1` (unless a region is set) locally.
+pub async fn sdk_config(settings: &AwsSettings) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = &settings.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(url) = &settings.endpoint_url {
+        // The emulator accepts any credentials; fixed ones keep a developer's real
+        // profile from ever being used against it.
+        loader = loader
+            .endpoint_url(url)
+            .credentials_provider(Credentials::new("test", "test", None, None, "emulator"));
+        if settings.region.is_none() {
+            loader = loader.region(Region::new("us-east-1"));
         }
     }
+    loader.load().await
 }
 
-impl AwsClients {
-    pub async fn load(settings: &AwsSettings) -> Self {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(region) = &settings.region {
-            loader = loader.region(Region::new(region.clone()));
-        }
-        if let Some(url) = &settings.endpoint_url {
-            // The emulator accepts any credentials; fixed ones keep a developer's real
-            // profile from ever being used against it.
-            loader = loader
-                .endpoint_url(url)
-                .credentials_provider(Credentials::new("test", "test", None, None, "emulator"));
-            if settings.region.is_none() {
-                loader = loader.region(Region::new("us-east-1"));
-            }
-        }
-        let sdk = loader.load().await;
-        Self::from_sdk(sdk)
-    }
-
-    pub fn from_sdk(sdk: SdkConfig) -> Self {
-        Self {
-            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
-            secrets: aws_sdk_secretsmanager::Client::new(&sdk),
-            sdk,
-        }
-    }
-}
-
+pub use aws_config;
 pub use aws_sdk_dynamodb;
 pub use aws_sdk_secretsmanager;

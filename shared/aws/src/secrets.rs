@@ -1,6 +1,7 @@
-//! Secrets Manager reads, done once per cold start by the configuration loader.
+//! Secrets Manager reads, done once per cold start by the functions that need them.
 
 use aws_sdk_secretsmanager::Client;
+use meetin_core::{DatabaseTarget, JwtSettings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
@@ -12,6 +13,8 @@ pub enum SecretError {
     },
     #[error("secret {id} has no string value")]
     NotAString { id: String },
+    #[error("secret {id} is not valid: {reason}")]
+    Invalid { id: String, reason: &'static str },
 }
 
 /// The secret's string value (`SecretString`).
@@ -30,4 +33,38 @@ pub async fn secret_string(client: &Client, id: &str) -> Result<String, SecretEr
     output
         .secret_string
         .ok_or_else(|| SecretError::NotAString { id: id.to_owned() })
+}
+
+/// The connection URL: `DATABASE_URL` as given, or built (TLS required) from the RDS secret.
+pub async fn database_url(client: &Client, target: &DatabaseTarget) -> Result<String, SecretError> {
+    match target {
+        DatabaseTarget::Url(url) => Ok(url.clone()),
+        DatabaseTarget::Secret {
+            secret_id,
+            host_override,
+        } => {
+            let raw = secret_string(client, secret_id).await?;
+            DatabaseTarget::url_from_rds_secret(&raw, host_override.as_deref()).ok_or_else(|| {
+                SecretError::Invalid {
+                    id: secret_id.clone(),
+                    reason: "not an RDS secret (host, username, password)",
+                }
+            })
+        }
+    }
+}
+
+/// HS256 needs a key at least this long to mean something.
+pub const MIN_JWT_KEY_BYTES: usize = 32;
+
+/// The JWT signing key (at least [`MIN_JWT_KEY_BYTES`] bytes).
+pub async fn jwt_signing_key(client: &Client, jwt: &JwtSettings) -> Result<Vec<u8>, SecretError> {
+    let key = secret_string(client, &jwt.secret_id).await?;
+    if key.len() < MIN_JWT_KEY_BYTES {
+        return Err(SecretError::Invalid {
+            id: jwt.secret_id.clone(),
+            reason: "the signing key must be at least 32 bytes",
+        });
+    }
+    Ok(key.into_bytes())
 }

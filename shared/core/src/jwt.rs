@@ -7,7 +7,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::TokenProblem;
+use crate::refusal::TokenProblem;
 
 pub const ACCESS_TOKEN_LIFETIME: Duration = Duration::minutes(60);
 pub const REFRESH_TOKEN_LIFETIME: Duration = Duration::days(7);

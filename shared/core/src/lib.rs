@@ -1,17 +1,24 @@
-//! The domain core shared by every function: configuration, the API error type rendered in
-//! the contract's shapes, tokens, password hashing, input validation, pagination and the
-//! small domain values (roles, timestamps).
+//! The domain core shared by every deployable. It stands on nothing of ours and on no AWS
+//! SDK, database driver or web framework (`infra/ci/check-layering.sh` enforces it): plain
+//! settings parsed from the environment, the tenant-access rule, refusals rendered in the
+//! contract's shapes, tokens, password hashing, input validation, pagination and the small
+//! domain values (roles, timestamps).
 
-pub mod config;
-pub mod error;
+pub mod access;
 pub mod jwt;
 pub mod pagination;
 pub mod password;
+pub mod refusal;
 pub mod role;
+pub mod settings;
 pub mod telemetry;
 pub mod time;
 pub mod validation;
 
-pub use config::{Config, DatabaseTarget, RateLimits, Secrets};
-pub use error::{ApiError, ApiResult};
+pub use access::{Access, Denied};
+pub use refusal::Refusal;
 pub use role::Role;
+pub use settings::{
+    AwsSettings, CorsOrigins, DatabaseTarget, EphemeralTable, JwtSettings, RateLimits, Setting,
+    SettingsError,
+};

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::error::ApiError;
+use crate::refusal::Refusal;
 
 pub const PAGE_SIZE: i64 = 20;
 
@@ -14,13 +14,13 @@ pub enum PageNumber {
     Last,
 }
 
-fn invalid_page() -> ApiError {
-    ApiError::detail(http::StatusCode::NOT_FOUND, "Invalid page.")
+fn invalid_page() -> Refusal {
+    Refusal::detail(http::StatusCode::NOT_FOUND, "Invalid page.")
 }
 
 impl PageNumber {
     /// Reads `page` from a raw query string; absent means the first page.
-    pub fn from_query(query: Option<&str>) -> Result<Self, ApiError> {
+    pub fn from_query(query: Option<&str>) -> Result<Self, Refusal> {
         let raw = query.and_then(|q| {
             url::form_urlencoded::parse(q.as_bytes())
                 .find(|(k, _)| k == "page")
@@ -37,7 +37,7 @@ impl PageNumber {
     }
 
     /// Places the page within `count` items (an empty list still has page 1).
-    pub fn resolve(self, count: i64) -> Result<PageWindow, ApiError> {
+    pub fn resolve(self, count: i64) -> Result<PageWindow, Refusal> {
         let pages = ((count + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
         let number = match self {
             Self::Number(n) if n <= pages => n,

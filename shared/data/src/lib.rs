@@ -1,12 +1,16 @@
 //! The PostgreSQL data layer. Every SQL statement of meetIN lives here, one module per
-//! aggregate; every query that reads or changes tenant data is scoped by the caller's
-//! organization membership.
+//! aggregate; every statement that reads or changes tenant data is scoped by the caller's
+//! organization membership through [`access`] (the one membership query and its SQL form).
 
+pub mod access;
+pub mod migrations;
 pub mod organizations;
 pub mod pool;
+pub mod registration;
 pub mod users;
 
 pub use pool::{MIGRATOR, PoolSettings, connect_lazy};
+pub use sqlx::Error as DbError;
 pub use sqlx::PgPool;
 
 /// The name of the unique constraint (or index) a statement violated, if that is what failed.

@@ -8,6 +8,8 @@ use sqlx::postgres::PgRow;
 use sqlx::{FromRow, PgConnection, PgPool, Row};
 use uuid::Uuid;
 
+use crate::access::{parse_role, role_in};
+use crate::caller_may;
 use crate::unique_violation;
 use crate::users::User;
 
@@ -41,12 +43,6 @@ fn prefixed_user(row: &PgRow, prefix: &str) -> Result<User, sqlx::Error> {
         is_active: row.try_get(col("is_active").as_str())?,
         created_at: row.try_get(col("created_at").as_str())?,
     })
-}
-
-/// The role column, parsed; the table's CHECK makes anything else impossible, and the least
-/// privilege is the safe reading if it ever happened.
-fn parse_role(raw: &str) -> Role {
-    raw.parse().unwrap_or(Role::Viewer)
 }
 
 impl<'r> FromRow<'r, PgRow> for Organization {
@@ -143,8 +139,9 @@ pub async fn list_for_member(
 ) -> Result<Vec<Organization>, sqlx::Error> {
     sqlx::query_as(concat!(
         organization_select!(),
-        "WHERE EXISTS (SELECT 1 FROM organization_members m WHERE m.organization_id = o.id AND m.user_id = $1) \
-         ORDER BY o.created_at, o.id LIMIT $2 OFFSET $3"
+        "WHERE ",
+        caller_may!(read, "o.id", "$1"),
+        " ORDER BY o.created_at, o.id LIMIT $2 OFFSET $3"
     ))
     .bind(user)
     .bind(limit)
@@ -161,8 +158,8 @@ pub async fn find_administered(
 ) -> Result<Option<Organization>, sqlx::Error> {
     sqlx::query_as(concat!(
         organization_select!(),
-        "WHERE o.id = $2 AND EXISTS (SELECT 1 FROM organization_members m \
-                                     WHERE m.organization_id = o.id AND m.user_id = $1 AND m.role = 'admin')"
+        "WHERE o.id = $2 AND ",
+        caller_may!(admin, "o.id", "$1")
     ))
     .bind(user)
     .bind(org)
@@ -178,12 +175,11 @@ pub async fn rename_administered(
     name: &str,
 ) -> Result<Option<Organization>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let updated: Option<Uuid> = sqlx::query_scalar(
-        "UPDATE organizations o SET name = $3 \
-         WHERE o.id = $2 AND EXISTS (SELECT 1 FROM organization_members m \
-                                     WHERE m.organization_id = o.id AND m.user_id = $1 AND m.role = 'admin') \
-         RETURNING o.id",
-    )
+    let updated: Option<Uuid> = sqlx::query_scalar(concat!(
+        "UPDATE organizations o SET name = $3 WHERE o.id = $2 AND ",
+        caller_may!(admin, "o.id", "$1"),
+        " RETURNING o.id"
+    ))
     .bind(user)
     .bind(org)
     .bind(name)
@@ -206,28 +202,15 @@ pub async fn delete_administered(
     user: Uuid,
     org: Uuid,
 ) -> Result<bool, sqlx::Error> {
-    let deleted = sqlx::query(
-        "DELETE FROM organizations o \
-         WHERE o.id = $2 AND EXISTS (SELECT 1 FROM organization_members m \
-                                     WHERE m.organization_id = o.id AND m.user_id = $1 AND m.role = 'admin')",
-    )
+    let deleted = sqlx::query(concat!(
+        "DELETE FROM organizations o WHERE o.id = $2 AND ",
+        caller_may!(admin, "o.id", "$1")
+    ))
     .bind(user)
     .bind(org)
     .execute(pool)
     .await?;
     Ok(deleted.rows_affected() == 1)
-}
-
-/// `user`'s role in `org`, if a member.
-pub async fn role_of(pool: &PgPool, org: Uuid, user: Uuid) -> Result<Option<Role>, sqlx::Error> {
-    let role: Option<String> = sqlx::query_scalar(
-        "SELECT role FROM organization_members WHERE organization_id = $1 AND user_id = $2",
-    )
-    .bind(org)
-    .bind(user)
-    .fetch_optional(pool)
-    .await?;
-    Ok(role.as_deref().map(parse_role))
 }
 
 /// How many members of `org` the `viewer` can see: all of them if a member, else none.
@@ -236,11 +219,10 @@ pub async fn count_members_visible_to(
     org: Uuid,
     viewer: Uuid,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM organization_members m \
-         WHERE m.organization_id = $1 AND EXISTS (SELECT 1 FROM organization_members me \
-                                                  WHERE me.organization_id = $1 AND me.user_id = $2)",
-    )
+    sqlx::query_scalar(concat!(
+        "SELECT count(*) FROM organization_members m WHERE m.organization_id = $1 AND ",
+        caller_may!(read, "$1", "$2")
+    ))
     .bind(org)
     .bind(viewer)
     .fetch_one(pool)
@@ -257,9 +239,9 @@ pub async fn list_members_visible_to(
 ) -> Result<Vec<Membership>, sqlx::Error> {
     sqlx::query_as(concat!(
         membership_select!(),
-        "WHERE m.organization_id = $1 AND EXISTS (SELECT 1 FROM organization_members me \
-                                                  WHERE me.organization_id = $1 AND me.user_id = $2) \
-         ORDER BY m.joined_at, m.id LIMIT $3 OFFSET $4"
+        "WHERE m.organization_id = $1 AND ",
+        caller_may!(read, "$1", "$2"),
+        " ORDER BY m.joined_at, m.id LIMIT $3 OFFSET $4"
     ))
     .bind(org)
     .bind(viewer)
@@ -298,14 +280,7 @@ async fn lock_for_membership_change(
     if locked.is_none() {
         return Err(MembershipError::NotAdmin);
     }
-    let role: Option<String> = sqlx::query_scalar(
-        "SELECT role FROM organization_members WHERE organization_id = $1 AND user_id = $2",
-    )
-    .bind(org)
-    .bind(actor)
-    .fetch_optional(&mut *conn)
-    .await?;
-    match role.as_deref().map(parse_role) {
+    match role_in(&mut *conn, org, actor).await? {
         Some(Role::Admin) => Ok(()),
         _ => Err(MembershipError::NotAdmin),
     }

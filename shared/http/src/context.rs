@@ -1,42 +1,62 @@
-//! The dependencies of every handler, built once per cold start.
+//! What every HTTP function's handlers share, built once per cold start: the database pool,
+//! the JWT keys, the ephemeral store and the rate limits. A function that needs more (S3,
+//! SQS, the socket push) keeps its own state holding an `AppContext` and implements
+//! `FromRef<ItsState> for AppContext`, so the shared extractors work and no other function
+//! loads those clients (docs/adding-a-function.md).
 
 use std::sync::Arc;
 
-use meetin_aws::{AwsClients, EphemeralStore};
+use meetin_aws::EphemeralStore;
 use meetin_core::jwt::JwtKeys;
-use meetin_core::{Config, Secrets};
+use meetin_core::settings::Lookup;
+use meetin_core::{AwsSettings, DatabaseTarget, EphemeralTable, JwtSettings, RateLimits, Setting};
 use meetin_data::{PgPool, PoolSettings};
 
 #[derive(Clone, Debug)]
 pub struct AppContext {
-    pub config: Arc<Config>,
     pub pool: PgPool,
     pub jwt: Arc<JwtKeys>,
     pub ephemeral: EphemeralStore,
-    pub aws: AwsClients,
+    pub rate_limits: RateLimits,
 }
 
 impl AppContext {
-    /// Reads configuration and secrets and builds the clients; no database connection is
-    /// opened until the first query.
-    pub async fn load(config: Config, pool_settings: PoolSettings) -> anyhow::Result<Self> {
-        let aws = AwsClients::load(&config.aws).await;
-        let secrets = Secrets::load(&config, &aws.secrets).await?;
-        let pool = meetin_data::connect_lazy(&secrets.database_url, pool_settings)?;
-        Ok(Self::new(config, pool, &secrets, aws))
-    }
-
-    pub async fn from_env(pool_settings: PoolSettings) -> anyhow::Result<Self> {
-        Self::load(Config::from_env()?, pool_settings).await
-    }
-
-    pub fn new(config: Config, pool: PgPool, secrets: &Secrets, aws: AwsClients) -> Self {
+    pub fn new(
+        pool: PgPool,
+        jwt_signing_key: &[u8],
+        ephemeral: EphemeralStore,
+        rate_limits: RateLimits,
+    ) -> Self {
         Self {
-            ephemeral: EphemeralStore::new(aws.dynamodb.clone(), config.ephemeral_table.clone()),
-            jwt: Arc::new(JwtKeys::new(&secrets.jwt_signing_key)),
-            config: Arc::new(config),
             pool,
-            aws,
+            jwt: Arc::new(JwtKeys::new(jwt_signing_key)),
+            ephemeral,
+            rate_limits,
         }
+    }
+
+    /// Reads this context's settings from the environment and its secrets from Secrets
+    /// Manager (both at once). No database connection is opened until the first query.
+    pub async fn from_env(pool_settings: PoolSettings) -> anyhow::Result<Self> {
+        Self::load(&|name| std::env::var(name).ok(), pool_settings).await
+    }
+
+    /// [`AppContext::from_env`] with settings read through `lookup`.
+    pub async fn load(lookup: Lookup<'_>, pool_settings: PoolSettings) -> anyhow::Result<Self> {
+        let aws = AwsSettings::from_lookup(lookup)?;
+        let database = DatabaseTarget::from_lookup(lookup)?;
+        let jwt = JwtSettings::from_lookup(lookup)?;
+        let table = EphemeralTable::from_lookup(lookup)?;
+        let rate_limits = RateLimits::from_lookup(lookup)?;
+        let sdk = meetin_aws::sdk_config(&aws).await;
+        let secrets = meetin_aws::aws_sdk_secretsmanager::Client::new(&sdk);
+        let (key, url) = tokio::try_join!(
+            meetin_aws::secrets::jwt_signing_key(&secrets, &jwt),
+            meetin_aws::secrets::database_url(&secrets, &database),
+        )?;
+        let pool = meetin_data::connect_lazy(&url, pool_settings)?;
+        let ephemeral =
+            EphemeralStore::new(meetin_aws::aws_sdk_dynamodb::Client::new(&sdk), table.0);
+        Ok(Self::new(pool, &key, ephemeral, rate_limits))
     }
 }

@@ -1,45 +1,13 @@
 //! OpenAPI pieces every function's document shares: the error shapes and the bearer scheme.
 
-use std::collections::BTreeMap;
-
+use utoipa::Modify;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, ToSchema};
 
-/// `{"detail": "..."}` — 401, 403, 404, 405, 413, 415, 429 and some 400s.
-#[derive(ToSchema)]
-#[schema(example = json!({"detail": "Not found."}))]
-pub struct DetailBody {
-    pub detail: String,
-    /// Present on some authentication failures, e.g. `token_not_valid`.
-    pub code: Option<String>,
-}
-
-/// A bad access token: `{"detail", "code", "messages"}`.
-#[derive(ToSchema)]
-pub struct TokenErrorBody {
-    pub detail: String,
-    pub code: String,
-    pub messages: Vec<TokenErrorMessage>,
-}
-
-#[derive(ToSchema)]
-pub struct TokenErrorMessage {
-    pub token_class: String,
-    pub token_type: String,
-    pub message: String,
-}
-
-/// Field errors: each field (or `non_field_errors`) with its messages.
-#[derive(ToSchema)]
-#[schema(example = json!({"email": ["Enter a valid email address."]}))]
-pub struct FieldErrorsBody(pub BTreeMap<String, Vec<String>>);
-
-/// `{"error": "..."}` — hand-written errors, and every 500.
-#[derive(ToSchema)]
-#[schema(example = json!({"error": "An internal error occurred. Please try again later."}))]
-pub struct ErrorBody {
-    pub error: String,
-}
+// The error bodies are core's own types: the same structs build the responses
+// (`meetin_core::Refusal::body`) and name their schemas here.
+pub use meetin_core::refusal::{
+    DetailBody, ErrorBody, FieldErrorsBody, TokenErrorBody, TokenErrorMessage,
+};
 
 /// Adds the `jwt` bearer scheme that protected operations name.
 pub struct BearerJwt;

@@ -5,42 +5,41 @@ use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{
-    ConnectInfo, FromRef, FromRequest, FromRequestParts, OriginalUri, RawPathParams, Request,
-};
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, OriginalUri, Request};
 use chrono::Utc;
 use http::request::Parts;
 use http::{StatusCode, header};
 use lambda_http::request::RequestContext;
-use meetin_core::ApiError;
+use meetin_core::Refusal;
 use meetin_core::jwt::TokenType;
 use meetin_core::pagination::RequestUrl;
 use meetin_data::users::{self, User};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
-use uuid::Uuid;
 
-use crate::AppContext;
 use crate::throttle::{self, Scope};
+use crate::{ApiError, AppContext};
 
 /// The caller, authenticated by `Authorization: Bearer <access JWT>` and counted against
-/// the per-user rate limit.
+/// the per-user rate limit. The count comes before the user is read (the token names the
+/// user), so a throttled request costs no database query.
 #[derive(Debug, Clone)]
 pub struct AuthUser(pub User);
 
 /// simplejwt's reading of the header: anything but `Bearer <token>` is no credentials.
-fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
+fn bearer_token(parts: &Parts) -> Result<&str, Refusal> {
     let header = parts
         .headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(ApiError::not_authenticated)?;
+        .ok_or_else(Refusal::not_authenticated)?;
     let mut words = header.split_whitespace();
     if words.next() != Some("Bearer") {
-        return Err(ApiError::not_authenticated());
+        return Err(Refusal::not_authenticated());
     }
     match (words.next(), words.next()) {
         (Some(token), None) => Ok(token),
-        _ => Err(ApiError::Unauthorized {
+        _ => Err(Refusal::Unauthorized {
             detail: "Authorization header must contain two space-delimited values".into(),
             code: Some("bad_authorization_header"),
         }),
@@ -60,21 +59,14 @@ where
         let claims = ctx
             .jwt
             .verify(token, TokenType::Access, Utc::now())
-            .map_err(ApiError::AccessTokenNotValid)?;
+            .map_err(Refusal::AccessTokenNotValid)?;
+        throttle::check(&ctx, Scope::User, &claims.user_id.to_string()).await?;
         let user = users::find(&ctx.pool, claims.user_id)
-            .await
-            .map_err(ApiError::internal)?
-            .ok_or(ApiError::Unauthorized {
-                detail: "User not found".into(),
-                code: Some("user_not_found"),
-            })?;
+            .await?
+            .ok_or(ApiError::unauthorized("User not found", "user_not_found"))?;
         if !user.is_active {
-            return Err(ApiError::Unauthorized {
-                detail: "User is inactive".into(),
-                code: Some("user_inactive"),
-            });
+            return Err(ApiError::unauthorized("User is inactive", "user_inactive"));
         }
-        throttle::check(&ctx, Scope::User, &user.id.to_string()).await?;
         Ok(Self(user))
     }
 }
@@ -150,44 +142,25 @@ impl<S: Send + Sync> FromRequestParts<S> for PageUrl {
     }
 }
 
-/// The path's UUID (the last one when a route has several); anything else is a JSON 404.
+/// A route's path parameters by name, e.g. `PathParams<MemberPath>` for
+/// `/api/auth/organizations/{org_id}/members/{membership_id}/` with
+/// `struct MemberPath { org_id: Uuid, membership_id: Uuid }`. A parameter that does not parse
+/// (a malformed id) is the JSON 404 `{"detail": "Not found."}` (docs/api-decisions.md, "Ids").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PathId(pub Uuid);
+pub struct PathParams<T>(pub T);
 
-/// The first two UUIDs of a route like `/organizations/{org_id}/members/{membership_id}/`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PathIds(pub Uuid, pub Uuid);
-
-async fn path_uuids<S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<Vec<Uuid>, ApiError> {
-    let params = RawPathParams::from_request_parts(parts, state)
-        .await
-        .map_err(|_| ApiError::not_found())?;
-    params
-        .iter()
-        .map(|(_, value)| Uuid::parse_str(value).map_err(|_| ApiError::not_found()))
-        .collect()
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for PathId {
+impl<S, T> FromRequestParts<S> for PathParams<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let ids = path_uuids(parts, state).await?;
-        ids.last()
-            .copied()
-            .map(Self)
-            .ok_or_else(ApiError::not_found)
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for PathIds {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match path_uuids(parts, state).await?.as_slice() {
-            [first, second, ..] => Ok(Self(*first, *second)),
-            _ => Err(ApiError::not_found()),
-        }
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(params)| Self(params))
+            .map_err(|_| ApiError::not_found())
     }
 }
 

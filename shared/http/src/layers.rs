@@ -3,13 +3,13 @@
 
 use std::time::Instant;
 
+use crate::ApiError;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use http::{HeaderName, HeaderValue, Method};
 use lambda_http::request::RequestContext;
-use meetin_core::ApiError;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tracing::Instrument;
 
@@ -23,7 +23,7 @@ pub async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed(method: Method) -> ApiError {
-    ApiError::method_not_allowed(&method)
+    meetin_core::Refusal::method_not_allowed(&method).into()
 }
 
 /// Turns a function's routes (or the local stack's union of them) into the served app.

@@ -1,16 +1,21 @@
-//! What every HTTP function shares: its dependencies ([`AppContext`]), the extractors that
-//! parse requests at the boundary, rate limiting, the JSON fallbacks and common layers, and
-//! the Lambda entry point.
+//! What every HTTP function shares: its dependencies ([`AppContext`]), the one error type
+//! ([`ApiError`]), tenant access ([`access::require`]), the extractors that parse requests at
+//! the boundary, rate limiting, the router/OpenAPI boilerplate ([`api`]), the JSON fallbacks
+//! and common layers, and the Lambda entry point.
 
+pub mod access;
+pub mod api;
 pub mod context;
 pub mod docs;
+pub mod error;
 pub mod extract;
 pub mod layers;
 pub mod throttle;
 
 pub use context::AppContext;
+pub use error::{ApiError, ApiResult};
 pub use extract::{
-    AnonRateLimit, AuthRateLimit, AuthUser, ClientIp, JsonBody, PageUrl, PathId, PathIds,
+    AnonRateLimit, AuthRateLimit, AuthUser, ClientIp, JsonBody, PageUrl, PathParams,
 };
 pub use layers::{finish_router, not_found, run_on_lambda};
 pub use throttle::Scope;

@@ -1,10 +1,10 @@
-//! Rate limits shared by every instance through DynamoDB (contract decision 5).
+//! Rate limits shared by every instance through DynamoDB (docs/api-decisions.md, "Rate limits").
 
 use chrono::Utc;
 use meetin_aws::RateDecision;
-use meetin_core::ApiError;
+use meetin_core::Refusal;
 
-use crate::AppContext;
+use crate::{ApiError, AppContext};
 
 /// One minute windows.
 const WINDOW_SECS: u32 = 60;
@@ -31,7 +31,7 @@ impl Scope {
 
 /// Counts this request against `scope` for `key` and refuses it when over the limit.
 pub async fn check(ctx: &AppContext, scope: Scope, key: &str) -> Result<(), ApiError> {
-    let limits = ctx.config.rate_limits;
+    let limits = ctx.rate_limits;
     let limit = match scope {
         Scope::Auth => limits.auth_per_minute,
         Scope::Anon => limits.anon_per_minute,
@@ -45,10 +45,11 @@ pub async fn check(ctx: &AppContext, scope: Scope, key: &str) -> Result<(), ApiE
             WINDOW_SECS,
             Utc::now(),
         )
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     match decision {
         RateDecision::Allowed => Ok(()),
-        RateDecision::Limited { retry_after_secs } => Err(ApiError::Throttled { retry_after_secs }),
+        RateDecision::Limited { retry_after_secs } => {
+            Err(Refusal::Throttled { retry_after_secs }.into())
+        }
     }
 }

@@ -7,9 +7,10 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     TimeToLiveSpecification,
 };
-use meetin_aws::AwsClients;
+use meetin_aws::aws_config::SdkConfig;
 use meetin_aws::ephemeral::{PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE};
-use meetin_core::Config;
+use meetin_core::settings::Lookup;
+use meetin_core::{AwsSettings, EphemeralTable, JwtSettings, Setting};
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 
@@ -142,11 +143,15 @@ pub async fn ensure_secret(
     }
 }
 
-/// Everything the configured stack needs, in the database and the emulator.
-pub async fn provision_local(config: &Config, database_url: &str) -> anyhow::Result<AwsClients> {
-    let aws = AwsClients::load(&config.aws).await;
+/// Everything the configured stack needs, in the database and the emulator; answers the SDK
+/// configuration it built for that.
+pub async fn provision_local(lookup: Lookup<'_>, database_url: &str) -> anyhow::Result<SdkConfig> {
+    let aws = AwsSettings::from_lookup(lookup)?;
+    let table = EphemeralTable::from_lookup(lookup)?;
+    let jwt = JwtSettings::from_lookup(lookup)?;
+    let sdk = meetin_aws::sdk_config(&aws).await;
     ensure_database(database_url).await?;
-    ensure_ephemeral_table(&aws.dynamodb, &config.ephemeral_table).await?;
-    ensure_secret(&aws.secrets, &config.jwt_secret_id).await?;
-    Ok(aws)
+    ensure_ephemeral_table(&aws_sdk_dynamodb::Client::new(&sdk), &table.0).await?;
+    ensure_secret(&aws_sdk_secretsmanager::Client::new(&sdk), &jwt.secret_id).await?;
+    Ok(sdk)
 }

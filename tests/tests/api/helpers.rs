@@ -10,8 +10,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
-use meetin_aws::AwsClients;
-use meetin_core::{Config, Secrets};
+use meetin_core::{CorsOrigins, Setting};
 use meetin_data::{PgPool, PoolSettings};
 use meetin_http::AppContext;
 use serde_json::{Value, json};
@@ -28,22 +27,16 @@ pub fn settings() -> HashMap<String, String> {
     meetin_test_support::local_settings(&repo_root()).expect("infra/local/env")
 }
 
-/// The configuration the tests run with: the test database instead of the dev one.
-pub fn test_config() -> (Config, String) {
-    let s = settings();
+/// The settings the tests run with (the test database instead of the dev one), and the
+/// test database's URL.
+pub fn test_config() -> (HashMap<String, String>, String) {
+    let mut s = settings();
     let db = s
         .get("TEST_DATABASE_URL")
         .cloned()
         .expect("TEST_DATABASE_URL");
-    let config = Config::from_lookup(|k| {
-        if k == "DATABASE_URL" {
-            Some(db.clone())
-        } else {
-            s.get(k).cloned()
-        }
-    })
-    .expect("test configuration");
-    (config, db)
+    s.insert("DATABASE_URL".into(), db.clone());
+    (s, db)
 }
 
 static PROVISIONED: OnceCell<()> = OnceCell::const_new();
@@ -107,30 +100,28 @@ pub const PASSWORD: &str = "plum-harbor-71-lantern";
 
 impl TestApp {
     pub async fn spawn() -> Self {
-        let (config, db) = test_config();
+        let (settings, db) = test_config();
+        let lookup = |name: &str| settings.get(name).cloned();
         PROVISIONED
             .get_or_try_init(|| async {
-                meetin_test_support::provision_local(&config, &db)
+                meetin_test_support::provision_local(&lookup, &db)
                     .await
                     .map(|_| ())
             })
             .await
             .expect("provisioning the test database and the AWS emulator (is `make setup` done?)");
-        let aws = AwsClients::load(&config.aws).await;
-        let secrets = Secrets::load(&config, &aws.secrets).await.expect("secrets");
-        let pool = meetin_data::connect_lazy(
-            &secrets.database_url,
-            PoolSettings {
-                max_connections: 5,
-                ..PoolSettings::LOCAL
-            },
-        )
-        .expect("pool");
-        let ctx = AppContext::new(config, pool.clone(), &secrets, aws);
+        let pool_settings = PoolSettings {
+            max_connections: 5,
+            ..PoolSettings::LOCAL
+        };
+        let ctx = AppContext::load(&lookup, pool_settings)
+            .await
+            .expect("the test context");
+        let cors = CorsOrigins::from_lookup(&lookup).expect("CORS_ALLOWED_ORIGINS");
         Self {
-            app: meetin_local::app(ctx.clone()),
+            app: meetin_local::app(ctx.clone(), &cors),
+            pool: ctx.pool.clone(),
             ctx,
-            pool,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Integration tests of the HTTP API against real PostgreSQL and the AWS emulator, through
 //! the same routers Lambda serves. One binary, one module per area.
 
+mod access;
 mod accounts;
 mod bad_input;
 mod events;

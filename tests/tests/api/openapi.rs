@@ -108,3 +108,22 @@ async fn the_schema_endpoint_serves_the_committed_document() {
     .expect("json");
     assert_eq!(r.body, committed);
 }
+
+/// Every operation has an `operationId`, and no two share one (clients generate a method per
+/// id; utoipa's default, the handler's name, repeats across functions: `list`, `create`).
+#[test]
+fn operation_ids_are_unique() {
+    let doc: Value = serde_json::to_value(meetin_local::openapi()).expect("document");
+    let mut seen = std::collections::BTreeMap::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            let Some(id) = operation.get("operationId").and_then(Value::as_str) else {
+                panic!("{method} {path} has no operationId");
+            };
+            if let Some(other) = seen.insert(id.to_owned(), format!("{method} {path}")) {
+                panic!("operationId {id} is used by {other} and {method} {path}");
+            }
+        }
+    }
+    assert!(seen.len() >= CONTRACT_ROUTES.len());
+}

@@ -1,17 +1,54 @@
-//! The one API error type. It renders the contract's three error families:
-//! `{"detail": ...}` (optionally with `code`/`messages`), `{"field": [...]}` and
-//! `{"error": ...}`, and never puts internals in a body.
+//! Refusals: every 4xx the API answers, as a pure value rendering the contract's three error
+//! families — `{"detail": ...}` (optionally with `code`/`messages`), `{"field": [...]}` and
+//! `{"error": ...}` — built from the same body types the OpenAPI document names. Unexpected
+//! failures are not refusals: `meetin-http`'s `ApiError` adds them at the HTTP edge.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
-use axum::Json;
-use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, StatusCode, header};
-use serde_json::{Value, json};
+use http::StatusCode;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::validation::FieldErrors;
 
-pub type ApiResult<T> = Result<T, ApiError>;
+/// `{"detail": "..."}` — 401, 403, 404, 405, 413, 415, 429 and some 400s.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"detail": "Not found."}))]
+pub struct DetailBody {
+    pub detail: String,
+    /// Present on some authentication failures, e.g. `token_not_valid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+/// A bad access token: `{"detail", "code", "messages"}` (simplejwt's shape).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenErrorBody {
+    pub detail: String,
+    pub code: String,
+    pub messages: Vec<TokenErrorMessage>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenErrorMessage {
+    pub token_class: String,
+    pub token_type: String,
+    pub message: String,
+}
+
+/// Field errors: each field (or `non_field_errors`) with its messages.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"email": ["Enter a valid email address."]}))]
+pub struct FieldErrorsBody(pub BTreeMap<String, Vec<String>>);
+
+/// `{"error": "..."}` — hand-written errors, and every 500.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"error": "An internal error occurred. Please try again later."}))]
+pub struct ErrorBody {
+    pub error: String,
+}
 
 /// Why an access token was refused; the text is simplejwt's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,8 +70,9 @@ impl TokenProblem {
     }
 }
 
+/// Every refusal the API gives; [`Refusal::status`] and [`Refusal::body`] are what the client sees.
 #[derive(Debug)]
-pub enum ApiError {
+pub enum Refusal {
     /// `{"detail": ...}` with any status.
     Detail {
         status: StatusCode,
@@ -56,13 +94,12 @@ pub enum ApiError {
     },
     /// 429 with `Retry-After`.
     Throttled { retry_after_secs: u64 },
-    /// Anything unexpected: a JSON 500 without internals; the cause is logged.
-    Internal(anyhow::Error),
 }
 
+/// The body text of every 500 (contract 2.0, error shapes): no internals, ever.
 pub const INTERNAL_ERROR_MESSAGE: &str = "An internal error occurred. Please try again later.";
 
-impl ApiError {
+impl Refusal {
     pub fn detail(status: StatusCode, detail: impl Into<Cow<'static, str>>) -> Self {
         Self::Detail {
             status,
@@ -124,130 +161,103 @@ impl ApiError {
         Self::Fields(errors)
     }
 
-    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
-        Self::Internal(err.into())
-    }
-
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Detail { status, .. } | Self::Message { status, .. } => *status,
             Self::Unauthorized { .. } | Self::AccessTokenNotValid(_) => StatusCode::UNAUTHORIZED,
             Self::Fields(_) => StatusCode::BAD_REQUEST,
             Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     /// The JSON body, exactly as the client sees it.
     pub fn body(&self) -> Value {
+        let detail = |detail: &str, code: Option<&str>| {
+            to_value(DetailBody {
+                detail: detail.to_owned(),
+                code: code.map(str::to_owned),
+            })
+        };
         match self {
-            Self::Detail { detail, .. } => json!({ "detail": detail }),
-            Self::Unauthorized {
-                detail,
-                code: Some(code),
-            } => json!({ "detail": detail, "code": code }),
-            Self::Unauthorized { detail, code: None } => json!({ "detail": detail }),
-            Self::AccessTokenNotValid(problem) => json!({
-                "detail": "Given token not valid for any token type",
-                "code": "token_not_valid",
-                "messages": [{
-                    "token_class": "AccessToken",
-                    "token_type": "access",
-                    "message": problem.message(),
+            Self::Detail { detail: d, .. } => detail(d, None),
+            Self::Unauthorized { detail: d, code } => detail(d, *code),
+            Self::AccessTokenNotValid(problem) => to_value(TokenErrorBody {
+                detail: "Given token not valid for any token type".into(),
+                code: "token_not_valid".into(),
+                messages: vec![TokenErrorMessage {
+                    token_class: "AccessToken".into(),
+                    token_type: "access".into(),
+                    message: problem.message().into(),
                 }],
             }),
             Self::Fields(errors) => errors.to_json(),
-            Self::Message { error, .. } => json!({ "error": error }),
-            Self::Throttled { retry_after_secs } => json!({
-                "detail": format!("Request was throttled. Expected available in {retry_after_secs} seconds.")
-            }),
-            Self::Internal(_) => json!({ "error": INTERNAL_ERROR_MESSAGE }),
+            Self::Message { error, .. } => error_body(error),
+            Self::Throttled { retry_after_secs } => detail(
+                &format!(
+                    "Request was throttled. Expected available in {retry_after_secs} seconds."
+                ),
+                None,
+            ),
         }
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        if let Self::Internal(err) = &self {
-            // Logged inside the request's span, which carries the request id.
-            tracing::error!(error = format!("{err:#}"), "unhandled error");
-        }
-        let mut response = (self.status(), Json(self.body())).into_response();
-        let headers = response.headers_mut();
-        match &self {
-            Self::Unauthorized { .. } | Self::AccessTokenNotValid(_) => {
-                headers.insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer realm=\"api\""),
-                );
-            }
-            Self::Throttled { retry_after_secs } => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
-            }
-            _ => {}
-        }
-        response
-    }
+/// `{"error": "..."}`.
+pub fn error_body(error: &str) -> Value {
+    to_value(ErrorBody {
+        error: error.to_owned(),
+    })
 }
 
-impl From<FieldErrors> for ApiError {
+// The body types hold only strings, so serializing them cannot fail.
+fn to_value(body: impl Serialize) -> Value {
+    serde_json::to_value(body).unwrap_or(Value::Null)
+}
+
+impl From<FieldErrors> for Refusal {
     fn from(errors: FieldErrors) -> Self {
         Self::Fields(errors)
-    }
-}
-
-impl From<anyhow::Error> for ApiError {
-    fn from(err: anyhow::Error) -> Self {
-        Self::Internal(err)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn renders_the_three_families() {
         assert_eq!(
-            ApiError::no_match("Organization").body(),
+            Refusal::no_match("Organization").body(),
             json!({"detail": "No Organization matches the given query."})
         );
         assert_eq!(
-            ApiError::field("email", "Enter a valid email address.").body(),
+            Refusal::field("email", "Enter a valid email address.").body(),
             json!({"email": ["Enter a valid email address."]})
         );
         assert_eq!(
-            ApiError::bad_request("Invalid token").body(),
+            Refusal::bad_request("Invalid token").body(),
             json!({"error": "Invalid token"})
         );
         assert_eq!(
-            ApiError::Throttled {
+            Refusal::Throttled {
                 retry_after_secs: 42
             }
             .body(),
             json!({"detail": "Request was throttled. Expected available in 42 seconds."})
         );
-    }
-
-    #[test]
-    fn internal_errors_hide_their_cause() {
-        let err = ApiError::internal(anyhow::anyhow!("password=hunter2 connection refused"));
-        assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(err.body(), json!({"error": INTERNAL_ERROR_MESSAGE}));
-    }
-
-    #[test]
-    fn unauthorized_responses_carry_www_authenticate() {
-        let response = ApiError::AccessTokenNotValid(TokenProblem::Expired).into_response();
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(
-            response.headers()[header::WWW_AUTHENTICATE],
-            "Bearer realm=\"api\""
+            Refusal::Unauthorized {
+                detail: "User not found".into(),
+                code: Some("user_not_found")
+            }
+            .body(),
+            json!({"detail": "User not found", "code": "user_not_found"})
         );
-        let response = ApiError::Throttled {
-            retry_after_secs: 7,
-        }
-        .into_response();
-        assert_eq!(response.headers()[header::RETRY_AFTER], "7");
+        assert_eq!(
+            Refusal::AccessTokenNotValid(TokenProblem::Expired).body(),
+            json!({"detail": "Given token not valid for any token type", "code": "token_not_valid",
+                   "messages": [{"token_class": "AccessToken", "token_type": "access", "message": "Token is expired"}]})
+        );
     }
 }

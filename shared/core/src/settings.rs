@@ -1,0 +1,294 @@
+//! Plain settings, each read from the environment on its own, once per cold start. Core only
+//! *parses*: fetching secrets is `meetin-aws`'s job. Each function composes the pieces it
+//! needs, so a setting one function adds is never required by (or read at the cold start of)
+//! another. Variable names are the SAM template's (README, "Configuration").
+
+use std::fmt;
+
+/// A missing or unreadable setting, named so the cold-start log says which.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("{0} must be set")]
+    Missing(&'static str),
+    #[error("{name} is not valid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// How settings are looked up: the process environment in functions, a map in tests.
+pub type Lookup<'a> = &'a (dyn Fn(&str) -> Option<String> + Sync);
+
+/// One piece of configuration, read through a [`Lookup`].
+pub trait Setting: Sized {
+    fn from_lookup(lookup: Lookup<'_>) -> Result<Self, SettingsError>;
+
+    fn from_env() -> Result<Self, SettingsError> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+}
+
+/// The value of `name`, unless unset or blank.
+fn get(lookup: Lookup<'_>, name: &str) -> Option<String> {
+    lookup(name).filter(|v| !v.trim().is_empty())
+}
+
+fn required(lookup: Lookup<'_>, name: &'static str) -> Result<String, SettingsError> {
+    get(lookup, name).ok_or(SettingsError::Missing(name))
+}
+
+/// Where the AWS clients connect. Production leaves `endpoint_url` empty and uses the Lambda
+/// role's credentials; the local stack and tests point everything at the emulator
+/// (`AWS_ENDPOINT_URL`, `AWS_REGION` or `AWS_DEFAULT_REGION`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AwsSettings {
+    pub endpoint_url: Option<String>,
+    pub region: Option<String>,
+}
+
+impl Setting for AwsSettings {
+    fn from_lookup(lookup: Lookup<'_>) -> Result<Self, SettingsError> {
+        Ok(Self {
+            endpoint_url: get(lookup, "AWS_ENDPOINT_URL"),
+            region: get(lookup, "AWS_REGION").or_else(|| get(lookup, "AWS_DEFAULT_REGION")),
+        })
+    }
+}
+
+/// Where the database is. Locally a URL (`DATABASE_URL`); in AWS an RDS-style secret
+/// (`DB_SECRET_ID`: host, port, username, password, dbname), with `DB_HOST` naming the RDS
+/// Proxy endpoint when there is one.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    Url(String),
+    Secret {
+        secret_id: String,
+        host_override: Option<String>,
+    },
+}
+
+impl fmt::Debug for DatabaseTarget {
+    // The URL may carry a password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Url(_) => f.write_str("DatabaseTarget::Url(..)"),
+            Self::Secret {
+                secret_id,
+                host_override,
+            } => f
+                .debug_struct("DatabaseTarget::Secret")
+                .field("secret_id", secret_id)
+                .field("host_override", host_override)
+                .finish(),
+        }
+    }
+}
+
+impl Setting for DatabaseTarget {
+    /// `DATABASE_URL`, else `DB_SECRET_ID` (with an optional `DB_HOST`).
+    fn from_lookup(lookup: Lookup<'_>) -> Result<Self, SettingsError> {
+        match (get(lookup, "DATABASE_URL"), get(lookup, "DB_SECRET_ID")) {
+            (Some(url), _) => Ok(Self::Url(url)),
+            (None, Some(secret_id)) => Ok(Self::Secret {
+                secret_id,
+                host_override: get(lookup, "DB_HOST"),
+            }),
+            (None, None) => Err(SettingsError::Missing("DATABASE_URL or DB_SECRET_ID")),
+        }
+    }
+}
+
+impl DatabaseTarget {
+    /// A TLS-required connection URL from an RDS-managed secret's JSON (`host`, `port`,
+    /// `username`, `password`, `dbname`); `None` when the JSON lacks what a URL needs.
+    pub fn url_from_rds_secret(raw: &str, host_override: Option<&str>) -> Option<String> {
+        let v: serde_json::Value = serde_json::from_str(raw).ok()?;
+        let text = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
+        let host = host_override.map(str::to_owned).or_else(|| text("host"))?;
+        let port = v
+            .get("port")
+            .and_then(|p| p.as_u64().or_else(|| p.as_str()?.parse().ok()));
+        let mut url = url::Url::parse(&format!("postgres://{host}")).ok()?;
+        url.set_username(&text("username")?).ok()?;
+        url.set_password(Some(&text("password")?)).ok()?;
+        url.set_port(Some(u16::try_from(port.unwrap_or(5432)).ok()?))
+            .ok()?;
+        url.set_path(&text("dbname").unwrap_or_else(|| "meetin".into()));
+        url.set_query(Some("sslmode=require"));
+        Some(url.into())
+    }
+}
+
+/// Secrets Manager id of the HS256 signing key (`JWT_SECRET_ID`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JwtSettings {
+    pub secret_id: String,
+}
+
+impl Setting for JwtSettings {
+    fn from_lookup(lookup: Lookup<'_>) -> Result<Self, SettingsError> {
+        Ok(Self {
+            secret_id: required(lookup, "JWT_SECRET_ID")?,
+        })
+    }
+}
+
+/// The DynamoDB table for ephemeral state (`EPHEMERAL_TABLE`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EphemeralTable(pub String);
+
+impl Setting for EphemeralTable {
+    fn from_lookup(lookup: Lookup<'_>) -> Result<Self, SettingsError> {
+        required(lookup, "EPHEMERAL_TABLE").map(Self)
+    }
+}
+
+/// Browser origins allowed by CORS (`CORS_ALLOWED_ORIGINS`, comma-separated). API Gateway
+/// applies them in AWS; only the local stack reads this.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CorsOrigins(pub Vec<String>);
+
+impl Setting for CorsOrigins {
+    fn from_lookup(lookup: Lookup<'_>) -> Result<Self, SettingsError> {
+        Ok(Self(
+            get(lookup, "CORS_ALLOWED_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|o| o.trim().trim_end_matches('/').to_owned())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ))
+    }
+}
+
+/// Requests per minute, per scope. Defaults are the contract's (docs/api-decisions.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimits {
+    /// register and login together, per client IP (`RATE_LIMIT_AUTH_PER_MINUTE`)
+    pub auth_per_minute: u32,
+    /// other unauthenticated requests, per client IP (`RATE_LIMIT_ANON_PER_MINUTE`)
+    pub anon_per_minute: u32,
+    /// authenticated requests, per user (`RATE_LIMIT_USER_PER_MINUTE`)
+    pub user_per_minute: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            auth_per_minute: 10,
+            anon_per_minute: 30,
+            user_per_minute: 120,
+        }
+    }
+}
+
+impl Setting for RateLimits {
+    fn from_lookup(lookup: Lookup<'_>) -> Result<Self, SettingsError> {
+        let defaults = Self::default();
+        let rate = |name: &'static str, default: u32| match get(lookup, name) {
+            None => Ok(default),
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(SettingsError::Invalid {
+                    name,
+                    reason: "expected a positive whole number of requests per minute".into(),
+                }),
+            },
+        };
+        Ok(Self {
+            auth_per_minute: rate("RATE_LIMIT_AUTH_PER_MINUTE", defaults.auth_per_minute)?,
+            anon_per_minute: rate("RATE_LIMIT_ANON_PER_MINUTE", defaults.anon_per_minute)?,
+            user_per_minute: rate("RATE_LIMIT_USER_PER_MINUTE", defaults.user_per_minute)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_are_the_contracts_rate_limits() {
+        let limits = RateLimits::from_lookup(&lookup(&[])).expect("defaults");
+        assert_eq!(
+            limits,
+            RateLimits {
+                auth_per_minute: 10,
+                anon_per_minute: 30,
+                user_per_minute: 120
+            }
+        );
+        assert!(
+            CorsOrigins::from_lookup(&lookup(&[]))
+                .expect("cors")
+                .0
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn missing_and_invalid_settings_are_named() {
+        let err = DatabaseTarget::from_lookup(&lookup(&[])).expect_err("no database");
+        assert_eq!(err.to_string(), "DATABASE_URL or DB_SECRET_ID must be set");
+        let err = JwtSettings::from_lookup(&lookup(&[])).expect_err("no key id");
+        assert_eq!(err.to_string(), "JWT_SECRET_ID must be set");
+        let err = RateLimits::from_lookup(&lookup(&[("RATE_LIMIT_AUTH_PER_MINUTE", "ten")]))
+            .expect_err("bad rate");
+        assert!(
+            err.to_string()
+                .starts_with("RATE_LIMIT_AUTH_PER_MINUTE is not valid")
+        );
+    }
+
+    #[test]
+    fn database_target_prefers_the_url_and_keeps_it_out_of_debug() {
+        let target = DatabaseTarget::from_lookup(&lookup(&[
+            ("DATABASE_URL", "postgres://u:secret@h/db"),
+            ("DB_SECRET_ID", "s"),
+        ]))
+        .expect("target");
+        assert!(!format!("{target:?}").contains("secret"));
+        let target =
+            DatabaseTarget::from_lookup(&lookup(&[("DB_SECRET_ID", "s"), ("DB_HOST", "proxy")]))
+                .expect("target");
+        assert_eq!(
+            target,
+            DatabaseTarget::Secret {
+                secret_id: "s".into(),
+                host_override: Some("proxy".into())
+            }
+        );
+    }
+
+    #[test]
+    fn cors_origins_are_trimmed_and_split() {
+        let cors = CorsOrigins::from_lookup(&lookup(&[(
+            "CORS_ALLOWED_ORIGINS",
+            " http://localhost:3000/ , https://app.example.com,,",
+        )]))
+        .expect("cors");
+        assert_eq!(cors.0, ["http://localhost:3000", "https://app.example.com"]);
+    }
+
+    #[test]
+    fn rds_secret_becomes_a_tls_url_with_escaped_password() {
+        let url = DatabaseTarget::url_from_rds_secret(
+            r#"{"username":"meetin","password":"p@ss/w:rd","host":"db.internal","port":5432,"dbname":"meetin"}"#,
+            Some("proxy.internal"),
+        )
+        .expect("url");
+        assert_eq!(
+            url,
+            "postgres://meetin:p%40ss%2Fw%3Ard@proxy.internal:5432/meetin?sslmode=require"
+        );
+    }
+}

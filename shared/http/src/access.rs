@@ -1,0 +1,22 @@
+//! Tenant access at the HTTP edge: one call per handler that acts on an organization's data.
+
+use meetin_core::access::authorize;
+use meetin_core::{Access, Denied, Refusal, Role};
+use meetin_data::PgPool;
+use uuid::Uuid;
+
+use crate::ApiResult;
+
+/// The caller's role in `org` when it allows `needed`; otherwise the refusal `on_denied`
+/// makes of the denial (usually `|d| d.refusal("Meeting")`: 404 for outsiders, 403 for a role
+/// too low; see `meetin_core::access`).
+pub async fn require(
+    pool: &PgPool,
+    caller: Uuid,
+    org: Uuid,
+    needed: Access,
+    on_denied: impl FnOnce(Denied) -> Refusal,
+) -> ApiResult<Role> {
+    let role = meetin_data::access::role_in(pool, org, caller).await?;
+    authorize(role, needed).map_err(|denied| on_denied(denied).into())
+}

@@ -1,0 +1,45 @@
+//! The router and OpenAPI boilerplate every HTTP function shares, so a function's `lib.rs`
+//! reads as its route table:
+//!
+//! ```ignore
+//! fn api() -> OpenApiRouter<AppContext> {
+//!     meetin_http::api::router()
+//!         .routes(routes!(organizations::list, organizations::create)) // /api/auth/organizations/
+//! }
+//! pub fn routes(state: AppContext) -> Router { meetin_http::api::routes(api(), state) }
+//! pub fn openapi() -> OpenApi { meetin_http::api::document(api()) }
+//! ```
+
+use axum::Router;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::docs;
+
+/// An empty router carrying the shared OpenAPI base (info, error schemas, bearer scheme).
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    OpenApiRouter::with_openapi(docs::base_document())
+}
+
+/// The function's routes with its state attached, ready to merge (the local stack) or to
+/// finish (`crate::finish_router`, what Lambda serves).
+pub fn routes<S>(api: OpenApiRouter<S>, state: S) -> Router
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let (router, _) = api.split_for_parts();
+    router.with_state(state)
+}
+
+/// The function's OpenAPI document, with the responses every operation can give.
+pub fn document<S>(api: OpenApiRouter<S>) -> OpenApi
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let mut doc = api.into_openapi();
+    docs::add_common_responses(&mut doc);
+    doc
+}
