@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Fails when the crate layering breaks:
-#  - a pure crate (meetin-core; override with PURE_PACKAGES="a b") reaches the AWS SDK
-#    (aws-sdk-*, aws-config, aws-smithy-*), sqlx or axum through normal dependencies;
+#  - a pure crate (meetin-core, meetin-messages; override with PURE_PACKAGES="a b") reaches
+#    the AWS SDK (aws-sdk-*, aws-config, aws-smithy-*), sqlx or axum through normal dependencies;
 #  - a deployed function (every package under functions/) reaches meetin-test-support through
 #    normal dependencies (dev-dependencies are fine: they never ship).
 # Usage: infra/ci/check-layering.sh   (exit 0 clean, 1 violations, 2 cargo failed)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
-pure_packages=${PURE_PACKAGES:-meetin-core}
+pure_packages=${PURE_PACKAGES:-meetin-core meetin-messages}
 forbidden_in_pure='^(aws-sdk-.*|aws-config|aws-smithy-.*|sqlx|sqlx-.*|axum|axum-.*)$'
 forbidden_in_functions='^meetin-test-support$'
 
