@@ -26,22 +26,24 @@ version=$(awk -F'"' '/^\[/ { in_pkg = ($0 == "[package]") } in_pkg && /^version 
   "$vendored/Cargo.toml")
 [ -n "$version" ] || fail "no [package] version in $vendored/Cargo.toml"
 
-drop_hint="sqlx no longer uses $crate $version. If that release contains the TCP_NODELAY fix \
-(transact-rs/sqlx#4336), drop the patch: delete $vendored, $patch_file, the $crate line of \
+drop_hint="sqlx no longer uses $crate $version. If the release it uses now contains the TCP_NODELAY \
+fix (transact-rs/sqlx#4336), drop the patch: delete $vendored, $patch_file, the $crate line of \
 [patch.crates-io] in Cargo.toml and its row in vendor/README.md. Otherwise vendor the new \
 release with the fix re-applied."
 
 # --- 1. The lock file resolves the vendored copy, and cargo uses the patch -----------------
 if [ "${1:-}" != "--write-patch" ]; then
-  # Every [[package]] of that name as "version source" (source empty for a path crate).
+  # Every [[package]] of that name, one per line: "<version> (<source>)"; a path crate (the
+  # vendored copy) has no source.
   resolved=$(awk -F'"' '
-    /^\[\[/ { if (name == c) print version " " source; name = version = source = "" }
+    function emit() { if (block == "[[package]]" && name == c) print version " (" (source ? source : "path") ")" }
+    /^\[/ { emit(); block = $0; name = version = source = "" }
     /^name = / { name = $2 } /^version = / { version = $2 } /^source = / { source = $2 }
-    END { if (name == c) print version " " source }' c="$crate" Cargo.lock)
+    END { emit() }' c="$crate" Cargo.lock)
   [ -n "$resolved" ] || fail "Cargo.lock has no $crate at all. $drop_hint"
-  if [ "$resolved" != "$version " ]; then
-    fail "Cargo.lock resolves $crate as: $(tr '\n' ';' <<<"$resolved" | sed 's/;$//; s/;/; /g')" \
-      "(version source), not only the vendored $version. $drop_hint"
+  if [ "$resolved" != "$version (path)" ]; then
+    fail "Cargo.lock resolves $crate to $(paste -sd';' <<<"$resolved" | sed 's/;/; /g')," \
+      "not only to the vendored $version (path). $drop_hint"
   fi
   if grep -q '^\[\[patch.unused\]\]' Cargo.lock; then
     fail "Cargo.lock lists an unused patch ([[patch.unused]]). $drop_hint"
