@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Fails when the crate layering breaks:
+#  - a pure crate (meetin-core, meetin-messages; override with PURE_PACKAGES="a b") reaches
+#    the AWS SDK (aws-sdk-*, aws-config, aws-smithy-*), sqlx or axum through normal dependencies;
+#  - a deployed function (every package under functions/) reaches meetin-test-support through
+#    normal dependencies (dev-dependencies are fine: they never ship).
+# Usage: infra/ci/check-layering.sh   (exit 0 clean, 1 violations, 2 cargo failed)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+pure_packages=${PURE_PACKAGES:-meetin-core meetin-messages}
+forbidden_in_pure='^(aws-sdk-.*|aws-config|aws-smithy-.*|sqlx|sqlx-.*|axum|axum-.*)$'
+forbidden_in_functions='^meetin-test-support$'
+
+# Prints "<direct dependency of $1>: <forbidden crates it brings>" for every direct normal
+# dependency of $1 that is, or brings, a crate whose name matches the regex $2. Every target
+# platform counts: Lambda builds for aarch64 Linux, which may not be the host. Extra cargo tree
+# flags follow ($3...): --no-dedupe lists every path, slower (seconds) but complete.
+violations() {
+  local pkg=$1 re=$2
+  shift 2
+  cargo tree --quiet -p "$pkg" -e normal --target all --prefix depth --format '{p}' "$@" |
+    awk -v re="$re" '
+      { match($0, /^[0-9]+/); depth = substr($0, 1, RLENGTH) + 0; name = substr($1, RLENGTH + 1) }
+      depth == 1 { top = name }
+      depth >= 1 && name ~ re && !seen[top, name]++ { bad[top] = bad[top] (bad[top] ? ", " : "") name }
+      END { for (t in bad) print t ": " bad[t] }' | sort
+}
+
+# $1 package, $2 forbidden-name regex, $3 what the rule protects. Prints violations.
+check() {
+  local found
+  if ! found=$(violations "$1" "$2"); then
+    echo "[check-layering] cargo tree -p $1 failed" >&2
+    exit 2
+  fi
+  [ -z "$found" ] && return 0
+  # The deduplicated tree shows each crate's subtree once; list every path for the report.
+  found=$(violations "$1" "$2" --no-dedupe) || exit 2
+  echo "[check-layering] FAIL: $1 must not depend on $3. Through its direct dependencies:"
+  sed 's/^/    /' <<<"$found"
+  return 1
+}
+
+status=0
+for pkg in $pure_packages; do
+  check "$pkg" "$forbidden_in_pure" "the AWS SDK, sqlx or axum (it is the pure domain layer)" || status=1
+done
+
+functions=$(for manifest in functions/*/Cargo.toml; do
+  # The package name: the first `name = "…"` of the [package] table.
+  awk -F'"' '/^\[/ { in_pkg = ($0 == "[package]") } in_pkg && /^name *=/ { print $2; exit }' "$manifest"
+done)
+for pkg in $functions; do
+  check "$pkg" "$forbidden_in_functions" "meetin-test-support (deployed code)" || status=1
+done
+
+if [ "$status" -eq 0 ]; then
+  echo "[check-layering] ok: $pure_packages free of AWS SDK/sqlx/axum;" \
+    "$(echo $functions | wc -w) functions ($(echo $functions)) free of meetin-test-support"
+fi
+exit "$status"

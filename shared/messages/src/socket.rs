@@ -1,0 +1,672 @@
+//! Live-socket frames (contract §3 "WebSocket protocol", decision 7): JSON text frames tagged by
+//! `type`, client → server ([`ClientMessage`]) and server → client ([`ServerMessage`]).
+//!
+//! Both sockets speak them: the API Gateway WebSocket API (`?meeting_id=&token=`, audio as
+//! base64 `audio_chunk` text frames since API Gateway rejects binary frames with close code 1003)
+//! and the bridge's legacy path `/ws/meetings/{id}/live/?token=` (raw binary PCM frames, which
+//! are not messages and never reach [`parse_client`]).
+//!
+//! Size limits on API Gateway (protocols §2.3): a frame is at most 32 KB and a message at most
+//! [`MAX_MESSAGE_BYTES`]; a larger one closes the connection with 1009, `@connections` posts
+//! included.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+/// Largest message API Gateway carries, in bytes (128 KB, protocols §2.3).
+pub const MAX_MESSAGE_BYTES: usize = 128 * 1024;
+
+/// `error` message when audio arrives with no `active` live session (contract §3); also the
+/// answer to a `stop` control then.
+pub const NO_ACTIVE_SESSION: &str = "No active transcription session";
+
+/// `error` message for a failure inside the server while handling a frame (contract §3).
+pub const PROCESSING_FAILED: &str = "An error occurred processing your message";
+
+/// A frame a client sends (contract §3 "Client → server messages").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// `{"type":"audio_chunk","seq":n,"data":"<base64>"}` (decision 7): `data` is base64 of
+    /// 16-bit signed little-endian PCM, mono, 16 kHz; the frontend's frames are 4096 samples
+    /// (8192 bytes, 256 ms). `seq` counts from 0 per connection so the relay keeps order; the
+    /// relay decodes `data`.
+    AudioChunk {
+        /// Position of this chunk in the connection's audio, from 0.
+        seq: u64,
+        /// Base64 PCM (not decoded here).
+        data: String,
+    },
+    /// `{"type":"control","control":"start"|"stop"}`.
+    Control {
+        /// What the client asks for.
+        control: Control,
+    },
+    /// `{"type":"speaker_mapping","speaker_label":…,"display_name":…}`: names a diarized
+    /// speaker of the meeting; answered by a `speaker_updated` broadcast to every listener.
+    SpeakerMapping {
+        /// `speakers.label`, e.g. `"Speaker 0"`; 1..=100 characters.
+        speaker_label: String,
+        /// New `speakers.display_name`; 1..=255 characters.
+        display_name: String,
+    },
+}
+
+/// The `control` of a control frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Control {
+    /// Sessions start over REST; the reply says so (`use_api_to_start`).
+    Start,
+    /// Ends the meeting's active live session, as `POST .../live/stop/` does.
+    Stop,
+}
+
+/// The `status` of a `control_response`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlStatus {
+    /// Reply to `start` (contract §3): `"use_api_to_start"`.
+    UseApiToStart,
+    /// Reply to `stop` once the session has ended: `"stopped"` (the original never got there).
+    Stopped,
+}
+
+/// A frame the server pushes (contract §3 "Server → client messages").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// `{"type":"transcript_segment","data":{…}}`: a final result, already stored as a
+    /// `transcript_segments` row. The frontend appends every one it gets.
+    TranscriptSegment {
+        /// The stored segment.
+        data: TranscriptSegmentData,
+    },
+    /// `{"type":"transcript_interim","data":{…}}`: an interim result, replaced by later ones
+    /// and never stored. Its own type so the existing frontend (which logs and skips unknown
+    /// types) does not append it.
+    TranscriptInterim {
+        /// The provisional text.
+        data: InterimSegmentData,
+    },
+    /// `{"type":"speaker_updated","speaker_label":…,"display_name":…}`.
+    SpeakerUpdated {
+        /// `speakers.label`.
+        speaker_label: String,
+        /// The new `speakers.display_name`.
+        display_name: String,
+    },
+    /// `{"type":"session_status","status":…,"message":…}`.
+    SessionStatus {
+        /// The live session's state as listeners should see it.
+        status: SessionStatus,
+        /// A human-readable sentence.
+        message: String,
+    },
+    /// `{"type":"control_response","control":…,"status":…}`.
+    ControlResponse {
+        /// The control answered.
+        control: Control,
+        /// The outcome.
+        status: ControlStatus,
+    },
+    /// `{"type":"error","message":…}`; see [`ClientMessageError::message`], [`NO_ACTIVE_SESSION`]
+    /// and [`PROCESSING_FAILED`] for the strings.
+    Error {
+        /// One of the contract's error strings.
+        message: String,
+    },
+    /// `{"type":"copilot_suggestions_updated","data":{"suggestions":[…],"meeting_id":…}}`
+    /// (contract §3, the fixed forward of the orchestrator's group send).
+    CopilotSuggestionsUpdated {
+        /// The meeting's changed suggestions.
+        data: CopilotSuggestionsUpdated,
+    },
+    /// `{"type":"copilot_suggestion_status_updated","data":{"suggestion_id","status","meeting_id"}}`.
+    CopilotSuggestionStatusUpdated {
+        /// The suggestion whose status changed.
+        data: CopilotSuggestionStatusUpdated,
+    },
+    /// `{"type":"minutes_generated","data":{"meeting_id","minutes_id","task_id"}}`: the minutes
+    /// job the 202 of `minutes/generate/` announced has stored its result (architecture
+    /// "Minutes and copilot": the worker "tells connected clients"; not in the original).
+    MinutesGenerated {
+        /// Which minutes, and which request they answer.
+        data: MinutesGenerated,
+    },
+}
+
+impl ServerMessage {
+    /// `{"type":"error","message":…}`.
+    pub fn error(message: impl Into<String>) -> Self {
+        ServerMessage::Error {
+            message: message.into(),
+        }
+    }
+
+    /// The text frame to send.
+    pub fn to_text(&self) -> String {
+        // Cannot fail: every map key is a string (serde_json writes a NaN confidence as null).
+        serde_json::to_string(self).expect("server messages serialize")
+    }
+}
+
+/// `data` of `transcript_segment`: the frontend's `TranscriptSegmentData` (contract §3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TranscriptSegmentData {
+    /// `transcript_segments.id`.
+    pub id: Uuid,
+    /// `speakers.label`, e.g. `"Speaker 1"`.
+    pub speaker_label: String,
+    /// `speakers.display_name`, `null` until someone names the speaker.
+    pub speaker_display_name: Option<String>,
+    /// The words.
+    pub text: String,
+    /// Deepgram's confidence, 0..=1, or `null`.
+    pub confidence: Option<f64>,
+    /// Always `true` here: only final results are `transcript_segment`s.
+    pub is_final: bool,
+    /// Start, in ms from the start of the session's audio.
+    pub start_ms: i32,
+    /// End, in ms from the start of the session's audio.
+    pub end_ms: i32,
+    /// When the segment was stored (`created_at`), ISO-8601 UTC as the REST API renders it.
+    #[serde(serialize_with = "drf_time")]
+    pub timestamp: DateTime<Utc>,
+}
+
+/// `data` of `transcript_interim`: the shape of [`TranscriptSegmentData`] without `id` and
+/// `is_final`, since nothing is stored yet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InterimSegmentData {
+    /// Provider label mapped to `"Speaker {n}"`.
+    pub speaker_label: String,
+    /// The speaker's display name if already known.
+    pub speaker_display_name: Option<String>,
+    /// The provisional words.
+    pub text: String,
+    /// 0..=1, or `null`.
+    pub confidence: Option<f64>,
+    /// Start, in ms from the start of the session's audio.
+    pub start_ms: i32,
+    /// End, in ms from the start of the session's audio.
+    pub end_ms: i32,
+    /// When the bridge received the result, ISO-8601 UTC.
+    #[serde(serialize_with = "drf_time")]
+    pub timestamp: DateTime<Utc>,
+}
+
+/// `session_status.status`. The frontend acts on `"disconnected"` only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStatus {
+    /// Audio is being transcribed.
+    Active,
+    /// The bridge lost Deepgram (or its task) and is resuming; audio is kept.
+    Reconnecting,
+    /// The session was stopped; no more segments will come.
+    Ended,
+    /// The session failed (`live_sessions.status = failed`).
+    Failed,
+    /// This connection will get nothing more (the frontend shows it as disconnected).
+    Disconnected,
+}
+
+/// `data` of `copilot_suggestions_updated`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CopilotSuggestionsUpdated {
+    /// The suggestions the run created or merged.
+    pub suggestions: Vec<PushedSuggestion>,
+    /// `meetings.id`.
+    pub meeting_id: Uuid,
+}
+
+/// One suggestion in `copilot_suggestions_updated` (contract §3): a subset of the REST
+/// Suggestion JSON, with `payload` for `payload_json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushedSuggestion {
+    /// `copilot_suggestions.id`.
+    pub id: Uuid,
+    /// `action_item`, `decision`, `risk` or `question`.
+    #[serde(rename = "type")]
+    pub kind: SuggestionType,
+    /// `proposed`, `accepted`, `rejected` or `edited`.
+    pub status: SuggestionStatus,
+    /// The LLM item (contract §4.4 output schema), as stored in `payload_json`.
+    pub payload: Value,
+    /// 0..=1, or `null`.
+    pub confidence: Option<f64>,
+    /// `created_at`, ISO-8601 UTC.
+    #[serde(serialize_with = "drf_time")]
+    pub created_at: DateTime<Utc>,
+}
+
+/// `data` of `copilot_suggestion_status_updated`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopilotSuggestionStatusUpdated {
+    /// `copilot_suggestions.id`.
+    pub suggestion_id: Uuid,
+    /// Its new status.
+    pub status: SuggestionStatus,
+    /// `meetings.id`.
+    pub meeting_id: Uuid,
+}
+
+/// `data` of `minutes_generated`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MinutesGenerated {
+    /// `meetings.id`.
+    pub meeting_id: Uuid,
+    /// `minutes.id` (fetch it with `GET .../minutes/`).
+    pub minutes_id: Uuid,
+    /// The `task_id` of the 202 that asked for it.
+    pub task_id: Uuid,
+}
+
+/// `copilot_suggestions.type` (contract §1.5; singular, decision 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuggestionType {
+    /// From `action_items`.
+    ActionItem,
+    /// From `decisions`.
+    Decision,
+    /// From `risks`.
+    Risk,
+    /// From `open_questions`.
+    Question,
+}
+
+/// `copilot_suggestions.status` (contract §1.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuggestionStatus {
+    /// New.
+    Proposed,
+    /// Turned into an action item or a minutes entry.
+    Accepted,
+    /// Dismissed.
+    Rejected,
+    /// Changed by a member.
+    Edited,
+}
+
+/// Why a client text frame was refused; [`message`](Self::message) is the `error` to send back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientMessageError {
+    /// Not JSON: `"Invalid message format"` (contract §3).
+    InvalidFormat,
+    /// JSON but not an object: `"An error occurred processing your message"` (contract §3).
+    NotAnObject,
+    /// `speaker_mapping` without a 1..=100-character `speaker_label`: `"Invalid speaker_label"`.
+    InvalidSpeakerLabel,
+    /// `speaker_mapping` without a 1..=255-character `display_name`: `"Invalid display_name"`.
+    InvalidDisplayName,
+    /// `audio_chunk` without a non-negative integer `seq`: `"Invalid seq"` (ours, same pattern).
+    InvalidSeq,
+    /// `audio_chunk` without a string `data`: `"Invalid data"` (ours, same pattern).
+    InvalidData,
+    /// `control` other than `"start"`/`"stop"`: `"Invalid control"` (ours, same pattern).
+    InvalidControl,
+}
+
+impl ClientMessageError {
+    /// The `message` of the `error` frame answering this refusal.
+    pub fn message(self) -> &'static str {
+        match self {
+            ClientMessageError::InvalidFormat => "Invalid message format",
+            ClientMessageError::NotAnObject => PROCESSING_FAILED,
+            ClientMessageError::InvalidSpeakerLabel => "Invalid speaker_label",
+            ClientMessageError::InvalidDisplayName => "Invalid display_name",
+            ClientMessageError::InvalidSeq => "Invalid seq",
+            ClientMessageError::InvalidData => "Invalid data",
+            ClientMessageError::InvalidControl => "Invalid control",
+        }
+    }
+
+    /// The `error` frame to send back.
+    pub fn to_server_message(self) -> ServerMessage {
+        ServerMessage::error(self.message())
+    }
+}
+
+impl std::fmt::Display for ClientMessageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl std::error::Error for ClientMessageError {}
+
+/// Reads one client text frame. `Ok(None)` is an object whose `type` is missing or unknown,
+/// which the contract ignores silently; a refusal carries the `error` message to answer with.
+pub fn parse_client(text: &str) -> Result<Option<ClientMessage>, ClientMessageError> {
+    let value: Value = serde_json::from_str(text).map_err(|_| ClientMessageError::InvalidFormat)?;
+    let Value::Object(fields) = value else {
+        return Err(ClientMessageError::NotAnObject);
+    };
+    let message = match fields.get("type").and_then(Value::as_str) {
+        Some("audio_chunk") => ClientMessage::AudioChunk {
+            seq: fields
+                .get("seq")
+                .and_then(Value::as_u64)
+                .ok_or(ClientMessageError::InvalidSeq)?,
+            data: string(&fields, "data", usize::MAX).ok_or(ClientMessageError::InvalidData)?,
+        },
+        Some("control") => ClientMessage::Control {
+            control: fields
+                .get("control")
+                .and_then(|c| Control::deserialize(c).ok())
+                .ok_or(ClientMessageError::InvalidControl)?,
+        },
+        Some("speaker_mapping") => ClientMessage::SpeakerMapping {
+            speaker_label: string(&fields, "speaker_label", 100)
+                .filter(|s| !s.is_empty())
+                .ok_or(ClientMessageError::InvalidSpeakerLabel)?,
+            display_name: string(&fields, "display_name", 255)
+                .filter(|s| !s.is_empty())
+                .ok_or(ClientMessageError::InvalidDisplayName)?,
+        },
+        _ => return Ok(None),
+    };
+    Ok(Some(message))
+}
+
+/// A string field of at most `max_chars` characters.
+fn string(fields: &Map<String, Value>, name: &str, max_chars: usize) -> Option<String> {
+    let s = fields.get(name)?.as_str()?;
+    (s.chars().count() <= max_chars).then(|| s.to_owned())
+}
+
+/// Timestamps as the REST API renders them (DRF): UTC with `Z`, microseconds unless zero.
+fn drf_time<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    use chrono::{SecondsFormat, Timelike};
+    let format = if t.nanosecond() / 1000 == 0 {
+        SecondsFormat::Secs
+    } else {
+        SecondsFormat::Micros
+    };
+    s.serialize_str(&t.to_rfc3339_opts(format, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    fn json_of(message: &ServerMessage) -> Value {
+        serde_json::from_str(&message.to_text()).expect("JSON")
+    }
+
+    fn at() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 24, 8, 25, 0)
+            .single()
+            .expect("valid")
+            + chrono::Duration::microseconds(123_450)
+    }
+
+    // Client frames, verbatim from contract §3 (and decision 7 for `seq`).
+
+    #[test]
+    fn contract_client_frames_parse() {
+        assert_eq!(
+            parse_client(r#"{"type": "control", "control": "start"}"#),
+            Ok(Some(ClientMessage::Control {
+                control: Control::Start
+            }))
+        );
+        assert_eq!(
+            parse_client(r#"{"type": "control", "control": "stop"}"#),
+            Ok(Some(ClientMessage::Control {
+                control: Control::Stop
+            }))
+        );
+        assert_eq!(
+            parse_client(r#"{"type":"audio_chunk","seq":7,"data":"AAD/fw=="}"#),
+            Ok(Some(ClientMessage::AudioChunk {
+                seq: 7,
+                data: "AAD/fw==".into()
+            }))
+        );
+        assert_eq!(
+            parse_client(
+                r#"{"type": "speaker_mapping", "speaker_label": "Speaker 0", "display_name": "Alice"}"#
+            ),
+            Ok(Some(ClientMessage::SpeakerMapping {
+                speaker_label: "Speaker 0".into(),
+                display_name: "Alice".into()
+            }))
+        );
+    }
+
+    #[test]
+    fn client_frames_serialize_as_the_frontend_sends_them() {
+        let sent = serde_json::to_value(ClientMessage::SpeakerMapping {
+            speaker_label: "Speaker 0".into(),
+            display_name: "Alice".into(),
+        })
+        .expect("JSON");
+        assert_eq!(
+            sent,
+            json!({"type": "speaker_mapping", "speaker_label": "Speaker 0", "display_name": "Alice"})
+        );
+    }
+
+    #[test]
+    fn unknown_types_are_ignored_silently() {
+        assert_eq!(parse_client(r#"{"type": "ping"}"#), Ok(None));
+        assert_eq!(parse_client(r#"{"hello": 1}"#), Ok(None));
+    }
+
+    #[test]
+    fn bad_frames_get_the_contract_error_strings() {
+        let cases = [
+            (
+                "not json",
+                r#"{"type": "error", "message": "Invalid message format"}"#,
+            ),
+            (
+                "[1, 2]",
+                r#"{"type": "error", "message": "An error occurred processing your message"}"#,
+            ),
+            (
+                r#"{"type": "speaker_mapping", "speaker_label": "", "display_name": "Alice"}"#,
+                r#"{"type": "error", "message": "Invalid speaker_label"}"#,
+            ),
+            (
+                r#"{"type": "speaker_mapping", "speaker_label": "Speaker 0"}"#,
+                r#"{"type": "error", "message": "Invalid display_name"}"#,
+            ),
+            (
+                r#"{"type": "audio_chunk", "data": "AAA="}"#,
+                r#"{"type": "error", "message": "Invalid seq"}"#,
+            ),
+            (
+                r#"{"type": "audio_chunk", "seq": 1, "data": 5}"#,
+                r#"{"type": "error", "message": "Invalid data"}"#,
+            ),
+            (
+                r#"{"type": "control", "control": "pause"}"#,
+                r#"{"type": "error", "message": "Invalid control"}"#,
+            ),
+        ];
+        for (frame, answer) in cases {
+            let refusal = parse_client(frame).expect_err(frame);
+            let expected: Value = serde_json::from_str(answer).expect("JSON");
+            assert_eq!(json_of(&refusal.to_server_message()), expected, "{frame}");
+        }
+    }
+
+    #[test]
+    fn speaker_mapping_lengths_are_counted_in_characters() {
+        let frame = |label: &str, name: &str| {
+            json!({"type": "speaker_mapping", "speaker_label": label, "display_name": name})
+                .to_string()
+        };
+        assert!(parse_client(&frame(&"é".repeat(100), &"é".repeat(255))).is_ok());
+        assert_eq!(
+            parse_client(&frame(&"é".repeat(101), "Alice")),
+            Err(ClientMessageError::InvalidSpeakerLabel)
+        );
+        assert_eq!(
+            parse_client(&frame("Speaker 0", &"x".repeat(256))),
+            Err(ClientMessageError::InvalidDisplayName)
+        );
+    }
+
+    // Server frames, verbatim from contract §3.
+
+    #[test]
+    fn contract_server_frames_serialize_exactly() {
+        let cases = [
+            (
+                ServerMessage::ControlResponse {
+                    control: Control::Start,
+                    status: ControlStatus::UseApiToStart,
+                },
+                r#"{"type": "control_response", "control": "start", "status": "use_api_to_start"}"#,
+            ),
+            (
+                ServerMessage::error(NO_ACTIVE_SESSION),
+                r#"{"type": "error", "message": "No active transcription session"}"#,
+            ),
+            (
+                ServerMessage::error(PROCESSING_FAILED),
+                r#"{"type": "error", "message": "An error occurred processing your message"}"#,
+            ),
+            (
+                ServerMessage::SpeakerUpdated {
+                    speaker_label: "Speaker 1".into(),
+                    display_name: "Bob".into(),
+                },
+                r#"{"type": "speaker_updated", "speaker_label": "Speaker 1", "display_name": "Bob"}"#,
+            ),
+            (
+                ServerMessage::SessionStatus {
+                    status: SessionStatus::Disconnected,
+                    message: "Live session ended".into(),
+                },
+                r#"{"type": "session_status", "status": "disconnected", "message": "Live session ended"}"#,
+            ),
+        ];
+        for (message, text) in cases {
+            let expected: Value = serde_json::from_str(text).expect("JSON");
+            assert_eq!(json_of(&message), expected);
+            let back: ServerMessage = serde_json::from_str(text).expect("parses back");
+            assert_eq!(back, message);
+        }
+    }
+
+    #[test]
+    fn transcript_segment_carries_the_frontends_fields() {
+        let message = ServerMessage::TranscriptSegment {
+            data: TranscriptSegmentData {
+                id: Uuid::from_u128(1),
+                speaker_label: "Speaker 0".into(),
+                speaker_display_name: None,
+                text: "Bonjour à tous".into(),
+                confidence: Some(0.98),
+                is_final: true,
+                start_ms: 1_250,
+                end_ms: 2_900,
+                timestamp: at(),
+            },
+        };
+        assert_eq!(
+            json_of(&message),
+            json!({"type": "transcript_segment", "data": {
+                "id": "00000000-0000-0000-0000-000000000001",
+                "speaker_label": "Speaker 0",
+                "speaker_display_name": null,
+                "text": "Bonjour à tous",
+                "confidence": 0.98,
+                "is_final": true,
+                "start_ms": 1250,
+                "end_ms": 2900,
+                "timestamp": "2026-11-24T08:25:00.123450Z"
+            }})
+        );
+        let back: ServerMessage = serde_json::from_str(&message.to_text()).expect("parses back");
+        assert_eq!(back, message);
+    }
+
+    #[test]
+    fn interim_results_have_their_own_type() {
+        let message = ServerMessage::TranscriptInterim {
+            data: InterimSegmentData {
+                speaker_label: "Speaker 0".into(),
+                speaker_display_name: Some("Alice".into()),
+                text: "Bonjour".into(),
+                confidence: None,
+                start_ms: 1_250,
+                end_ms: 1_700,
+                timestamp: at(),
+            },
+        };
+        let value = json_of(&message);
+        assert_eq!(value["type"], "transcript_interim");
+        assert_eq!(value["data"]["speaker_display_name"], "Alice");
+        assert!(value["data"].get("is_final").is_none());
+    }
+
+    #[test]
+    fn copilot_pushes_are_forwarded_with_data() {
+        let meeting = Uuid::from_u128(7);
+        let updated = ServerMessage::CopilotSuggestionsUpdated {
+            data: CopilotSuggestionsUpdated {
+                suggestions: vec![PushedSuggestion {
+                    id: Uuid::from_u128(8),
+                    kind: SuggestionType::ActionItem,
+                    status: SuggestionStatus::Proposed,
+                    payload: json!({"title": "Send the deck"}),
+                    confidence: Some(0.8),
+                    created_at: at(),
+                }],
+                meeting_id: meeting,
+            },
+        };
+        assert_eq!(
+            json_of(&updated),
+            json!({"type": "copilot_suggestions_updated", "data": {
+                "suggestions": [{
+                    "id": "00000000-0000-0000-0000-000000000008",
+                    "type": "action_item",
+                    "status": "proposed",
+                    "payload": {"title": "Send the deck"},
+                    "confidence": 0.8,
+                    "created_at": "2026-11-24T08:25:00.123450Z"
+                }],
+                "meeting_id": "00000000-0000-0000-0000-000000000007"
+            }})
+        );
+        let status = ServerMessage::CopilotSuggestionStatusUpdated {
+            data: CopilotSuggestionStatusUpdated {
+                suggestion_id: Uuid::from_u128(8),
+                status: SuggestionStatus::Accepted,
+                meeting_id: meeting,
+            },
+        };
+        assert_eq!(
+            json_of(&status),
+            json!({"type": "copilot_suggestion_status_updated", "data": {
+                "suggestion_id": "00000000-0000-0000-0000-000000000008",
+                "status": "accepted",
+                "meeting_id": "00000000-0000-0000-0000-000000000007"
+            }})
+        );
+    }
+
+    #[test]
+    fn whole_second_timestamps_have_no_fraction() {
+        let whole = at() - chrono::Duration::microseconds(123_450);
+        let mut buf = Vec::new();
+        drf_time(&whole, &mut serde_json::Serializer::new(&mut buf)).expect("serializes");
+        assert_eq!(
+            String::from_utf8(buf).expect("utf8"),
+            r#""2026-11-24T08:25:00Z""#
+        );
+    }
+}
