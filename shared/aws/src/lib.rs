@@ -4,12 +4,14 @@
 //! (`AWS_ENDPOINT_URL`, the local AWS emulator) redirects all of them.
 
 pub mod ephemeral;
+pub mod rate_limit;
 pub mod secrets;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 
-pub use ephemeral::{EphemeralStore, RateDecision, RevocationOutcome};
+pub use ephemeral::{EphemeralStore, RevocationOutcome, StoreError};
+pub use rate_limit::{RateDecision, RateLimiter};
 
 /// The AWS SDK configuration plus the clients the functions use, cheap to clone.
 #[derive(Clone, Debug)]
