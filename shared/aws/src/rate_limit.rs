@@ -41,7 +41,9 @@ pub enum RateDecision {
     Allowed,
     /// Over the limit; the window reopens after this many whole seconds (at least 1),
     /// rounded up, as the caller's `now` measures it.
-    Limited { retry_after_secs: u64 },
+    Limited {
+        retry_after_secs: u64,
+    },
 }
 
 /// Tries per decision; each refused update tells the next try the window's real state, so
@@ -195,7 +197,9 @@ impl RateLimiter {
             _ => Update::Add,
         };
         for _ in 0..MAX_ATTEMPTS {
-            let live = state.window.filter(|w| now_ms < w.end_ms && update == Update::Add);
+            let live = state
+                .window
+                .filter(|w| now_ms < w.end_ms && update == Update::Add);
             let remaining = live.map_or(limit, |w| limit.saturating_sub(w.granted));
             let block = block_size(remaining, live.map_or(0, |w| w.last_block));
             match self
@@ -369,7 +373,7 @@ mod tests {
 
     #[test]
     fn retry_after_rounds_up_to_whole_seconds_and_is_at_least_one() {
-        let secs = |d| match limited(10_000 + d, 10_000) {
+        let secs = |d: i64| match limited(10_000 + d, 10_000) {
             RateDecision::Limited { retry_after_secs } => retry_after_secs,
             RateDecision::Allowed => 0,
         };
