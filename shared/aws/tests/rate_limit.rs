@@ -2,16 +2,30 @@
 //! gets its own client, as two processes or two Lambda instances would.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, SharedHttpConnector, http_client_fn,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use chrono::{DateTime, TimeDelta, Utc};
-use meetin_aws::{AwsClients, AwsSettings, RateDecision, RateLimiter};
+use meetin_aws::{AwsClients, AwsSettings, RateDecision, RateLimiter, aws_sdk_dynamodb};
 use tokio::task::JoinSet;
 
 const MINUTE: Duration = Duration::from_secs(60);
 
 /// A limiter on the local stack's ephemeral table (created if missing), with its own client.
 async fn limiter() -> RateLimiter {
+    limiter_sending(None).await
+}
+
+/// The emulator checks a condition and applies the update in separate steps, unlike DynamoDB,
+/// which serializes the writes to an item: two concurrent updates can both pass a check only
+/// one of them should (seen here as 101 admitted of 100). Limiters sharing `one_at_a_time`
+/// send their requests to the emulator one at a time, each finished before the next starts,
+/// as DynamoDB would apply them; the limiters and their tasks still race for the key.
+async fn limiter_sending(one_at_a_time: Option<Arc<tokio::sync::Mutex<()>>>) -> RateLimiter {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let env = meetin_test_support::local_settings(&root).expect("infra/local/env");
     let clients = AwsClients::load(&AwsSettings {
@@ -23,7 +37,36 @@ async fn limiter() -> RateLimiter {
     meetin_test_support::ensure_ephemeral_table(&clients.dynamodb, table)
         .await
         .expect("ephemeral table");
-    RateLimiter::new(clients.dynamodb, table)
+    let Some(lock) = one_at_a_time else {
+        return RateLimiter::new(clients.dynamodb, table);
+    };
+    // Plain HTTP: the emulator listens on http://127.0.0.1.
+    let http = aws_smithy_http_client::Builder::new().build_http();
+    let serialized = http_client_fn(move |settings, components| {
+        SharedHttpConnector::new(OneAtATime {
+            inner: http.http_connector(settings, components),
+            lock: Arc::clone(&lock),
+        })
+    });
+    let sdk = clients.sdk.to_builder().http_client(serialized).build();
+    RateLimiter::new(aws_sdk_dynamodb::Client::new(&sdk), table)
+}
+
+#[derive(Debug)]
+struct OneAtATime {
+    inner: SharedHttpConnector,
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl HttpConnector for OneAtATime {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let (inner, lock) = (self.inner.clone(), Arc::clone(&self.lock));
+        HttpConnectorFuture::new(async move {
+            // The emulator has applied the update before it answers.
+            let _turn = lock.lock().await;
+            inner.call(request).await
+        })
+    }
 }
 
 fn unique_key() -> String {
@@ -121,7 +164,11 @@ async fn two_limiters_alternating_admit_exactly_the_limit_between_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_limiters_hammered_concurrently_admit_exactly_the_limit() {
-    let (a, b) = tokio::join!(limiter(), limiter());
+    let emulator = Arc::new(tokio::sync::Mutex::new(()));
+    let (a, b) = tokio::join!(
+        limiter_sending(Some(Arc::clone(&emulator))),
+        limiter_sending(Some(emulator))
+    );
     let key = unique_key();
     let limit = 100;
     let mut allowed = 0;
