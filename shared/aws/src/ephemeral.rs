@@ -1,6 +1,7 @@
 //! The one DynamoDB table for ephemeral state (partition key `pk`, sort key `sk`, TTL attribute
-//! `expires_at` in epoch seconds). This module holds rate-limit windows and revoked refresh
-//! tokens; later features add socket connections and routing under their own key prefixes.
+//! `expires_at` in epoch seconds). This module holds revoked refresh tokens; rate-limit
+//! windows live in [`crate::rate_limit`]; later features add socket connections and routing
+//! under their own key prefixes.
 //!
 //! DynamoDB deletes expired items lazily (and the local emulator never does), so every read
 //! also checks `expires_at` itself.
@@ -9,7 +10,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
 pub const PARTITION_KEY: &str = "pk";
@@ -24,7 +25,7 @@ pub struct StoreError {
 }
 
 impl StoreError {
-    fn from_sdk<E, R>(operation: &'static str, err: SdkError<E, R>) -> Self
+    pub(crate) fn from_sdk<E, R>(operation: &'static str, err: SdkError<E, R>) -> Self
     where
         E: std::error::Error + 'static,
         R: std::fmt::Debug,
@@ -35,22 +36,12 @@ impl StoreError {
         }
     }
 
-    fn malformed(operation: &'static str, what: &str) -> Self {
+    pub(crate) fn malformed(operation: &'static str, what: &str) -> Self {
         Self {
             operation,
             message: format!("malformed item: {what}"),
         }
     }
-}
-
-/// Whether a request may proceed under a rate limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RateDecision {
-    Allowed,
-    /// Over the limit; the window reopens after this many whole seconds (at least 1).
-    Limited {
-        retry_after_secs: u64,
-    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,87 +64,13 @@ impl EphemeralStore {
         }
     }
 
-    pub fn table(&self) -> &str {
-        &self.table
+    /// The DynamoDB client, for stores sharing this table (the rate limiter).
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 
-    /// Counts one hit against `key` and decides. A window opens at the first hit and lasts
-    /// `window_secs`; within it at most `limit` hits pass, whichever instance serves them.
-    pub async fn hit_rate_limit(
-        &self,
-        key: &str,
-        limit: u32,
-        window_secs: u32,
-        now: DateTime<Utc>,
-    ) -> Result<RateDecision, StoreError> {
-        const OPERATION: &str = "rate-limit update";
-        let pk = format!("rate#{key}");
-        let window_ms = i64::from(window_secs) * 1000;
-        // A reset can lose a race with another instance's reset; then the fresh window
-        // exists and the next attempt counts against it.
-        for _ in 0..3 {
-            let now_ms = now.timestamp_millis();
-            let counted = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key(PARTITION_KEY, s(&pk))
-                .key(SORT_KEY, s("window"))
-                .update_expression(
-                    "SET window_start = if_not_exists(window_start, :now), \
-                     expires_at = if_not_exists(expires_at, :expires) ADD hits :one",
-                )
-                .condition_expression(
-                    "attribute_not_exists(window_start) OR window_start > :cutoff",
-                )
-                .expression_attribute_values(":now", n(now_ms))
-                .expression_attribute_values(":expires", n(expiry_secs(now_ms + window_ms)))
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":cutoff", n(now_ms - window_ms))
-                .return_values(ReturnValue::AllNew)
-                .send()
-                .await;
-            match counted {
-                Ok(output) => {
-                    let item = output.attributes.unwrap_or_default();
-                    let hits = number(&item, "hits")
-                        .ok_or_else(|| StoreError::malformed(OPERATION, "hits"))?;
-                    let window_start = number(&item, "window_start")
-                        .ok_or_else(|| StoreError::malformed(OPERATION, "window_start"))?;
-                    if hits <= i64::from(limit) {
-                        return Ok(RateDecision::Allowed);
-                    }
-                    let remaining_ms = (window_start + window_ms - now_ms).max(1);
-                    let retry_after_secs =
-                        u64::try_from(remaining_ms).map_or(1, |ms| ms.div_ceil(1000));
-                    return Ok(RateDecision::Limited { retry_after_secs });
-                }
-                Err(err) if is_conditional_failure(&err) => {
-                    // The window is over: start a new one with this hit, unless another
-                    // instance just did.
-                    let reset = self
-                        .client
-                        .put_item()
-                        .table_name(&self.table)
-                        .item(PARTITION_KEY, s(&pk))
-                        .item(SORT_KEY, s("window"))
-                        .item("window_start", n(now_ms))
-                        .item("hits", n(1))
-                        .item(TTL_ATTRIBUTE, n(expiry_secs(now_ms + window_ms)))
-                        .condition_expression("window_start <= :cutoff")
-                        .expression_attribute_values(":cutoff", n(now_ms - window_ms))
-                        .send()
-                        .await;
-                    match reset {
-                        Ok(_) => return Ok(RateDecision::Allowed),
-                        Err(err) if is_conditional_failure(&err) => continue,
-                        Err(err) => return Err(StoreError::from_sdk("rate-limit reset", err)),
-                    }
-                }
-                Err(err) => return Err(StoreError::from_sdk(OPERATION, err)),
-            }
-        }
-        Err(StoreError::malformed(OPERATION, "window kept changing"))
+    pub fn table(&self) -> &str {
+        &self.table
     }
 
     /// Marks a refresh token (by `jti`) revoked until it would have expired anyway.
@@ -253,25 +170,25 @@ impl EphemeralStore {
     }
 }
 
-fn s(value: &str) -> AttributeValue {
+pub(crate) fn s(value: &str) -> AttributeValue {
     AttributeValue::S(value.to_owned())
 }
 
-fn n(value: i64) -> AttributeValue {
+pub(crate) fn n(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-fn number(item: &HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
+pub(crate) fn number(item: &HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
     item.get(name)?.as_n().ok()?.parse().ok()
 }
 
 /// TTL in epoch seconds, a little after the window closes so a slow clock never drops a
 /// live window.
-fn expiry_secs(until_ms: i64) -> i64 {
+pub(crate) fn expiry_secs(until_ms: i64) -> i64 {
     (until_ms + 999) / 1000 + 60
 }
 
-fn is_conditional_failure<E, R>(err: &SdkError<E, R>) -> bool
+pub(crate) fn is_conditional_failure<E, R>(err: &SdkError<E, R>) -> bool
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
 {

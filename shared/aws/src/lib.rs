@@ -7,13 +7,15 @@
 //! is never loaded at the cold start of a function that does not need one.
 
 pub mod ephemeral;
+pub mod rate_limit;
 pub mod secrets;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use meetin_core::AwsSettings;
 
-pub use ephemeral::{EphemeralStore, RateDecision, RevocationOutcome, StoreError};
+pub use ephemeral::{EphemeralStore, RevocationOutcome, StoreError};
+pub use rate_limit::{RateDecision, RateLimiter};
 
 /// The SDK configuration: the Lambda role's credentials and region in AWS; the emulator's
 /// endpoint, fixed test credentials and `us-east-1` (unless a region is set) locally.

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use meetin_aws::EphemeralStore;
+use meetin_aws::{EphemeralStore, RateLimiter};
 use meetin_core::jwt::JwtKeys;
 use meetin_core::settings::Lookup;
 use meetin_core::{AwsSettings, DatabaseTarget, EphemeralTable, JwtSettings, RateLimits, Setting};
@@ -18,6 +18,8 @@ pub struct AppContext {
     pub jwt: Arc<JwtKeys>,
     pub ephemeral: EphemeralStore,
     pub rate_limits: RateLimits,
+    /// Built once per process: its clones share the reserved allowance.
+    pub rate_limiter: RateLimiter,
 }
 
 impl AppContext {
@@ -30,6 +32,7 @@ impl AppContext {
         Self {
             pool,
             jwt: Arc::new(JwtKeys::new(jwt_signing_key)),
+            rate_limiter: RateLimiter::new(ephemeral.client().clone(), ephemeral.table()),
             ephemeral,
             rate_limits,
         }

@@ -7,7 +7,7 @@ use meetin_core::Refusal;
 use crate::{ApiError, AppContext};
 
 /// One minute windows.
-const WINDOW_SECS: u32 = 60;
+const WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -38,11 +38,11 @@ pub async fn check(ctx: &AppContext, scope: Scope, key: &str) -> Result<(), ApiE
         Scope::User => limits.user_per_minute,
     };
     let decision = ctx
-        .ephemeral
-        .hit_rate_limit(
+        .rate_limiter
+        .check(
             &format!("{}#{key}", scope.name()),
             limit,
-            WINDOW_SECS,
+            WINDOW,
             Utc::now(),
         )
         .await?;
