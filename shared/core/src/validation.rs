@@ -285,9 +285,10 @@ impl<'a> Fields<'a> {
                 return None;
             }
             Value::Bool(b) => Some(*b),
+            // Python: 1 == 1.0 == True, so all three are in DRF's TRUE_VALUES set.
             Value::Number(n) => match n.as_f64() {
-                Some(x) if x == 1.0 => Some(true),
-                Some(x) if x == 0.0 => Some(false),
+                Some(1.0) => Some(true),
+                Some(0.0) => Some(false),
                 _ => None,
             },
             Value::String(s) => match s.as_str() {
