@@ -1,10 +1,25 @@
-//! argon2id password hashing, off the async threads, and the password rules of contract
-//! decision 5 (Django's validators: length, common, numeric), reported as field errors.
+//! argon2id password hashing, off the async threads and bounded, and the password rules of
+//! contract decision 5 (Django's validators: length, common, numeric), reported as field errors.
+//!
+//! Each hash needs 19 MiB of working memory. At most [`Hasher::max_in_flight`] hashes run at
+//! once (the core count: more would only queue on the CPU), each in a buffer taken from a pool
+//! that keeps one buffer per slot for the life of the process, so memory stays at
+//! `slots × 19 MiB` whatever the load instead of growing with every freed allocation that the
+//! allocator keeps. Callers beyond the bound wait up to the queue timeout, then get
+//! [`PasswordError::Busy`].
 
-use std::sync::LazyLock;
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::time::Duration;
 
-use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use http::StatusCode;
+use tokio::sync::Semaphore;
 use zxcvbn::matching::patterns::MatchPattern;
+
+use crate::error::ApiError;
 
 pub const MIN_PASSWORD_CHARS: usize = 10;
 /// Hashing cost grows with length; nobody types a longer password.
@@ -13,6 +28,14 @@ pub const MAX_PASSWORD_CHARS: usize = 4096;
 pub const TOO_SHORT: &str = "This password is too short. It must contain at least 10 characters.";
 pub const TOO_COMMON: &str = "This password is too common.";
 pub const ENTIRELY_NUMERIC: &str = "This password is entirely numeric.";
+
+/// The `detail` of the 503 answered when hashing stays saturated past the queue timeout.
+pub const BUSY_MESSAGE: &str = "The server is busy. Please try again in a few seconds.";
+
+/// How long a login or registration waits for a hashing slot before [`PasswordError::Busy`].
+/// Ten seconds is 300 hashes a core at release speed (about 35 ms each), well inside API
+/// Gateway's 29 s, and still enough for unoptimized test builds.
+pub const DEFAULT_QUEUE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Every rule the password breaks, in Django's order.
 pub fn check_rules(password: &str) -> Vec<&'static str> {
@@ -23,11 +46,118 @@ pub fn check_rules(password: &str) -> Vec<&'static str> {
     if is_common(password) {
         problems.push(TOO_COMMON);
     }
-    if !password.is_empty() && password.chars().all(|c| c.is_ascii_digit()) {
+    if is_python_digits(password) {
         problems.push(ENTIRELY_NUMERIC);
     }
     problems
 }
+
+/// Python's `str.isdigit()`, which Django's `NumericPasswordValidator` calls: true when the
+/// text is not empty and every character is a decimal digit of any script (full-width `１`,
+/// Arabic-Indic `٣`) or a digit-like sign (superscript `²`, circled `①`).
+pub fn is_python_digits(text: &str) -> bool {
+    !text.is_empty()
+        && text.chars().all(|c| {
+            PYTHON_DIGITS
+                .binary_search_by(|&(lo, hi)| {
+                    if hi < c {
+                        std::cmp::Ordering::Less
+                    } else if lo > c {
+                        std::cmp::Ordering::Greater
+                    } else {
+                        std::cmp::Ordering::Equal
+                    }
+                })
+                .is_ok()
+        })
+}
+
+/// The characters for which Python's `str.isdigit()` is true (Numeric_Type Decimal or Digit),
+/// as inclusive ranges, generated with CPython 3.11 (Unicode 14.0):
+/// `[c for c in range(0x110000) if chr(c).isdigit()]`.
+const PYTHON_DIGITS: &[(char, char)] = &[
+    ('\u{30}', '\u{39}'),
+    ('\u{B2}', '\u{B3}'),
+    ('\u{B9}', '\u{B9}'),
+    ('\u{660}', '\u{669}'),
+    ('\u{6F0}', '\u{6F9}'),
+    ('\u{7C0}', '\u{7C9}'),
+    ('\u{966}', '\u{96F}'),
+    ('\u{9E6}', '\u{9EF}'),
+    ('\u{A66}', '\u{A6F}'),
+    ('\u{AE6}', '\u{AEF}'),
+    ('\u{B66}', '\u{B6F}'),
+    ('\u{BE6}', '\u{BEF}'),
+    ('\u{C66}', '\u{C6F}'),
+    ('\u{CE6}', '\u{CEF}'),
+    ('\u{D66}', '\u{D6F}'),
+    ('\u{DE6}', '\u{DEF}'),
+    ('\u{E50}', '\u{E59}'),
+    ('\u{ED0}', '\u{ED9}'),
+    ('\u{F20}', '\u{F29}'),
+    ('\u{1040}', '\u{1049}'),
+    ('\u{1090}', '\u{1099}'),
+    ('\u{1369}', '\u{1371}'),
+    ('\u{17E0}', '\u{17E9}'),
+    ('\u{1810}', '\u{1819}'),
+    ('\u{1946}', '\u{194F}'),
+    ('\u{19D0}', '\u{19DA}'),
+    ('\u{1A80}', '\u{1A89}'),
+    ('\u{1A90}', '\u{1A99}'),
+    ('\u{1B50}', '\u{1B59}'),
+    ('\u{1BB0}', '\u{1BB9}'),
+    ('\u{1C40}', '\u{1C49}'),
+    ('\u{1C50}', '\u{1C59}'),
+    ('\u{2070}', '\u{2070}'),
+    ('\u{2074}', '\u{2079}'),
+    ('\u{2080}', '\u{2089}'),
+    ('\u{2460}', '\u{2468}'),
+    ('\u{2474}', '\u{247C}'),
+    ('\u{2488}', '\u{2490}'),
+    ('\u{24EA}', '\u{24EA}'),
+    ('\u{24F5}', '\u{24FD}'),
+    ('\u{24FF}', '\u{24FF}'),
+    ('\u{2776}', '\u{277E}'),
+    ('\u{2780}', '\u{2788}'),
+    ('\u{278A}', '\u{2792}'),
+    ('\u{A620}', '\u{A629}'),
+    ('\u{A8D0}', '\u{A8D9}'),
+    ('\u{A900}', '\u{A909}'),
+    ('\u{A9D0}', '\u{A9D9}'),
+    ('\u{A9F0}', '\u{A9F9}'),
+    ('\u{AA50}', '\u{AA59}'),
+    ('\u{ABF0}', '\u{ABF9}'),
+    ('\u{FF10}', '\u{FF19}'),
+    ('\u{104A0}', '\u{104A9}'),
+    ('\u{10A40}', '\u{10A43}'),
+    ('\u{10D30}', '\u{10D39}'),
+    ('\u{10E60}', '\u{10E68}'),
+    ('\u{11052}', '\u{1105A}'),
+    ('\u{11066}', '\u{1106F}'),
+    ('\u{110F0}', '\u{110F9}'),
+    ('\u{11136}', '\u{1113F}'),
+    ('\u{111D0}', '\u{111D9}'),
+    ('\u{112F0}', '\u{112F9}'),
+    ('\u{11450}', '\u{11459}'),
+    ('\u{114D0}', '\u{114D9}'),
+    ('\u{11650}', '\u{11659}'),
+    ('\u{116C0}', '\u{116C9}'),
+    ('\u{11730}', '\u{11739}'),
+    ('\u{118E0}', '\u{118E9}'),
+    ('\u{11950}', '\u{11959}'),
+    ('\u{11C50}', '\u{11C59}'),
+    ('\u{11D50}', '\u{11D59}'),
+    ('\u{11DA0}', '\u{11DA9}'),
+    ('\u{16A60}', '\u{16A69}'),
+    ('\u{16AC0}', '\u{16AC9}'),
+    ('\u{16B50}', '\u{16B59}'),
+    ('\u{1D7CE}', '\u{1D7FF}'),
+    ('\u{1E140}', '\u{1E149}'),
+    ('\u{1E2F0}', '\u{1E2F9}'),
+    ('\u{1E950}', '\u{1E959}'),
+    ('\u{1F100}', '\u{1F10A}'),
+    ('\u{1FBF0}', '\u{1FBF9}'),
+];
 
 /// True when the whole password (trimmed, any case) is a single entry of zxcvbn's frequency
 /// lists: its common passwords, and the common words and names that password lists are
@@ -48,43 +178,232 @@ fn is_common(password: &str) -> bool {
     }
 }
 
-/// A PHC-format argon2id hash (m=19 MiB, t=2, p=1), computed on a blocking thread.
-pub async fn hash(password: String) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .hash_password(password.as_bytes())
-            .map(|h| h.to_string())
-            .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))
-    })
-    .await?
+/// Why hashing or verifying did not give an answer.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    /// Every hashing slot stayed taken for the whole queue timeout: answered as
+    /// `503 {"detail": BUSY_MESSAGE}`.
+    #[error("password hashing is saturated")]
+    Busy,
+    /// argon2 refused its input, a stored hash does not parse, or the worker thread died:
+    /// answered as the generic 500.
+    #[error("password hashing failed: {0}")]
+    Internal(String),
 }
 
-/// A hash of a random password, verified against when the user does not exist, so the
-/// response time does not tell which emails are registered.
-static DECOY_HASH: LazyLock<String> = LazyLock::new(|| {
-    let random: [u8; 32] = rand::random();
-    Argon2::default()
-        .hash_password(&random)
-        .map(|h| h.to_string())
-        .unwrap_or_default()
+impl From<PasswordError> for ApiError {
+    fn from(err: PasswordError) -> Self {
+        match err {
+            PasswordError::Busy => ApiError::detail(StatusCode::SERVICE_UNAVAILABLE, BUSY_MESSAGE),
+            PasswordError::Internal(_) => ApiError::internal(err),
+        }
+    }
+}
+
+fn internal(err: impl std::fmt::Display) -> PasswordError {
+    PasswordError::Internal(err.to_string())
+}
+
+/// The parameters of every new hash: argon2id v19, m=19456 KiB, t=2, p=1, 32-byte output
+/// (the OWASP minimum, and the `argon2` crate's defaults).
+fn new_hash_params() -> Params {
+    Params::DEFAULT
+}
+
+/// A bounded set of hashing slots, each with a reusable 19 MiB buffer.
+#[derive(Debug)]
+pub struct Hasher {
+    slots: Arc<Semaphore>,
+    max_in_flight: usize,
+    queue_timeout: Duration,
+    /// Buffers of `Params::DEFAULT.block_count()` blocks; never more than `max_in_flight`.
+    pool: Mutex<Vec<Vec<Block>>>,
+    in_flight: AtomicUsize,
+    peak_in_flight: AtomicUsize,
+}
+
+impl Hasher {
+    /// `max_in_flight` concurrent hashes (at least 1); others wait up to `queue_timeout`.
+    pub fn new(max_in_flight: usize, queue_timeout: Duration) -> Self {
+        let max_in_flight = max_in_flight.max(1);
+        Self {
+            slots: Arc::new(Semaphore::new(max_in_flight)),
+            max_in_flight,
+            queue_timeout,
+            pool: Mutex::new(Vec::with_capacity(max_in_flight)),
+            in_flight: AtomicUsize::new(0),
+            peak_in_flight: AtomicUsize::new(0),
+        }
+    }
+
+    /// The process-wide hasher: one slot per core, [`DEFAULT_QUEUE_TIMEOUT`].
+    pub fn global() -> &'static Hasher {
+        static GLOBAL: LazyLock<Hasher> = LazyLock::new(|| {
+            let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+            Hasher::new(cores, DEFAULT_QUEUE_TIMEOUT)
+        });
+        &GLOBAL
+    }
+
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight
+    }
+
+    /// The most hashes that ever ran at once in this hasher.
+    pub fn peak_in_flight(&self) -> usize {
+        self.peak_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Runs `work` on a blocking thread once a slot is free, with a pooled buffer.
+    async fn run<T: Send + 'static>(
+        &'static self,
+        work: impl FnOnce(&mut Vec<Block>) -> Result<T, PasswordError> + Send + 'static,
+    ) -> Result<T, PasswordError> {
+        let permit = tokio::time::timeout(self.queue_timeout, self.slots.clone().acquire_owned())
+            .await
+            .map_err(|_| PasswordError::Busy)?
+            .map_err(internal)?;
+        tokio::task::spawn_blocking(move || {
+            // The permit moves here, so a caller that gives up does not free the slot early.
+            let _permit = permit;
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.peak_in_flight.fetch_max(now, Ordering::SeqCst);
+            let mut memory = self
+                .pool
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop()
+                .unwrap_or_default();
+            let result = work(&mut memory);
+            if memory.len() == new_hash_params().block_count() {
+                self.pool
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(memory);
+            }
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            result
+        })
+        .await
+        .map_err(internal)?
+    }
+
+    /// A PHC-format argon2id hash (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`, 16-byte
+    /// random salt, 32-byte output).
+    pub async fn hash(&'static self, password: String) -> Result<String, PasswordError> {
+        self.run(move |memory| {
+            let params = new_hash_params();
+            let salt_bytes: [u8; 16] = rand::random();
+            let salt = Salt::new(&salt_bytes).map_err(internal)?;
+            let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+            compute(
+                Algorithm::Argon2id,
+                Version::V0x13,
+                &params,
+                password.as_bytes(),
+                &salt,
+                &mut out,
+                memory,
+            )?;
+            let phc = PasswordHash {
+                algorithm: Algorithm::Argon2id.ident(),
+                version: Some(Version::V0x13.into()),
+                params: ParamsString::try_from(&params).map_err(internal)?,
+                salt: Some(salt),
+                hash: Some(Output::new(&out).map_err(internal)?),
+            };
+            Ok(phc.to_string())
+        })
+        .await
+    }
+
+    /// Whether `password` matches `stored_hash` (any argon2 PHC string); `None` verifies
+    /// against a decoy of the same cost and returns false, so the time taken does not tell
+    /// whether the account exists.
+    pub async fn verify(
+        &'static self,
+        password: String,
+        stored_hash: Option<String>,
+    ) -> Result<bool, PasswordError> {
+        self.run(move |memory| {
+            let known = stored_hash.is_some();
+            let parsed = match &stored_hash {
+                Some(stored) => PasswordHash::new(stored).map_err(internal)?,
+                None => DECOY_HASH.clone(),
+            };
+            let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+                return Err(internal("stored hash has no salt or output"));
+            };
+            let algorithm = Algorithm::try_from(parsed.algorithm.as_str()).map_err(internal)?;
+            let version = match parsed.version {
+                Some(v) => Version::try_from(v).map_err(internal)?,
+                None => Version::default(),
+            };
+            let params = Params::try_from(&parsed).map_err(internal)?;
+            let mut out = vec![0u8; expected.len()];
+            compute(
+                algorithm,
+                version,
+                &params,
+                password.as_bytes(),
+                salt,
+                &mut out,
+                memory,
+            )?;
+            // `Output`'s equality is constant-time.
+            let matches = Output::new(&out).map_err(internal)? == *expected;
+            Ok(known && matches)
+        })
+        .await
+    }
+}
+
+/// Computes the raw argon2 output into `out`, in `memory` resized to the cost's block count
+/// (kept for reuse when it is the usual 19 MiB).
+fn compute(
+    algorithm: Algorithm,
+    version: Version,
+    params: &Params,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+    memory: &mut Vec<Block>,
+) -> Result<(), PasswordError> {
+    memory.resize(params.block_count(), Block::new());
+    Argon2::new(algorithm, version, params.clone())
+        .hash_password_into_with_memory(password, salt, out, memory.as_mut_slice())
+        .map_err(internal)
+}
+
+/// A well-formed argon2id hash with the usual cost but random salt and output: no password
+/// matches it, and checking one against it costs what checking a real hash costs.
+static DECOY_HASH: LazyLock<PasswordHash> = LazyLock::new(|| {
+    let salt: [u8; 16] = rand::random();
+    let output: [u8; 32] = rand::random();
+    let params = new_hash_params();
+    PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).unwrap_or_default(),
+        salt: Salt::new(&salt).ok(),
+        hash: Output::new(&output).ok(),
+    }
 });
 
-/// Verifies on a blocking thread; `None` verifies against a decoy and returns false.
-pub async fn verify(password: String, stored_hash: Option<String>) -> anyhow::Result<bool> {
-    tokio::task::spawn_blocking(move || {
-        let known = stored_hash.is_some();
-        let hash = stored_hash.unwrap_or_else(|| DECOY_HASH.clone());
-        let matches = Argon2::default()
-            .verify_password(password.as_bytes(), hash.as_str())
-            .is_ok();
-        known && matches
-    })
-    .await
-    .map_err(Into::into)
+/// [`Hasher::hash`] on the process-wide hasher.
+pub async fn hash(password: String) -> Result<String, PasswordError> {
+    Hasher::global().hash(password).await
+}
+
+/// [`Hasher::verify`] on the process-wide hasher.
+pub async fn verify(password: String, stored_hash: Option<String>) -> Result<bool, PasswordError> {
+    Hasher::global().verify(password, stored_hash).await
 }
 
 #[cfg(test)]
 mod tests {
+    use argon2::{PasswordHasher, PasswordVerifier};
+
     use super::*;
 
     #[test]
@@ -102,23 +421,115 @@ mod tests {
         assert!(check_rules("basketball-orbit-lamp").is_empty());
     }
 
+    #[test]
+    fn numeric_means_pythons_isdigit() {
+        // Full-width, Arabic-Indic, superscript and circled digits are digits to Python.
+        for digits in [
+            "９３８４７１０５６２",
+            "٩٣٨٤٧١٠٥٦٢",
+            "²³¹²³¹²³¹²",
+            "①②③④⑤⑥⑦⑧⑨⑨",
+        ] {
+            assert_eq!(check_rules(digits), vec![ENTIRELY_NUMERIC], "{digits}");
+        }
+        // Fractions and Roman numerals are numeric but not digits; one letter is enough.
+        for not_digits in ["½½½½½½½½½½", "ⅫⅫⅫⅫⅫⅫⅫⅫⅫⅫ", "938471056x", ""]
+        {
+            assert!(!is_python_digits(not_digits), "{not_digits}");
+        }
+    }
+
+    /// A hasher of its own, so tests do not share slots; leaked, as the global one is static.
+    fn hasher(slots: usize, timeout: Duration) -> &'static Hasher {
+        Box::leak(Box::new(Hasher::new(slots, timeout)))
+    }
+
     #[tokio::test]
-    async fn hashes_are_argon2id_and_verify() {
-        let hash = hash("correct horse battery".into()).await.expect("hash");
+    async fn hashes_interoperate_with_the_argon2_crate() {
+        let h = hasher(1, DEFAULT_QUEUE_TIMEOUT);
+        let ours = h.hash("correct horse battery".into()).await.expect("hash");
         assert!(
-            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-            "{hash}"
+            ours.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{ours}"
+        );
+        let parsed = PasswordHash::new(&ours).expect("PHC");
+        assert!(
+            Argon2::default()
+                .verify_password(b"correct horse battery", &parsed)
+                .is_ok()
         );
         assert!(
-            verify("correct horse battery".into(), Some(hash.clone()))
+            Argon2::default()
+                .verify_password(b"wrong horse battery", &parsed)
+                .is_err()
+        );
+
+        // The crate's own hash verifies with ours, twice (the second in a reused buffer).
+        let theirs = Argon2::default()
+            .hash_password(b"tidal-quartz-88")
+            .expect("hash")
+            .to_string();
+        for _ in 0..2 {
+            let ok = h.verify("tidal-quartz-88".into(), Some(theirs.clone()));
+            assert!(ok.await.expect("verify"));
+        }
+        let wrong = h.verify("tidal-quartz-89".into(), Some(theirs));
+        assert!(!wrong.await.expect("verify"));
+
+        // Other algorithms and costs (not the pooled size) verify too.
+        let argon2i = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x13,
+            Params::new(4096, 3, 1, None).expect("params"),
+        )
+        .hash_password(b"older-params-42")
+        .expect("hash")
+        .to_string();
+        let ok = h.verify("older-params-42".into(), Some(argon2i));
+        assert!(ok.await.expect("verify"));
+
+        // No account: the decoy never matches.
+        assert!(!h.verify(ours.clone(), None).await.expect("verify"));
+        assert!(
+            h.verify("x".into(), Some("not a hash".into()))
                 .await
-                .expect("verify")
+                .is_err()
         );
-        assert!(
-            !verify("wrong horse battery".into(), Some(hash))
-                .await
-                .expect("verify")
-        );
-        assert!(!verify("anything".into(), None).await.expect("verify"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_verifies_never_exceed_the_slots() {
+        const SLOTS: usize = 2;
+        let h = hasher(SLOTS, Duration::from_secs(600));
+        let stored = h.hash("plum-harbor-71".into()).await.expect("hash");
+        let tasks: Vec<_> = (0..SLOTS + 5)
+            .map(|i| {
+                let stored = stored.clone();
+                let password = if i % 2 == 0 { "plum-harbor-71" } else { "nope" };
+                tokio::spawn(h.verify(password.into(), Some(stored)))
+            })
+            .collect();
+        for (i, task) in tasks.into_iter().enumerate() {
+            let verified = task.await.expect("join").expect("verify");
+            assert_eq!(verified, i % 2 == 0);
+        }
+        assert_eq!(h.peak_in_flight(), SLOTS);
+        let pooled = h.pool.lock().expect("pool").len();
+        assert!((1..=SLOTS).contains(&pooled), "{pooled} buffers kept");
+    }
+
+    #[tokio::test]
+    async fn saturated_hashing_answers_busy_after_the_timeout() {
+        let h = hasher(1, Duration::from_millis(50));
+        let taken = h.slots.clone().acquire_owned().await.expect("slot");
+        let started = std::time::Instant::now();
+        let err = h.verify("anything".into(), None).await.expect_err("busy");
+        assert!(matches!(err, PasswordError::Busy), "{err:?}");
+        assert!(started.elapsed() >= Duration::from_millis(50));
+        let api: ApiError = err.into();
+        assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(api.body(), serde_json::json!({"detail": BUSY_MESSAGE}));
+        drop(taken);
+        assert!(!h.verify("anything".into(), None).await.expect("free"));
     }
 }
