@@ -107,8 +107,6 @@ impl From<Membership> for MemberJson {
 
 // Request bodies. Each limit is written once, here, and used by its parser.
 
-/// Longest username (Django's `AbstractUser.username`).
-pub const USERNAME_MAX_CHARS: usize = 150;
 /// Longest first or last name (Django's `AbstractUser`).
 pub const PERSON_NAME_MAX_CHARS: usize = 150;
 /// Longest organization name (the `organizations.name` column).
@@ -116,15 +114,8 @@ pub const ORGANIZATION_NAME_MAX_CHARS: usize = 255;
 /// Longest refresh token accepted for verification (ours are about 300 characters).
 pub const REFRESH_TOKEN_MAX_CHARS: usize = 4096;
 
-const INVALID_USERNAME: &str = "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.";
 pub const EMAIL_TAKEN: &str = "user with this email already exists.";
 pub const USERNAME_TAKEN: &str = "A user with that username already exists.";
-
-/// Django's `UnicodeUsernameValidator`: word characters and `@ . + - _`.
-fn is_valid_username(name: &str) -> bool {
-    name.chars()
-        .all(|c| c.is_alphanumeric() || "@.+-_".contains(c))
-}
 
 /// `POST /api/auth/register/`.
 #[derive(ToSchema)]
@@ -154,11 +145,7 @@ impl RegisterRequest {
     {
         let mut f = Fields::new(body)?;
         let email = f.required_email("email");
-        let mut username = f.required_text("username", Text::max(USERNAME_MAX_CHARS));
-        if username.as_deref().is_some_and(|u| !is_valid_username(u)) {
-            f.error("username", INVALID_USERNAME);
-            username = None;
-        }
+        let username = f.required_username("username");
         let password = f.required_secret("password", password::MAX_PASSWORD_CHARS);
         if let Some(pw) = &password {
             for problem in password::check_rules(pw) {
@@ -353,14 +340,6 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    #[test]
-    fn usernames_follow_djangos_validator() {
-        assert!(is_valid_username("ann.lee+work@x_y-z"));
-        assert!(is_valid_username("zoë"));
-        assert!(!is_valid_username("ann lee"));
-        assert!(!is_valid_username("ann/lee"));
-    }
-
     /// Each documented maxLength is the limit its parser enforces.
     #[test]
     fn schema_limits_are_the_parsers() {
@@ -369,11 +348,11 @@ mod tests {
             doc["components"]["schemas"][schema]["properties"][field]["maxLength"].as_u64()
         };
         let limit = |n: usize| Some(n as u64);
-        let email = Some(254); // Fields::required_email
+        let email = limit(meetin_core::validation::MAX_EMAIL_CHARS);
         assert_eq!(max("RegisterRequest", "email"), email);
         assert_eq!(
             max("RegisterRequest", "username"),
-            limit(USERNAME_MAX_CHARS)
+            limit(meetin_core::validation::MAX_USERNAME_CHARS)
         );
         assert_eq!(
             max("RegisterRequest", "password"),

@@ -10,6 +10,7 @@ use meetin_core::validation::NON_FIELD_ERRORS;
 use meetin_data::organizations::{self as orgs, MembershipError};
 use meetin_data::users;
 use meetin_http::docs::{DetailBody, FieldErrorsBody};
+use meetin_http::extract::path_uuid;
 use meetin_http::{ApiError, ApiResult, AppContext, AuthUser, JsonBody, PageUrl, PathParams};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -22,19 +23,23 @@ use crate::json::{
 /// `/api/auth/organizations/{id}/`
 #[derive(Debug, Deserialize)]
 pub struct OrganizationPath {
+    #[serde(deserialize_with = "path_uuid")]
     pub id: Uuid,
 }
 
 /// `/api/auth/organizations/{org_id}/members/`
 #[derive(Debug, Deserialize)]
 pub struct MembersPath {
+    #[serde(deserialize_with = "path_uuid")]
     pub org_id: Uuid,
 }
 
 /// `/api/auth/organizations/{org_id}/members/{membership_id}/`
 #[derive(Debug, Deserialize)]
 pub struct MemberPath {
+    #[serde(deserialize_with = "path_uuid")]
     pub org_id: Uuid,
+    #[serde(deserialize_with = "path_uuid")]
     pub membership_id: Uuid,
 }
 

@@ -15,11 +15,8 @@ use std::time::Duration;
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-use http::StatusCode;
 use tokio::sync::Semaphore;
 use zxcvbn::matching::patterns::MatchPattern;
-
-use crate::error::ApiError;
 
 pub const MIN_PASSWORD_CHARS: usize = 10;
 /// Hashing cost grows with length; nobody types a longer password.
@@ -189,15 +186,6 @@ pub enum PasswordError {
     /// answered as the generic 500.
     #[error("password hashing failed: {0}")]
     Internal(String),
-}
-
-impl From<PasswordError> for ApiError {
-    fn from(err: PasswordError) -> Self {
-        match err {
-            PasswordError::Busy => ApiError::detail(StatusCode::SERVICE_UNAVAILABLE, BUSY_MESSAGE),
-            PasswordError::Internal(_) => ApiError::internal(err),
-        }
-    }
 }
 
 fn internal(err: impl std::fmt::Display) -> PasswordError {
@@ -526,9 +514,6 @@ mod tests {
         let err = h.verify("anything".into(), None).await.expect_err("busy");
         assert!(matches!(err, PasswordError::Busy), "{err:?}");
         assert!(started.elapsed() >= Duration::from_millis(50));
-        let api: ApiError = err.into();
-        assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(api.body(), serde_json::json!({"detail": BUSY_MESSAGE}));
         drop(taken);
         assert!(!h.verify("anything".into(), None).await.expect("free"));
     }

@@ -11,6 +11,7 @@ use std::panic::Location;
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
+use meetin_core::password::{self, PasswordError};
 use meetin_core::refusal::{INTERNAL_ERROR_MESSAGE, error_body};
 use meetin_core::validation::FieldErrors;
 use meetin_core::{Denied, Refusal};
@@ -125,6 +126,22 @@ internal_from! {
     tokio::task::JoinError => "blocking task",
 }
 
+impl From<PasswordError> for ApiError {
+    /// `Busy` is `503 {"detail": "The server is busy. Please try again in a few seconds."}`.
+    #[track_caller]
+    fn from(err: PasswordError) -> Self {
+        match err {
+            PasswordError::Busy => {
+                Refusal::detail(StatusCode::SERVICE_UNAVAILABLE, password::BUSY_MESSAGE).into()
+            }
+            PasswordError::Internal(_) => Self::Internal(Internal {
+                error: anyhow::Error::new(err),
+                location: Location::caller(),
+            }),
+        }
+    }
+}
+
 impl From<anyhow::Error> for ApiError {
     #[track_caller]
     fn from(error: anyhow::Error) -> Self {
@@ -216,6 +233,16 @@ mod tests {
             .to_bytes();
         let body: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
         assert_eq!(body, json!({"error": INTERNAL_ERROR_MESSAGE}));
+    }
+
+    #[test]
+    fn saturated_hashing_is_a_503() {
+        let err = ApiError::from(PasswordError::Busy);
+        assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let ApiError::Refused(refusal) = err else {
+            panic!("not a refusal")
+        };
+        assert_eq!(refusal.body(), json!({"detail": password::BUSY_MESSAGE}));
     }
 
     #[test]

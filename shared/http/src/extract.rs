@@ -142,6 +142,17 @@ impl<S: Send + Sync> FromRequestParts<S> for PageUrl {
     }
 }
 
+/// Deserializes a path id as Django's `<uuid:…>` converter reads it: the lowercase, hyphenated
+/// 36-character form only (docs/api-decisions.md, "Django and DRF fidelity"); for path
+/// structs, `#[serde(deserialize_with = "meetin_http::extract::path_uuid")]`.
+pub fn path_uuid<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<uuid::Uuid, D::Error> {
+    let raw = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(deserializer)?;
+    meetin_core::validation::parse_path_uuid(&raw)
+        .ok_or_else(|| serde::de::Error::custom("not a UUID in Django's path form"))
+}
+
 /// A route's path parameters by name, e.g. `PathParams<MemberPath>` for
 /// `/api/auth/organizations/{org_id}/members/{membership_id}/` with
 /// `struct MemberPath { org_id: Uuid, membership_id: Uuid }`. A parameter that does not parse
@@ -216,9 +227,11 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                 format!("Unsupported media type \"{shown}\" in request."),
             ));
         }
-        serde_json::from_slice(&bytes).map(Self).map_err(|err| {
-            ApiError::detail(StatusCode::BAD_REQUEST, format!("JSON parse error - {err}"))
-        })
+        meetin_core::validation::parse_json_body(&bytes)
+            .map(Self)
+            .map_err(|err| {
+                ApiError::detail(StatusCode::BAD_REQUEST, format!("JSON parse error - {err}"))
+            })
     }
 }
 
