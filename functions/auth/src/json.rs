@@ -393,8 +393,7 @@ mod tests {
     #[test]
     fn parsers_collect_every_error() {
         let err = AddMemberRequest::parse(&json!({"email": "x", "user_id": "y", "role": "boss"}))
-            .err()
-            .expect("invalid");
+            .expect_err("invalid");
         let ApiError::Refused(refusal) = err else {
             panic!("not a refusal")
         };
