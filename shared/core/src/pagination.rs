@@ -19,18 +19,22 @@ fn invalid_page() -> Refusal {
 }
 
 impl PageNumber {
-    /// Reads `page` from a raw query string; absent means the first page.
+    /// Reads `page` from a raw query string as DRF's `PageNumberPagination` does: the last
+    /// `page` value wins (Django's `QueryDict`); absent or empty means the first page; `last`
+    /// the last page; otherwise Python's `int()` of the text (`" 1"`, `"+1"`, `"1_0"` are
+    /// numbers; `"1.0"` is not), and below 1 is `Invalid page.`.
     pub fn from_query(query: Option<&str>) -> Result<Self, Refusal> {
         let raw = query.and_then(|q| {
             url::form_urlencoded::parse(q.as_bytes())
-                .find(|(k, _)| k == "page")
+                .filter(|(k, _)| k == "page")
+                .last()
                 .map(|(_, v)| v.into_owned())
         });
         match raw.as_deref() {
-            None => Ok(Self::Number(1)),
+            None | Some("") => Ok(Self::Number(1)),
             Some("last") => Ok(Self::Last),
-            Some(v) => match v.parse::<i64>() {
-                Ok(n) if n >= 1 => Ok(Self::Number(n)),
+            Some(v) => match crate::validation::python_int_literal(v) {
+                Some(n) if n >= 1 => Ok(Self::Number(i64::try_from(n).unwrap_or(i64::MAX))),
                 _ => Err(invalid_page()),
             },
         }
@@ -182,13 +186,50 @@ mod tests {
     }
 
     #[test]
+    fn page_numbers_are_read_as_drf_reads_them() {
+        let page = |q: &str| PageNumber::from_query(Some(q)).ok();
+        for first in [
+            "page=",
+            "page=1",
+            "page=%201",
+            "page=+1",
+            "page=1%20",
+            "x=2",
+            "page=01",
+        ] {
+            assert_eq!(page(first), Some(PageNumber::Number(1)), "{first}");
+        }
+        assert_eq!(page("page=2&page=1"), Some(PageNumber::Number(1)));
+        assert_eq!(page("page=1&page=2"), Some(PageNumber::Number(2)));
+        assert_eq!(page("page=1_0"), Some(PageNumber::Number(10)));
+        assert_eq!(
+            page("page=99999999999999999999999"),
+            Some(PageNumber::Number(i64::MAX))
+        );
+        let huge = PageNumber::Number(i64::MAX)
+            .resolve(45)
+            .expect_err("out of range");
+        assert_eq!(huge.body(), serde_json::json!({"detail": "Invalid page."}));
+    }
+
+    #[test]
     fn empty_lists_have_a_first_page_only() {
         let window = PageNumber::from_query(None)
             .and_then(|p| p.resolve(0))
             .expect("page 1");
         let page = Page::<i32>::new(window, 0, vec![], &url(None));
         assert_eq!((page.count, page.next, page.previous), (0, None, None));
-        for bad in ["page=2", "page=0", "page=-1", "page=abc", "page=1.5"] {
+        for bad in [
+            "page=2",
+            "page=0",
+            "page=-1",
+            "page=abc",
+            "page=1.5",
+            "page=1.0",
+            "page=1__0",
+            "page=%EF%BC%91",
+            "page=Last",
+        ] {
             let err = PageNumber::from_query(Some(bad))
                 .and_then(|p| p.resolve(0))
                 .expect_err(bad);

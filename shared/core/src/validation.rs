@@ -518,6 +518,13 @@ fn python_int(s: &str) -> Option<i128> {
     {
         s = &s[..dot];
     }
+    python_int_literal(s)
+}
+
+/// Python's `int(s)` of a string: surrounding whitespace, a sign, ASCII digits with single
+/// `_` between them (Django's paginator reads `?page=` this way). `None` when Python would
+/// raise (or the value does not fit 128 bits).
+pub fn python_int_literal(s: &str) -> Option<i128> {
     let s = python_strip(s);
     let (negative, digits) = match s.as_bytes().first() {
         Some(b'-') => (true, &s[1..]),

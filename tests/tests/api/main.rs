@@ -5,6 +5,7 @@ mod access;
 mod accounts;
 mod bad_input;
 mod events;
+mod fidelity;
 mod helpers;
 mod migrations;
 mod openapi;
