@@ -1,8 +1,8 @@
 //! Tenant access, the one rule: what a caller's role in the organization that owns an object
 //! lets them do. The data crate answers "which role, if any" with one membership query; the
-//! HTTP edge (`meetin_http::access`) asks this rule and turns a denial into the contract's
-//! refusal. Sources: contract 2.0 "Authorization model" (outside the caller's organizations an
-//! object does not exist: 404) and docs/api-decisions.md (viewers are read-only).
+//! HTTP edge (`meetin_http::access`) asks this rule and turns a denial into its
+//! refusal. docs/api-decisions.md ("Everywhere"): outside the caller's organizations an object
+//! does not exist (404); viewers are read-only (403).
 
 use crate::Role;
 use crate::refusal::Refusal;
@@ -56,13 +56,13 @@ impl Denied {
         }
     }
 
-    /// For querysets limited to what the caller may act on (contract 2.2: an organization's
+    /// For querysets limited to what the caller may act on (docs/api-decisions.md, "Organizations and members": an organization's
     /// detail exists only for its admins): 404 either way.
     pub fn hidden(self, model: &str) -> Refusal {
         Refusal::no_match(model)
     }
 
-    /// 403 with the given text either way (contract 2.2: member add by a non-admin).
+    /// 403 with the given text either way (docs/api-decisions.md, "Organizations and members": member add by a non-admin).
     pub fn forbidden(self, detail: &'static str) -> Refusal {
         Refusal::forbidden(detail)
     }

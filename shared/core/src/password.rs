@@ -1,5 +1,6 @@
 //! argon2id password hashing, off the async threads and bounded, and the password rules of
-//! contract decision 5 (Django's validators: length, common, numeric), reported as field errors.
+//! docs/api-decisions.md ("Accounts and tokens"; Django's validators: length, common,
+//! numeric), reported as field errors.
 //!
 //! Each hash needs 19 MiB of working memory. At most [`Hasher::max_in_flight`] hashes run at
 //! once (the core count: more would only queue on the CPU), each in a buffer taken from a pool

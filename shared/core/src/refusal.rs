@@ -1,5 +1,5 @@
-//! Refusals: every 4xx the API answers, as a pure value rendering the contract's three error
-//! families — `{"detail": ...}` (optionally with `code`/`messages`), `{"field": [...]}` and
+//! Refusals: every 4xx the API answers, as a pure value rendering the three error
+//! families of docs/api-decisions.md ("Everywhere") — `{"detail": ...}` (optionally with `code`/`messages`), `{"field": [...]}` and
 //! `{"error": ...}` — built from the same body types the OpenAPI document names. Unexpected
 //! failures are not refusals: `meetin-http`'s `ApiError` adds them at the HTTP edge.
 
@@ -96,7 +96,7 @@ pub enum Refusal {
     Throttled { retry_after_secs: u64 },
 }
 
-/// The body text of every 500 (contract 2.0, error shapes): no internals, ever.
+/// The body text of every 500 (docs/api-decisions.md, "Everywhere"): no internals, ever.
 pub const INTERNAL_ERROR_MESSAGE: &str = "An internal error occurred. Please try again later.";
 
 impl Refusal {

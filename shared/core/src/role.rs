@@ -22,7 +22,7 @@ impl Role {
         }
     }
 
-    /// Whether this role may change anything at all (contract decision 8).
+    /// Whether this role may change anything at all (docs/api-decisions.md, "Everywhere": roles).
     pub const fn can_write(self) -> bool {
         !matches!(self, Self::Viewer)
     }

@@ -161,7 +161,7 @@ impl Setting for CorsOrigins {
     }
 }
 
-/// Requests per minute, per scope. Defaults are the contract's (docs/api-decisions.md).
+/// Requests per minute, per scope. Defaults: docs/api-decisions.md ("Rate limits").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RateLimits {
     /// register and login together, per client IP (`RATE_LIMIT_AUTH_PER_MINUTE`)

@@ -31,8 +31,8 @@ pub enum RegisterError {
     Database(#[from] sqlx::Error),
 }
 
-/// `"{email}'s Organization"`, the name the contract gives a new user's organization
-/// (contract 2.1), with the e-mail part shortened (ending in `…`) when it would not fit the
+/// `"{email}'s Organization"`, the name a new user's organization gets
+/// (docs/api-decisions.md, "Accounts and tokens"), with the e-mail part shortened (ending in `…`) when it would not fit the
 /// column: a valid e-mail has up to 254 characters.
 pub fn organization_name(email: &str) -> String {
     let room = ORGANIZATION_NAME_MAX_CHARS - ORGANIZATION_SUFFIX.chars().count();
