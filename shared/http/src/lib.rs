@@ -6,6 +6,7 @@ pub mod context;
 pub mod docs;
 pub mod extract;
 pub mod layers;
+pub mod stage;
 pub mod throttle;
 
 pub use context::AppContext;
