@@ -40,7 +40,11 @@ async fn stage_middleware(mut req: Request, next: Next) -> Response {
         .as_deref()
         .filter(|s| !s.is_empty() && *s != "$default")
         .map(str::to_owned);
-    if !path_is_raw_path(req.uri(), req.extensions().raw_http_path(), stage.as_deref()) {
+    if !path_is_raw_path(
+        req.uri(),
+        req.extensions().raw_http_path(),
+        stage.as_deref(),
+    ) {
         return ApiError::not_found().into_response();
     }
     if let Some(stage) = stage
