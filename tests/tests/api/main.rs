@@ -5,6 +5,7 @@ mod accounts;
 mod bad_input;
 mod events;
 mod helpers;
+mod http_limits;
 mod migrations;
 mod openapi;
 mod organizations;
