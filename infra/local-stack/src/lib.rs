@@ -1,8 +1,10 @@
 //! The local stack: every HTTP function's own routes, merged at their production paths and
 //! finished with the same layers Lambda uses, plus the CORS API Gateway applies in AWS.
 
+pub mod http;
+
+use ::http::{HeaderValue, Method, header};
 use axum::Router;
-use http::{HeaderValue, Method, header};
 use meetin_core::CorsOrigins;
 use meetin_http::AppContext;
 use tower_http::cors::{AllowOrigin, CorsLayer};

@@ -81,12 +81,7 @@ async fn serve(port: u16) -> anyhow::Result<()> {
     );
     println!("  cors      {}", cors.0.join(", "));
     println!("  Ctrl-C stops it.");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await?;
+    meetin_local::http::serve(listener, app, shutdown()).await?;
     ctx.pool.close().await;
     println!("meetIN local stack stopped");
     Ok(())

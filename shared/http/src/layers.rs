@@ -28,10 +28,11 @@ async fn method_not_allowed(method: Method) -> ApiError {
 
 /// Turns a function's routes (or the local stack's union of them) into the served app.
 pub fn finish_router(routes: Router) -> Router {
-    routes
+    let routed = routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES));
+    crate::stage::strip_stage(routed)
         .layer(middleware::from_fn(request_span))
         .layer(SetResponseHeaderLayer::overriding(
             HeaderName::from_static("x-content-type-options"),

@@ -10,6 +10,7 @@ pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod layers;
+pub mod stage;
 pub mod throttle;
 
 pub use context::AppContext;

@@ -2,11 +2,15 @@
 //! API Gateway v2 payload into a request (with its request context), and the function's
 //! app answers it.
 
-use axum::body::Body;
-use http::{Request, StatusCode};
-use serde_json::json;
+use std::path::{Path, PathBuf};
 
-use crate::helpers::{TestApp, random_ip, repo_root, unique};
+use axum::body::Body;
+use chrono::Utc;
+use http::{Request, StatusCode};
+use meetin_core::jwt::TokenType;
+use serde_json::{Value, json};
+
+use crate::helpers::{Account, TestApp, random_ip, repo_root, unique};
 
 const ORG_PLACEHOLDER: &str = "3f1c8e2a-6b4d-4c1e-9a77-2d5e8f0b1c42";
 const MEMBERSHIP_PLACEHOLDER: &str = "7a9d2c15-0e3b-4f68-b1d4-5c6e7f8091a2";
@@ -153,4 +157,213 @@ async fn every_sample_event_is_served_through_the_lambda_event_path() {
         (r.status, r.text.as_str()),
         (StatusCode::OK, "MeetIN backend is running")
     );
+}
+
+/// Every API Gateway HTTP event under events/ (recursively, so each new function's events
+/// are covered), as `(path relative to events/, event)`. Other payloads (the migrate
+/// function's) have no `requestContext.http` and are left out.
+fn http_events() -> Vec<(String, String)> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("events directory") {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                out.push(path);
+            }
+        }
+    }
+    let root = repo_root().join("events");
+    let mut files = Vec::new();
+    walk(&root, &mut files);
+    files.sort();
+    files
+        .into_iter()
+        .filter_map(|path| {
+            let text = std::fs::read_to_string(&path).expect("event file");
+            let event: Value = serde_json::from_str(&text).expect("event JSON");
+            let name = path.strip_prefix(&root).expect("under events/");
+            event["requestContext"]["http"]
+                .is_object()
+                .then(|| (name.display().to_string(), text))
+        })
+        .collect()
+}
+
+/// The event as API Gateway sends it through the named stage `stage`: `rawPath` and
+/// `requestContext.http.path` start with `/{stage}`, and `requestContext.stage` names it.
+fn through_stage(text: &str, stage: &str) -> String {
+    let mut event: Value = serde_json::from_str(text).expect("event JSON");
+    for pointer in ["/rawPath", "/requestContext/http/path"] {
+        if let Some(field) = event.pointer_mut(pointer)
+            && let Some(prefixed) = field.as_str().map(|p| format!("/{stage}{p}"))
+        {
+            *field = Value::String(prefixed);
+        }
+    }
+    event["requestContext"]["stage"] = json!(stage);
+    event.to_string()
+}
+
+fn parse(text: &str) -> Request<Body> {
+    lambda_http::request::from_str(text)
+        .expect("a valid API Gateway v2 event")
+        .map(|body| Body::from(body.to_vec()))
+}
+
+/// Fresh data for one run of one event: a new organization of `owner` (the sample's
+/// `ann@example.com`) with `member` in it, freshly minted tokens of `owner` (the run may
+/// revoke them), and `outsider` standing in for `bob@example.com`, whom the sample adds.
+async fn replacements(
+    app: &TestApp,
+    owner: &Account,
+    member: &Account,
+    outsider: &Account,
+) -> Vec<(String, String)> {
+    let r = app
+        .post(
+            "/api/auth/organizations/",
+            json!({"name": unique("Sample ")}),
+            Some(&owner.access),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    let org = r.body["id"].as_str().expect("organization id").to_owned();
+    let org_id = org.parse().expect("organization uuid");
+    let membership = app.add_member(owner, org_id, member, "member").await;
+    let token = |kind| {
+        app.ctx
+            .jwt
+            .issue(kind, owner.id, None, Utc::now())
+            .expect("token")
+            .token
+    };
+    vec![
+        ("203.0.113.10".into(), random_ip().to_string()),
+        ("REPLACE_WITH_ACCESS_TOKEN".into(), token(TokenType::Access)),
+        (
+            "REPLACE_WITH_REFRESH_TOKEN".into(),
+            token(TokenType::Refresh),
+        ),
+        (ORG_PLACEHOLDER.into(), org),
+        (MEMBERSHIP_PLACEHOLDER.into(), membership.to_string()),
+        ("bob@example.com".into(), outsider.email.clone()),
+        ("ann@example.com".into(), owner.email.clone()),
+    ]
+}
+
+#[tokio::test]
+async fn every_sample_event_answers_the_same_through_a_named_stage() {
+    let app = TestApp::spawn().await;
+    let member = app.register().await;
+    let outsider = app.register().await;
+    let events = http_events();
+    assert!(events.len() >= 15, "the auth samples at least: {events:?}");
+    // Each run makes up to three requests as the owner: a new owner every ten events
+    // stays under the per-user rate limit.
+    for chunk in events.chunks(10) {
+        let owner = app.register().await;
+        for (name, text) in chunk {
+            let mut answers = Vec::new();
+            for stage in [None, Some("prod")] {
+                let mut text = text.clone();
+                for (from, to) in replacements(&app, &owner, &member, &outsider).await {
+                    text = text.replace(&from, &to);
+                }
+                if let Some(stage) = stage {
+                    text = through_stage(&text, stage);
+                }
+                let r = app.send(parse(&text), random_ip()).await;
+                // Each sample targets one of its function's routes: the generic 404 means
+                // the path was not routed.
+                assert_ne!(
+                    r.body,
+                    json!({"detail": "Not found."}),
+                    "{name} {stage:?}: {r:?}"
+                );
+                answers.push(r.status);
+            }
+            assert_eq!(answers[0], answers[1], "{name}: $default vs the prod stage");
+        }
+    }
+}
+
+#[tokio::test]
+async fn pagination_links_keep_the_named_stage() {
+    let app = TestApp::spawn().await;
+    let owner = app.register().await;
+    for i in 0..20 {
+        let r = app
+            .post(
+                "/api/auth/organizations/",
+                json!({"name": format!("Staged {i}")}),
+                Some(&owner.access),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+    }
+    let list = std::fs::read_to_string(repo_root().join("events/auth/organizations-list.json"))
+        .expect("event file")
+        .replace("REPLACE_WITH_ACCESS_TOKEN", &owner.access)
+        .replace("203.0.113.10", &random_ip().to_string());
+    let r = app
+        .send(parse(&through_stage(&list, "prod")), random_ip())
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    assert_eq!(r.body["count"], 21);
+    assert_eq!(
+        r.body["next"],
+        "https://abc123.execute-api.us-east-1.amazonaws.com/prod/api/auth/organizations/?page=2"
+    );
+
+    let page2 = through_stage(&list.replace("page=1", "page=2"), "prod");
+    let r = app.send(parse(&page2), random_ip()).await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    assert_eq!(r.body["results"].as_array().map(Vec::len), Some(1));
+    assert_eq!(r.body["next"], Value::Null);
+    assert!(
+        r.body["previous"].as_str().is_some_and(|p| p.starts_with(
+            "https://abc123.execute-api.us-east-1.amazonaws.com/prod/api/auth/organizations/"
+        )),
+        "{r:?}"
+    );
+}
+
+/// API Gateway hands the Lambda `rawPath` percent-decoded: a client's `%3F` arrives as `?`,
+/// which must not end the path.
+#[tokio::test]
+async fn a_decoded_question_mark_or_a_stage_lookalike_is_not_routed() {
+    let app = TestApp::spawn().await;
+    let owner = app.register().await;
+    let list = std::fs::read_to_string(repo_root().join("events/auth/organizations-list.json"))
+        .expect("event file")
+        .replace("REPLACE_WITH_ACCESS_TOKEN", &owner.access);
+    let not_found = json!({"detail": "Not found."});
+
+    let r = app.send(parse(&list), random_ip()).await;
+    assert_eq!(r.status, StatusCode::OK, "the unaltered event: {r:?}");
+    for (from, to) in [
+        ("/api/auth/organizations/", "/api/auth/organizations/?/"),
+        ("/api/auth/organizations/", "/api/auth/organizations/#/"),
+        ("/api/auth/organizations/", "/api/auth/x/../organizations/"),
+    ] {
+        let text = list.replace(from, to);
+        for text in [text.clone(), through_stage(&text, "prod")] {
+            let r = app.send(parse(&text), random_ip()).await;
+            assert_eq!(
+                (r.status, &r.body),
+                (StatusCode::NOT_FOUND, &not_found),
+                "{to}"
+            );
+            assert_eq!(
+                r.headers.get("content-type").map(|v| v.as_bytes()),
+                Some(&b"application/json"[..])
+            );
+        }
+    }
+
+    // Only a whole first segment is the stage.
+    let lookalike = through_stage(&list, "prod").replace("\"/prod/api", "\"/prodfoo/api");
+    let r = app.send(parse(&lookalike), random_ip()).await;
+    assert_eq!((r.status, &r.body), (StatusCode::NOT_FOUND, &not_found));
 }

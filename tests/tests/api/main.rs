@@ -7,6 +7,7 @@ mod bad_input;
 mod events;
 mod fidelity;
 mod helpers;
+mod http_limits;
 mod migrations;
 mod openapi;
 mod organizations;
