@@ -98,8 +98,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
-/// The request's absolute URL, for pagination links: API Gateway's domain and stage in
-/// production, the `Host` the client used locally.
+/// The request's absolute URL, for pagination links: API Gateway's domain and the path the
+/// client used (stage included) in production, the `Host` the client used locally.
 #[derive(Debug, Clone)]
 pub struct PageUrl(pub RequestUrl);
 
@@ -111,15 +111,14 @@ impl<S: Send + Sync> FromRequestParts<S> for PageUrl {
             .extensions
             .get::<OriginalUri>()
             .map_or(&parts.uri, |o| &o.0);
+        // The path is the one the client used: with a named stage in it on API Gateway's
+        // own domain, without one behind a custom domain (crate::stage).
         let base = match parts.extensions.get::<RequestContext>() {
             Some(RequestContext::ApiGatewayV2(ctx)) => {
-                let domain = ctx.domain_name.as_deref().unwrap_or("localhost");
-                match ctx.stage.as_deref() {
-                    Some(stage) if !stage.is_empty() && stage != "$default" => {
-                        format!("https://{domain}/{stage}")
-                    }
-                    _ => format!("https://{domain}"),
-                }
+                format!(
+                    "https://{}",
+                    ctx.domain_name.as_deref().unwrap_or("localhost")
+                )
             }
             _ => {
                 let host = parts

@@ -11,7 +11,7 @@
 
 use crate::ApiError;
 use axum::Router;
-use axum::extract::{OriginalUri, Request};
+use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use http::Uri;
@@ -50,8 +50,8 @@ async fn stage_middleware(mut req: Request, next: Next) -> Response {
     if let Some(stage) = stage
         && let Some(uri) = without_stage(req.uri(), &stage)
     {
-        // Pagination links read `OriginalUri`; `PageUrl` adds the stage back to the base.
-        req.extensions_mut().insert(OriginalUri(uri.clone()));
+        // `OriginalUri` (set by the outer router) keeps the stage: pagination links
+        // (`PageUrl`) carry it exactly when `rawPath` did (not behind a custom domain).
         *req.uri_mut() = uri;
     }
     next.run(req).await
