@@ -6,9 +6,9 @@
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use http::StatusCode;
-use meetin_core::{Access, Role};
 use meetin_core::pagination::{Page, PageNumber};
 use meetin_core::validation::NON_FIELD_ERRORS;
+use meetin_core::{Access, Role};
 use meetin_data::invitations::{self, InvitationError};
 use meetin_data::organizations::{self as orgs, MembershipError};
 use meetin_http::docs::{DetailBody, FieldErrorsBody};
@@ -18,8 +18,8 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::json::{
-    AddMemberRequest, ChangeRoleRequest, InvitationJson, MemberJson, MembersPage,
-    OrganizationJson, OrganizationPatch, OrganizationRequest,
+    AddMemberRequest, ChangeRoleRequest, InvitationJson, MemberJson, MembersPage, OrganizationJson,
+    OrganizationPatch, OrganizationRequest,
 };
 
 /// `/api/auth/organizations/{id}/`
@@ -252,15 +252,12 @@ pub async fn members(
         orgs::list_members_visible_to(&ctx.pool, org, caller.id, window.limit, window.offset)
             .await?;
     let page = Page::new(window, count, rows, &url).map(MemberJson::from);
-    let is_admin = meetin_data::access::role_in(&ctx.pool, org, caller.id).await? == Some(Role::Admin);
+    let is_admin =
+        meetin_data::access::role_in(&ctx.pool, org, caller.id).await? == Some(Role::Admin);
     let invitations = if is_admin {
-        let rows = invitations::list_unanswered_or_declined(
-            &ctx.pool,
-            org,
-            caller.id,
-            LISTED_INVITATIONS,
-        )
-        .await?;
+        let rows =
+            invitations::list_unanswered_or_declined(&ctx.pool, org, caller.id, LISTED_INVITATIONS)
+                .await?;
         Some(rows.into_iter().map(InvitationJson::from).collect())
     } else {
         None

@@ -6,6 +6,7 @@ mod accounts;
 mod bad_input;
 mod events;
 mod helpers;
+mod invitations;
 mod migrations;
 mod openapi;
 mod organizations;
