@@ -8,6 +8,7 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use meetin_core::validation::{Fields, NON_FIELD_ERRORS, REQUIRED, Text};
 use meetin_core::{Refusal, Role, password};
+use meetin_data::invitations::{Invitation, InvitationState, Invitee};
 use meetin_data::organizations::{Membership, Organization};
 use meetin_data::users::User;
 use meetin_http::{ApiError, ApiResult};
@@ -101,6 +102,93 @@ impl From<Membership> for MemberJson {
             user: m.user.into(),
             role: m.role,
             joined_at: m.joined_at,
+        }
+    }
+}
+
+/// A page of members, plus, for the organization's admins only, its invitations that did not
+/// (yet) become memberships. `results` holds only real memberships, in the contract's Member
+/// shape, so clients that read members see nothing new there.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MembersPage {
+    pub count: i64,
+    pub next: Option<String>,
+    pub previous: Option<String>,
+    pub results: Vec<MemberJson>,
+    /// Admins only (absent for other members): pending, expired and declined invitations,
+    /// newest first, at most 100.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invitations: Option<Vec<InvitationJson>>,
+}
+
+/// Where an invitation stands; `expired` is a pending invitation past `expires_at`, and
+/// `revoked` one closed because its invitee accepted another invitation to the organization.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum InvitationStateJson {
+    Pending,
+    Expired,
+    Accepted,
+    Declined,
+    Revoked,
+}
+
+impl From<InvitationState> for InvitationStateJson {
+    fn from(s: InvitationState) -> Self {
+        match s {
+            InvitationState::Pending => Self::Pending,
+            InvitationState::Expired => Self::Expired,
+            InvitationState::Accepted => Self::Accepted,
+            InvitationState::Declined => Self::Declined,
+            InvitationState::Revoked => Self::Revoked,
+        }
+    }
+}
+
+/// An invitation to an organization: nothing is granted until the invitee accepts it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationJson {
+    pub id: Uuid,
+    /// The organization's id.
+    pub organization: Uuid,
+    pub organization_name: String,
+    /// The invited address (normalized: domain lowercased), for an invitation by e-mail;
+    /// `null` for one by `user_id`.
+    #[schema(format = Email)]
+    pub email: Option<String>,
+    /// The invited account id, for an invitation by `user_id`; `null` for one by e-mail.
+    pub user_id: Option<Uuid>,
+    /// The role the membership will have.
+    pub role: Role,
+    pub state: InvitationStateJson,
+    /// The e-mail of the admin who (last) sent it.
+    pub invited_by: String,
+    #[serde(serialize_with = "meetin_core::time::drf")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    /// Acceptable until then: 7 days after it was (last) sent.
+    #[serde(serialize_with = "meetin_core::time::drf")]
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: DateTime<Utc>,
+    #[serde(serialize_with = "meetin_core::time::drf_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub responded_at: Option<DateTime<Utc>>,
+}
+
+impl From<Invitation> for InvitationJson {
+    fn from(i: Invitation) -> Self {
+        Self {
+            id: i.id,
+            organization: i.organization_id,
+            organization_name: i.organization_name,
+            email: i.email,
+            user_id: i.user_id,
+            role: i.role,
+            state: i.state.into(),
+            invited_by: i.invited_by,
+            created_at: i.created_at,
+            expires_at: i.expires_at,
+            responded_at: i.responded_at,
         }
     }
 }
@@ -267,8 +355,8 @@ impl OrganizationPatch {
     }
 }
 
-/// `POST /api/auth/organizations/{org_id}/members/`: name the user by `email` or by
-/// `user_id` (one of them).
+/// `POST /api/auth/organizations/{org_id}/members/`: invite a person by `email` (whether or
+/// not it has an account yet) or an account by `user_id` (one of them).
 #[derive(ToSchema)]
 pub struct AddMemberRequest {
     #[schema(format = Email, max_length = 254)]
@@ -278,16 +366,9 @@ pub struct AddMemberRequest {
     pub role: Option<Role>,
 }
 
-/// Who an [`AddMemberRequest`] names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MemberTarget {
-    Email(String),
-    UserId(Uuid),
-}
-
 impl AddMemberRequest {
-    /// The target and the role (default `member`).
-    pub fn parse(body: &Value) -> ApiResult<(MemberTarget, Role)> {
+    /// The invitee and the role (default `member`).
+    pub fn parse(body: &Value) -> ApiResult<(Invitee, Role)> {
         let mut f = Fields::new(body)?;
         let email = f.optional_email("email");
         let user_id = f.optional_uuid("user_id");
@@ -301,9 +382,9 @@ impl AddMemberRequest {
             _ => {}
         }
         f.finish()?;
-        let target = match (email, user_id) {
-            (Some(email), None) => MemberTarget::Email(email),
-            (None, Some(id)) => MemberTarget::UserId(id),
+        let invitee = match (email, user_id) {
+            (Some(email), None) => Invitee::Email(email),
+            (None, Some(id)) => Invitee::UserId(id),
             _ => {
                 return Err(Refusal::field(
                     NON_FIELD_ERRORS,
@@ -312,7 +393,7 @@ impl AddMemberRequest {
                 .into());
             }
         };
-        Ok((target, role.unwrap_or(Role::Member)))
+        Ok((invitee, role.unwrap_or(Role::Member)))
     }
 }
 

@@ -7,9 +7,12 @@
 //! | `/api/auth/{register,login,refresh,logout,profile}/`         | [`accounts`]    |
 //! | `/api/auth/organizations/`, `…/{id}/`                        | [`organizations`] |
 //! | `/api/auth/organizations/{org_id}/members/`, `…/{membership_id}/` | [`organizations`] |
+//! | `/api/auth/organizations/{id}/leave/`                        | [`organizations`] |
+//! | `/api/auth/invitations/`, `…/{id}/accept/`, `…/{id}/decline/` | [`invitations`] |
 //! | `/`, `/api/schema/`                                          | this file       |
 
 pub mod accounts;
+pub mod invitations;
 pub mod json;
 pub mod organizations;
 
@@ -26,6 +29,7 @@ pub const OPENAPI_JSON: &str = include_str!("../../../docs/openapi.json");
 /// The route table.
 fn api() -> OpenApiRouter<AppContext> {
     use accounts as a;
+    use invitations as i;
     use organizations as o;
     meetin_http::api::router()
         .routes(routes!(a::register))
@@ -37,6 +41,10 @@ fn api() -> OpenApiRouter<AppContext> {
         .routes(routes!(o::detail, o::replace, o::update, o::delete))
         .routes(routes!(o::members, o::add_member))
         .routes(routes!(o::change_role, o::remove_member))
+        .routes(routes!(o::leave))
+        .routes(routes!(i::list))
+        .routes(routes!(i::accept))
+        .routes(routes!(i::decline))
         .routes(routes!(root))
         .routes(routes!(schema))
 }

@@ -3,6 +3,7 @@
 //! organization membership through [`access`] (the one membership query and its SQL form).
 
 pub mod access;
+pub mod invitations;
 pub mod migrations;
 pub mod organizations;
 pub mod pool;

@@ -1,6 +1,8 @@
 //! Organizations and their memberships. Reads are limited to organizations the caller
 //! belongs to; changes to an organization or its members require the caller to be its admin,
-//! checked in the same statement or transaction that makes the change.
+//! checked in the same statement or transaction that makes the change; a member may leave.
+//! Nobody is added without consent: memberships are made by accepting an invitation
+//! ([`crate::invitations`]) or by creating the organization.
 
 use chrono::{DateTime, Utc};
 use meetin_core::Role;
@@ -10,7 +12,6 @@ use uuid::Uuid;
 
 use crate::access::{parse_role, role_in};
 use crate::caller_may;
-use crate::unique_violation;
 use crate::users::User;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,7 +131,9 @@ pub async fn count_for_member(pool: &PgPool, user: Uuid) -> Result<i64, sqlx::Er
         .await
 }
 
-/// The organizations `user` belongs to, oldest first.
+/// The organizations `user` belongs to: those they own first, oldest first, then the others
+/// in the order they joined them (ties by id, so pages are stable). Clients that act in "the
+/// first organization" act in one of the caller's own.
 pub async fn list_for_member(
     pool: &PgPool,
     user: Uuid,
@@ -141,7 +144,12 @@ pub async fn list_for_member(
         organization_select!(),
         "WHERE ",
         caller_may!(read, "o.id", "$1"),
-        " ORDER BY o.created_at, o.id LIMIT $2 OFFSET $3"
+        " ORDER BY o.owner_id = $1 DESC, \
+           CASE WHEN o.owner_id = $1 THEN o.created_at \
+                ELSE (SELECT j.joined_at FROM organization_members j \
+                      WHERE j.organization_id = o.id AND j.user_id = $1) END, \
+           o.id \
+         LIMIT $2 OFFSET $3"
     ))
     .bind(user)
     .bind(limit)
@@ -267,7 +275,7 @@ pub enum MembershipError {
 
 /// Locks the organization row, so membership changes of one organization happen one at a
 /// time (the last-admin rule depends on it), and checks that the actor is its admin.
-async fn lock_for_membership_change(
+pub(crate) async fn lock_for_membership_change(
     conn: &mut PgConnection,
     org: Uuid,
     actor: Uuid,
@@ -286,7 +294,7 @@ async fn lock_for_membership_change(
     }
 }
 
-async fn fetch_membership(
+pub(crate) async fn fetch_membership(
     conn: &mut PgConnection,
     org: Uuid,
     membership: Uuid,
@@ -308,37 +316,6 @@ async fn admin_count(conn: &mut PgConnection, org: Uuid) -> Result<i64, sqlx::Er
     .bind(org)
     .fetch_one(&mut *conn)
     .await
-}
-
-/// Adds `user` to `org` with `role`; `actor` must be an admin of `org`.
-pub async fn add_member(
-    pool: &PgPool,
-    actor: Uuid,
-    org: Uuid,
-    user: Uuid,
-    role: Role,
-) -> Result<Membership, MembershipError> {
-    let mut tx = pool.begin().await?;
-    lock_for_membership_change(&mut tx, org, actor).await?;
-    let inserted: Option<Uuid> = sqlx::query_scalar(
-        "INSERT INTO organization_members (organization_id, user_id, role) VALUES ($1, $2, $3) \
-         ON CONFLICT ON CONSTRAINT organization_members_org_user_key DO NOTHING RETURNING id",
-    )
-    .bind(org)
-    .bind(user)
-    .bind(role.as_str())
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(|err| match unique_violation(&err) {
-        Some(_) => MembershipError::AlreadyMember,
-        None => MembershipError::Database(err),
-    })?;
-    let id = inserted.ok_or(MembershipError::AlreadyMember)?;
-    let membership = fetch_membership(&mut tx, org, id)
-        .await?
-        .ok_or(MembershipError::NotFound)?;
-    tx.commit().await?;
-    Ok(membership)
 }
 
 /// Changes a member's role; `actor` must be an admin, and the last admin cannot be demoted.
@@ -388,6 +365,34 @@ pub async fn remove_member(
     sqlx::query("DELETE FROM organization_members WHERE organization_id = $1 AND id = $2")
         .bind(org)
         .bind(membership)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `user` leaves `org`. `NotFound` when they are not a member (or there is no such
+/// organization); the last admin cannot leave.
+pub async fn leave(pool: &PgPool, user: Uuid, org: Uuid) -> Result<(), MembershipError> {
+    let mut tx = pool.begin().await?;
+    let locked: Option<Uuid> =
+        sqlx::query_scalar("SELECT id FROM organizations WHERE id = $1 FOR UPDATE")
+            .bind(org)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if locked.is_none() {
+        return Err(MembershipError::NotFound);
+    }
+    match role_in(&mut *tx, org, user).await? {
+        None => return Err(MembershipError::NotFound),
+        Some(Role::Admin) if admin_count(&mut tx, org).await? <= 1 => {
+            return Err(MembershipError::LastAdmin);
+        }
+        Some(_) => {}
+    }
+    sqlx::query("DELETE FROM organization_members WHERE organization_id = $1 AND user_id = $2")
+        .bind(org)
+        .bind(user)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;

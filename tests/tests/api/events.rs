@@ -14,6 +14,7 @@ use crate::helpers::{Account, TestApp, random_ip, repo_root, unique};
 
 const ORG_PLACEHOLDER: &str = "3f1c8e2a-6b4d-4c1e-9a77-2d5e8f0b1c42";
 const MEMBERSHIP_PLACEHOLDER: &str = "7a9d2c15-0e3b-4f68-b1d4-5c6e7f8091a2";
+const INVITATION_PLACEHOLDER: &str = "5b2e9c40-8d1f-4a63-9e07-1c3d5f7a9b28";
 
 /// Reads events/auth/NAME.json, applies the replacements, and parses it as Lambda would.
 fn event(name: &str, replacements: &[(&str, &str)]) -> Request<Body> {
@@ -113,6 +114,20 @@ async fn every_sample_event_is_served_through_the_lambda_event_path() {
     let mut add = with_org.to_vec();
     add.push(("bob@example.com", bob.email.as_str()));
     let r = send(event("members-add", &add)).await;
+    assert_eq!(
+        (r.status, r.body["state"].clone()),
+        (StatusCode::CREATED, json!("pending")),
+        "{r:?}"
+    );
+    let invitation = r.body["id"].as_str().expect("invitation").to_owned();
+    let as_bob = [
+        ip_swap,
+        ("REPLACE_WITH_ACCESS_TOKEN", bob.access.as_str()),
+        (INVITATION_PLACEHOLDER, invitation.as_str()),
+    ];
+    let r = send(event("invitations-list", &as_bob)).await;
+    assert_eq!(r.body["results"][0]["id"], json!(invitation), "{r:?}");
+    let r = send(event("invitation-accept", &as_bob)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
     let membership = r.body["id"].as_str().expect("membership").to_owned();
     let r = send(event("members-list", &with_org)).await;
@@ -129,6 +144,27 @@ async fn every_sample_event_is_served_through_the_lambda_event_path() {
     );
     let r = send(event("member-remove", &member)).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = send(event("members-add", &add)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    let invitation = r.body["id"].as_str().expect("invitation").to_owned();
+    let as_bob = [
+        as_bob[0],
+        as_bob[1],
+        (INVITATION_PLACEHOLDER, invitation.as_str()),
+    ];
+    let r = send(event("invitation-decline", &as_bob)).await;
+    assert_eq!(
+        (r.status, r.body["state"].clone()),
+        (StatusCode::OK, json!("declined"))
+    );
+    let r = send(event("organization-leave", &with_org)).await;
+    assert_eq!(
+        (r.status, r.body.clone()),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"error": "The organization's last admin cannot leave."})
+        )
+    );
     let r = send(event("organization-delete", &with_org)).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
 

@@ -239,7 +239,8 @@ impl TestApp {
         }
     }
 
-    /// Adds `member` to `org` with `role`, through the API as `admin`.
+    /// Makes `member` a member of `org` with `role` through the API: `admin` invites them,
+    /// they accept. Answers the membership id.
     pub async fn add_member(
         &self,
         admin: &Account,
@@ -247,11 +248,14 @@ impl TestApp {
         member: &Account,
         role: &str,
     ) -> Uuid {
+        let invitation = self
+            .invite(admin, org, json!({"email": member.email, "role": role}))
+            .await;
         let r = self
             .post(
-                &format!("/api/auth/organizations/{org}/members/"),
-                json!({"email": member.email, "role": role}),
-                Some(&admin.access),
+                &format!("/api/auth/invitations/{invitation}/accept/"),
+                json!({}),
+                Some(&member.access),
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
@@ -259,6 +263,23 @@ impl TestApp {
             .as_str()
             .and_then(|s| s.parse().ok())
             .expect("membership id")
+    }
+
+    /// `admin` invites whom `body` names to `org`; answers the invitation id.
+    pub async fn invite(&self, admin: &Account, org: Uuid, body: Value) -> Uuid {
+        let r = self
+            .post(
+                &format!("/api/auth/organizations/{org}/members/"),
+                body,
+                Some(&admin.access),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+        assert_eq!(r.body["state"], "pending", "{r:?}");
+        r.body["id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("invitation id")
     }
 
     pub async fn membership_id(&self, org: Uuid, user: Uuid) -> Uuid {

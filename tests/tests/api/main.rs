@@ -8,6 +8,7 @@ mod events;
 mod fidelity;
 mod helpers;
 mod http_limits;
+mod invitations;
 mod migrations;
 mod openapi;
 mod organizations;

@@ -26,6 +26,10 @@ const CONTRACT_ROUTES: &[(&str, &str)] = &[
         "delete",
         "/api/auth/organizations/{org_id}/members/{membership_id}/",
     ),
+    ("post", "/api/auth/organizations/{id}/leave/"),
+    ("get", "/api/auth/invitations/"),
+    ("post", "/api/auth/invitations/{id}/accept/"),
+    ("post", "/api/auth/invitations/{id}/decline/"),
     ("get", "/"),
     ("get", "/api/schema/"),
 ];

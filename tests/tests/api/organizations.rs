@@ -155,15 +155,22 @@ async fn organization_detail_is_404_for_everyone_but_its_admins() {
     assert_eq!(org.expect("listed")["member_count"], 3);
 }
 
+fn sorted_keys(body: &serde_json::Value) -> Vec<String> {
+    let mut keys: Vec<String> = body.as_object().expect("object").keys().cloned().collect();
+    keys.sort_unstable();
+    keys
+}
+
 #[tokio::test]
-async fn admins_add_members_by_email_or_id_and_others_get_403() {
+async fn adding_a_member_invites_by_email_or_id_and_others_get_403() {
     let app = TestApp::spawn().await;
     let admin = app.register().await;
     let bob = app.register().await;
     let carol = app.register().await;
-    let dave = app.register().await;
+    let invitations = "SELECT count(*) FROM organization_invitations WHERE organization_id = $1";
+    let memberships = "SELECT count(*) FROM organization_members WHERE organization_id = $1";
 
-    // By email, default role
+    // By email, default role: 201 with a pending invitation, and no membership yet
     let r = app
         .post(
             &members_path(admin.org_id),
@@ -172,20 +179,40 @@ async fn admins_add_members_by_email_or_id_and_others_get_403() {
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    assert_eq!(
+        sorted_keys(&r.body),
+        [
+            "created_at",
+            "email",
+            "expires_at",
+            "id",
+            "invited_by",
+            "organization",
+            "organization_name",
+            "responded_at",
+            "role",
+            "state",
+            "user_id"
+        ]
+    );
+    assert_eq!(r.body["state"], "pending");
     assert_eq!(r.body["role"], "member");
-    assert_eq!(r.body["user"]["id"], bob.id.to_string());
-    assert_eq!(r.body["user_email"], bob.email);
-    let mut keys: Vec<&str> = r
-        .body
-        .as_object()
-        .expect("member")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
-    assert_eq!(keys, ["id", "joined_at", "role", "user", "user_email"]);
+    assert_eq!(r.body["email"], bob.email);
+    assert_eq!(r.body["user_id"], json!(null));
+    assert_eq!(r.body["invited_by"], admin.email);
+    assert_eq!(r.body["organization"], admin.org_id.to_string());
+    let created: chrono::DateTime<chrono::Utc> = r.body["created_at"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("created_at");
+    let expires: chrono::DateTime<chrono::Utc> = r.body["expires_at"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("expires_at");
+    assert_eq!(expires - created, chrono::Duration::days(7));
+    assert_eq!(app.count(memberships, admin.org_id).await, 1);
 
-    // By id, as viewer
+    // By id, as viewer: the invitation names the id, not the account's e-mail
     let r = app
         .post(
             &members_path(admin.org_id),
@@ -193,18 +220,30 @@ async fn admins_add_members_by_email_or_id_and_others_get_403() {
             Some(&admin.access),
         )
         .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
     assert_eq!(
-        (r.status, r.body["role"].clone()),
-        (StatusCode::CREATED, json!("viewer"))
+        (
+            r.body["role"].clone(),
+            r.body["user_id"].clone(),
+            r.body["email"].clone()
+        ),
+        (json!("viewer"), json!(carol.id), json!(null))
     );
+    assert_eq!(app.count(memberships, admin.org_id).await, 1);
 
-    // Members and viewers cannot add
+    // Members and viewers cannot invite, nor can strangers
+    let member = app.register().await;
+    let viewer = app.register().await;
+    app.add_member(&admin, admin.org_id, &member, "member")
+        .await;
+    app.add_member(&admin, admin.org_id, &viewer, "viewer")
+        .await;
     let forbidden = json!({"detail": "Only organization admins can add members."});
-    for caller in [&bob, &carol, &dave] {
+    for caller in [&member, &viewer, &bob] {
         let r = app
             .post(
                 &members_path(admin.org_id),
-                json!({"email": dave.email}),
+                json!({"email": "someone@example.com"}),
                 Some(&caller.access),
             )
             .await;
@@ -214,26 +253,28 @@ async fn admins_add_members_by_email_or_id_and_others_get_403() {
         );
     }
 
-    // Refusals write nothing
+    // Refusals write nothing; an existing member is refused whatever the case of the address
+    let before = app.count(invitations, admin.org_id).await;
+    let already =
+        json!({"non_field_errors": ["This user is already a member of this organization."]});
     let cases = [
+        (json!({"email": member.email}), already.clone()),
         (
-            json!({"email": "nobody-at-all@example.com"}),
-            json!({"email": ["No user with this email address exists."]}),
+            json!({"email": member.email.to_uppercase()}),
+            already.clone(),
         ),
-        (
-            json!({"user_id": Uuid::new_v4()}),
-            json!({"user_id": ["No user with this id exists."]}),
-        ),
+        (json!({"user_id": viewer.id}), already.clone()),
+        (json!({"email": admin.email}), already.clone()),
         (
             json!({"user_id": "not-a-uuid"}),
             json!({"user_id": ["Must be a valid UUID."]}),
         ),
         (
-            json!({"email": bob.email}),
-            json!({"non_field_errors": ["This user is already a member of this organization."]}),
+            json!({"email": "not-an-email"}),
+            json!({"email": ["Enter a valid email address."]}),
         ),
         (
-            json!({"email": dave.email, "role": "owner"}),
+            json!({"email": carol.email, "role": "owner"}),
             json!({"role": ["\"owner\" is not a valid choice."]}),
         ),
         (
@@ -241,7 +282,7 @@ async fn admins_add_members_by_email_or_id_and_others_get_403() {
             json!({"non_field_errors": ["Provide the user's email or user_id."]}),
         ),
         (
-            json!({"email": dave.email, "user_id": dave.id}),
+            json!({"email": carol.email, "user_id": carol.id}),
             json!({"non_field_errors": ["Provide the user's email or user_id, not both."]}),
         ),
     ];
@@ -259,14 +300,49 @@ async fn admins_add_members_by_email_or_id_and_others_get_403() {
             "{body}"
         );
     }
-    assert_eq!(
-        app.count(
-            "SELECT count(*) FROM organization_members WHERE organization_id = $1",
-            admin.org_id
-        )
-        .await,
-        3
-    );
+    assert_eq!(app.count(invitations, admin.org_id).await, before);
+    assert_eq!(app.count(memberships, admin.org_id).await, 3);
+}
+
+/// Member add no longer tells who has an account: an unknown address or id gets the answer a
+/// registered one gets.
+#[tokio::test]
+async fn inviting_reveals_nothing_about_which_accounts_exist() {
+    let app = TestApp::spawn().await;
+    let admin = app.register().await;
+    let known = app.register().await;
+    let unknown_email = format!("{}@example.com", crate::helpers::unique("nobody"));
+    let mut answers = Vec::new();
+    for body in [
+        json!({"email": known.email}),
+        json!({"email": unknown_email}),
+        json!({"user_id": known.id}),
+        json!({"user_id": Uuid::new_v4()}),
+    ] {
+        let r = app
+            .post(
+                &members_path(admin.org_id),
+                body.clone(),
+                Some(&admin.access),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{body}: {r:?}");
+        answers.push((
+            sorted_keys(&r.body),
+            r.body["state"].clone(),
+            r.body["role"].clone(),
+        ));
+    }
+    assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
+    // And the admin's list shows all four alike, as pending
+    let r = app.get(&members_path(admin.org_id), &admin.access).await;
+    let states: Vec<&str> = r.body["invitations"]
+        .as_array()
+        .expect("invitations")
+        .iter()
+        .filter_map(|i| i["state"].as_str())
+        .collect();
+    assert_eq!(states, ["pending"; 4]);
 }
 
 #[tokio::test]
@@ -496,4 +572,120 @@ async fn lists_paginate_with_absolute_links() {
             (StatusCode::NOT_FOUND, json!({"detail": "Invalid page."}))
         );
     }
+}
+
+#[tokio::test]
+async fn members_leave_but_the_last_admin_cannot() {
+    let app = TestApp::spawn().await;
+    let admin = app.register().await;
+    let bob = app.register().await;
+    let stranger = app.register().await;
+    app.add_member(&admin, admin.org_id, &bob, "viewer").await;
+    let leave = format!("/api/auth/organizations/{}/leave/", admin.org_id);
+    let not_found = json!({"detail": "No Organization matches the given query."});
+
+    // The last admin cannot leave
+    let r = app.post(&leave, json!({}), Some(&admin.access)).await;
+    assert_eq!(
+        (r.status, r.body.clone()),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"error": "The organization's last admin cannot leave."})
+        )
+    );
+
+    // A viewer leaves: the membership is gone, and with it the organization from their list
+    let r = app.post(&leave, json!({}), Some(&bob.access)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{r:?}");
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM organization_members WHERE user_id = $1",
+            bob.id
+        )
+        .await,
+        1
+    );
+    let r = app.get("/api/auth/organizations/", &bob.access).await;
+    assert_eq!(r.body["count"], 1);
+    assert_eq!(r.body["results"][0]["id"], bob.org_id.to_string());
+    let r = app.get(&members_path(admin.org_id), &bob.access).await;
+    assert_eq!(r.body["count"], 0);
+
+    // Leaving again, a stranger leaving, and an unknown organization are 404
+    for (caller, path) in [
+        (&bob, leave.clone()),
+        (&stranger, leave.clone()),
+        (
+            &bob,
+            format!("/api/auth/organizations/{}/leave/", Uuid::new_v4()),
+        ),
+    ] {
+        let r = app.post(&path, json!({}), Some(&caller.access)).await;
+        assert_eq!(
+            (r.status, r.body.clone()),
+            (StatusCode::NOT_FOUND, not_found.clone())
+        );
+    }
+
+    // With a second admin, the first may leave, even as the owner
+    let second = app.register().await;
+    app.add_member(&admin, admin.org_id, &second, "admin").await;
+    let r = app.post(&leave, json!({}), Some(&admin.access)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{r:?}");
+    let r = app.post(&leave, json!({}), Some(&second.access)).await;
+    assert_eq!(
+        r.body,
+        json!({"error": "The organization's last admin cannot leave."})
+    );
+}
+
+/// A client that acts in "the first organization" acts in one the caller owns: owned ones
+/// first by creation, then the others by when the caller joined them, whatever their names.
+#[tokio::test]
+async fn a_users_own_organizations_come_first_then_the_others_by_join_time() {
+    let app = TestApp::spawn().await;
+    // Both older than the victim's account
+    let attacker = app.register().await;
+    let other = app.register().await;
+    let victim = app.register().await;
+    let renamed = format!("{}'s Organization", victim.email);
+    let r = app
+        .patch(
+            &org_path(attacker.org_id),
+            json!({"name": renamed}),
+            &attacker.access,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let created = app
+        .post(
+            "/api/auth/organizations/",
+            json!({"name": "Victim Two"}),
+            Some(&victim.access),
+        )
+        .await;
+    let second_own = created.body["id"].as_str().expect("id").to_owned();
+
+    // The victim joins `other`'s organization first, then the attacker's
+    app.add_member(&other, other.org_id, &victim, "member")
+        .await;
+    app.add_member(&attacker, attacker.org_id, &victim, "member")
+        .await;
+
+    let r = app.get("/api/auth/organizations/", &victim.access).await;
+    let ids: Vec<&str> = r.body["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|o| o["id"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            victim.org_id.to_string().as_str(),
+            second_own.as_str(),
+            other.org_id.to_string().as_str(),
+            attacker.org_id.to_string().as_str(),
+        ]
+    );
 }
