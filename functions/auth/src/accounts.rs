@@ -288,10 +288,13 @@ pub async fn change_password(
         let hash = users::find_credentials(&context.pool, email)
             .await?
             .map(|(_, hash)| hash);
-        Ok(password::verify(old, hash).await?)
+        let matches = password::verify(old, hash).await?;
+        if matches {
+            context.ephemeral.clear_login_failures(email).await?;
+        }
+        Ok(matches)
     })
     .await?;
-    ctx.ephemeral.clear_login_failures(email).await?;
     let new_hash = password::hash(input.new_password).await?;
     let now = Utc::now();
     let access = ctx.jwt.issue(TokenType::Access, caller.id, None, now)?;
