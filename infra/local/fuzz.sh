@@ -15,7 +15,7 @@ if [ ! -x .local/fuzz-venv/bin/st ]; then
   .local/fuzz-venv/bin/pip install -q --disable-pip-version-check 'schemathesis>=4,<5'
 fi
 cargo build -q -p meetin-local
-RATE_LIMIT_AUTH_PER_MINUTE=1000000 RATE_LIMIT_ANON_PER_MINUTE=1000000 RATE_LIMIT_USER_PER_MINUTE=1000000 \
+RATE_LIMIT_AUTH_PER_MINUTE=1000000 RATE_LIMIT_REFRESH_PER_MINUTE=1000000 RATE_LIMIT_ANON_PER_MINUTE=1000000 RATE_LIMIT_USER_PER_MINUTE=1000000 \
   RUST_LOG=warn target/debug/meetin-local serve --port "$port" >.local/fuzz-server.log 2>&1 &
 server=$!
 trap 'kill -INT $server 2>/dev/null || true' EXIT

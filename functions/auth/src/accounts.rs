@@ -1,23 +1,26 @@
-//! Registration, login, token refresh with rotation, logout and the profile.
+//! Registration, login, token refresh with rotation, logout, password change and the profile.
 
 use axum::Json;
 use axum::extract::State;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use http::StatusCode;
-use meetin_aws::RevocationOutcome;
+use meetin_aws::{RateDecision, RevocationOutcome};
 use meetin_core::jwt::{Claims, REFRESH_TOKEN_LIFETIME, TokenType};
-use meetin_core::password;
 use meetin_core::refusal::TokenProblem;
 use meetin_core::validation::NON_FIELD_ERRORS;
+use meetin_core::{Refusal, password};
 use meetin_data::registration::{self, NewUser, RegisterError};
 use meetin_data::users;
 use meetin_http::docs::{DetailBody, ErrorBody, FieldErrorsBody, TokenErrorBody};
-use meetin_http::{ApiError, ApiResult, AppContext, AuthRateLimit, AuthUser, JsonBody};
+use meetin_http::{
+    ApiError, ApiResult, AppContext, AuthRateLimit, AuthUser, JsonBody, RefreshRateLimit,
+};
 use uuid::Uuid;
 
 use crate::json::{
-    AuthResponse, EMAIL_TAKEN, INVALID_CREDENTIALS, LoginRequest, MessageJson, RefreshRequest,
-    RegisterRequest, TokenPair, USERNAME_TAKEN, UserJson,
+    AuthResponse, EMAIL_TAKEN, INVALID_CREDENTIALS, LoginRequest, MessageJson,
+    PasswordChangeRequest, PasswordChangedResponse, RefreshRequest, RegisterRequest, TokenPair,
+    USERNAME_TAKEN, UserJson,
 };
 
 /// A fresh access token plus a refresh token in `family` (a new family for a new login).
@@ -38,7 +41,7 @@ fn issue_pair(ctx: &AppContext, user: Uuid, family: Option<String>) -> ApiResult
     responses(
         (status = 201, description = "Registered", body = AuthResponse),
         (status = 400, description = "Field errors", body = FieldErrorsBody),
-        (status = 429, description = "More than 10 register, login or refresh requests a minute from this address", body = DetailBody),
+        (status = 429, description = "More than 10 register or login requests a minute from this address", body = DetailBody),
     ),
     security(())
 )]
@@ -85,7 +88,7 @@ pub async fn register(
     responses(
         (status = 200, description = "Logged in", body = AuthResponse),
         (status = 400, description = "Field errors, or `non_field_errors: [\"Invalid credentials\"]`", body = FieldErrorsBody),
-        (status = 429, description = "Throttled", body = DetailBody),
+        (status = 429, description = "More than 10 register or login requests a minute from this address, or waiting after repeated wrong passwords for this e-mail (known or not)", body = DetailBody),
     ),
     security(())
 )]
@@ -95,6 +98,7 @@ pub async fn login(
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<AuthResponse>> {
     let LoginRequest { email, password } = LoginRequest::parse(&body)?;
+    charge_password_attempt(&ctx, &email).await?;
     let found = users::find_credentials(&ctx.pool, &email).await?;
     let (user, hash) = match found {
         Some((user, hash)) => (Some(user), Some(hash)),
@@ -106,6 +110,7 @@ pub async fn login(
         Some(user) if verified && user.is_active => user,
         _ => return Err(ApiError::field(NON_FIELD_ERRORS, INVALID_CREDENTIALS)),
     };
+    ctx.ephemeral.clear_login_failures(&email).await?;
     users::record_login(&ctx.pool, user.id).await?;
     let tokens = issue_pair(&ctx, user.id, None)?;
     Ok(Json(AuthResponse {
@@ -114,12 +119,28 @@ pub async fn login(
     }))
 }
 
+/// Charges one password check against the account named by `email` (known or not), or
+/// refuses it with 429 while an earlier run of failures makes it wait.
+async fn charge_password_attempt(ctx: &AppContext, email: &str) -> ApiResult<()> {
+    match ctx
+        .ephemeral
+        .begin_login_attempt(email, &ctx.login_backoff, Utc::now())
+        .await?
+    {
+        RateDecision::Allowed => Ok(()),
+        RateDecision::Limited { retry_after_secs } => {
+            Err(Refusal::Throttled { retry_after_secs }.into())
+        }
+    }
+}
+
 fn refresh_refused(problem: TokenProblem) -> ApiError {
     ApiError::unauthorized(problem.message(), "token_not_valid")
 }
 
 /// Rotates a refresh token: the presented one is revoked and a new pair issued. Presenting
-/// an already revoked token revokes every token of its login.
+/// it again within the grace period (`REFRESH_REUSE_GRACE_SECONDS`) gets another pair in
+/// the same login; after it, revokes every token of the login.
 #[utoipa::path(
     post, path = "/api/auth/refresh/", tag = "auth", operation_id = "auth_refresh",
     request_body = RefreshRequest,
@@ -127,12 +148,12 @@ fn refresh_refused(problem: TokenProblem) -> ApiError {
         (status = 200, description = "A new pair; the presented refresh token is now revoked", body = TokenPair),
         (status = 400, description = "`refresh` missing", body = FieldErrorsBody),
         (status = 401, description = "`Token is invalid`, `Token is expired`, `Token is blacklisted` or `Token has wrong type` (code `token_not_valid`); or `no_active_account`", body = DetailBody),
-        (status = 429, description = "Throttled", body = DetailBody),
+        (status = 429, description = "More than 30 refreshes a minute from this address (a bucket of their own)", body = DetailBody),
     ),
     security(())
 )]
 pub async fn refresh(
-    _: AuthRateLimit,
+    _: RefreshRateLimit,
     State(ctx): State<AppContext>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<TokenPair>> {
@@ -149,10 +170,20 @@ pub async fn refresh(
             "no_active_account",
         ));
     }
-    match spend(&ctx, &claims).await? {
-        Spent::Now => {}
-        Spent::LoginRevoked => return Err(refresh_refused(TokenProblem::Blacklisted)),
-        Spent::Before => {
+    if login_ended(&ctx, &claims, now).await? {
+        return Err(refresh_refused(TokenProblem::Blacklisted));
+    }
+    match ctx
+        .ephemeral
+        .revoke_token(&claims.jti, claims.expires_at(), now)
+        .await?
+    {
+        RevocationOutcome::Revoked => {}
+        RevocationOutcome::AlreadyRevoked { revoked_at } if within_grace(&ctx, revoked_at, now) => {
+            // Two requests of one client refreshed the same token at once.
+            tracing::info!(user_id = %claims.user_id, "rotated refresh token presented within the grace period");
+        }
+        RevocationOutcome::AlreadyRevoked { .. } => {
             // A rotated token came back: whoever holds it is not who rotated it.
             revoke_family(&ctx, &claims).await?;
             tracing::warn!(user_id = %claims.user_id, "revoked refresh token reused; family revoked");
@@ -166,43 +197,43 @@ pub async fn refresh(
     )?))
 }
 
-/// What presenting a refresh token did to it.
-enum Spent {
-    /// It was valid and is now revoked: exactly one presenter gets this.
-    Now,
-    /// It had been revoked already (rotated or logged out).
-    Before,
-    /// Its whole login had been revoked.
-    LoginRevoked,
+/// Whether a token revoked at `revoked_at` was rotated recently enough to be presented again.
+fn within_grace(ctx: &AppContext, revoked_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    let grace = ctx.refresh_reuse_grace.0;
+    !grace.is_zero()
+        && revoked_at.is_some_and(|at| {
+            // Another instance's clock may be ahead: a negative age is "just now".
+            (now - at).to_std().map_or(true, |age| age <= grace)
+        })
 }
 
-/// Revokes a presented refresh token, unless it or its login was revoked already.
-async fn spend(ctx: &AppContext, claims: &Claims) -> ApiResult<Spent> {
-    let store = &ctx.ephemeral;
-    if store.is_family_revoked(claims.family(), Utc::now()).await? {
-        return Ok(Spent::LoginRevoked);
-    }
-    match store.revoke_token(&claims.jti, claims.expires_at()).await? {
-        RevocationOutcome::Revoked => Ok(Spent::Now),
-        RevocationOutcome::AlreadyRevoked => Ok(Spent::Before),
-    }
+/// Whether the token's login has ended: its family was revoked (logout, reuse), or a
+/// password change revoked every refresh token of the user issued until then.
+async fn login_ended(ctx: &AppContext, claims: &Claims, now: DateTime<Utc>) -> ApiResult<bool> {
+    let user = claims.user_id.to_string();
+    let (family_revoked, user_revocation) = tokio::try_join!(
+        ctx.ephemeral.is_family_revoked(claims.family(), now),
+        ctx.ephemeral.user_revocation(&user, now),
+    )?;
+    Ok(family_revoked || user_revocation.is_some_and(|r| r.covers(claims.iat, claims.family())))
 }
 
 /// Revokes the login; every member of the family expires before the record does.
-async fn revoke_family(ctx: &AppContext, claims: &Claims) -> ApiResult<()> {
-    ctx.ephemeral
+async fn revoke_family(ctx: &AppContext, claims: &Claims) -> ApiResult<RevocationOutcome> {
+    Ok(ctx
+        .ephemeral
         .revoke_family(claims.family(), Utc::now() + REFRESH_TOKEN_LIFETIME)
-        .await?;
-    Ok(())
+        .await?)
 }
 
-/// Ends the login the refresh token belongs to. Access tokens stay valid until they expire.
+/// Ends the login the refresh token belongs to, whichever of its tokens is presented (a
+/// rotated one too). Access tokens stay valid until they expire.
 #[utoipa::path(
     post, path = "/api/auth/logout/", tag = "auth", operation_id = "auth_logout",
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "Logged out", body = MessageJson),
-        (status = 400, description = "`Refresh token is required` or `Invalid token`", body = ErrorBody),
+        (status = 400, description = "`Refresh token is required`, or `Invalid token` (bad, expired, another user's, or its login already ended)", body = ErrorBody),
         (status = 401, description = "Not authenticated", body = TokenErrorBody),
     ),
     security(("jwt" = []))
@@ -219,15 +250,72 @@ pub async fn logout(
         .jwt
         .verify(&token, TokenType::Refresh, now)
         .map_err(|_| invalid())?;
-    if claims.user_id != caller.id {
+    if claims.user_id != caller.id || login_ended(&ctx, &claims, now).await? {
         return Err(invalid());
     }
-    match spend(&ctx, &claims).await? {
-        Spent::Now => revoke_family(&ctx, &claims).await?,
-        Spent::Before | Spent::LoginRevoked => return Err(invalid()),
+    match revoke_family(&ctx, &claims).await? {
+        RevocationOutcome::Revoked => Ok(Json(MessageJson {
+            message: "Successfully logged out".into(),
+        })),
+        // A concurrent logout or reuse ended it first.
+        RevocationOutcome::AlreadyRevoked { .. } => Err(invalid()),
     }
-    Ok(Json(MessageJson {
-        message: "Successfully logged out".into(),
+}
+
+/// Changes the caller's password and ends every login of theirs: every refresh token issued
+/// until now is revoked. The answer carries a new login for the caller. Access tokens stay
+/// valid until they expire (at most 60 minutes).
+#[utoipa::path(
+    post, path = "/api/auth/password/", tag = "auth", operation_id = "auth_password_change",
+    request_body = PasswordChangeRequest,
+    responses(
+        (status = 200, description = "Changed; earlier refresh tokens are revoked", body = PasswordChangedResponse),
+        (status = 400, description = "Field errors: `old_password` wrong or missing, `new_password` breaking the password rules", body = FieldErrorsBody),
+        (status = 401, description = "Not authenticated", body = TokenErrorBody),
+        (status = 429, description = "Throttled, or waiting after repeated wrong passwords for this account", body = DetailBody),
+    ),
+    security(("jwt" = []))
+)]
+pub async fn change_password(
+    State(ctx): State<AppContext>,
+    AuthUser(caller): AuthUser,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<PasswordChangedResponse>> {
+    let (context, email) = (&ctx, &caller.email);
+    // The old password is guessed through the same per-account backoff as login.
+    let input = PasswordChangeRequest::parse(&body, move |old| async move {
+        charge_password_attempt(context, email).await?;
+        let hash = users::find_credentials(&context.pool, email)
+            .await?
+            .map(|(_, hash)| hash);
+        let matches = password::verify(old, hash).await?;
+        if matches {
+            context.ephemeral.clear_login_failures(email).await?;
+        }
+        Ok(matches)
+    })
+    .await?;
+    let new_hash = password::hash(input.new_password).await?;
+    let now = Utc::now();
+    let access = ctx.jwt.issue(TokenType::Access, caller.id, None, now)?;
+    let refresh = ctx.jwt.issue(TokenType::Refresh, caller.id, None, now)?;
+    // Revoked before the password changes: if the update then fails, the user is logged out
+    // with the old password still valid, never left with old logins on a new password.
+    ctx.ephemeral
+        .revoke_user_tokens(
+            &caller.id.to_string(),
+            now,
+            refresh.claims.family(),
+            now + REFRESH_TOKEN_LIFETIME,
+        )
+        .await?;
+    users::set_password_hash(&ctx.pool, caller.id, &new_hash).await?;
+    Ok(Json(PasswordChangedResponse {
+        message: "Password changed".into(),
+        tokens: TokenPair {
+            refresh: refresh.token,
+            access: access.token,
+        },
     }))
 }
 

@@ -326,6 +326,62 @@ impl RefreshRequest {
     }
 }
 
+/// `POST /api/auth/password/`: the caller's current password and the new one.
+#[derive(ToSchema)]
+pub struct PasswordChangeRequest {
+    #[schema(min_length = 1, max_length = 4096)]
+    pub old_password: String,
+    /// The registration rules: at least 10 characters, not entirely numeric, not common.
+    #[schema(min_length = 10, max_length = 4096)]
+    pub new_password: String,
+}
+
+/// Django's `PasswordChangeForm` message.
+pub const OLD_PASSWORD_WRONG: &str =
+    "Your old password was entered incorrectly. Please enter it again.";
+
+impl PasswordChangeRequest {
+    /// Every field's errors at once: `old_matches(old_password)` answers whether it is the
+    /// caller's password (and may refuse the attempt outright, e.g. 429).
+    pub async fn parse<F, Fut>(body: &Value, old_matches: F) -> ApiResult<Self>
+    where
+        F: FnOnce(String) -> Fut,
+        Fut: Future<Output = ApiResult<bool>>,
+    {
+        let mut f = Fields::new(body)?;
+        let old_password = f.required_secret("old_password", password::MAX_PASSWORD_CHARS);
+        let new_password = f.required_secret("new_password", password::MAX_PASSWORD_CHARS);
+        if let Some(pw) = &new_password {
+            for problem in password::check_rules(pw) {
+                f.error("new_password", problem);
+            }
+        }
+        if let Some(old) = &old_password
+            && !old_matches(old.clone()).await?
+        {
+            f.error("old_password", OLD_PASSWORD_WRONG);
+        }
+        f.finish()?;
+        match (old_password, new_password) {
+            (Some(old_password), Some(new_password)) => Ok(Self {
+                old_password,
+                new_password,
+            }),
+            // finish() reported any missing field.
+            _ => Err(ApiError::internal(
+                "password change fields missing after validation",
+            )),
+        }
+    }
+}
+
+/// A changed password: every earlier refresh token is revoked; `tokens` is a new login.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasswordChangedResponse {
+    pub message: String,
+    pub tokens: TokenPair,
+}
+
 /// `POST` and `PUT /api/auth/organizations/…`.
 #[derive(ToSchema)]
 pub struct OrganizationRequest {
@@ -456,6 +512,12 @@ mod tests {
             max("RefreshRequest", "refresh"),
             limit(REFRESH_TOKEN_MAX_CHARS)
         );
+        for field in ["old_password", "new_password"] {
+            assert_eq!(
+                max("PasswordChangeRequest", field),
+                limit(password::MAX_PASSWORD_CHARS)
+            );
+        }
         assert_eq!(
             max("OrganizationRequest", "name"),
             limit(ORGANIZATION_NAME_MAX_CHARS)

@@ -4,7 +4,7 @@
 //!
 //! | URL                                                          | module          |
 //! |--------------------------------------------------------------|-----------------|
-//! | `/api/auth/{register,login,refresh,logout,profile}/`         | [`accounts`]    |
+//! | `/api/auth/{register,login,refresh,logout,password,profile}/` | [`accounts`]    |
 //! | `/api/auth/organizations/`, `…/{id}/`                        | [`organizations`] |
 //! | `/api/auth/organizations/{org_id}/members/`, `…/{membership_id}/` | [`organizations`] |
 //! | `/api/auth/organizations/{id}/leave/`                        | [`organizations`] |
@@ -36,6 +36,7 @@ fn api() -> OpenApiRouter<AppContext> {
         .routes(routes!(a::login))
         .routes(routes!(a::refresh))
         .routes(routes!(a::logout))
+        .routes(routes!(a::change_password))
         .routes(routes!(a::profile))
         .routes(routes!(o::list, o::create))
         .routes(routes!(o::detail, o::replace, o::update, o::delete))

@@ -1,7 +1,8 @@
 //! The one DynamoDB table for ephemeral state (partition key `pk`, sort key `sk`, TTL attribute
-//! `expires_at` in epoch seconds). This module holds revoked refresh tokens; rate-limit
-//! windows live in [`crate::rate_limit`]; later features add socket connections and routing
-//! under their own key prefixes.
+//! `expires_at` in epoch seconds). This module holds revoked refresh tokens, families and
+//! users' "every refresh token until T" records; rate-limit windows live in
+//! [`crate::rate_limit`], per-account login failures in [`crate::login_failures`]; later
+//! features add socket connections and routing under their own key prefixes.
 //!
 //! DynamoDB deletes expired items lazily (and the local emulator never does), so every read
 //! also checks `expires_at` itself.
@@ -10,12 +11,15 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
 
 pub const PARTITION_KEY: &str = "pk";
 pub const SORT_KEY: &str = "sk";
 pub const TTL_ATTRIBUTE: &str = "expires_at";
+/// When a revocation record was written, epoch milliseconds.
+const REVOKED_AT: &str = "revoked_at";
 
 #[derive(Debug, thiserror::Error)]
 #[error("DynamoDB {operation} failed: {message}")]
@@ -47,8 +51,29 @@ impl StoreError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RevocationOutcome {
     Revoked,
-    AlreadyRevoked,
+    /// Revoked before, at `revoked_at` (`None` for records written before it was kept).
+    AlreadyRevoked {
+        revoked_at: Option<DateTime<Utc>>,
+    },
 }
+
+/// A user's "every refresh token issued until `issued_until` is revoked" record (a password
+/// change), sparing `except_family`: the login the change itself answered with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRevocation {
+    /// Epoch seconds, compared with a token's `iat` (whole seconds too).
+    pub issued_until: i64,
+    pub except_family: String,
+}
+
+impl UserRevocation {
+    /// Whether a refresh token issued at `iat` (epoch seconds) in `family` is revoked.
+    pub fn covers(&self, iat: i64, family: &str) -> bool {
+        iat <= self.issued_until && family != self.except_family
+    }
+}
+
+const USER_REVOCATION: &str = "user revocation";
 
 #[derive(Clone, Debug)]
 pub struct EphemeralStore {
@@ -73,15 +98,21 @@ impl EphemeralStore {
         &self.table
     }
 
-    /// Marks a refresh token (by `jti`) revoked until it would have expired anyway.
-    /// Exactly one of several concurrent callers gets `Revoked`.
+    /// Marks a refresh token (by `jti`) revoked at `now` until it would have expired anyway.
+    /// Exactly one of several concurrent callers gets `Revoked`; the others learn when.
     pub async fn revoke_token(
         &self,
         jti: &str,
         until: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> Result<RevocationOutcome, StoreError> {
-        self.put_once(&format!("revoked-token#{jti}"), until, "token revocation")
-            .await
+        self.put_once(
+            &format!("revoked-token#{jti}"),
+            until,
+            now,
+            "token revocation",
+        )
+        .await
     }
 
     pub async fn is_token_revoked(
@@ -107,9 +138,69 @@ impl EphemeralStore {
         self.put_once(
             &format!("revoked-family#{family}"),
             until,
+            Utc::now(),
             "family revocation",
         )
         .await
+    }
+
+    /// Revokes every refresh token of `user` issued at or before `issued_until` except those
+    /// of `except_family`, replacing any earlier such record. The record lasts until `until`
+    /// (when every token it covers has expired).
+    pub async fn revoke_user_tokens(
+        &self,
+        user: &str,
+        issued_until: DateTime<Utc>,
+        except_family: &str,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(PARTITION_KEY, s(&format!("revoked-user#{user}")))
+            .item(SORT_KEY, s("revoked"))
+            .item("issued_until", n(issued_until.timestamp()))
+            .item("except_family", s(except_family))
+            .item(TTL_ATTRIBUTE, n(until.timestamp()))
+            .send()
+            .await
+            .map_err(|err| StoreError::from_sdk(USER_REVOCATION, err))?;
+        Ok(())
+    }
+
+    /// The user's live revocation record, if any.
+    pub async fn user_revocation(
+        &self,
+        user: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<UserRevocation>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(&format!("revoked-user#{user}")))
+            .key(SORT_KEY, s("revoked"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|err| StoreError::from_sdk(USER_REVOCATION, err))?;
+        let Some(item) = output.item else {
+            return Ok(None);
+        };
+        if number(&item, TTL_ATTRIBUTE).is_some_and(|exp| exp <= now.timestamp()) {
+            return Ok(None);
+        }
+        let issued_until = number(&item, "issued_until")
+            .ok_or_else(|| StoreError::malformed(USER_REVOCATION, "issued_until"))?;
+        let except_family = item
+            .get("except_family")
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default();
+        Ok(Some(UserRevocation {
+            issued_until,
+            except_family,
+        }))
     }
 
     pub async fn is_family_revoked(
@@ -125,10 +216,12 @@ impl EphemeralStore {
         .await
     }
 
+    /// Writes a revocation record (with `revoked_at`, epoch milliseconds) unless one exists.
     async fn put_once(
         &self,
         pk: &str,
         until: DateTime<Utc>,
+        now: DateTime<Utc>,
         operation: &'static str,
     ) -> Result<RevocationOutcome, StoreError> {
         let result = self
@@ -138,22 +231,37 @@ impl EphemeralStore {
             .item(PARTITION_KEY, s(pk))
             .item(SORT_KEY, s("revoked"))
             .item(TTL_ATTRIBUTE, n(until.timestamp()))
+            .item(REVOKED_AT, n(now.timestamp_millis()))
             .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(RevocationOutcome::Revoked),
-            Err(err) if is_conditional_failure(&err) => Ok(RevocationOutcome::AlreadyRevoked),
-            Err(err) => Err(StoreError::from_sdk(operation, err)),
-        }
+        let old = match result {
+            Ok(_) => return Ok(RevocationOutcome::Revoked),
+            Err(err) => match err.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(refused)) => {
+                    refused.item.clone()
+                }
+                _ => return Err(StoreError::from_sdk(operation, err)),
+            },
+        };
+        // DynamoDB returns the existing record with the refusal; read it if it did not.
+        let old = match old {
+            Some(item) => Some(item),
+            None => self.get(pk, operation).await?,
+        };
+        let revoked_at = old
+            .as_ref()
+            .and_then(|item| number(item, REVOKED_AT))
+            .and_then(DateTime::from_timestamp_millis);
+        Ok(RevocationOutcome::AlreadyRevoked { revoked_at })
     }
 
-    async fn is_present(
+    async fn get(
         &self,
         pk: &str,
-        now: DateTime<Utc>,
         operation: &'static str,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
         let output = self
             .client
             .get_item()
@@ -164,7 +272,16 @@ impl EphemeralStore {
             .send()
             .await
             .map_err(|err| StoreError::from_sdk(operation, err))?;
-        Ok(output.item.is_some_and(|item| {
+        Ok(output.item)
+    }
+
+    async fn is_present(
+        &self,
+        pk: &str,
+        now: DateTime<Utc>,
+        operation: &'static str,
+    ) -> Result<bool, StoreError> {
+        Ok(self.get(pk, operation).await?.is_some_and(|item| {
             number(&item, TTL_ATTRIBUTE).is_none_or(|exp| exp > now.timestamp())
         }))
     }
@@ -186,13 +303,4 @@ pub(crate) fn number(item: &HashMap<String, AttributeValue>, name: &str) -> Opti
 /// live window.
 pub(crate) fn expiry_secs(until_ms: i64) -> i64 {
     (until_ms + 999) / 1000 + 60
-}
-
-pub(crate) fn is_conditional_failure<E, R>(err: &SdkError<E, R>) -> bool
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
-{
-    err.as_service_error()
-        .and_then(|e| e.code())
-        .is_some_and(|code| code == "ConditionalCheckFailedException")
 }

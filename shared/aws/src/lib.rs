@@ -7,6 +7,7 @@
 //! is never loaded at the cold start of a function that does not need one.
 
 pub mod ephemeral;
+pub mod login_failures;
 pub mod rate_limit;
 pub mod secrets;
 
@@ -14,7 +15,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use meetin_core::AwsSettings;
 
-pub use ephemeral::{EphemeralStore, RevocationOutcome, StoreError};
+pub use ephemeral::{EphemeralStore, RevocationOutcome, StoreError, UserRevocation};
 pub use rate_limit::{RateDecision, RateLimiter};
 
 /// The SDK configuration: the Lambda role's credentials and region in AWS; the emulator's

@@ -26,6 +26,12 @@ impl TokenType {
         }
     }
 
+    fn from_claim(value: &str) -> Option<Self> {
+        [Self::Access, Self::Refresh]
+            .into_iter()
+            .find(|t| t.as_str() == value)
+    }
+
     const fn lifetime(self) -> Duration {
         match self {
             Self::Access => ACCESS_TOKEN_LIFETIME,
@@ -115,7 +121,10 @@ impl JwtKeys {
         Ok(Issued { token, claims })
     }
 
-    /// Checks signature, expiry and type, in simplejwt's order.
+    /// Checks signature, expiry and type, in simplejwt's order. A correctly signed token is
+    /// still `Invalid` when its header names `crit` extensions (RFC 7515 §4.1.11: none is
+    /// understood here) or when it claims to live longer (`exp - iat`) than its type's
+    /// lifetime: such a token was not minted by [`JwtKeys::issue`].
     pub fn verify(
         &self,
         token: &str,
@@ -124,7 +133,15 @@ impl JwtKeys {
     ) -> Result<Claims, TokenProblem> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| TokenProblem::Invalid)?;
+        if data.header.crit.is_some() {
+            return Err(TokenProblem::Invalid);
+        }
         let claims = data.claims;
+        let too_long = TokenType::from_claim(&claims.token_type)
+            .is_some_and(|t| claims.exp.saturating_sub(claims.iat) > t.lifetime().num_seconds());
+        if too_long {
+            return Err(TokenProblem::Invalid);
+        }
         if claims.exp <= now.timestamp() {
             return Err(TokenProblem::Expired);
         }
@@ -205,6 +222,45 @@ mod tests {
         assert_eq!(
             keys().verify("not.a.jwt", TokenType::Access, now),
             Err(TokenProblem::Invalid)
+        );
+    }
+
+    #[test]
+    fn refuses_signed_tokens_with_crit_or_a_stretched_lifetime() {
+        let now = Utc::now();
+        let key = EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef");
+        let issued = keys()
+            .issue(TokenType::Access, Uuid::new_v4(), None, now)
+            .expect("issue");
+        let sign = |header: &Header, claims: &Claims| {
+            jsonwebtoken::encode(header, claims, &key).expect("sign")
+        };
+        let plain = Header::new(Algorithm::HS256);
+        // Re-signing the issued claims verifies: the checks below are what refuses.
+        assert!(
+            keys()
+                .verify(&sign(&plain, &issued.claims), TokenType::Access, now)
+                .is_ok()
+        );
+        let mut crit = plain.clone();
+        crit.crit = Some(vec!["exp".into()]);
+        assert_eq!(
+            keys().verify(&sign(&crit, &issued.claims), TokenType::Access, now),
+            Err(TokenProblem::Invalid)
+        );
+        let mut stretched = issued.claims.clone();
+        stretched.exp += 1;
+        assert_eq!(
+            keys().verify(&sign(&plain, &stretched), TokenType::Access, now),
+            Err(TokenProblem::Invalid)
+        );
+        // A refresh token's lifetime is its own type's, even when presented as access.
+        let refresh = keys()
+            .issue(TokenType::Refresh, Uuid::new_v4(), None, now)
+            .expect("issue");
+        assert_eq!(
+            keys().verify(&refresh.token, TokenType::Access, now),
+            Err(TokenProblem::WrongType)
         );
     }
 }

@@ -19,6 +19,6 @@ pub use access::{Access, Denied};
 pub use refusal::Refusal;
 pub use role::Role;
 pub use settings::{
-    AwsSettings, CorsOrigins, DatabaseTarget, EphemeralTable, JwtSettings, RateLimits, Setting,
-    SettingsError,
+    AwsSettings, CorsOrigins, DatabaseTarget, EphemeralTable, JwtSettings, LoginBackoff,
+    RateLimits, RefreshReuseGrace, Setting, SettingsError,
 };

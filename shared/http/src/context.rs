@@ -1,5 +1,5 @@
 //! What every HTTP function's handlers share, built once per cold start: the database pool,
-//! the JWT keys, the ephemeral store and the rate limits. A function that needs more (S3,
+//! the JWT keys, the ephemeral store, the rate limits and the account-security settings. A function that needs more (S3,
 //! SQS, the socket push) keeps its own state holding an `AppContext` and implements
 //! `FromRef<ItsState> for AppContext`, so the shared extractors work and no other function
 //! loads those clients (docs/adding-a-function.md).
@@ -9,7 +9,10 @@ use std::sync::Arc;
 use meetin_aws::{EphemeralStore, RateLimiter};
 use meetin_core::jwt::JwtKeys;
 use meetin_core::settings::Lookup;
-use meetin_core::{AwsSettings, DatabaseTarget, EphemeralTable, JwtSettings, RateLimits, Setting};
+use meetin_core::{
+    AwsSettings, DatabaseTarget, EphemeralTable, JwtSettings, LoginBackoff, RateLimits,
+    RefreshReuseGrace, Setting,
+};
 use meetin_data::{PgPool, PoolSettings};
 
 #[derive(Clone, Debug)]
@@ -20,9 +23,15 @@ pub struct AppContext {
     pub rate_limits: RateLimits,
     /// Built once per process: its clones share the reserved allowance.
     pub rate_limiter: RateLimiter,
+    /// How long a just-rotated refresh token still gets a fresh pair.
+    pub refresh_reuse_grace: RefreshReuseGrace,
+    /// Per-account waits after failed password checks.
+    pub login_backoff: LoginBackoff,
 }
 
 impl AppContext {
+    /// A context with the default refresh grace and login backoff ([`AppContext::load`]
+    /// reads them from settings).
     pub fn new(
         pool: PgPool,
         jwt_signing_key: &[u8],
@@ -35,6 +44,8 @@ impl AppContext {
             rate_limiter: RateLimiter::new(ephemeral.client().clone(), ephemeral.table()),
             ephemeral,
             rate_limits,
+            refresh_reuse_grace: RefreshReuseGrace::default(),
+            login_backoff: LoginBackoff::default(),
         }
     }
 
@@ -51,6 +62,8 @@ impl AppContext {
         let jwt = JwtSettings::from_lookup(lookup)?;
         let table = EphemeralTable::from_lookup(lookup)?;
         let rate_limits = RateLimits::from_lookup(lookup)?;
+        let refresh_reuse_grace = RefreshReuseGrace::from_lookup(lookup)?;
+        let login_backoff = LoginBackoff::from_lookup(lookup)?;
         let sdk = meetin_aws::sdk_config(&aws).await;
         let secrets = meetin_aws::aws_sdk_secretsmanager::Client::new(&sdk);
         let (key, url) = tokio::try_join!(
@@ -60,6 +73,10 @@ impl AppContext {
         let pool = meetin_data::connect_lazy(&url, pool_settings)?;
         let ephemeral =
             EphemeralStore::new(meetin_aws::aws_sdk_dynamodb::Client::new(&sdk), table.0);
-        Ok(Self::new(pool, &key, ephemeral, rate_limits))
+        Ok(Self {
+            refresh_reuse_grace,
+            login_backoff,
+            ..Self::new(pool, &key, ephemeral, rate_limits)
+        })
     }
 }

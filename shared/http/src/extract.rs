@@ -239,12 +239,21 @@ pub trait IpScope: Send + Sync + 'static {
     const SCOPE: Scope;
 }
 
-/// register, login and refresh, sharing one bucket.
+/// register and login, sharing one bucket.
 #[derive(Debug, Clone, Copy)]
 pub struct AuthEndpoints;
 
 impl IpScope for AuthEndpoints {
     const SCOPE: Scope = Scope::Auth;
+}
+
+/// Token refresh, in a bucket of its own: a client retrying a failed refresh in a loop uses
+/// it up without locking its user out of logging in.
+#[derive(Debug, Clone, Copy)]
+pub struct RefreshEndpoint;
+
+impl IpScope for RefreshEndpoint {
+    const SCOPE: Scope = Scope::Refresh;
 }
 
 /// Other unauthenticated requests.
@@ -262,6 +271,7 @@ impl IpScope for Anonymous {
 pub struct IpRateLimit<S>(std::marker::PhantomData<S>);
 
 pub type AuthRateLimit = IpRateLimit<AuthEndpoints>;
+pub type RefreshRateLimit = IpRateLimit<RefreshEndpoint>;
 pub type AnonRateLimit = IpRateLimit<Anonymous>;
 
 impl<S, St> FromRequestParts<St> for IpRateLimit<S>

@@ -17,6 +17,7 @@ pub use context::AppContext;
 pub use error::{ApiError, ApiResult};
 pub use extract::{
     AnonRateLimit, AuthRateLimit, AuthUser, ClientIp, JsonBody, PageUrl, PathParams,
+    RefreshRateLimit,
 };
 pub use layers::{finish_router, not_found, run_on_lambda};
 pub use throttle::Scope;

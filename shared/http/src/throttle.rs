@@ -11,8 +11,10 @@ const WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
-    /// register, login and refresh share one bucket per client IP
+    /// register and login share one bucket per client IP
     Auth,
+    /// token refreshes, their own bucket per client IP
+    Refresh,
     /// other unauthenticated requests, per client IP
     Anon,
     /// authenticated requests, per user
@@ -23,6 +25,7 @@ impl Scope {
     fn name(self) -> &'static str {
         match self {
             Self::Auth => "auth",
+            Self::Refresh => "refresh",
             Self::Anon => "anon",
             Self::User => "user",
         }
@@ -34,6 +37,7 @@ pub async fn check(ctx: &AppContext, scope: Scope, key: &str) -> Result<(), ApiE
     let limits = ctx.rate_limits;
     let limit = match scope {
         Scope::Auth => limits.auth_per_minute,
+        Scope::Refresh => limits.refresh_per_minute,
         Scope::Anon => limits.anon_per_minute,
         Scope::User => limits.user_per_minute,
     };

@@ -188,6 +188,13 @@ async fn every_sample_event_is_served_through_the_lambda_event_path() {
         )
     );
 
+    let r = send(event("password", &tokens)).await;
+    assert_eq!(
+        (r.status, r.body["message"].clone()),
+        (StatusCode::OK, json!("Password changed")),
+        "{r:?}"
+    );
+
     let r = send(event("root", &[ip_swap])).await;
     assert_eq!(
         (r.status, r.text.as_str()),

@@ -100,7 +100,16 @@ pub const PASSWORD: &str = "plum-harbor-71-lantern";
 
 impl TestApp {
     pub async fn spawn() -> Self {
-        let (settings, db) = test_config();
+        Self::spawn_with(&[]).await
+    }
+
+    /// An app whose settings are the tests' with `overrides` (name, value) applied, e.g. a
+    /// short `REFRESH_REUSE_GRACE_SECONDS`.
+    pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
+        let (mut settings, db) = test_config();
+        for (name, value) in overrides {
+            settings.insert((*name).to_owned(), (*value).to_owned());
+        }
         let lookup = |name: &str| settings.get(name).cloned();
         PROVISIONED
             .get_or_try_init(|| async {

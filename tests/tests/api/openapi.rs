@@ -9,6 +9,7 @@ const CONTRACT_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/auth/login/"),
     ("post", "/api/auth/refresh/"),
     ("post", "/api/auth/logout/"),
+    ("post", "/api/auth/password/"),
     ("get", "/api/auth/profile/"),
     ("get", "/api/auth/organizations/"),
     ("post", "/api/auth/organizations/"),

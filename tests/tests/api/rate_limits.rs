@@ -6,29 +6,31 @@ use http::{Method, StatusCode, header};
 use serde_json::json;
 use tokio::process::{Child, Command};
 
-use crate::helpers::{TestApp, random_ip, repo_root, settings};
+use crate::helpers::{PASSWORD, TestApp, random_ip, repo_root, settings, unique};
+
+/// A login body for an address nobody has (each its own per-account record).
+fn unknown_login() -> serde_json::Value {
+    json!({"email": format!("{}@example.com", unique("nobody")), "password": "wrong-password-1"})
+}
 
 #[tokio::test]
 async fn the_eleventh_auth_request_a_minute_from_one_address_is_429() {
-    // GIVEN one client address and an account
+    // GIVEN one client address
     let app = TestApp::spawn().await;
-    let account = app.register().await;
     let ip = random_ip();
-    let login = json!({"email": account.email, "password": "wrong-password-1"});
 
-    // WHEN it sends 10 register, login and refresh requests (valid or not, they all count)
+    // WHEN it sends 10 register and login requests (valid or not, they all count)
     for i in 0..10 {
-        let (path, body) = match i % 3 {
-            0 => ("/api/auth/login/", login.clone()),
-            1 => ("/api/auth/register/", json!({})),
-            _ => ("/api/auth/refresh/", json!({"refresh": "nonsense"})),
+        let (path, body) = match i % 2 {
+            0 => ("/api/auth/login/", unknown_login()),
+            _ => ("/api/auth/register/", json!({})),
         };
         let r = app
             .send(TestApp::request(Method::POST, path, Some(&body), None), ip)
             .await;
-        assert_ne!(
+        assert_eq!(
             r.status,
-            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::BAD_REQUEST,
             "request {} of 10: {r:?}",
             i + 1
         );
@@ -37,7 +39,12 @@ async fn the_eleventh_auth_request_a_minute_from_one_address_is_429() {
     // THEN the 11th is refused with Retry-After, whatever the endpoint
     let r = app
         .send(
-            TestApp::request(Method::POST, "/api/auth/login/", Some(&login), None),
+            TestApp::request(
+                Method::POST,
+                "/api/auth/login/",
+                Some(&unknown_login()),
+                None,
+            ),
             ip,
         )
         .await;
@@ -52,15 +59,86 @@ async fn the_eleventh_auth_request_a_minute_from_one_address_is_429() {
         r.body,
         json!({"detail": format!("Request was throttled. Expected available in {retry_after} seconds.")})
     );
+    let r = app
+        .send(
+            TestApp::request(Method::POST, "/api/auth/register/", Some(&json!({})), None),
+            ip,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+
+    // AND refresh, in a bucket of its own, still answers from that address
+    let r = app
+        .send(
+            TestApp::request(
+                Method::POST,
+                "/api/auth/refresh/",
+                Some(&json!({"refresh": "nonsense"})),
+                None,
+            ),
+            ip,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{r:?}");
 
     // AND another address is unaffected
     let r = app
         .send(
-            TestApp::request(Method::POST, "/api/auth/login/", Some(&login), None),
+            TestApp::request(
+                Method::POST,
+                "/api/auth/login/",
+                Some(&unknown_login()),
+                None,
+            ),
             random_ip(),
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_31st_refresh_a_minute_from_one_address_is_429_and_login_still_works() {
+    // GIVEN an account and one client address
+    let app = TestApp::spawn().await;
+    let account = app.register().await;
+    let ip = random_ip();
+    let refresh = json!({"refresh": "nonsense"});
+
+    // WHEN it sends 30 failing refreshes (a frontend retrying in a loop)
+    for i in 0..30 {
+        let r = app
+            .send(
+                TestApp::request(Method::POST, "/api/auth/refresh/", Some(&refresh), None),
+                ip,
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNAUTHORIZED,
+            "refresh {}: {r:?}",
+            i + 1
+        );
+    }
+
+    // THEN the 31st is 429 with Retry-After
+    let r = app
+        .send(
+            TestApp::request(Method::POST, "/api/auth/refresh/", Some(&refresh), None),
+            ip,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{r:?}");
+    assert!(r.headers.contains_key(header::RETRY_AFTER));
+
+    // AND the user can still log in from that address
+    let login = json!({"email": account.email, "password": PASSWORD});
+    let r = app
+        .send(
+            TestApp::request(Method::POST, "/api/auth/login/", Some(&login), None),
+            ip,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
 }
 
 #[tokio::test]
@@ -173,14 +251,13 @@ async fn the_limit_holds_across_separately_started_processes() {
         .local_address(local)
         .build()
         .expect("client");
-    let body = json!({"email": "nobody-at-all@example.com", "password": "wrong-password-1"});
 
-    // WHEN 10 logins alternate between the two
+    // WHEN 10 logins (each for its own unknown address) alternate between the two
     for i in 0..10 {
         let port = if i % 2 == 0 { a.port } else { b.port };
         let r = client
             .post(format!("http://127.0.0.1:{port}/api/auth/login/"))
-            .json(&body)
+            .json(&unknown_login())
             .send()
             .await
             .expect("send");
@@ -191,7 +268,7 @@ async fn the_limit_holds_across_separately_started_processes() {
     for port in [a.port, b.port] {
         let r = client
             .post(format!("http://127.0.0.1:{port}/api/auth/login/"))
-            .json(&body)
+            .json(&unknown_login())
             .send()
             .await
             .expect("send");
