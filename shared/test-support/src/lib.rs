@@ -3,6 +3,7 @@
 
 pub mod provision;
 pub mod settings;
+pub mod stack;
 
 pub use provision::{ensure_database, ensure_ephemeral_table, ensure_secret, provision_local};
 pub use settings::local_settings;

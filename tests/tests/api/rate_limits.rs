@@ -1,10 +1,9 @@
 use std::net::{IpAddr, Ipv4Addr};
-use std::process::Stdio;
 use std::time::Duration;
 
 use http::{Method, StatusCode, header};
+use meetin_test_support::stack::{LocalStack, free_port};
 use serde_json::json;
-use tokio::process::{Child, Command};
 
 use crate::helpers::{PASSWORD, TestApp, random_ip, repo_root, settings, unique};
 
@@ -183,55 +182,22 @@ async fn the_121st_request_a_minute_from_one_user_is_429() {
     );
 }
 
-/// A `meetin-local serve` process, killed when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-async fn start_server() -> Server {
+/// A `meetin-local serve` process (target/debug) on the test database, killed when dropped.
+async fn start_server() -> LocalStack {
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(Into::into)
         .unwrap_or_else(|_| repo_root().join("target"));
-    let binary = target.join("debug/meetin-local");
-    assert!(
-        binary.exists(),
-        "{} is missing: run `cargo build -p meetin-local` (make test does)",
-        binary.display()
-    );
-    let env = settings();
-    let port = free_port();
-    let mut command = Command::new(&binary);
-    command
-        .args(["serve", "--port", &port.to_string()])
-        .envs(env.iter())
-        .env("DATABASE_URL", &env["TEST_DATABASE_URL"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
-    let child = command.spawn().expect("start meetin-local");
-    let server = Server { child, port };
-    let client = reqwest::Client::new();
-    for _ in 0..200 {
-        if client
-            .get(format!("http://127.0.0.1:{port}/"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("meetin-local did not answer on port {port}");
+    let mut env = settings();
+    env.insert("DATABASE_URL".into(), env["TEST_DATABASE_URL"].clone());
+    env.insert("RUST_LOG".into(), "warn".into());
+    let port = free_port().expect("free port");
+    let mut server = LocalStack::start(&target.join("debug/meetin-local"), port, &env, None)
+        .expect("start meetin-local (make test builds it)");
+    server
+        .wait_ready(&reqwest::Client::new(), Duration::from_secs(20))
+        .await
+        .expect("meetin-local ready");
+    server
 }
 
 #[tokio::test]
@@ -254,7 +220,7 @@ async fn the_limit_holds_across_separately_started_processes() {
 
     // WHEN 10 logins (each for its own unknown address) alternate between the two
     for i in 0..10 {
-        let port = if i % 2 == 0 { a.port } else { b.port };
+        let port = if i % 2 == 0 { a.port() } else { b.port() };
         let r = client
             .post(format!("http://127.0.0.1:{port}/api/auth/login/"))
             .json(&unknown_login())
@@ -265,7 +231,7 @@ async fn the_limit_holds_across_separately_started_processes() {
     }
 
     // THEN the 11th, on either, is 429 with Retry-After
-    for port in [a.port, b.port] {
+    for port in [a.port(), b.port()] {
         let r = client
             .post(format!("http://127.0.0.1:{port}/api/auth/login/"))
             .json(&unknown_login())
@@ -281,6 +247,6 @@ async fn the_limit_holds_across_separately_started_processes() {
                 .is_some_and(|d| d.starts_with("Request was throttled."))
         );
     }
-    a.child.kill().await.ok();
-    b.child.kill().await.ok();
+    a.stop().await;
+    b.stop().await;
 }
