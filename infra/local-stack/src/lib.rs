@@ -1,7 +1,17 @@
 //! The local stack: every HTTP function's own routes, merged at their production paths and
 //! finished with the same layers Lambda uses, plus the CORS API Gateway applies in AWS.
+//!
+//! | module      | stands in for                                                      |
+//! |-------------|--------------------------------------------------------------------|
+//! | [`http`]    | API Gateway's HTTP API: the listener, its limits, the JSON refusals |
+//! | [`sockets`] | API Gateway's WebSocket API and Management API (to come)           |
+//! | [`workers`] | SQS invoking the worker functions (to come)                        |
+//! | [`bridge`]  | the Fargate Deepgram bridge (to come)                              |
 
+pub mod bridge;
 pub mod http;
+pub mod sockets;
+pub mod workers;
 
 use ::http::{HeaderValue, Method, header};
 use axum::Router;

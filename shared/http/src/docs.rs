@@ -52,23 +52,56 @@ pub fn base_document() -> utoipa::openapi::OpenApi {
     Base::openapi()
 }
 
-/// Adds the responses every operation can give, where a handler did not document them:
-/// 401 and 429 for authenticated operations, the JSON 500 for all.
+/// Adds the responses every operation can give, where a handler did not document them, so
+/// that every answer conforms to the document (`make fuzz` checks it):
+/// - authenticated operations: 401 (missing credentials `{"detail"}`, or a bad token with
+///   `messages`) and 429;
+/// - operations with a body: 400 also as `{"detail": "JSON parse error - ..."}`, 413, 415;
+/// - operations with path parameters: 404 for a malformed id;
+/// - every operation: the JSON 500.
 pub fn add_common_responses(doc: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    use utoipa::openapi::{
+        Content, ContentBuilder, OneOfBuilder, Ref, RefOr, Response, ResponseBuilder,
+        schema::Schema,
+    };
 
-    let json = |description: &str, schema: &str| {
+    let content = |schema: RefOr<Schema>| ContentBuilder::new().schema(Some(schema)).build();
+    let json = |description: &str, schema: &str| -> RefOr<Response> {
         ResponseBuilder::new()
             .description(description)
             .content(
                 "application/json",
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name(schema)))
-                    .build(),
+                content(Ref::from_schema_name(schema).into()),
             )
             .build()
+            .into()
     };
-    for item in doc.paths.paths.values_mut() {
+    // `schema`, or also `other`: a response documented with one body that can also come
+    // with another.
+    let or_also = |response: &mut RefOr<Response>, other: &str| {
+        let RefOr::T(response) = response else { return };
+        let Some(RefOr::T(Content {
+            schema: Some(schema),
+            ..
+        })) = response.content.get_mut("application/json")
+        else {
+            return;
+        };
+        let other: RefOr<Schema> = Ref::from_schema_name(other).into();
+        let already = match &*schema {
+            RefOr::Ref(r) => r.ref_location.ends_with(&format!("/{}", schema_name(&other))),
+            RefOr::T(Schema::OneOf(one_of)) => one_of.items.iter().any(|item| {
+                matches!((item, &other), (RefOr::Ref(a), RefOr::Ref(b)) if a.ref_location == b.ref_location)
+            }),
+            _ => false,
+        };
+        if !already {
+            let current = schema.clone();
+            *schema = Schema::OneOf(OneOfBuilder::new().item(current).item(other).build()).into();
+        }
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let has_path_ids = path.contains('{');
         let operations = [
             &mut item.get,
             &mut item.put,
@@ -81,18 +114,45 @@ pub fn add_common_responses(doc: &mut utoipa::openapi::OpenApi) {
                 .security
                 .as_ref()
                 .is_some_and(|reqs| reqs.iter().any(|r| *r != Default::default()));
+            let has_body = operation.request_body.is_some();
             let responses = &mut operation.responses.responses;
             if authenticated {
-                responses.entry("401".into()).or_insert_with(|| {
-                    json("Missing, invalid or expired access token", "TokenErrorBody").into()
+                let unauthorized = responses.entry("401".into()).or_insert_with(|| {
+                    json("Missing, invalid or expired access token", "TokenErrorBody")
                 });
+                or_also(unauthorized, "TokenErrorBody");
+                or_also(unauthorized, "DetailBody");
                 responses.entry("429".into()).or_insert_with(|| {
-                    json("More than the per-user requests a minute", "DetailBody").into()
+                    json("More than the per-user requests a minute", "DetailBody")
                 });
             }
-            responses.entry("500".into()).or_insert_with(|| {
-                json("Unexpected failure, without internals", "ErrorBody").into()
-            });
+            if has_body {
+                let bad = responses
+                    .entry("400".into())
+                    .or_insert_with(|| json("Malformed JSON", "DetailBody"));
+                or_also(bad, "DetailBody");
+                responses
+                    .entry("413".into())
+                    .or_insert_with(|| json("The body is over 6 MiB", "DetailBody"));
+                responses
+                    .entry("415".into())
+                    .or_insert_with(|| json("The body is not JSON", "DetailBody"));
+            }
+            if has_path_ids {
+                responses
+                    .entry("404".into())
+                    .or_insert_with(|| json("No such object, or a malformed id", "DetailBody"));
+            }
+            responses
+                .entry("500".into())
+                .or_insert_with(|| json("Unexpected failure, without internals", "ErrorBody"));
         }
+    }
+}
+
+fn schema_name(schema: &utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>) -> &str {
+    match schema {
+        utoipa::openapi::RefOr::Ref(r) => r.ref_location.rsplit('/').next().unwrap_or(""),
+        utoipa::openapi::RefOr::T(_) => "",
     }
 }
