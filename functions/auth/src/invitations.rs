@@ -3,13 +3,13 @@
 //! invitation does not exist (404).
 
 use axum::Json;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use http::StatusCode;
-use meetin_core::pagination::{Page, PageNumber};
+use meetin_core::pagination::Page;
 use meetin_data::invitations::{self, InvitationError};
 use meetin_http::docs::{DetailBody, ErrorBody};
 use meetin_http::extract::path_uuid;
-use meetin_http::{ApiError, ApiResult, AppContext, AuthUser, PageUrl, PathParams};
+use meetin_http::{ApiError, ApiResult, AppContext, AuthUser, PageRequest, PathParams};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -50,17 +50,15 @@ fn answer_error(err: InvitationError) -> ApiError {
 pub async fn list(
     State(ctx): State<AppContext>,
     AuthUser(caller): AuthUser,
-    PageUrl(url): PageUrl,
-    RawQuery(query): RawQuery,
+    page: PageRequest,
 ) -> ApiResult<Json<Page<InvitationJson>>> {
-    let page = PageNumber::from_query(query.as_deref())?;
-    let count = invitations::count_open_for(&ctx.pool, caller.id).await?;
-    let window = page.resolve(count)?;
-    let rows =
-        invitations::list_open_for(&ctx.pool, caller.id, window.limit, window.offset).await?;
-    Ok(Json(
-        Page::new(window, count, rows, &url).map(InvitationJson::from),
-    ))
+    let page = page
+        .load(
+            invitations::count_open_for(&ctx.pool, caller.id),
+            |limit, offset| invitations::list_open_for(&ctx.pool, caller.id, limit, offset),
+        )
+        .await?;
+    Ok(Json(page.map(InvitationJson::from)))
 }
 
 /// Accepts an invitation: the caller becomes a member with the invited role.

@@ -4,16 +4,16 @@
 //! invitee accepts. Any member may leave.
 
 use axum::Json;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use http::StatusCode;
-use meetin_core::pagination::{Page, PageNumber};
+use meetin_core::pagination::Page;
 use meetin_core::validation::NON_FIELD_ERRORS;
 use meetin_core::{Access, Role};
 use meetin_data::invitations::{self, InvitationError};
 use meetin_data::organizations::{self as orgs, MembershipError};
 use meetin_http::docs::{DetailBody, FieldErrorsBody};
 use meetin_http::extract::path_uuid;
-use meetin_http::{ApiError, ApiResult, AppContext, AuthUser, JsonBody, PageUrl, PathParams};
+use meetin_http::{ApiError, ApiResult, AppContext, AuthUser, JsonBody, PageRequest, PathParams};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -78,16 +78,15 @@ fn membership_error(err: MembershipError, not_admin: &'static str) -> ApiError {
 pub async fn list(
     State(ctx): State<AppContext>,
     AuthUser(caller): AuthUser,
-    PageUrl(url): PageUrl,
-    RawQuery(query): RawQuery,
+    page: PageRequest,
 ) -> ApiResult<Json<Page<OrganizationJson>>> {
-    let page = PageNumber::from_query(query.as_deref())?;
-    let count = orgs::count_for_member(&ctx.pool, caller.id).await?;
-    let window = page.resolve(count)?;
-    let rows = orgs::list_for_member(&ctx.pool, caller.id, window.limit, window.offset).await?;
-    Ok(Json(
-        Page::new(window, count, rows, &url).map(OrganizationJson::from),
-    ))
+    let page = page
+        .load(
+            orgs::count_for_member(&ctx.pool, caller.id),
+            |limit, offset| orgs::list_for_member(&ctx.pool, caller.id, limit, offset),
+        )
+        .await?;
+    Ok(Json(page.map(OrganizationJson::from)))
 }
 
 /// Creates an organization; the caller becomes its owner and admin.
@@ -242,16 +241,15 @@ pub async fn members(
     State(ctx): State<AppContext>,
     AuthUser(caller): AuthUser,
     PathParams(MembersPath { org_id: org }): PathParams<MembersPath>,
-    PageUrl(url): PageUrl,
-    RawQuery(query): RawQuery,
+    page: PageRequest,
 ) -> ApiResult<Json<MembersPage>> {
-    let page = PageNumber::from_query(query.as_deref())?;
-    let count = orgs::count_members_visible_to(&ctx.pool, org, caller.id).await?;
-    let window = page.resolve(count)?;
-    let rows =
-        orgs::list_members_visible_to(&ctx.pool, org, caller.id, window.limit, window.offset)
-            .await?;
-    let page = Page::new(window, count, rows, &url).map(MemberJson::from);
+    let page = page
+        .load(
+            orgs::count_members_visible_to(&ctx.pool, org, caller.id),
+            |limit, offset| orgs::list_members_visible_to(&ctx.pool, org, caller.id, limit, offset),
+        )
+        .await?
+        .map(MemberJson::from);
     let is_admin =
         meetin_data::access::role_in(&ctx.pool, org, caller.id).await? == Some(Role::Admin);
     let invitations = if is_admin {

@@ -10,6 +10,7 @@ pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod layers;
+pub mod paginate;
 pub mod stage;
 pub mod throttle;
 
@@ -20,4 +21,5 @@ pub use extract::{
     RefreshRateLimit,
 };
 pub use layers::{finish_router, not_found, run_on_lambda};
+pub use paginate::PageRequest;
 pub use throttle::Scope;
