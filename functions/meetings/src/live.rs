@@ -50,14 +50,13 @@ pub async fn start(
 ) -> ApiResult<(StatusCode, Json<LiveSessionJson>)> {
     writable(&ctx, caller.id, id).await?;
     let config = LiveStartRequest::parse(&body)?;
-    let session =
-        live_sessions::record_failed_start(&ctx.pool, caller.id, id, &config, NO_BACKEND)
-            .await
-            .map_err(|err| match err {
-                LiveError::AlreadyActive => ApiError::bad_request(ALREADY_ACTIVE),
-                LiveError::NotFound => ApiError::no_match(crate::meetings::MEETING),
-                LiveError::Database(err) => err.into(),
-            })?;
+    let session = live_sessions::record_failed_start(&ctx.pool, caller.id, id, &config, NO_BACKEND)
+        .await
+        .map_err(|err| match err {
+            LiveError::AlreadyActive => ApiError::bad_request(ALREADY_ACTIVE),
+            LiveError::NotFound => ApiError::no_match(crate::meetings::MEETING),
+            LiveError::Database(err) => err.into(),
+        })?;
     tracing::info!(meeting = %id, session = %session.id, "live start refused: no transcription backend");
     Err(Refusal::message(StatusCode::INTERNAL_SERVER_ERROR, START_FAILED).into())
 }
@@ -101,15 +100,16 @@ pub async fn status(
     PathParams(MeetingPath { id }): PathParams<MeetingPath>,
 ) -> ApiResult<Response> {
     readable(&ctx, caller.id, id).await?;
-    Ok(match live_sessions::active(&ctx.pool, caller.id, id).await? {
-        Some(session) => Json(LiveSessionJson::from(session)).into_response(),
-        None => (
-            StatusCode::NOT_FOUND,
-            Json(NoActiveSessionBody {
-                status: "no_active_session".into(),
-            }),
-        )
-            .into_response(),
-    })
+    Ok(
+        match live_sessions::active(&ctx.pool, caller.id, id).await? {
+            Some(session) => Json(LiveSessionJson::from(session)).into_response(),
+            None => (
+                StatusCode::NOT_FOUND,
+                Json(NoActiveSessionBody {
+                    status: "no_active_session".into(),
+                }),
+            )
+                .into_response(),
+        },
+    )
 }
-

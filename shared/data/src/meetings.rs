@@ -201,10 +201,9 @@ pub async fn with_children(
         live_sessions::list_for_meetings(pool, caller, &ids).await?,
         |s| s.meeting_id,
     );
-    let mut recordings = group(
-        recordings_for_meetings(pool, caller, &ids).await?,
-        |r| r.meeting_id,
-    );
+    let mut recordings = group(recordings_for_meetings(pool, caller, &ids).await?, |r| {
+        r.meeting_id
+    });
     let mut speakers = group(
         speakers::list_for_meetings(pool, caller, &ids).await?,
         |s| s.meeting_id,
