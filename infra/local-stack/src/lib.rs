@@ -21,7 +21,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// The served app, exactly the deployed routers, with the CORS API Gateway applies in AWS.
 pub fn app(ctx: AppContext, origins: &CorsOrigins) -> Router {
-    meetin_http::finish_router(auth::routes(ctx)).layer(cors(&origins.0))
+    meetin_http::finish_router(auth::routes(ctx.clone()).merge(meetings::routes(ctx)))
+        .layer(cors(&origins.0))
 }
 
 /// docs/api-decisions.md ("CORS"): the configured origins, GET/POST/PUT/PATCH/DELETE, the
@@ -47,7 +48,7 @@ pub fn cors(origins: &[String]) -> CorsLayer {
 
 /// The OpenAPI document of every function, merged.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    auth::openapi()
+    auth::openapi().merge_from(meetings::openapi())
 }
 
 /// The document as committed in `docs/openapi.json`.

@@ -4,10 +4,13 @@
 
 pub mod access;
 pub mod invitations;
+pub mod live_sessions;
+pub mod meetings;
 pub mod migrations;
 pub mod organizations;
 pub mod pool;
 pub mod registration;
+pub mod speakers;
 pub mod users;
 
 pub use pool::{MIGRATOR, PoolSettings, connect_lazy};

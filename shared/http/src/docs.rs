@@ -44,6 +44,7 @@ pub fn base_document() -> utoipa::openapi::OpenApi {
         tags(
             (name = "auth", description = "Registration, login, token rotation, logout, profile"),
             (name = "organizations", description = "Organizations (tenants) and their members"),
+            (name = "meetings", description = "Meetings, their live sessions and speakers"),
             (name = "meta", description = "Service status and this document"),
         )
     )]

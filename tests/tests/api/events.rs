@@ -274,6 +274,20 @@ async fn replacements(
     let org = r.body["id"].as_str().expect("organization id").to_owned();
     let org_id = org.parse().expect("organization uuid");
     let membership = app.add_member(owner, org_id, member, "member").await;
+    // A meeting of the owner's with one speaker, for the meetings samples.
+    let meeting: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO meetings (organization_id, created_by_id, title) VALUES ($1, $2, 'Sample') RETURNING id",
+    )
+    .bind(org_id)
+    .bind(owner.id)
+    .fetch_one(&app.pool)
+    .await
+    .expect("sample meeting");
+    sqlx::query("INSERT INTO speakers (meeting_id, label) VALUES ($1, 'Speaker 0')")
+        .bind(meeting)
+        .execute(&app.pool)
+        .await
+        .expect("sample speaker");
     let token = |kind| {
         app.ctx
             .jwt
@@ -292,6 +306,7 @@ async fn replacements(
         (MEMBERSHIP_PLACEHOLDER.into(), membership.to_string()),
         ("bob@example.com".into(), outsider.email.clone()),
         ("ann@example.com".into(), owner.email.clone()),
+        ("REPLACE_WITH_MEETING_ID".into(), meeting.to_string()),
     ]
 }
 

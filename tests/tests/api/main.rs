@@ -9,6 +9,7 @@ mod fidelity;
 mod helpers;
 mod http_limits;
 mod invitations;
+mod meetings;
 mod migrations;
 mod openapi;
 mod organizations;

@@ -1,0 +1,565 @@
+//! The JSON this function speaks: the contract's Meeting, LiveSession, Recording and Speaker
+//! shapes, and each request body's documented schema beside its parser. Parsers collect every
+//! field's errors at once (DRF's behaviour) and use the limits the schemas document (checked
+//! by `tests::schema_limits_are_the_parsers`).
+
+use std::fmt;
+use std::future::Future;
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use meetin_core::validation::{Fields, NULL, REQUIRED, Text};
+use meetin_data::live_sessions::LiveSession;
+use meetin_data::meetings::{CreatedMeeting, MeetingChanges, MeetingDetail, Recording};
+use meetin_data::speakers::Speaker;
+use meetin_http::{ApiError, ApiResult};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// The transcription language a meeting asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LanguagePreference {
+    En,
+    Fr,
+    Auto,
+}
+
+impl LanguagePreference {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::En => "en",
+            Self::Fr => "fr",
+            Self::Auto => "auto",
+        }
+    }
+}
+
+impl fmt::Display for LanguagePreference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for LanguagePreference {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "en" => Ok(Self::En),
+            "fr" => Ok(Self::Fr),
+            "auto" => Ok(Self::Auto),
+            _ => Err(()),
+        }
+    }
+}
+
+/// Where a live session stands.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LiveSessionStatus {
+    Active,
+    Ended,
+    Failed,
+}
+
+/// Where a recording stands: `created` → `uploaded` → `processing` → `ready` (or `failed`).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordingStatus {
+    Created,
+    Uploaded,
+    Processing,
+    Ready,
+    Failed,
+}
+
+/// A live transcription session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LiveSessionJson {
+    pub id: Uuid,
+    #[schema(value_type = LiveSessionStatus)]
+    pub status: String,
+    /// `deepgram`.
+    pub provider: String,
+    /// The provider's stream id; `null` when no stream was opened (a failed start).
+    pub provider_session_id: Option<String>,
+    /// The `config` object given at start.
+    #[schema(value_type = Object)]
+    pub config_json: Value,
+    /// Why a `failed` session failed.
+    pub error_message: Option<String>,
+    #[serde(serialize_with = "meetin_core::time::drf")]
+    #[schema(value_type = String, format = DateTime)]
+    pub started_at: DateTime<Utc>,
+    #[serde(serialize_with = "meetin_core::time::drf_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+impl From<LiveSession> for LiveSessionJson {
+    fn from(s: LiveSession) -> Self {
+        Self {
+            id: s.id,
+            status: s.status,
+            provider: s.provider,
+            provider_session_id: s.provider_session_id,
+            config_json: s.config_json,
+            error_message: s.error_message,
+            started_at: s.started_at,
+            ended_at: s.ended_at,
+        }
+    }
+}
+
+/// A recording of the meeting's audio.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordingJson {
+    pub id: Uuid,
+    /// `recordings/{meeting_id}/{uuid}{ext}`.
+    pub storage_key: String,
+    pub mime_type: String,
+    /// Milliseconds.
+    pub duration_ms: Option<i32>,
+    /// Bytes.
+    pub size_bytes: Option<i64>,
+    #[schema(value_type = RecordingStatus)]
+    pub status: String,
+    #[serde(serialize_with = "meetin_core::time::drf")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "meetin_core::time::drf_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub uploaded_at: Option<DateTime<Utc>>,
+}
+
+impl From<Recording> for RecordingJson {
+    fn from(r: Recording) -> Self {
+        Self {
+            id: r.id,
+            storage_key: r.storage_key,
+            mime_type: r.mime_type,
+            duration_ms: r.duration_ms,
+            size_bytes: r.size_bytes,
+            status: r.status,
+            created_at: r.created_at,
+            uploaded_at: r.uploaded_at,
+        }
+    }
+}
+
+/// A speaker of the meeting's transcripts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SpeakerJson {
+    pub id: Uuid,
+    /// The provider's label, e.g. `Speaker 0`.
+    pub label: String,
+    /// The name people gave the speaker; `null` until renamed.
+    pub display_name: Option<String>,
+    #[serde(serialize_with = "meetin_core::time::drf")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Speaker> for SpeakerJson {
+    fn from(s: Speaker) -> Self {
+        Self {
+            id: s.id,
+            label: s.label,
+            display_name: s.display_name,
+            created_at: s.created_at,
+        }
+    }
+}
+
+/// A meeting, with its live sessions and recordings (newest first) and speakers (oldest
+/// first); the lists are empty arrays, never absent.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeetingJson {
+    pub id: Uuid,
+    /// The organization's id.
+    pub organization: Uuid,
+    pub organization_name: String,
+    /// The creator's e-mail.
+    pub created_by: String,
+    pub title: String,
+    pub description: String,
+    #[schema(value_type = LanguagePreference)]
+    pub language_preference: String,
+    #[serde(serialize_with = "meetin_core::time::drf_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub scheduled_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "meetin_core::time::drf")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "meetin_core::time::drf")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: DateTime<Utc>,
+    pub live_sessions: Vec<LiveSessionJson>,
+    pub recordings: Vec<RecordingJson>,
+    pub speakers: Vec<SpeakerJson>,
+}
+
+impl From<MeetingDetail> for MeetingJson {
+    fn from(d: MeetingDetail) -> Self {
+        let m = d.meeting;
+        Self {
+            id: m.id,
+            organization: m.organization_id,
+            organization_name: m.organization_name,
+            created_by: m.created_by_email,
+            title: m.title,
+            description: m.description,
+            language_preference: m.language_preference,
+            scheduled_at: m.scheduled_at,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            live_sessions: d.live_sessions.into_iter().map(Into::into).collect(),
+            recordings: d.recordings.into_iter().map(Into::into).collect(),
+            speakers: d.speakers.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// What `POST /api/meetings/` answers (the contract's reduced shape).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedMeetingJson {
+    pub id: Uuid,
+    pub organization: Uuid,
+    pub title: String,
+    pub description: String,
+    #[schema(value_type = LanguagePreference)]
+    pub language_preference: String,
+    #[serde(serialize_with = "meetin_core::time::drf_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub scheduled_at: Option<DateTime<Utc>>,
+}
+
+impl From<CreatedMeeting> for CreatedMeetingJson {
+    fn from(m: CreatedMeeting) -> Self {
+        Self {
+            id: m.id,
+            organization: m.organization_id,
+            title: m.title,
+            description: m.description,
+            language_preference: m.language_preference,
+            scheduled_at: m.scheduled_at,
+        }
+    }
+}
+
+/// `GET /api/meetings/{id}/live/status/` without an active session (404).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"status": "no_active_session"}))]
+pub struct NoActiveSessionBody {
+    pub status: String,
+}
+
+// Request bodies. Each limit is written once, here, and used by its parser.
+
+/// Longest meeting title (the `meetings.title` column).
+pub const TITLE_MAX_CHARS: usize = 500;
+/// Longest meeting description (the column is unbounded text; this keeps rows sane).
+pub const DESCRIPTION_MAX_CHARS: usize = 100_000;
+/// Longest speaker display name (the `speakers.display_name` column).
+pub const DISPLAY_NAME_MAX_CHARS: usize = meetin_data::speakers::DISPLAY_NAME_MAX_CHARS;
+
+pub const NO_ACCESS_TO_ORGANIZATION: &str = "You don't have access to this organization";
+/// DRF `DateTimeField`'s message (with `ISO_8601` as the only input format).
+pub const DATETIME_FORMAT: &str = "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].";
+pub const DISPLAY_NAME_TOO_LONG: &str = "Display name too long";
+
+/// Whether the organization a body names exists and the caller belongs to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrganizationReach {
+    Unknown,
+    Outsider,
+    Member,
+}
+
+/// `POST` and `PUT /api/meetings/…` (PATCH: every field optional).
+#[derive(ToSchema)]
+pub struct MeetingRequest {
+    /// An organization the caller belongs to as member or admin.
+    pub organization: Uuid,
+    #[schema(min_length = 1, max_length = 500)]
+    pub title: String,
+    #[schema(max_length = 100000)]
+    pub description: Option<String>,
+    /// Default `auto`.
+    pub language_preference: Option<LanguagePreference>,
+    /// ISO 8601; without an offset it is UTC.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub scheduled_at: Option<String>,
+}
+
+/// `PATCH /api/meetings/{id}/`.
+#[derive(ToSchema)]
+pub struct MeetingPatch {
+    pub organization: Option<Uuid>,
+    #[schema(min_length = 1, max_length = 500)]
+    pub title: Option<String>,
+    #[schema(max_length = 100000)]
+    pub description: Option<String>,
+    pub language_preference: Option<LanguagePreference>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub scheduled_at: Option<String>,
+}
+
+impl MeetingRequest {
+    /// Every field's errors at once; `reach(org)` answers whether the named organization exists
+    /// and the caller belongs to it (DRF validates the related field with the others).
+    /// `required`: POST and PUT need `organization` and `title`.
+    pub async fn parse<F, Fut>(body: &Value, required: bool, reach: F) -> ApiResult<MeetingChanges>
+    where
+        F: FnOnce(Uuid) -> Fut,
+        Fut: Future<Output = ApiResult<OrganizationReach>>,
+    {
+        let mut f = Fields::new(body)?;
+        let organization = organization_field(&mut f, required);
+        let title_rule = Text::max(TITLE_MAX_CHARS);
+        let title = if required {
+            f.required_text("title", title_rule)
+        } else {
+            f.optional_text("title", title_rule)
+        };
+        let description = f.optional_text("description", Text::blank_ok(DESCRIPTION_MAX_CHARS));
+        let language = f.optional_choice::<LanguagePreference>("language_preference");
+        let scheduled_at = datetime_field(&mut f, "scheduled_at");
+        if let Some((org, shown)) = &organization {
+            match reach(*org).await? {
+                OrganizationReach::Member => {}
+                OrganizationReach::Outsider => f.error("organization", NO_ACCESS_TO_ORGANIZATION),
+                OrganizationReach::Unknown => f.error(
+                    "organization",
+                    format!("Invalid pk \"{shown}\" - object does not exist."),
+                ),
+            }
+        }
+        f.finish()?;
+        Ok(MeetingChanges {
+            organization_id: organization.map(|(org, _)| org),
+            title,
+            description,
+            language_preference: language.map(|l| l.as_str().to_owned()),
+            scheduled_at,
+        })
+    }
+}
+
+/// DRF `PrimaryKeyRelatedField` over a UUID key: the id and how the client wrote it.
+fn organization_field(f: &mut Fields<'_>, required: bool) -> Option<(Uuid, String)> {
+    const FIELD: &str = "organization";
+    let Some(value) = f.raw(FIELD) else {
+        if required {
+            f.error(FIELD, REQUIRED);
+        }
+        return None;
+    };
+    let problem = match value {
+        Value::String(s) => match Uuid::parse_str(s) {
+            Ok(id) => return Some((id, shown(s))),
+            Err(_) => format!("“{}” is not a valid UUID.", shown(s)),
+        },
+        Value::Null => NULL.to_owned(),
+        other => format!(
+            "Incorrect type. Expected pk value, received {}.",
+            python_type(other)
+        ),
+    };
+    f.error(FIELD, problem);
+    None
+}
+
+/// An optional, nullable DRF `DateTimeField` (ISO 8601; naive times are UTC, as
+/// `TIME_ZONE = "UTC"` makes them): `None` when absent, `Some(None)` for `null`.
+fn datetime_field(f: &mut Fields<'_>, field: &str) -> Option<Option<DateTime<Utc>>> {
+    let value = f.raw(field)?;
+    match value {
+        Value::Null => Some(None),
+        Value::String(s) => match parse_datetime(s.trim()) {
+            Some(at) => Some(Some(at)),
+            None => {
+                f.error(field, DATETIME_FORMAT);
+                None
+            }
+        },
+        _ => {
+            f.error(field, DATETIME_FORMAT);
+            None
+        }
+    }
+}
+
+/// What Python's `datetime.fromisoformat` (Django 5's first try) reads, within years
+/// 1–9999: an offset or `Z`, or none (UTC); `T` or a space; optional seconds and fraction; a
+/// date alone is its midnight.
+pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
+    let parsed = if let Ok(at) = DateTime::parse_from_rfc3339(s) {
+        at.with_timezone(&Utc)
+    } else if let Ok(at) = s.parse::<DateTime<chrono::FixedOffset>>() {
+        at.with_timezone(&Utc)
+    } else {
+        let naive = [
+            "%Y-%m-%dT%H:%M:%S%.f",
+            "%Y-%m-%d %H:%M:%S%.f",
+            "%Y-%m-%dT%H:%M",
+            "%Y-%m-%d %H:%M",
+        ]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(s, format).ok())
+        .or_else(|| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })?;
+        naive.and_utc()
+    };
+    use chrono::Datelike;
+    (1..=9999).contains(&parsed.year()).then_some(parsed)
+}
+
+/// Echoing a megabyte of input back in an error helps nobody.
+fn shown(s: &str) -> String {
+    const MAX: usize = 64;
+    if s.chars().count() <= MAX {
+        s.to_owned()
+    } else {
+        format!("{}…", s.chars().take(MAX).collect::<String>())
+    }
+}
+
+fn python_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
+/// `POST /api/meetings/{id}/live/start/`.
+#[derive(ToSchema)]
+pub struct LiveStartRequest {
+    /// Stored as the session's `config_json`; default `{}`.
+    #[schema(value_type = Option<Object>)]
+    pub config: Option<Value>,
+}
+
+impl LiveStartRequest {
+    /// The config object (`{}` when absent).
+    pub fn parse(body: &Value) -> ApiResult<Value> {
+        let mut f = Fields::new(body)?;
+        let config = match f.raw("config") {
+            None => Value::Object(Default::default()),
+            Some(Value::Object(map)) => Value::Object(map.clone()),
+            Some(other) => {
+                f.error(
+                    "config",
+                    format!(
+                        "Expected a dictionary of items but got type \"{}\".",
+                        python_type(other)
+                    ),
+                );
+                Value::Null
+            }
+        };
+        f.finish()?;
+        Ok(config)
+    }
+}
+
+/// `PATCH /api/meetings/{id}/speakers/{speaker_id}/`.
+#[derive(ToSchema)]
+pub struct SpeakerPatch {
+    /// Trimmed; empty, `null` or absent changes nothing.
+    #[schema(max_length = 255)]
+    pub display_name: Option<String>,
+}
+
+impl SpeakerPatch {
+    /// The new display name, or `None` for "change nothing".
+    pub fn parse(body: &Value) -> ApiResult<Option<String>> {
+        let mut f = Fields::new(body)?;
+        if f.raw("display_name").is_none_or(Value::is_null) {
+            return Ok(None);
+        }
+        let name = f.optional_text("display_name", Text::blank_ok(usize::MAX));
+        f.finish()?;
+        match name {
+            Some(name) if name.chars().count() > DISPLAY_NAME_MAX_CHARS => {
+                Err(ApiError::bad_request(DISPLAY_NAME_TOO_LONG))
+            }
+            Some(name) if name.is_empty() => Ok(None),
+            other => Ok(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Each documented maxLength is the limit its parser enforces.
+    #[test]
+    fn schema_limits_are_the_parsers() {
+        let doc = serde_json::to_value(crate::openapi()).expect("document");
+        let max = |schema: &str, field: &str| {
+            doc["components"]["schemas"][schema]["properties"][field]["maxLength"].as_u64()
+        };
+        let limit = |n: usize| Some(n as u64);
+        for schema in ["MeetingRequest", "MeetingPatch"] {
+            assert_eq!(max(schema, "title"), limit(TITLE_MAX_CHARS));
+            assert_eq!(max(schema, "description"), limit(DESCRIPTION_MAX_CHARS));
+        }
+        assert_eq!(
+            max("SpeakerPatch", "display_name"),
+            limit(DISPLAY_NAME_MAX_CHARS)
+        );
+    }
+
+    #[test]
+    fn datetimes_as_django_reads_them() {
+        let utc = |s: &str| parse_datetime(s).map(|d| d.to_rfc3339());
+        assert_eq!(
+            utc("2026-03-01T10:30:00Z").as_deref(),
+            Some("2026-03-01T10:30:00+00:00")
+        );
+        assert_eq!(
+            utc("2026-03-01T10:30:00+02:00").as_deref(),
+            Some("2026-03-01T08:30:00+00:00")
+        );
+        assert_eq!(
+            utc("2026-03-01 10:30").as_deref(),
+            Some("2026-03-01T10:30:00+00:00")
+        );
+        assert_eq!(
+            utc("2026-03-01").as_deref(),
+            Some("2026-03-01T00:00:00+00:00")
+        );
+        for bad in ["tomorrow", "2026-13-01T00:00", "01/03/2026", ""] {
+            assert_eq!(utc(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn speaker_names() {
+        assert_eq!(SpeakerPatch::parse(&json!({})).ok(), Some(None));
+        assert_eq!(
+            SpeakerPatch::parse(&json!({"display_name": "  "})).ok(),
+            Some(None)
+        );
+        assert_eq!(
+            SpeakerPatch::parse(&json!({"display_name": " Ann "})).ok(),
+            Some(Some("Ann".into()))
+        );
+        let long = "x".repeat(DISPLAY_NAME_MAX_CHARS + 1);
+        assert!(SpeakerPatch::parse(&json!({ "display_name": long })).is_err());
+    }
+}
