@@ -306,7 +306,10 @@ mod tests {
             "k".into(),
             http.clone(),
         );
-        assert_eq!(root.endpoint().as_str(), "https://api.deepgram.com/v1/listen");
+        assert_eq!(
+            root.endpoint().as_str(),
+            "https://api.deepgram.com/v1/listen"
+        );
         let proxied = DeepgramClient::new(
             Url::parse("http://127.0.0.1:9/deepgram").expect("url"),
             "k".into(),
@@ -335,14 +338,18 @@ mod tests {
             401,
             br#"{"err_code":"INVALID_AUTH","err_msg":"Invalid credentials.","request_id":"uuid"}"#,
         );
-        assert!(matches!(&e, DeepgramError::Rejected { status: 401, code: Some(c), message, request_id: Some(r) }
-            if c == "INVALID_AUTH" && message == "Invalid credentials." && r == "uuid"));
+        assert!(
+            matches!(&e, DeepgramError::Rejected { status: 401, code: Some(c), message, request_id: Some(r) }
+            if c == "INVALID_AUTH" && message == "Invalid credentials." && r == "uuid")
+        );
         let e = status_error(
             400,
             br#"{"category":"INVALID_JSON","message":"Invalid JSON submitted.","details":"Json deserialize error: expected `:` at line 3 column 13","request_id":"uuid"}"#,
         );
-        assert!(matches!(&e, DeepgramError::Rejected { code: Some(c), message, .. }
-            if c == "INVALID_JSON" && message.starts_with("Invalid JSON submitted. Json deserialize")));
+        assert!(
+            matches!(&e, DeepgramError::Rejected { code: Some(c), message, .. }
+            if c == "INVALID_JSON" && message.starts_with("Invalid JSON submitted. Json deserialize"))
+        );
         let e = status_error(
             503,
             br#"{"error_code":"Service Unavailable","err_msg": "Please try again later","request_id": "[unique_request_id]"}"#,
