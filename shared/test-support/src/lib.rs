@@ -1,6 +1,8 @@
 //! Helpers for the local stack and the tests, never linked into a deployed function:
-//! creating the local databases and the emulator's resources, idempotently.
+//! creating the local databases and the emulator's resources, idempotently; a fake Deepgram
+//! pre-recorded API ([`fake_deepgram`]).
 
+pub mod fake_deepgram;
 pub mod provision;
 pub mod settings;
 pub mod stack;
