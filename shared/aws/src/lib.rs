@@ -40,4 +40,8 @@ pub async fn sdk_config(settings: &AwsSettings) -> SdkConfig {
 
 pub use aws_config;
 pub use aws_sdk_dynamodb;
+#[cfg(feature = "s3")]
+pub use aws_sdk_s3;
+#[cfg(feature = "sqs")]
+pub use aws_sdk_sqs;
 pub use aws_sdk_secretsmanager;
