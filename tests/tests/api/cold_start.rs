@@ -35,5 +35,8 @@ async fn a_context_loads_when_the_database_is_unreachable() {
         .expect("a cold start that does not fail on the database");
     assert_eq!(ctx.pool.size(), 0);
     let query = sqlx::query("SELECT 1").execute(&ctx.pool).await;
-    assert!(query.is_err(), "the first query reports the database: {query:?}");
+    assert!(
+        query.is_err(),
+        "the first query reports the database: {query:?}"
+    );
 }
