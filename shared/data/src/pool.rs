@@ -32,8 +32,8 @@ impl PoolSettings {
     };
 }
 
-/// Builds the pool without connecting: the first query connects, so a cold start never
-/// fails (or waits) because the database is briefly unreachable.
+/// Builds the pool without connecting: the first query (or [`warm_up`]) connects, so a
+/// cold start never fails because the database is briefly unreachable.
 pub fn connect_lazy(url: &str, settings: PoolSettings) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = url.parse()?;
     let options = options.application_name("meetin");
@@ -43,4 +43,15 @@ pub fn connect_lazy(url: &str, settings: PoolSettings) -> Result<PgPool, sqlx::E
         .acquire_timeout(settings.acquire_timeout)
         .idle_timeout(Some(settings.idle_timeout))
         .connect_lazy_with(options))
+}
+
+/// Opens one connection (TLS if the URL asks, then PostgreSQL's start-up and
+/// authentication) and returns it to the pool idle, so the first request finds it ready.
+/// Meant for a cold start, beside its other start-up work.
+pub async fn warm_up(pool: &PgPool) -> Result<(), sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    // Returned now rather than by `Drop`'s spawned task, so the first request cannot find
+    // the pool empty and open a second connection.
+    conn.return_to_pool().await;
+    Ok(())
 }

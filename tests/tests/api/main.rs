@@ -4,6 +4,7 @@
 mod access;
 mod accounts;
 mod bad_input;
+mod cold_start;
 mod events;
 mod fidelity;
 mod helpers;
