@@ -38,10 +38,21 @@ pub async fn sdk_config(settings: &AwsSettings) -> SdkConfig {
     loader.load().await
 }
 
+/// An S3 client for `sdk`: path-style addressing (`http://host/bucket/key`) when an endpoint
+/// override is set, so URLs (presigned ones too) work against the emulator on 127.0.0.1, which
+/// has no per-bucket host names; virtual-hosted style in AWS.
+#[cfg(feature = "s3")]
+pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(sdk.endpoint_url().is_some())
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
 pub use aws_config;
 pub use aws_sdk_dynamodb;
 #[cfg(feature = "s3")]
 pub use aws_sdk_s3;
+pub use aws_sdk_secretsmanager;
 #[cfg(feature = "sqs")]
 pub use aws_sdk_sqs;
-pub use aws_sdk_secretsmanager;

@@ -14,3 +14,4 @@ mod migrations;
 mod openapi;
 mod organizations;
 mod rate_limits;
+mod recordings;
