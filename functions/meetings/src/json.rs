@@ -563,3 +563,185 @@ mod tests {
         assert!(SpeakerPatch::parse(&json!({ "display_name": long })).is_err());
     }
 }
+
+/// `POST /api/meetings/{id}/recordings/initiate/`: every field optional; with none, a
+/// `.webm` / `audio/webm` upload of unknown size (the original's only form).
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+pub struct InitiateRequest {
+    /// The client's file name; only its last extension is used (default `recording.webm`).
+    #[schema(max_length = 255, example = "standup.wav")]
+    pub filename: Option<String>,
+    /// The MIME type the PUT will send (default from the extension, e.g. `audio/webm`).
+    #[schema(max_length = 100, example = "audio/wav")]
+    pub content_type: Option<String>,
+    /// Bytes the PUT will send, at most 524 288 000 (500 MiB); when given, `complete`
+    /// checks the object has exactly this size and the presigned PUT is signed for it.
+    #[schema(minimum = 0, maximum = 524288000)]
+    pub size_bytes: Option<i64>,
+}
+
+/// Longest `filename` and `content_type` accepted by `initiate`, in characters.
+pub const FILENAME_MAX_CHARS: usize = 255;
+pub const CONTENT_TYPE_MAX_CHARS: usize = 100;
+
+/// Python's `int(value)` of a JSON value (`"12"` → 12, `12.9` → 12, `"12.5"` → none).
+fn python_int_of(value: &Value) -> Option<i128> {
+    match value {
+        Value::Number(n) => n
+            .as_i64()
+            .map(i128::from)
+            .or_else(|| n.as_u64().map(i128::from))
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.is_finite())
+                    .map(|f| f.trunc() as i128)
+            }),
+        Value::String(s) => meetin_core::validation::python_int_literal(s),
+        Value::Bool(b) => Some(i128::from(*b)),
+        _ => None,
+    }
+}
+
+/// An optional integer field in `min..=max`, with the contract's two `{"error"}` strings:
+/// `<field> must be a valid integer` and `Invalid <field> value`. `null` counts as absent.
+fn optional_bounded_int(body: &Value, field: &str, min: i128, max: i128) -> ApiResult<Option<i64>> {
+    let Some(raw) = body.get(field).filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    let n = python_int_of(raw)
+        .ok_or_else(|| ApiError::bad_request(format!("{field} must be a valid integer")))?;
+    if !(min..=max).contains(&n) {
+        return Err(ApiError::bad_request(format!("Invalid {field} value")));
+    }
+    i64::try_from(n)
+        .map(Some)
+        .map_err(|_| ApiError::bad_request(format!("Invalid {field} value")))
+}
+
+/// An optional text field: a string of at most `max` characters (else `{"error"}`).
+fn optional_string(body: &Value, field: &str, max: usize) -> ApiResult<Option<String>> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.chars().count() <= max => Ok(Some(s.clone())),
+        Some(Value::String(_)) => Err(ApiError::bad_request(format!(
+            "{field} must be at most {max} characters"
+        ))),
+        Some(_) => Err(ApiError::bad_request(format!("{field} must be a string"))),
+    }
+}
+
+impl InitiateRequest {
+    /// The body's fields; a body that is not an object reads as empty. A declared size over
+    /// 500 MiB is the upload's `File too large. Maximum size is 500MB.`.
+    pub fn parse(body: &Value) -> ApiResult<Self> {
+        let size_bytes = match optional_bounded_int(body, "size_bytes", 0, i128::from(i64::MAX))? {
+            Some(s) if s > crate::media::MAX_RECORDING_BYTES => {
+                return Err(ApiError::bad_request(crate::media::TOO_LARGE));
+            }
+            other => other,
+        };
+        Ok(Self {
+            filename: optional_string(body, "filename", FILENAME_MAX_CHARS)?,
+            content_type: optional_string(body, "content_type", CONTENT_TYPE_MAX_CHARS)?,
+            size_bytes,
+        })
+    }
+}
+
+/// `initiate`'s answer (200).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InitiatedJson {
+    pub recording_id: Uuid,
+    /// A presigned S3 `PUT` URL, valid 3600 s; the PUT must send the `Content-Type` given
+    /// (or defaulted) at `initiate`, and exactly `size_bytes` bytes when those were declared.
+    pub upload_url: String,
+    /// `recordings/{meeting_id}/{uuid}{ext}`.
+    pub storage_key: String,
+}
+
+/// `POST /api/recordings/{id}/complete/` (and `/api/meetings/recordings/{id}/complete/`).
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+pub struct CompleteRequest {
+    /// Bytes uploaded, 0 to 524 288 000; must equal the object's size (and the size declared
+    /// at `initiate`, if any). Python `int()` semantics: `"12"` and `12.9` read as 12.
+    #[schema(minimum = 0, maximum = 524288000, value_type = Option<i64>)]
+    pub size_bytes: Option<i64>,
+    /// Milliseconds, 0 to 86 400 000.
+    #[schema(minimum = 0, maximum = 86400000, value_type = Option<i32>)]
+    pub duration_ms: Option<i32>,
+}
+
+/// Longest recording, in milliseconds (24 h, the table's CHECK).
+pub const DURATION_MAX_MS: i32 = 86_400_000;
+
+impl CompleteRequest {
+    /// The contract's checks and strings, `size_bytes` first.
+    pub fn parse(body: &Value) -> ApiResult<Self> {
+        let size_bytes = optional_bounded_int(
+            body,
+            "size_bytes",
+            0,
+            i128::from(crate::media::MAX_RECORDING_BYTES),
+        )?;
+        let duration_ms =
+            optional_bounded_int(body, "duration_ms", 0, i128::from(DURATION_MAX_MS))?
+                .and_then(|d| i32::try_from(d).ok());
+        Ok(Self {
+            size_bytes,
+            duration_ms,
+        })
+    }
+}
+
+#[cfg(test)]
+mod recording_body_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn error(r: ApiResult<impl std::fmt::Debug>) -> String {
+        match r {
+            Err(ApiError::Refused(refusal)) => refusal.body()["error"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn complete_reads_ints_as_python_does() {
+        let ok =
+            CompleteRequest::parse(&json!({"size_bytes": "12", "duration_ms": 12.9})).expect("ok");
+        assert_eq!((ok.size_bytes, ok.duration_ms), (Some(12), Some(12)));
+        assert_eq!(
+            error(CompleteRequest::parse(&json!({"size_bytes": "12.5"}))),
+            "size_bytes must be a valid integer"
+        );
+        assert_eq!(
+            error(CompleteRequest::parse(&json!({"size_bytes": 524288001}))),
+            "Invalid size_bytes value"
+        );
+        assert_eq!(
+            error(CompleteRequest::parse(&json!({"duration_ms": -1}))),
+            "Invalid duration_ms value"
+        );
+        assert_eq!(
+            error(CompleteRequest::parse(&json!({"duration_ms": []}))),
+            "duration_ms must be a valid integer"
+        );
+    }
+
+    #[test]
+    fn initiate_limits_are_the_schemas() {
+        let long = "a".repeat(FILENAME_MAX_CHARS + 1);
+        assert!(InitiateRequest::parse(&json!({"filename": long})).is_err());
+        assert_eq!(
+            error(InitiateRequest::parse(&json!({"size_bytes": 524288001}))),
+            crate::media::TOO_LARGE
+        );
+        assert_eq!(
+            InitiateRequest::parse(&json!({})).expect("empty").filename,
+            None
+        );
+    }
+}

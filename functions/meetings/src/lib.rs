@@ -6,19 +6,24 @@
 //! | `/api/meetings/`, `/api/meetings/{id}/`              | [`meetings`]   |
 //! | `/api/meetings/{id}/live/{start,stop,status}/`       | [`live`]       |
 //! | `/api/meetings/{id}/speakers/{speaker_id}/`          | [`speakers`]   |
+//! | `/api/meetings/{id}/recordings/{initiate,upload}/`   | [`recordings`] |
+//! | `/api/recordings/{id}/complete/`, `/api/meetings/recordings/{id}/complete/` | [`recordings`] |
 
 pub mod json;
 pub mod live;
+pub mod media;
 pub mod meetings;
+pub mod recordings;
 pub mod speakers;
+pub mod state;
 
 use axum::Router;
-use meetin_http::AppContext;
+pub use state::{MeetingsState, Uploads};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// The route table.
-fn api() -> OpenApiRouter<AppContext> {
+fn api() -> OpenApiRouter<MeetingsState> {
     use meetings as m;
     meetin_http::api::router()
         .routes(routes!(m::list, m::create))
@@ -27,15 +32,19 @@ fn api() -> OpenApiRouter<AppContext> {
         .routes(routes!(live::stop))
         .routes(routes!(live::status))
         .routes(routes!(speakers::rename))
+        .routes(routes!(recordings::initiate))
+        .routes(routes!(recordings::upload))
+        .routes(routes!(recordings::complete))
+        .routes(routes!(recordings::complete_under_meetings))
 }
 
 /// This function's routes with its state, ready to merge (the local stack) or finish.
-pub fn routes(state: AppContext) -> Router {
+pub fn routes(state: MeetingsState) -> Router {
     meetin_http::api::routes(api(), state)
 }
 
 /// What the Lambda serves.
-pub fn app(state: AppContext) -> Router {
+pub fn app(state: MeetingsState) -> Router {
     meetin_http::finish_router(routes(state))
 }
 

@@ -1,11 +1,10 @@
 //! Lambda entry point of the `meetings` function: wiring only.
 
 use meetin_data::PoolSettings;
-use meetin_http::AppContext;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     meetin_core::telemetry::init();
-    let ctx = AppContext::from_env(PoolSettings::LAMBDA).await?;
-    meetin_http::run_on_lambda(meetings::app(ctx)).await
+    let state = meetings::MeetingsState::from_env(PoolSettings::LAMBDA).await?;
+    meetin_http::run_on_lambda(meetings::app(state)).await
 }

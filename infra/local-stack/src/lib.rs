@@ -16,12 +16,12 @@ pub mod workers;
 use ::http::{HeaderValue, Method, header};
 use axum::Router;
 use meetin_core::CorsOrigins;
-use meetin_http::AppContext;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// The served app, exactly the deployed routers, with the CORS API Gateway applies in AWS.
-pub fn app(ctx: AppContext, origins: &CorsOrigins) -> Router {
-    meetin_http::finish_router(auth::routes(ctx.clone()).merge(meetings::routes(ctx)))
+/// `meetings` carries the same `AppContext` plus the recordings bucket and queue.
+pub fn app(meetings: meetings::MeetingsState, origins: &CorsOrigins) -> Router {
+    meetin_http::finish_router(auth::routes(meetings.app.clone()).merge(meetings::routes(meetings)))
         .layer(cors(&origins.0))
 }
 

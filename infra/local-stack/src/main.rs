@@ -11,7 +11,6 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use meetin_core::{AwsSettings, CorsOrigins, DatabaseTarget, EphemeralTable, JwtSettings, Setting};
 use meetin_data::PoolSettings;
-use meetin_http::AppContext;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -61,12 +60,29 @@ async fn provision() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The meetings state; the transcription queue's URL resolved from its name
+/// (`TRANSCRIPTION_QUEUE_NAME`) unless `TRANSCRIPTION_QUEUE_URL` is set.
+async fn meetings_state() -> anyhow::Result<meetings::MeetingsState> {
+    let env = |name: &str| std::env::var(name).ok();
+    let sdk = meetin_aws::sdk_config(&AwsSettings::from_env()?).await;
+    let queue_url = meetin_test_support::transcription_queue_url(&env, &sdk).await?;
+    let lookup = |name: &str| {
+        if name == "TRANSCRIPTION_QUEUE_URL" {
+            Some(queue_url.clone())
+        } else {
+            std::env::var(name).ok()
+        }
+    };
+    meetings::MeetingsState::load(&lookup, PoolSettings::LOCAL).await
+}
+
 async fn serve(port: u16) -> anyhow::Result<()> {
     provision().await?;
-    let ctx = AppContext::from_env(PoolSettings::LOCAL).await?;
+    let state = meetings_state().await?;
+    let ctx = state.app.clone();
     let cors = CorsOrigins::from_env()?;
     let aws = AwsSettings::from_env()?;
-    let app = meetin_local::app(ctx.clone(), &cors);
+    let app = meetin_local::app(state, &cors);
 
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(addr)

@@ -91,6 +91,17 @@ pub async fn warm_up_dynamodb(client: &aws_sdk_dynamodb::Client, table: &str) {
     }
 }
 
+/// An S3 client for `sdk`: path-style addressing (`http://host/bucket/key`) when an endpoint
+/// override is set, so URLs (presigned ones too) work against the emulator on 127.0.0.1, which
+/// has no per-bucket host names; virtual-hosted style in AWS.
+#[cfg(feature = "s3")]
+pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(sdk.endpoint_url().is_some())
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
 pub use aws_config;
 pub use aws_sdk_dynamodb;
 #[cfg(feature = "s3")]

@@ -20,5 +20,6 @@ pub use refusal::Refusal;
 pub use role::Role;
 pub use settings::{
     AwsSettings, CorsOrigins, DatabaseTarget, EphemeralTable, JwtSettings, LoginBackoff,
-    RateLimits, RefreshReuseGrace, Setting, SettingsError,
+    RateLimits, RecordingsBucket, RefreshReuseGrace, Setting, SettingsError,
+    TranscriptionQueueName, TranscriptionQueueUrl,
 };

@@ -142,6 +142,39 @@ impl Setting for EphemeralTable {
     }
 }
 
+/// The S3 bucket recordings are uploaded to (`RECORDINGS_BUCKET`), keys
+/// `recordings/{meeting_id}/{uuid}{ext}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordingsBucket(pub String);
+
+impl Setting for RecordingsBucket {
+    fn from_lookup(lookup: Lookup<'_>) -> Result<Self, SettingsError> {
+        required(lookup, "RECORDINGS_BUCKET").map(Self)
+    }
+}
+
+/// The URL of the SQS queue transcription jobs go to (`TRANSCRIPTION_QUEUE_URL`; the SAM
+/// template sets it from the queue's `Ref`, the local stack from [`TranscriptionQueueName`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TranscriptionQueueUrl(pub String);
+
+impl Setting for TranscriptionQueueUrl {
+    fn from_lookup(lookup: Lookup<'_>) -> Result<Self, SettingsError> {
+        required(lookup, "TRANSCRIPTION_QUEUE_URL").map(Self)
+    }
+}
+
+/// The transcription queue's name (`TRANSCRIPTION_QUEUE_NAME`): what the local stack creates
+/// in the emulator and resolves to a URL with `GetQueueUrl`. Deployed functions read the URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TranscriptionQueueName(pub String);
+
+impl Setting for TranscriptionQueueName {
+    fn from_lookup(lookup: Lookup<'_>) -> Result<Self, SettingsError> {
+        required(lookup, "TRANSCRIPTION_QUEUE_NAME").map(Self)
+    }
+}
+
 /// Browser origins allowed by CORS (`CORS_ALLOWED_ORIGINS`, comma-separated). API Gateway
 /// applies them in AWS; only the local stack reads this.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -9,6 +9,7 @@ pub mod meetings;
 pub mod migrations;
 pub mod organizations;
 pub mod pool;
+pub mod recordings;
 pub mod registration;
 pub mod speakers;
 pub mod users;

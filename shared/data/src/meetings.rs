@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::caller_may;
 use crate::live_sessions::{self, LiveSession};
+pub use crate::recordings::Recording;
 use crate::speakers::{self, Speaker};
 
 /// A row of `meetings` with its organization's name and its creator's e-mail.
@@ -32,24 +33,6 @@ pub struct Meeting {
     pub scheduled_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-/// A row of `recordings`, as the meeting JSON nests it.
-#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
-pub struct Recording {
-    pub id: Uuid,
-    pub meeting_id: Uuid,
-    /// `recordings/{meeting_id}/{uuid}{ext}`.
-    pub storage_key: String,
-    pub mime_type: String,
-    /// Milliseconds, when known.
-    pub duration_ms: Option<i32>,
-    /// Bytes, when known.
-    pub size_bytes: Option<i64>,
-    /// `created`, `uploaded`, `processing`, `ready` or `failed`.
-    pub status: String,
-    pub created_at: DateTime<Utc>,
-    pub uploaded_at: Option<DateTime<Utc>>,
 }
 
 /// A meeting with its nested lists (live sessions and recordings newest first, speakers

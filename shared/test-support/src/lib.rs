@@ -7,5 +7,8 @@ pub mod provision;
 pub mod settings;
 pub mod stack;
 
-pub use provision::{ensure_database, ensure_ephemeral_table, ensure_secret, provision_local};
+pub use provision::{
+    ensure_database, ensure_ephemeral_table, ensure_recordings_bucket, ensure_secret,
+    ensure_transcription_queue, provision_local, transcription_queue_url,
+};
 pub use settings::local_settings;

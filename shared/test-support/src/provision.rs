@@ -1,6 +1,7 @@
 //! Idempotent creation of what the stack needs on this machine: the PostgreSQL database
-//! (migrated), the DynamoDB table and the secrets in the AWS emulator. Names come from the
-//! same variables the SAM template sets.
+//! (migrated), the DynamoDB table, the secrets, the recordings bucket and the transcription
+//! queue (with its dead-letter queue) in the AWS emulator. Names come from the same variables
+//! the SAM template sets (`TRANSCRIPTION_QUEUE_NAME` locally, where the template sets the URL).
 
 use anyhow::Context;
 use aws_sdk_dynamodb::types::{
@@ -8,9 +9,14 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveSpecification,
 };
 use meetin_aws::aws_config::SdkConfig;
+use meetin_aws::aws_sdk_s3;
+use meetin_aws::aws_sdk_sqs;
 use meetin_aws::ephemeral::{PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE};
 use meetin_core::settings::Lookup;
-use meetin_core::{AwsSettings, EphemeralTable, JwtSettings, Setting};
+use meetin_core::{
+    AwsSettings, EphemeralTable, JwtSettings, RecordingsBucket, Setting, TranscriptionQueueName,
+    TranscriptionQueueUrl,
+};
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 
@@ -143,6 +149,135 @@ pub async fn ensure_secret(
     }
 }
 
+/// An SDK error with its whole chain (the service's code and message), for `anyhow`.
+fn sdk_error<E: std::error::Error + Send + Sync + 'static>(err: E) -> anyhow::Error {
+    anyhow::anyhow!("{}", aws_sdk_sqs::error::DisplayErrorContext(err))
+}
+
+/// How many receives a transcription job gets before SQS moves it to the dead-letter queue
+/// (the template's `maxReceiveCount`).
+pub const TRANSCRIPTION_MAX_RECEIVES: u32 = 3;
+
+/// The recordings bucket: private (all public access blocked), with the CORS rule a browser's
+/// presigned `PUT` needs (any origin, `PUT`, any header; the signature is the guard).
+pub async fn ensure_recordings_bucket(
+    client: &aws_sdk_s3::Client,
+    name: &str,
+) -> anyhow::Result<()> {
+    use aws_sdk_s3::types::{CorsConfiguration, CorsRule, PublicAccessBlockConfiguration};
+    if client.head_bucket().bucket(name).send().await.is_err() {
+        let created = client.create_bucket().bucket(name).send().await;
+        if let Err(err) = created {
+            let service = err.as_service_error();
+            let exists = service.is_some_and(|e| {
+                e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists()
+            });
+            if !exists {
+                return Err(sdk_error(err)).with_context(|| format!("creating bucket {name}"));
+            }
+        }
+    }
+    client
+        .put_public_access_block()
+        .bucket(name)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .block_public_policy(true)
+                .ignore_public_acls(true)
+                .restrict_public_buckets(true)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!(aws_sdk_s3::error::DisplayErrorContext(e)))
+        .with_context(|| format!("blocking public access to {name}"))?;
+    let rule = CorsRule::builder()
+        .allowed_methods("PUT")
+        .allowed_origins("*")
+        .allowed_headers("*")
+        .expose_headers("ETag")
+        .max_age_seconds(3600)
+        .build()?;
+    client
+        .put_bucket_cors()
+        .bucket(name)
+        .cors_configuration(CorsConfiguration::builder().cors_rules(rule).build()?)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!(aws_sdk_s3::error::DisplayErrorContext(e)))
+        .with_context(|| format!("setting CORS on {name}"))?;
+    Ok(())
+}
+
+/// The transcription queue `name` and its dead-letter queue `{name}-dlq` (a job moves there
+/// after [`TRANSCRIPTION_MAX_RECEIVES`] receives); answers the queue's URL. Idempotent:
+/// `CreateQueue` with the same attributes returns the existing queue.
+pub async fn ensure_transcription_queue(
+    client: &aws_sdk_sqs::Client,
+    name: &str,
+) -> anyhow::Result<String> {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let dlq_name = format!("{name}-dlq");
+    let dlq_url = client
+        .create_queue()
+        .queue_name(&dlq_name)
+        .send()
+        .await
+        .map_err(sdk_error)
+        .with_context(|| format!("creating queue {dlq_name}"))?
+        .queue_url
+        .context("CreateQueue answered no URL")?;
+    let dlq_arn = client
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(sdk_error)
+        .with_context(|| format!("reading the ARN of {dlq_name}"))?
+        .attributes
+        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+        .context("GetQueueAttributes answered no QueueArn")?;
+    let redrive = serde_json::json!({
+        "deadLetterTargetArn": dlq_arn,
+        "maxReceiveCount": TRANSCRIPTION_MAX_RECEIVES,
+    })
+    .to_string();
+    let url = client
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .map_err(sdk_error)
+        .with_context(|| format!("creating queue {name}"))?
+        .queue_url
+        .context("CreateQueue answered no URL")?;
+    // Set apart from CreateQueue so an existing queue gets the policy too.
+    client
+        .set_queue_attributes()
+        .queue_url(&url)
+        .attributes(QueueAttributeName::RedrivePolicy, redrive)
+        .send()
+        .await
+        .map_err(sdk_error)
+        .with_context(|| format!("setting the redrive policy of {name}"))?;
+    Ok(url)
+}
+
+/// `TRANSCRIPTION_QUEUE_URL` when set, else the URL of the queue `TRANSCRIPTION_QUEUE_NAME`,
+/// created (with its dead-letter queue) if missing.
+pub async fn transcription_queue_url(
+    lookup: Lookup<'_>,
+    sdk: &SdkConfig,
+) -> anyhow::Result<String> {
+    if let Ok(url) = TranscriptionQueueUrl::from_lookup(lookup) {
+        return Ok(url.0);
+    }
+    let name = TranscriptionQueueName::from_lookup(lookup)?;
+    ensure_transcription_queue(&aws_sdk_sqs::Client::new(sdk), &name.0).await
+}
+
 /// Everything the configured stack needs, in the database and the emulator; answers the SDK
 /// configuration it built for that.
 pub async fn provision_local(lookup: Lookup<'_>, database_url: &str) -> anyhow::Result<SdkConfig> {
@@ -153,5 +288,8 @@ pub async fn provision_local(lookup: Lookup<'_>, database_url: &str) -> anyhow::
     ensure_database(database_url).await?;
     ensure_ephemeral_table(&aws_sdk_dynamodb::Client::new(&sdk), &table.0).await?;
     ensure_secret(&aws_sdk_secretsmanager::Client::new(&sdk), &jwt.secret_id).await?;
+    let bucket = RecordingsBucket::from_lookup(lookup)?;
+    ensure_recordings_bucket(&meetin_aws::s3_client(&sdk), &bucket.0).await?;
+    transcription_queue_url(lookup, &sdk).await?;
     Ok(sdk)
 }

@@ -288,6 +288,14 @@ async fn replacements(
         .execute(&app.pool)
         .await
         .expect("sample speaker");
+    let recording: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO recordings (meeting_id, storage_key) \
+         VALUES ($1, 'recordings/' || $1 || '/' || gen_random_uuid() || '.webm') RETURNING id",
+    )
+    .bind(meeting)
+    .fetch_one(&app.pool)
+    .await
+    .expect("sample recording");
     let token = |kind| {
         app.ctx
             .jwt
@@ -307,6 +315,7 @@ async fn replacements(
         ("bob@example.com".into(), outsider.email.clone()),
         ("ann@example.com".into(), owner.email.clone()),
         ("REPLACE_WITH_MEETING_ID".into(), meeting.to_string()),
+        ("REPLACE_WITH_RECORDING_ID".into(), recording.to_string()),
     ]
 }
 

@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
-use meetin_core::{CorsOrigins, Setting};
+use meetin_core::{AwsSettings, CorsOrigins, Setting};
 use meetin_data::{PgPool, PoolSettings};
 use meetin_http::AppContext;
 use serde_json::{Value, json};
@@ -44,6 +44,8 @@ static PROVISIONED: OnceCell<()> = OnceCell::const_new();
 pub struct TestApp {
     pub app: Router,
     pub ctx: AppContext,
+    /// The recordings bucket and transcription queue the app uses.
+    pub uploads: meetings::Uploads,
     pub pool: PgPool,
 }
 
@@ -123,13 +125,23 @@ impl TestApp {
             max_connections: 5,
             ..PoolSettings::LOCAL
         };
-        let ctx = AppContext::load(&lookup, pool_settings)
+        // The queue's URL from its name, as the local stack resolves it.
+        let sdk = meetin_aws::sdk_config(&AwsSettings::from_lookup(&lookup).expect("AWS")).await;
+        let queue_url = meetin_test_support::transcription_queue_url(&lookup, &sdk)
+            .await
+            .expect("the transcription queue");
+        let mut settings = settings.clone();
+        settings.insert("TRANSCRIPTION_QUEUE_URL".into(), queue_url);
+        let lookup = |name: &str| settings.get(name).cloned();
+        let state = meetings::MeetingsState::load(&lookup, pool_settings)
             .await
             .expect("the test context");
         let cors = CorsOrigins::from_lookup(&lookup).expect("CORS_ALLOWED_ORIGINS");
+        let ctx = state.app.clone();
         Self {
-            app: meetin_local::app(ctx.clone(), &cors),
+            app: meetin_local::app(state.clone(), &cors),
             pool: ctx.pool.clone(),
+            uploads: state.uploads,
             ctx,
         }
     }

@@ -15,3 +15,4 @@ mod migrations;
 mod openapi;
 mod organizations;
 mod rate_limits;
+mod recordings;

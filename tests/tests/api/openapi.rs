@@ -41,6 +41,10 @@ const CONTRACT_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/meetings/{id}/live/stop/"),
     ("get", "/api/meetings/{id}/live/status/"),
     ("patch", "/api/meetings/{id}/speakers/{speaker_id}/"),
+    ("post", "/api/meetings/{id}/recordings/initiate/"),
+    ("post", "/api/meetings/{id}/recordings/upload/"),
+    ("post", "/api/recordings/{id}/complete/"),
+    ("post", "/api/meetings/recordings/{id}/complete/"),
     ("get", "/"),
     ("get", "/api/schema/"),
 ];

@@ -1,0 +1,410 @@
+//! Recordings (docs/api-decisions.md, "Recordings"):
+//!
+//! - presigned: `initiate` creates the row (`created`) and answers a presigned S3 `PUT` for a
+//!   server-chosen key; the client uploads; `complete` checks the object (exists, size, type,
+//!   first bytes), marks the row `uploaded` and queues transcription on SQS;
+//! - direct: `upload/` takes a multipart `audio` file small enough for API Gateway and Lambda
+//!   ([`DIRECT_UPLOAD_MAX_BYTES`]), checks it the same way, stores it and answers 201.
+//!
+//! Members and admins only (a viewer gets 403); outside the caller's organizations a meeting
+//! or recording does not exist (404).
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::extract::multipart::{Multipart, MultipartRejection};
+use http::{HeaderMap, StatusCode, header};
+use meetin_aws::aws_sdk_s3::presigning::PresigningConfig;
+use meetin_aws::aws_sdk_s3::primitives::ByteStream;
+use meetin_aws::aws_sdk_sqs;
+use meetin_core::Access;
+use meetin_data::recordings::{self, NewRecording};
+use meetin_http::docs::{DetailBody, ErrorBody};
+use meetin_http::extract::path_uuid;
+use meetin_http::{ApiError, ApiResult, AuthUser, JsonBody, PathParams};
+use meetin_messages::jobs::{JobMessage, LanguagePreference, TranscribeRecording};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::json::{CompleteRequest, InitiateRequest, InitiatedJson, RecordingJson};
+use crate::media::{self, Declared};
+use crate::meetings::{MeetingPath, writable};
+use crate::state::{MeetingsState, Uploads};
+
+/// `/api/recordings/{id}/...` and `/api/meetings/recordings/{id}/...`.
+#[derive(Debug, Deserialize)]
+pub struct RecordingPath {
+    #[serde(deserialize_with = "path_uuid")]
+    pub id: Uuid,
+}
+
+const RECORDING: &str = "Recording";
+
+/// How long a presigned `PUT` URL is valid: 3600 s (the contract).
+pub const PRESIGNED_PUT_TTL: Duration = Duration::from_secs(3600);
+
+/// The largest direct-upload request body, in bytes (4 MiB). A Lambda behind API Gateway gets
+/// at most 6 MiB of event, binary bodies base64-encoded (4/3 larger) plus the event's own
+/// fields: 4 MiB of multipart fits with room to spare. Larger files use the presigned flow.
+pub const DIRECT_UPLOAD_MAX_BYTES: usize = 4 * 1024 * 1024;
+
+/// The 413 text of a direct upload over [`DIRECT_UPLOAD_MAX_BYTES`].
+pub const DIRECT_UPLOAD_TOO_LARGE: &str = "File too large for direct upload (at most 4 MiB through the API). Upload it with POST /api/meetings/{id}/recordings/initiate/, a PUT of the file to the upload_url it answers, then POST /api/recordings/{recording_id}/complete/.";
+
+pub const NO_AUDIO: &str = "No audio file provided";
+pub const NO_OBJECT: &str = "No uploaded file found for this recording";
+
+fn too_large_for_direct() -> ApiError {
+    meetin_core::Refusal::message(StatusCode::PAYLOAD_TOO_LARGE, DIRECT_UPLOAD_TOO_LARGE).into()
+}
+
+fn aws_error<E: std::error::Error + Send + Sync + 'static>(
+    what: &'static str,
+) -> impl Fn(E) -> ApiError {
+    move |err| {
+        anyhow::anyhow!("{}", aws_sdk_sqs::error::DisplayErrorContext(err))
+            .context(what)
+            .into()
+    }
+}
+
+/// The server-chosen object key of a new recording of `meeting`.
+fn new_key(meeting: Uuid, ext: &str) -> String {
+    format!("recordings/{meeting}/{}{ext}", Uuid::new_v4())
+}
+
+/// Creates a recording (`created`) and answers a presigned S3 `PUT` for it. The body may name
+/// `filename` (only its extension is used), `content_type` and `size_bytes`; with none, a
+/// `.webm` / `audio/webm` upload as in the original.
+#[utoipa::path(
+    post, path = "/api/meetings/{id}/recordings/initiate/", tag = "recordings", operation_id = "recordings_initiate",
+    params(("id" = uuid::Uuid, Path, description = "Meeting id")),
+    request_body(content = Option<InitiateRequest>, description = "Optional"),
+    responses(
+        (status = 200, description = "The recording id, the presigned PUT URL (3600 s) and the key", body = InitiatedJson),
+        (status = 400, description = "`File too large. Maximum size is 500MB.`, `Invalid file type. Allowed: ...`, `Invalid MIME type: <type>`, `File content does not match its type (...)` (an extension and a type that disagree)", body = ErrorBody),
+        (status = 403, description = "A viewer of the meeting's organization", body = DetailBody),
+        (status = 404, description = "`No Meeting matches the given query.`", body = DetailBody),
+    ),
+    security(("jwt" = []))
+)]
+pub async fn initiate(
+    State(state): State<MeetingsState>,
+    AuthUser(caller): AuthUser,
+    PathParams(MeetingPath { id }): PathParams<MeetingPath>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<InitiatedJson>> {
+    writable(&state.app, caller.id, id).await?;
+    let request = InitiateRequest::parse(&body)?;
+    let declared = media::check_declared(
+        request.size_bytes,
+        request.filename.as_deref().unwrap_or("recording.webm"),
+        request.content_type.as_deref(),
+    )
+    .map_err(ApiError::bad_request)?;
+    let key = new_key(id, &declared.ext);
+    let recording = recordings::create(
+        &state.app.pool,
+        caller.id,
+        &NewRecording {
+            meeting_id: id,
+            storage_key: &key,
+            mime_type: &declared.mime,
+            size_bytes: request.size_bytes,
+            status: "created",
+        },
+    )
+    .await?
+    // Demoted or removed since the check.
+    .ok_or_else(|| ApiError::from(meetin_core::Refusal::read_only_role()))?;
+    let uploads = &state.uploads;
+    let mut put = uploads
+        .s3
+        .put_object()
+        .bucket(&uploads.bucket)
+        .key(&key)
+        .content_type(&declared.mime);
+    if let Some(size) = request.size_bytes {
+        put = put.content_length(size);
+    }
+    let presigning = PresigningConfig::expires_in(PRESIGNED_PUT_TTL)
+        .map_err(aws_error("presigning configuration"))?;
+    let presigned = put
+        .presigned(presigning)
+        .await
+        .map_err(aws_error("presigning the S3 PUT"))?;
+    Ok(Json(InitiatedJson {
+        recording_id: recording.id,
+        upload_url: presigned.uri().to_owned(),
+        storage_key: key,
+    }))
+}
+
+/// The object's size, or `None` when there is no such object.
+async fn object_size(uploads: &Uploads, key: &str) -> ApiResult<Option<i64>> {
+    match uploads
+        .s3
+        .head_object()
+        .bucket(&uploads.bucket)
+        .key(key)
+        .send()
+        .await
+    {
+        Ok(head) => Ok(Some(head.content_length().unwrap_or(0))),
+        Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
+        Err(err) => Err(aws_error("reading the object's size")(err)),
+    }
+}
+
+/// The object's first [`media::SNIFF_BYTES`] bytes.
+async fn object_head(uploads: &Uploads, key: &str) -> ApiResult<Vec<u8>> {
+    let object = uploads
+        .s3
+        .get_object()
+        .bucket(&uploads.bucket)
+        .key(key)
+        .range(format!("bytes=0-{}", media::SNIFF_BYTES - 1))
+        .send()
+        .await
+        .map_err(aws_error("reading the object's first bytes"))?;
+    let bytes = object
+        .body
+        .collect()
+        .await
+        .map_err(aws_error("reading the object's first bytes"))?
+        .into_bytes();
+    Ok(bytes.iter().take(media::SNIFF_BYTES).copied().collect())
+}
+
+fn size_mismatch(actual: i64, declared: i64) -> ApiError {
+    ApiError::bad_request(format!(
+        "Uploaded size ({actual} bytes) does not match the declared size ({declared} bytes)"
+    ))
+}
+
+/// Checks the uploaded object, marks the recording `uploaded` and queues its transcription.
+async fn complete_recording(
+    state: &MeetingsState,
+    caller: Uuid,
+    id: Uuid,
+    body: &serde_json::Value,
+) -> ApiResult<Json<RecordingJson>> {
+    let pool = &state.app.pool;
+    let found = recordings::find_visible(pool, caller, id)
+        .await?
+        .ok_or_else(|| ApiError::no_match(RECORDING))?;
+    meetin_http::access::require(pool, caller, found.organization_id, Access::Write, |d| {
+        d.refusal(RECORDING)
+    })
+    .await?;
+    let request = CompleteRequest::parse(body)?;
+    let recording = &found.recording;
+    if !matches!(recording.status.as_str(), "created" | "uploaded") {
+        return Err(ApiError::bad_request(format!(
+            "Recording is already {}",
+            recording.status
+        )));
+    }
+    let uploads = &state.uploads;
+    let Some(actual) = object_size(uploads, &recording.storage_key).await? else {
+        return Err(ApiError::bad_request(NO_OBJECT));
+    };
+    if actual > media::MAX_RECORDING_BYTES {
+        return Err(ApiError::bad_request(media::TOO_LARGE));
+    }
+    for declared in [recording.size_bytes, request.size_bytes]
+        .into_iter()
+        .flatten()
+    {
+        if declared != actual {
+            return Err(size_mismatch(actual, declared));
+        }
+    }
+    let Declared { ext, mime, format } = media::check_declared(
+        Some(actual),
+        &recording.storage_key,
+        Some(&recording.mime_type),
+    )
+    .map_err(ApiError::bad_request)?;
+    if !media::bytes_are(format, &object_head(uploads, &recording.storage_key).await?) {
+        return Err(ApiError::bad_request(media::content_mismatch(&ext, &mime)));
+    }
+    let language: LanguagePreference =
+        serde_json::from_value(serde_json::Value::String(found.language_preference.clone()))
+            .unwrap_or(LanguagePreference::Auto);
+    // The row is `uploaded` only once the job is queued: the send happens inside the
+    // transaction (a failed send rolls the status back; a failed commit after a send leaves a
+    // job the worker finds already done or redoes, keyed by recording id).
+    let mut tx = pool.begin().await?;
+    let updated = recordings::mark_uploaded(&mut *tx, caller, id, actual, request.duration_ms)
+        .await?
+        // Changed concurrently (demoted, or taken on by the worker).
+        .ok_or_else(|| ApiError::no_match(RECORDING))?;
+    let job = TranscribeRecording {
+        recording_id: updated.id,
+        meeting_id: updated.meeting_id,
+        organization_id: found.organization_id,
+        bucket: uploads.bucket.clone(),
+        key: updated.storage_key.clone(),
+        language,
+    };
+    uploads
+        .sqs
+        .send_message()
+        .queue_url(&uploads.queue_url)
+        .message_body(job.to_body())
+        .send()
+        .await
+        .map_err(aws_error("queueing the transcription job"))?;
+    tx.commit().await?;
+    Ok(Json(updated.into()))
+}
+
+/// Checks the uploaded object (it exists; at most 500 MiB; its size equals the one declared
+/// at `initiate` and here; its first bytes are its type), marks the recording `uploaded` and
+/// queues its transcription. A recording already `uploaded` is checked and queued again.
+#[utoipa::path(
+    post, path = "/api/recordings/{id}/complete/", tag = "recordings", operation_id = "recordings_complete",
+    params(("id" = uuid::Uuid, Path, description = "Recording id")),
+    request_body(content = Option<CompleteRequest>, description = "Optional"),
+    responses(
+        (status = 200, description = "The recording, `uploaded`", body = RecordingJson),
+        (status = 400, description = "`No uploaded file found for this recording`, `File too large. Maximum size is 500MB.`, `Uploaded size (N bytes) does not match the declared size (M bytes)`, `File content does not match its type (...)`, `Recording is already <status>`, `size_bytes must be a valid integer`, `Invalid size_bytes value`, `duration_ms must be a valid integer`, `Invalid duration_ms value`", body = ErrorBody),
+        (status = 403, description = "A viewer of the meeting's organization", body = DetailBody),
+        (status = 404, description = "`No Recording matches the given query.`", body = DetailBody),
+    ),
+    security(("jwt" = []))
+)]
+pub async fn complete(
+    State(state): State<MeetingsState>,
+    AuthUser(caller): AuthUser,
+    PathParams(RecordingPath { id }): PathParams<RecordingPath>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<RecordingJson>> {
+    complete_recording(&state, caller.id, id, &body).await
+}
+
+/// The same as `POST /api/recordings/{id}/complete/` (the original code's path).
+#[utoipa::path(
+    post, path = "/api/meetings/recordings/{id}/complete/", tag = "recordings", operation_id = "recordings_complete_under_meetings",
+    params(("id" = uuid::Uuid, Path, description = "Recording id")),
+    request_body(content = Option<CompleteRequest>, description = "Optional"),
+    responses(
+        (status = 200, description = "The recording, `uploaded`", body = RecordingJson),
+        (status = 400, description = "As `POST /api/recordings/{id}/complete/`", body = ErrorBody),
+        (status = 403, description = "A viewer of the meeting's organization", body = DetailBody),
+        (status = 404, description = "`No Recording matches the given query.`", body = DetailBody),
+    ),
+    security(("jwt" = []))
+)]
+pub async fn complete_under_meetings(
+    State(state): State<MeetingsState>,
+    AuthUser(caller): AuthUser,
+    PathParams(RecordingPath { id }): PathParams<RecordingPath>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<RecordingJson>> {
+    complete_recording(&state, caller.id, id, &body).await
+}
+
+/// The multipart `audio` field: its file name, content type and bytes; `None` when absent.
+async fn read_audio(
+    mut multipart: Multipart,
+) -> ApiResult<Option<(String, Option<String>, Vec<u8>)>> {
+    let multer_error = |err: axum::extract::multipart::MultipartError| {
+        if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large_for_direct()
+        } else {
+            ApiError::bad_request(NO_AUDIO)
+        }
+    };
+    while let Some(mut field) = multipart.next_field().await.map_err(multer_error)? {
+        if field.name() != Some("audio") {
+            continue;
+        }
+        let filename = field.file_name().unwrap_or_default().to_owned();
+        let content_type = field.content_type().map(str::to_owned);
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(multer_error)? {
+            if bytes.len() + chunk.len() > DIRECT_UPLOAD_MAX_BYTES {
+                return Err(too_large_for_direct());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        return Ok(Some((filename, content_type, bytes)));
+    }
+    Ok(None)
+}
+
+/// Stores a small recording sent as the multipart field `audio` (what the existing frontend
+/// does) and answers it `uploaded`. Checks, in the contract's order and strings: a file is
+/// there, at most 500 MiB, an allowed extension, an allowed MIME type; then that its first
+/// bytes are that type. Transcription is not queued (the original does not either).
+#[utoipa::path(
+    post, path = "/api/meetings/{id}/recordings/upload/", tag = "recordings", operation_id = "recordings_upload",
+    params(("id" = uuid::Uuid, Path, description = "Meeting id")),
+    request_body(content_type = "multipart/form-data", description = "The field `audio`: the file, at most 4 MiB in all through the API"),
+    responses(
+        (status = 201, description = "The recording, `uploaded`", body = RecordingJson),
+        (status = 400, description = "`No audio file provided`, `File too large. Maximum size is 500MB.`, `Invalid file type. Allowed: .aac, .flac, .m4a, .mkv, .mov, .mp3, .mp4, .ogg, .wav, .webm`, `Invalid MIME type: <type>`, `File content does not match its type (...)`", body = ErrorBody),
+        (status = 403, description = "A viewer of the meeting's organization", body = DetailBody),
+        (status = 404, description = "`No Meeting matches the given query.`", body = DetailBody),
+        (status = 413, description = "Over 4 MiB: the text points to the presigned flow", body = ErrorBody),
+    ),
+    security(("jwt" = []))
+)]
+pub async fn upload(
+    State(state): State<MeetingsState>,
+    AuthUser(caller): AuthUser,
+    PathParams(MeetingPath { id }): PathParams<MeetingPath>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> ApiResult<(StatusCode, Json<RecordingJson>)> {
+    writable(&state.app, caller.id, id).await?;
+    let declared_length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared_length.is_some_and(|n| n > DIRECT_UPLOAD_MAX_BYTES as u64) {
+        return Err(too_large_for_direct());
+    }
+    // Not multipart at all: no file was sent (DRF's reading too).
+    let Ok(multipart) = multipart else {
+        return Err(ApiError::bad_request(NO_AUDIO));
+    };
+    let Some((filename, content_type, bytes)) = read_audio(multipart).await? else {
+        return Err(ApiError::bad_request(NO_AUDIO));
+    };
+    let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
+    let Declared { ext, mime, format } =
+        media::check_declared(Some(size), &filename, content_type.as_deref())
+            .map_err(ApiError::bad_request)?;
+    if !media::bytes_are(format, &bytes) {
+        return Err(ApiError::bad_request(media::content_mismatch(&ext, &mime)));
+    }
+    let key = new_key(id, &ext);
+    let uploads = &state.uploads;
+    uploads
+        .s3
+        .put_object()
+        .bucket(&uploads.bucket)
+        .key(&key)
+        .content_type(&mime)
+        .body(ByteStream::from(bytes))
+        .send()
+        .await
+        .map_err(aws_error("storing the upload in S3"))?;
+    let recording = recordings::create(
+        &state.app.pool,
+        caller.id,
+        &NewRecording {
+            meeting_id: id,
+            storage_key: &key,
+            mime_type: &mime,
+            size_bytes: Some(size),
+            status: "uploaded",
+        },
+    )
+    .await?
+    .ok_or_else(|| ApiError::from(meetin_core::Refusal::read_only_role()))?;
+    Ok((StatusCode::CREATED, Json(recording.into())))
+}

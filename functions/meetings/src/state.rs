@@ -1,0 +1,67 @@
+//! The `meetings` function's state: the shared [`AppContext`] plus what only recordings need,
+//! the S3 bucket and the transcription queue.
+
+use axum::extract::FromRef;
+use meetin_aws::aws_config::SdkConfig;
+use meetin_aws::{aws_sdk_s3, aws_sdk_sqs};
+use meetin_core::settings::Lookup;
+use meetin_core::{RecordingsBucket, Setting, SettingsError, TranscriptionQueueUrl};
+use meetin_http::AppContext;
+
+/// The router's state.
+#[derive(Clone)]
+pub struct MeetingsState {
+    pub app: AppContext,
+    pub uploads: Uploads,
+}
+
+impl FromRef<MeetingsState> for AppContext {
+    fn from_ref(state: &MeetingsState) -> Self {
+        state.app.clone()
+    }
+}
+
+/// Where recordings go and where their transcription is queued.
+#[derive(Clone, Debug)]
+pub struct Uploads {
+    /// Path-style against an endpoint override (see `meetin_aws::s3_client`).
+    pub s3: aws_sdk_s3::Client,
+    /// `RECORDINGS_BUCKET`.
+    pub bucket: String,
+    pub sqs: aws_sdk_sqs::Client,
+    /// `TRANSCRIPTION_QUEUE_URL`.
+    pub queue_url: String,
+}
+
+impl Uploads {
+    /// The clients for `sdk` and the bucket and queue named by the settings
+    /// (`RECORDINGS_BUCKET`, `TRANSCRIPTION_QUEUE_URL`).
+    pub fn load(lookup: Lookup<'_>, sdk: &SdkConfig) -> Result<Self, SettingsError> {
+        Ok(Self {
+            s3: meetin_aws::s3_client(sdk),
+            bucket: RecordingsBucket::from_lookup(lookup)?.0,
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            queue_url: TranscriptionQueueUrl::from_lookup(lookup)?.0,
+        })
+    }
+}
+
+impl MeetingsState {
+    /// The shared context and the upload clients, from settings read through `lookup`.
+    pub async fn load(
+        lookup: Lookup<'_>,
+        pool_settings: meetin_data::PoolSettings,
+    ) -> anyhow::Result<Self> {
+        let aws = meetin_core::AwsSettings::from_lookup(lookup)?;
+        let sdk = meetin_aws::sdk_config(&aws).await;
+        Ok(Self {
+            uploads: Uploads::load(lookup, &sdk)?,
+            app: AppContext::load(lookup, pool_settings).await?,
+        })
+    }
+
+    /// [`MeetingsState::load`] from the process environment.
+    pub async fn from_env(pool_settings: meetin_data::PoolSettings) -> anyhow::Result<Self> {
+        Self::load(&|name| std::env::var(name).ok(), pool_settings).await
+    }
+}
