@@ -1,4 +1,5 @@
-//! The `meetings` function: meetings, their live sessions' REST controls and speaker names.
+//! The `meetings` function: meetings, their live sessions' REST controls, recordings and
+//! speaker names.
 //! Its router is what Lambda serves and what the local stack and the tests mount.
 //!
 //! | URL                                                  | module         |
@@ -8,6 +9,7 @@
 //! | `/api/meetings/{id}/speakers/{speaker_id}/`          | [`speakers`]   |
 //! | `/api/meetings/{id}/recordings/{initiate,upload}/`   | [`recordings`] |
 //! | `/api/recordings/{id}/complete/`, `/api/meetings/recordings/{id}/complete/` | [`recordings`] |
+//! | `/api/meetings/{id}/recordings/{recording_id}/transcribe/` | [`transcribe`] |
 
 pub mod json;
 pub mod live;
@@ -16,6 +18,7 @@ pub mod meetings;
 pub mod recordings;
 pub mod speakers;
 pub mod state;
+pub mod transcribe;
 
 use axum::Router;
 pub use state::{MeetingsState, Uploads};
@@ -36,6 +39,7 @@ fn api() -> OpenApiRouter<MeetingsState> {
         .routes(routes!(recordings::upload))
         .routes(routes!(recordings::complete))
         .routes(routes!(recordings::complete_under_meetings))
+        .routes(routes!(transcribe::transcribe))
 }
 
 /// This function's routes with its state, ready to merge (the local stack) or finish.

@@ -32,19 +32,12 @@ pub(crate) const MEETING: &str = "Meeting";
 /// The organization of a meeting the caller may change: 404 `No Meeting matches the given
 /// query.` outside the caller's organizations, 403 for a viewer.
 pub(crate) async fn writable(ctx: &AppContext, caller: Uuid, id: Uuid) -> ApiResult<Uuid> {
-    let org = readable(ctx, caller, id).await?;
-    meetin_http::access::require(&ctx.pool, caller, org, Access::Write, |d| {
-        d.refusal(MEETING)
-    })
-    .await?;
-    Ok(org)
+    meetin_http::access::meeting(&ctx.pool, caller, id, Access::Write).await
 }
 
 /// The organization of a meeting the caller may read (404 otherwise).
 pub(crate) async fn readable(ctx: &AppContext, caller: Uuid, id: Uuid) -> ApiResult<Uuid> {
-    meetings::organization_of_visible(&ctx.pool, caller, id)
-        .await?
-        .ok_or_else(|| ApiError::no_match(MEETING))
+    meetin_http::access::meeting(&ctx.pool, caller, id, Access::Read).await
 }
 
 /// Parses a meeting body; the organization it names is checked as DRF's related field

@@ -19,7 +19,7 @@ use meetin_aws::aws_sdk_s3::presigning::PresigningConfig;
 use meetin_aws::aws_sdk_s3::primitives::ByteStream;
 use meetin_aws::aws_sdk_sqs;
 use meetin_core::Access;
-use meetin_data::recordings::{self, NewRecording};
+use meetin_data::recordings::{self, NewRecording, Recording, RecordingInMeeting};
 use meetin_http::docs::{DetailBody, ErrorBody};
 use meetin_http::extract::path_uuid;
 use meetin_http::{ApiError, ApiResult, AuthUser, JsonBody, PathParams};
@@ -230,23 +230,40 @@ async fn complete_recording(
     if !media::bytes_are(format, &object_head(uploads, &recording.storage_key).await?) {
         return Err(ApiError::bad_request(media::content_mismatch(&ext, &mime)));
     }
-    let language: LanguagePreference =
-        serde_json::from_value(serde_json::Value::String(found.language_preference.clone()))
-            .unwrap_or(LanguagePreference::Auto);
     // The row is `uploaded` only once the job is queued: the send happens inside the
     // transaction (a failed send rolls the status back; a failed commit after a send leaves a
     // job the worker finds already done or redoes, keyed by recording id).
     let mut tx = pool.begin().await?;
-    let updated = recordings::mark_uploaded(&mut *tx, caller, id, actual, request.duration_ms)
-        .await?
-        // Changed concurrently (demoted, or taken on by the worker).
-        .ok_or_else(|| ApiError::no_match(RECORDING))?;
+    let Some(updated) =
+        recordings::mark_uploaded(&mut *tx, caller, id, actual, request.duration_ms).await?
+    else {
+        // Changed concurrently: taken on by the worker (say where it stands), or gone.
+        drop(tx);
+        return Err(match recordings::status(pool, caller, id).await? {
+            Some(status) => ApiError::bad_request(format!("Recording is already {status}")),
+            None => ApiError::no_match(RECORDING),
+        });
+    };
+    queue_transcription(uploads, &updated, &found).await?;
+    tx.commit().await?;
+    Ok(Json(updated.into()))
+}
+
+/// Sends the `transcribe_recording` job of `recording` (whose meeting is `found`'s).
+pub(crate) async fn queue_transcription(
+    uploads: &Uploads,
+    recording: &Recording,
+    found: &RecordingInMeeting,
+) -> ApiResult<()> {
+    let language: LanguagePreference =
+        serde_json::from_value(serde_json::Value::String(found.language_preference.clone()))
+            .unwrap_or(LanguagePreference::Auto);
     let job = TranscribeRecording {
-        recording_id: updated.id,
-        meeting_id: updated.meeting_id,
+        recording_id: recording.id,
+        meeting_id: recording.meeting_id,
         organization_id: found.organization_id,
         bucket: uploads.bucket.clone(),
-        key: updated.storage_key.clone(),
+        key: recording.storage_key.clone(),
         language,
     };
     uploads
@@ -257,8 +274,7 @@ async fn complete_recording(
         .send()
         .await
         .map_err(aws_error("queueing the transcription job"))?;
-    tx.commit().await?;
-    Ok(Json(updated.into()))
+    Ok(())
 }
 
 /// Checks the uploaded object (it exists; at most 500 MiB; its size equals the one declared

@@ -1,6 +1,8 @@
 //! The `meetings` function's state: the shared [`AppContext`] plus what only recordings need,
 //! the S3 bucket and the transcription queue.
 
+use std::time::Duration;
+
 use axum::extract::FromRef;
 use meetin_aws::aws_config::SdkConfig;
 use meetin_aws::{aws_sdk_s3, aws_sdk_sqs};
@@ -31,17 +33,40 @@ pub struct Uploads {
     pub sqs: aws_sdk_sqs::Client,
     /// `TRANSCRIPTION_QUEUE_URL`.
     pub queue_url: String,
+    /// How long `transcribe/` waits for the worker (`TRANSCRIBE_WAIT_SECONDS`, 0..=25,
+    /// default [`DEFAULT_TRANSCRIBE_WAIT`]): under API Gateway's 30 s integration timeout.
+    pub transcribe_wait: Duration,
+}
+
+/// `transcribe/`'s default wait.
+pub const DEFAULT_TRANSCRIBE_WAIT: Duration = Duration::from_secs(25);
+
+/// `TRANSCRIBE_WAIT_SECONDS`, 0..=25.
+fn transcribe_wait(lookup: Lookup<'_>) -> Result<Duration, SettingsError> {
+    let Some(raw) = lookup("TRANSCRIBE_WAIT_SECONDS").filter(|v| !v.trim().is_empty()) else {
+        return Ok(DEFAULT_TRANSCRIBE_WAIT);
+    };
+    match raw.trim().parse::<u64>() {
+        Ok(seconds) if seconds <= DEFAULT_TRANSCRIBE_WAIT.as_secs() => {
+            Ok(Duration::from_secs(seconds))
+        }
+        _ => Err(SettingsError::Invalid {
+            name: "TRANSCRIBE_WAIT_SECONDS",
+            reason: format!("{raw:?} is not a whole number of seconds from 0 to 25"),
+        }),
+    }
 }
 
 impl Uploads {
     /// The clients for `sdk` and the bucket and queue named by the settings
-    /// (`RECORDINGS_BUCKET`, `TRANSCRIPTION_QUEUE_URL`).
+    /// (`RECORDINGS_BUCKET`, `TRANSCRIPTION_QUEUE_URL`, `TRANSCRIBE_WAIT_SECONDS`).
     pub fn load(lookup: Lookup<'_>, sdk: &SdkConfig) -> Result<Self, SettingsError> {
         Ok(Self {
             s3: meetin_aws::s3_client(sdk),
             bucket: RecordingsBucket::from_lookup(lookup)?.0,
             sqs: aws_sdk_sqs::Client::new(sdk),
             queue_url: TranscriptionQueueUrl::from_lookup(lookup)?.0,
+            transcribe_wait: transcribe_wait(lookup)?,
         })
     }
 }

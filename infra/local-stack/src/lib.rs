@@ -5,7 +5,7 @@
 //! |-------------|--------------------------------------------------------------------|
 //! | [`http`]    | API Gateway's HTTP API: the listener, its limits, the JSON refusals |
 //! | [`sockets`] | API Gateway's WebSocket API and Management API (to come)           |
-//! | [`workers`] | SQS invoking the worker functions (to come)                        |
+//! | [`workers`] | SQS invoking the worker functions (the recording worker)           |
 //! | [`bridge`]  | the Fargate Deepgram bridge (to come)                              |
 
 pub mod bridge;
@@ -21,8 +21,13 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 /// The served app, exactly the deployed routers, with the CORS API Gateway applies in AWS.
 /// `meetings` carries the same `AppContext` plus the recordings bucket and queue.
 pub fn app(meetings: meetings::MeetingsState, origins: &CorsOrigins) -> Router {
-    meetin_http::finish_router(auth::routes(meetings.app.clone()).merge(meetings::routes(meetings)))
-        .layer(cors(&origins.0))
+    let ctx = meetings.app.clone();
+    meetin_http::finish_router(
+        auth::routes(ctx.clone())
+            .merge(meetings::routes(meetings))
+            .merge(transcription::routes(ctx)),
+    )
+    .layer(cors(&origins.0))
 }
 
 /// docs/api-decisions.md ("CORS"): the configured origins, GET/POST/PUT/PATCH/DELETE, the
@@ -48,7 +53,9 @@ pub fn cors(origins: &[String]) -> CorsLayer {
 
 /// The OpenAPI document of every function, merged.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    auth::openapi().merge_from(meetings::openapi())
+    auth::openapi()
+        .merge_from(meetings::openapi())
+        .merge_from(transcription::openapi())
 }
 
 /// The document as committed in `docs/openapi.json`.

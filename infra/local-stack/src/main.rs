@@ -9,8 +9,12 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use meetin_core::{AwsSettings, CorsOrigins, DatabaseTarget, EphemeralTable, JwtSettings, Setting};
+use meetin_core::{
+    AwsSettings, CorsOrigins, DatabaseTarget, DeepgramSettings, EphemeralTable, JwtSettings,
+    Setting,
+};
 use meetin_data::PoolSettings;
+use meetin_test_support::fake_deepgram::FakeDeepgram;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -60,25 +64,52 @@ async fn provision() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The meetings state; the transcription queue's URL resolved from its name
-/// (`TRANSCRIPTION_QUEUE_NAME`) unless `TRANSCRIPTION_QUEUE_URL` is set.
-async fn meetings_state() -> anyhow::Result<meetings::MeetingsState> {
-    let env = |name: &str| std::env::var(name).ok();
-    let sdk = meetin_aws::sdk_config(&AwsSettings::from_env()?).await;
-    let queue_url = meetin_test_support::transcription_queue_url(&env, &sdk).await?;
-    let lookup = |name: &str| {
-        if name == "TRANSCRIPTION_QUEUE_URL" {
-            Some(queue_url.clone())
-        } else {
-            std::env::var(name).ok()
+/// The settings the stack's functions read: the environment, plus the transcription queue's
+/// URL (resolved from `TRANSCRIPTION_QUEUE_NAME` unless `TRANSCRIPTION_QUEUE_URL` is set) and,
+/// with no Deepgram key configured, the fake Deepgram's URL and key.
+struct StackSettings {
+    queue_url: String,
+    fake_deepgram: Option<(String, String)>,
+}
+
+impl StackSettings {
+    fn get(&self, name: &str) -> Option<String> {
+        match (name, &self.fake_deepgram) {
+            ("TRANSCRIPTION_QUEUE_URL", _) => Some(self.queue_url.clone()),
+            ("DEEPGRAM_BASE_URL", Some((url, _))) => Some(url.clone()),
+            ("DEEPGRAM_API_KEY", Some((_, key))) => Some(key.clone()),
+            _ => std::env::var(name).ok(),
         }
-    };
-    meetings::MeetingsState::load(&lookup, PoolSettings::LOCAL).await
+    }
+}
+
+/// Whether a real Deepgram is configured (`DEEPGRAM_API_KEY` or `DEEPGRAM_SECRET_ID`).
+fn real_deepgram_configured() -> bool {
+    DeepgramSettings::from_env().is_ok()
 }
 
 async fn serve(port: u16) -> anyhow::Result<()> {
     provision().await?;
-    let state = meetings_state().await?;
+    let sdk = meetin_aws::sdk_config(&AwsSettings::from_env()?).await;
+    let env = |name: &str| std::env::var(name).ok();
+    let queue_url = meetin_test_support::transcription_queue_url(&env, &sdk).await?;
+    // No key: the test-support fake, which speaks Deepgram's pre-recorded protocol and fetches
+    // the presigned URL, stands in (said at start).
+    let fake = if real_deepgram_configured() {
+        None
+    } else {
+        Some(FakeDeepgram::start().await?)
+    };
+    let settings = StackSettings {
+        queue_url: queue_url.clone(),
+        fake_deepgram: fake
+            .as_ref()
+            .map(|f| (f.base_url.to_string(), f.api_key.clone())),
+    };
+    let lookup = |name: &str| settings.get(name);
+    let state = meetings::MeetingsState::load(&lookup, PoolSettings::LOCAL).await?;
+    let mut worker = recording_worker::Worker::load(&lookup, PoolSettings::LOCAL).await?;
+    worker.retry_backoff = LOCAL_RETRY_BACKOFF;
     let ctx = state.app.clone();
     let cors = CorsOrigins::from_env()?;
     let aws = AwsSettings::from_env()?;
@@ -88,6 +119,16 @@ async fn serve(port: u16) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}; is another `make dev` running?"))?;
+    let poller = tokio::spawn(meetin_local::workers::poll(
+        "recording-worker",
+        worker.sqs.clone(),
+        queue_url.clone(),
+        move |event| {
+            let worker = worker.clone();
+            async move { recording_worker::handle(event, &worker).await }
+        },
+        std::future::pending(),
+    ));
     println!("meetIN local stack on http://localhost:{port}");
     println!("  http      every HTTP function at its production path (GET / answers)");
     println!(
@@ -95,13 +136,29 @@ async fn serve(port: u16) -> anyhow::Result<()> {
         aws.endpoint_url.as_deref().unwrap_or("real AWS"),
         ctx.ephemeral.table()
     );
+    println!("  workers   recording-worker on {queue_url}");
+    match &fake {
+        Some(fake) => println!(
+            "  deepgram  FAKE (no DEEPGRAM_API_KEY): the test-support fake at {}; it answers a fixed phrase. Set DEEPGRAM_API_KEY for real transcripts.",
+            fake.base_url
+        ),
+        None => println!(
+            "  deepgram  the real API ({})",
+            std::env::var("DEEPGRAM_BASE_URL")
+                .unwrap_or_else(|_| meetin_deepgram::DEFAULT_BASE_URL.to_owned())
+        ),
+    }
     println!("  cors      {}", cors.0.join(", "));
     println!("  Ctrl-C stops it.");
     meetin_local::http::serve(listener, app, shutdown()).await?;
+    poller.abort();
     ctx.pool.close().await;
     println!("meetIN local stack stopped");
     Ok(())
 }
+
+/// The first retry's delay of a local worker (30 s in AWS).
+const LOCAL_RETRY_BACKOFF: std::time::Duration = std::time::Duration::from_secs(2);
 
 async fn shutdown() {
     let ctrl_c = tokio::signal::ctrl_c();

@@ -1,7 +1,7 @@
 //! Secrets Manager reads, done once per cold start by the functions that need them.
 
 use aws_sdk_secretsmanager::Client;
-use meetin_core::{DatabaseTarget, JwtSettings};
+use meetin_core::{DatabaseTarget, DeepgramKey, JwtSettings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
@@ -67,4 +67,26 @@ pub async fn jwt_signing_key(client: &Client, jwt: &JwtSettings) -> Result<Vec<u
         });
     }
     Ok(key.into_bytes())
+}
+
+/// The Deepgram API key: `DEEPGRAM_API_KEY` as given, or the secret `DEEPGRAM_SECRET_ID`,
+/// whose value is the key itself or a JSON object `{"api_key": "..."}`.
+pub async fn deepgram_api_key(client: &Client, key: &DeepgramKey) -> Result<String, SecretError> {
+    let (id, raw) = match key {
+        DeepgramKey::Key(key) => return Ok(key.clone()),
+        DeepgramKey::Secret(id) => (id, secret_string(client, id).await?),
+    };
+    let key = match serde_json::from_str::<serde_json::Value>(&raw) {
+        Ok(serde_json::Value::Object(fields)) => fields
+            .get("api_key")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned),
+        _ => Some(raw),
+    };
+    key.map(|k| k.trim().to_owned())
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| SecretError::Invalid {
+            id: id.clone(),
+            reason: "no Deepgram API key (a string, or JSON with api_key)",
+        })
 }

@@ -19,7 +19,7 @@ pub use access::{Access, Denied};
 pub use refusal::Refusal;
 pub use role::Role;
 pub use settings::{
-    AwsSettings, CorsOrigins, DatabaseTarget, EphemeralTable, JwtSettings, LoginBackoff,
-    RateLimits, RecordingsBucket, RefreshReuseGrace, Setting, SettingsError,
-    TranscriptionQueueName, TranscriptionQueueUrl,
+    AwsSettings, CorsOrigins, DatabaseTarget, DeepgramKey, DeepgramSettings, EphemeralTable,
+    JwtSettings, LoginBackoff, RateLimits, RecordingsBucket, RefreshReuseGrace, Setting,
+    SettingsError, TranscriptionQueueName, TranscriptionQueueUrl,
 };

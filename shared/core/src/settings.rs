@@ -175,6 +175,60 @@ impl Setting for TranscriptionQueueName {
     }
 }
 
+/// Where the recording worker finds Deepgram (docs: README, "Configuration").
+///
+/// - `DEEPGRAM_API_KEY`: the key itself (local runs);
+/// - else `DEEPGRAM_SECRET_ID`: the Secrets Manager secret holding it (deployed; read once per
+///   cold start), a plain string or a JSON object with `api_key`;
+/// - `DEEPGRAM_BASE_URL`: another host (a regional one, or the local fake); default
+///   `https://api.deepgram.com`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeepgramSettings {
+    pub key: DeepgramKey,
+    /// `DEEPGRAM_BASE_URL`, when set.
+    pub base_url: Option<String>,
+}
+
+/// Where the Deepgram API key comes from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DeepgramKey {
+    /// `DEEPGRAM_API_KEY`.
+    Key(String),
+    /// `DEEPGRAM_SECRET_ID`: a Secrets Manager secret id or ARN.
+    Secret(String),
+}
+
+impl std::fmt::Debug for DeepgramKey {
+    // The key never reaches a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Key(_) => f.write_str("Key(<redacted>)"),
+            Self::Secret(id) => f.debug_tuple("Secret").field(id).finish(),
+        }
+    }
+}
+
+impl Setting for DeepgramSettings {
+    fn from_lookup(lookup: Lookup<'_>) -> Result<Self, SettingsError> {
+        let key = match (
+            get(lookup, "DEEPGRAM_API_KEY"),
+            get(lookup, "DEEPGRAM_SECRET_ID"),
+        ) {
+            (Some(key), _) => DeepgramKey::Key(key.trim().to_owned()),
+            (None, Some(id)) => DeepgramKey::Secret(id),
+            (None, None) => {
+                return Err(SettingsError::Missing(
+                    "DEEPGRAM_API_KEY or DEEPGRAM_SECRET_ID",
+                ));
+            }
+        };
+        Ok(Self {
+            key,
+            base_url: get(lookup, "DEEPGRAM_BASE_URL"),
+        })
+    }
+}
+
 /// Browser origins allowed by CORS (`CORS_ALLOWED_ORIGINS`, comma-separated). API Gateway
 /// applies them in AWS; only the local stack reads this.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -12,6 +12,7 @@ pub mod pool;
 pub mod recordings;
 pub mod registration;
 pub mod speakers;
+pub mod transcripts;
 pub mod users;
 
 pub use pool::{MIGRATOR, PoolSettings, connect_lazy};

@@ -131,3 +131,44 @@ pub async fn mark_uploaded<'e>(
     .fetch_optional(db)
     .await
 }
+
+/// Makes an `uploaded` or `failed` recording `uploaded` again (clearing the failure), ready for
+/// a new transcription job, if `caller` may write in its organization; `None` otherwise (or
+/// when it is `created`, `processing` or `ready`). Run it in the transaction that queues the
+/// job, as [`mark_uploaded`].
+pub async fn requeue<'e>(
+    db: impl PgExecutor<'e>,
+    caller: Uuid,
+    id: Uuid,
+) -> Result<Option<Recording>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "UPDATE recordings r SET status = 'uploaded', failure_reason = NULL, \
+                uploaded_at = COALESCE(r.uploaded_at, now()) \
+         FROM meetings m WHERE m.id = r.meeting_id AND r.id = $2 \
+           AND r.status IN ('uploaded', 'failed') AND ",
+        caller_may!(write, "m.organization_id", "$1"),
+        " RETURNING ",
+        recording_columns!()
+    ))
+    .bind(caller)
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// The recording's `status`, if `caller` may read it.
+pub async fn status<'e>(
+    db: impl PgExecutor<'e>,
+    caller: Uuid,
+    id: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(concat!(
+        "SELECT r.status FROM recordings r JOIN meetings m ON m.id = r.meeting_id \
+         WHERE r.id = $2 AND ",
+        caller_may!(read, "m.organization_id", "$1")
+    ))
+    .bind(caller)
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}

@@ -20,3 +20,18 @@ pub async fn require(
     let role = meetin_data::access::role_in(pool, org, caller).await?;
     authorize(role, needed).map_err(|denied| on_denied(denied).into())
 }
+
+/// The organization of meeting `id` when `caller` has `needed` access there: 404 `No Meeting
+/// matches the given query.` when the caller cannot read the meeting (no such meeting, or not
+/// in the caller's organizations), 403 for a role too low (a viewer's write). Every handler
+/// under a meeting's path starts here.
+pub async fn meeting(pool: &PgPool, caller: Uuid, id: Uuid, needed: Access) -> ApiResult<Uuid> {
+    const MEETING: &str = "Meeting";
+    let org = meetin_data::meetings::organization_of_visible(pool, caller, id)
+        .await?
+        .ok_or_else(|| Refusal::no_match(MEETING))?;
+    if needed != Access::Read {
+        require(pool, caller, org, needed, |d| d.refusal(MEETING)).await?;
+    }
+    Ok(org)
+}

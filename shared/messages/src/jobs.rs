@@ -22,6 +22,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+/// How many receives a job gets before SQS moves it to its queue's dead-letter queue: every
+/// job queue's `maxReceiveCount` (template.yaml, and the local stack's queues). A worker that
+/// sees the last receive of a job it would retry fails the job for good instead.
+pub const MAX_RECEIVES: u32 = 3;
+
 /// Transcribe an uploaded recording with Deepgram's pre-recorded API.
 ///
 /// Producer: the `complete` endpoint (contract §2.4, `POST /api/recordings/{id}/complete/`),

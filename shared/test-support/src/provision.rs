@@ -156,7 +156,7 @@ fn sdk_error<E: std::error::Error + Send + Sync + 'static>(err: E) -> anyhow::Er
 
 /// How many receives a transcription job gets before SQS moves it to the dead-letter queue
 /// (the template's `maxReceiveCount`).
-pub const TRANSCRIPTION_MAX_RECEIVES: u32 = 3;
+pub const TRANSCRIPTION_MAX_RECEIVES: u32 = meetin_messages::jobs::MAX_RECEIVES;
 
 /// The recordings bucket: private (all public access blocked), with the CORS rule a browser's
 /// presigned `PUT` needs (any origin, `PUT`, any header; the signature is the guard).

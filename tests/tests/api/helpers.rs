@@ -13,6 +13,7 @@ use http_body_util::BodyExt;
 use meetin_core::{AwsSettings, CorsOrigins, Setting};
 use meetin_data::{PgPool, PoolSettings};
 use meetin_http::AppContext;
+use meetin_test_support::fake_deepgram::FakeDeepgram;
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 use tower::ServiceExt;
@@ -47,6 +48,8 @@ pub struct TestApp {
     /// The recordings bucket and transcription queue the app uses.
     pub uploads: meetings::Uploads,
     pub pool: PgPool,
+    /// The settings the app was built from (with the queue's URL).
+    pub settings: HashMap<String, String>,
 }
 
 pub struct TestResponse {
@@ -143,7 +146,26 @@ impl TestApp {
             pool: ctx.pool.clone(),
             uploads: state.uploads,
             ctx,
+            settings,
         }
+    }
+
+    /// The recording worker of this app's database, bucket and queue, talking to `deepgram`
+    /// with `key`; retries are made visible again at once (no backoff).
+    pub async fn worker(&self, deepgram: &FakeDeepgram, key: &str) -> recording_worker::Worker {
+        let mut settings = self.settings.clone();
+        settings.insert("DEEPGRAM_API_KEY".into(), key.to_owned());
+        settings.insert("DEEPGRAM_BASE_URL".into(), deepgram.base_url.to_string());
+        let lookup = |name: &str| settings.get(name).cloned();
+        let pool_settings = PoolSettings {
+            max_connections: 3,
+            ..PoolSettings::LOCAL
+        };
+        let mut worker = recording_worker::Worker::load(&lookup, pool_settings)
+            .await
+            .expect("the recording worker");
+        worker.retry_backoff = std::time::Duration::ZERO;
+        worker
     }
 
     pub async fn send(&self, mut request: Request<Body>, ip: IpAddr) -> TestResponse {

@@ -16,3 +16,4 @@ mod openapi;
 mod organizations;
 mod rate_limits;
 mod recordings;
+mod transcription;

@@ -11,15 +11,15 @@ use uuid::Uuid;
 use crate::helpers::{Account, TestApp};
 
 /// An organization with one account of each role, and an outsider (admin of their own).
-struct Team {
-    admin: Account,
-    member: Account,
-    viewer: Account,
-    outsider: Account,
-    org: Uuid,
+pub(crate) struct Team {
+    pub(crate) admin: Account,
+    pub(crate) member: Account,
+    pub(crate) viewer: Account,
+    pub(crate) outsider: Account,
+    pub(crate) org: Uuid,
 }
 
-async fn team(app: &TestApp) -> Team {
+pub(crate) async fn team(app: &TestApp) -> Team {
     let admin = app.register().await;
     let member = app.register().await;
     let viewer = app.register().await;

@@ -45,6 +45,14 @@ const CONTRACT_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/meetings/{id}/recordings/upload/"),
     ("post", "/api/recordings/{id}/complete/"),
     ("post", "/api/meetings/recordings/{id}/complete/"),
+    (
+        "post",
+        "/api/meetings/{id}/recordings/{recording_id}/transcribe/",
+    ),
+    (
+        "get",
+        "/api/transcription/meetings/{meeting_id}/transcript/",
+    ),
     ("get", "/"),
     ("get", "/api/schema/"),
 ];

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::helpers::{Account, TestApp, random_ip, unique};
 
 /// An app whose transcription queue is its own, so a test counts only its jobs.
-async fn app_with_own_queue() -> (TestApp, String) {
+pub(crate) async fn app_with_own_queue() -> (TestApp, String) {
     let shared = TestApp::spawn().await;
     let sqs = shared.uploads.sqs.clone();
     let url = meetin_test_support::ensure_transcription_queue(&sqs, &unique("meetin-test-tq-"))
@@ -23,7 +23,7 @@ async fn app_with_own_queue() -> (TestApp, String) {
     (app, url)
 }
 
-async fn meeting(app: &TestApp, who: &Account) -> Uuid {
+pub(crate) async fn meeting(app: &TestApp, who: &Account) -> Uuid {
     let r = app
         .post(
             "/api/meetings/",
@@ -38,7 +38,7 @@ async fn meeting(app: &TestApp, who: &Account) -> Uuid {
         .expect("id")
 }
 
-async fn status_of(app: &TestApp, id: Uuid) -> String {
+pub(crate) async fn status_of(app: &TestApp, id: Uuid) -> String {
     sqlx::query_scalar("SELECT status FROM recordings WHERE id = $1")
         .bind(id)
         .fetch_one(&app.pool)
@@ -47,7 +47,7 @@ async fn status_of(app: &TestApp, id: Uuid) -> String {
 }
 
 /// Initiates; answers (recording id, upload URL, key).
-async fn initiate(
+pub(crate) async fn initiate(
     app: &TestApp,
     who: &Account,
     meeting: Uuid,
@@ -72,7 +72,7 @@ async fn initiate(
     )
 }
 
-async fn put(url: &str, content_type: &str, bytes: Vec<u8>) {
+pub(crate) async fn put(url: &str, content_type: &str, bytes: Vec<u8>) {
     let r = reqwest::Client::new()
         .put(url)
         .header("content-type", content_type)
@@ -285,7 +285,7 @@ async fn rejections_are_400s_and_nothing_is_uploaded() {
     assert_eq!(jobs(&app.uploads.sqs, &queue).await.len(), 0);
 }
 
-fn multipart(
+pub(crate) fn multipart(
     meeting: Uuid,
     token: &str,
     filename: &str,

@@ -1,0 +1,341 @@
+//! `recording-worker`: the SQS consumer of `transcribe_recording` jobs (contract §4.1, §4.2;
+//! docs/api-decisions.md, "Recording transcription").
+//!
+//! For each record of an [`SqsEvent`], on its own (one bad body never fails its neighbours):
+//!
+//! 1. parse the body as a [`TranscribeRecording`]; a body that cannot be one is **poison**: it is
+//!    reported as a batch item failure (with the retry backoff) and reaches the dead-letter
+//!    queue after [`MAX_RECEIVES`] receives;
+//! 2. claim the recording (`uploaded` → `processing`, or `processing` again on a redelivery);
+//!    a recording already `ready` or `failed`, another job's `processing`, or one gone with its
+//!    meeting ends the job with nothing to do;
+//! 3. send Deepgram's pre-recorded API a presigned S3 GET URL of the object (nova-3,
+//!    diarization, utterances, punctuation, smart formatting, the meeting's language or
+//!    language detection);
+//! 4. store the transcript, one segment per utterance and the meeting's missing `Speaker N`
+//!    rows, and set the recording `ready`, in one transaction; the unique transcript per
+//!    recording makes a redelivered job store nothing twice.
+//!
+//! Failures: a Deepgram refusal (4xx but 408 and 429) or an unreadable answer sets the
+//! recording `failed` with the reason at once. A 408, 429, 5xx, a timeout or a database error
+//! is **retried**: the record is reported failed and made visible again after an exponential
+//! backoff ([`Worker::retry_backoff`] × 2^(receive − 1)); on its last receive the recording is
+//! set `failed` instead, so nobody waits on a job that went to the dead-letter queue.
+
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use lambda_runtime::LambdaEvent;
+use meetin_aws::aws_sdk_s3::presigning::PresigningConfig;
+use meetin_aws::{aws_sdk_s3, aws_sdk_sqs};
+use meetin_core::settings::Lookup;
+use meetin_core::{AwsSettings, DatabaseTarget, DeepgramSettings, RecordingsBucket, Setting};
+use meetin_data::PgPool;
+use meetin_data::transcripts::{self, Claim, NewRecordingTranscript, NewSegment};
+use meetin_deepgram::{DeepgramClient, DeepgramError, PrerecordedOptions};
+use meetin_messages::jobs::{self, MAX_RECEIVES, TranscribeRecording};
+use uuid::Uuid;
+
+/// How long the presigned GET URL Deepgram fetches the audio with is valid. Deepgram fetches
+/// it when the request arrives; the margin covers a slow start.
+pub const PRESIGNED_GET_TTL: Duration = Duration::from_secs(900);
+
+/// The first retry's delay; each later receive doubles it (SQS caps visibility at 12 h; we cap
+/// at [`MAX_RETRY_BACKOFF`]).
+pub const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_secs(30);
+
+/// The longest backoff between two attempts.
+pub const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(900);
+
+/// `transcripts.provider` of what this worker stores.
+pub const PROVIDER: &str = "deepgram";
+
+/// What the worker needs, built once per cold start.
+#[derive(Clone)]
+pub struct Worker {
+    pub pool: PgPool,
+    /// Presigns the GET Deepgram fetches.
+    pub s3: aws_sdk_s3::Client,
+    /// `RECORDINGS_BUCKET`: the only bucket the worker reads, whatever a job names.
+    pub bucket: String,
+    /// Changes a retried message's visibility (its backoff).
+    pub sqs: aws_sdk_sqs::Client,
+    /// `TRANSCRIPTION_QUEUE_URL`, for that visibility change; without it SQS's visibility
+    /// timeout alone spaces the attempts.
+    pub queue_url: Option<String>,
+    pub deepgram: DeepgramClient,
+    /// The first retry's delay ([`DEFAULT_RETRY_BACKOFF`]).
+    pub retry_backoff: Duration,
+}
+
+impl Worker {
+    /// The worker for settings read through `lookup`: the AWS endpoint, the database (URL or
+    /// RDS secret), `RECORDINGS_BUCKET`, `TRANSCRIPTION_QUEUE_URL` (optional) and Deepgram
+    /// ([`DeepgramSettings`]); the secrets are read concurrently.
+    pub async fn load(
+        lookup: Lookup<'_>,
+        pool_settings: meetin_data::PoolSettings,
+    ) -> anyhow::Result<Self> {
+        let aws = AwsSettings::from_lookup(lookup)?;
+        let database = DatabaseTarget::from_lookup(lookup)?;
+        let deepgram = DeepgramSettings::from_lookup(lookup)?;
+        let bucket = RecordingsBucket::from_lookup(lookup)?.0;
+        let queue_url = lookup("TRANSCRIPTION_QUEUE_URL").filter(|u| !u.trim().is_empty());
+        let sdk = meetin_aws::sdk_config(&aws).await;
+        let secrets = meetin_aws::aws_sdk_secretsmanager::Client::new(&sdk);
+        let (url, key) = tokio::try_join!(
+            meetin_aws::secrets::database_url(&secrets, &database),
+            meetin_aws::secrets::deepgram_api_key(&secrets, &deepgram.key),
+        )?;
+        let base_url = deepgram
+            .base_url
+            .as_deref()
+            .unwrap_or(meetin_deepgram::DEFAULT_BASE_URL);
+        let base_url = url::Url::parse(base_url)
+            .map_err(|e| anyhow::anyhow!("DEEPGRAM_BASE_URL is not a URL: {e}"))?;
+        Ok(Self {
+            pool: meetin_data::connect_lazy(&url, pool_settings)?,
+            s3: meetin_aws::s3_client(&sdk),
+            bucket,
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            queue_url,
+            deepgram: DeepgramClient::new(base_url, key, reqwest::Client::new()),
+            retry_backoff: DEFAULT_RETRY_BACKOFF,
+        })
+    }
+
+    /// [`Worker::load`] from the process environment.
+    pub async fn from_env(pool_settings: meetin_data::PoolSettings) -> anyhow::Result<Self> {
+        Self::load(&|name| std::env::var(name).ok(), pool_settings).await
+    }
+}
+
+/// How one record ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A transcript was stored and the recording is `ready`.
+    Transcribed { transcript_id: Uuid },
+    /// Nothing to do: the recording is `ready` or `failed` already, was never uploaded, or is
+    /// gone (a redelivery, or a meeting deleted since).
+    Skipped { why: &'static str },
+    /// The recording is now `failed` with this reason.
+    Failed { reason: String },
+    /// Try again later (reported as a batch item failure).
+    Retry { reason: String },
+    /// The body is not a job this worker reads (reported as a batch item failure; it goes to
+    /// the dead-letter queue).
+    Poison { reason: String },
+}
+
+impl Outcome {
+    /// Whether SQS should deliver the record again.
+    pub fn redeliver(&self) -> bool {
+        matches!(self, Self::Retry { .. } | Self::Poison { .. })
+    }
+}
+
+/// The Lambda handler: every record on its own, concurrently; the ids of those to deliver
+/// again as `batchItemFailures` (the event source mapping must report them:
+/// `FunctionResponseTypes: [ReportBatchItemFailures]`).
+pub async fn handle(
+    event: LambdaEvent<SqsEvent>,
+    worker: &Worker,
+) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+    let outcomes =
+        futures_util::future::join_all(event.payload.records.iter().map(|r| process(r, worker)))
+            .await;
+    let mut response = SqsBatchResponse::default();
+    for (record, outcome) in event.payload.records.iter().zip(outcomes) {
+        if outcome.redeliver() {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = record.message_id.clone().unwrap_or_default();
+            response.batch_item_failures.push(failure);
+        }
+    }
+    Ok(response)
+}
+
+/// The `ApproximateReceiveCount` attribute of `record` (1 when absent or unreadable).
+pub fn receive_count(record: &SqsMessage) -> u32 {
+    record
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
+}
+
+/// Processes one record and logs how it ended (never the audio URL or transcript text).
+pub async fn process(record: &SqsMessage, worker: &Worker) -> Outcome {
+    let message_id = record.message_id.as_deref().unwrap_or("");
+    let receive = receive_count(record);
+    let outcome = match jobs::parse_as::<TranscribeRecording>(record.body.as_deref().unwrap_or(""))
+    {
+        Err(err) => Outcome::Poison {
+            reason: err.to_string(),
+        },
+        Ok(job) => transcribe(&job, receive, worker).await,
+    };
+    match &outcome {
+        Outcome::Transcribed { transcript_id } => {
+            tracing::info!(message_id, %transcript_id, "recording transcribed")
+        }
+        Outcome::Skipped { why } => tracing::info!(message_id, why, "transcription skipped"),
+        Outcome::Failed { reason } => {
+            tracing::warn!(message_id, reason, "recording transcription failed")
+        }
+        Outcome::Retry { reason } => {
+            tracing::warn!(message_id, receive, reason, "transcription will be retried");
+            back_off(record, receive, worker).await;
+        }
+        Outcome::Poison { reason } => {
+            tracing::error!(message_id, receive, reason, "poison transcription job");
+            // On to the dead-letter queue at the retry pace, not the queue's long timeout.
+            back_off(record, receive, worker).await;
+        }
+    }
+    outcome
+}
+
+/// Makes a retried record visible again after `retry_backoff × 2^(receive − 1)`.
+async fn back_off(record: &SqsMessage, receive: u32, worker: &Worker) {
+    let (Some(queue_url), Some(receipt)) = (&worker.queue_url, &record.receipt_handle) else {
+        return;
+    };
+    let delay = worker
+        .retry_backoff
+        .saturating_mul(1 << receive.saturating_sub(1).min(16))
+        .min(MAX_RETRY_BACKOFF);
+    let seconds = i32::try_from(delay.as_secs()).unwrap_or(i32::MAX);
+    if let Err(err) = worker
+        .sqs
+        .change_message_visibility()
+        .queue_url(queue_url)
+        .receipt_handle(receipt)
+        .visibility_timeout(seconds)
+        .send()
+        .await
+    {
+        tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(err), "backoff not set");
+    }
+}
+
+/// Steps 2 to 4 for one job on its `receive`-th delivery.
+async fn transcribe(job: &TranscribeRecording, receive: u32, worker: &Worker) -> Outcome {
+    let retry = |what: &str, err: &dyn std::fmt::Display| Outcome::Retry {
+        reason: format!("{what}: {err}"),
+    };
+    let claim = match transcripts::claim_recording(
+        &worker.pool,
+        job.organization_id,
+        job.recording_id,
+        receive > 1,
+    )
+    .await
+    {
+        Ok(claim) => claim,
+        Err(err) => return retry("claiming the recording", &err),
+    };
+    let (storage_key, language) = match claim {
+        Claim::Claimed {
+            storage_key,
+            language_preference,
+            ..
+        } => (storage_key, language_preference),
+        Claim::Missing => {
+            return Outcome::Skipped {
+                why: "no such recording",
+            };
+        }
+        Claim::Settled { status } => {
+            return Outcome::Skipped {
+                why: match status.as_str() {
+                    "ready" => "already transcribed",
+                    "failed" => "already failed",
+                    "processing" => "another run is transcribing it",
+                    _ => "not uploaded",
+                },
+            };
+        }
+    };
+    let url = match presigned_get(worker, &storage_key).await {
+        Ok(url) => url,
+        Err(err) => return retry("presigning the audio URL", &err),
+    };
+    let response = match worker
+        .deepgram
+        .transcribe_url(&url, &PrerecordedOptions::for_language(&language))
+        .await
+    {
+        Ok(response) => response,
+        Err(err) if err.is_retryable() && receive < MAX_RECEIVES => {
+            return retry("Deepgram", &err);
+        }
+        Err(err) => return fail(worker, job, &failure_reason(&err, receive)).await,
+    };
+    let transcription = meetin_deepgram::transcription(&response);
+    let segments: Vec<NewSegment> = transcription
+        .segments
+        .into_iter()
+        .map(|s| NewSegment {
+            start_ms: s.start_ms,
+            end_ms: s.end_ms,
+            speaker_label: s.speaker_label,
+            text: s.text,
+            confidence: s.confidence,
+        })
+        .collect();
+    let stored = transcripts::store_recording_transcript(
+        &worker.pool,
+        job.organization_id,
+        job.recording_id,
+        &NewRecordingTranscript {
+            provider: PROVIDER,
+            language_detected: transcription.language_detected.as_deref(),
+            duration_ms: Some(transcription.duration_ms),
+            segments: &segments,
+        },
+    )
+    .await;
+    match stored {
+        Ok(Some((transcript_id, _))) => Outcome::Transcribed { transcript_id },
+        Ok(None) => Outcome::Skipped {
+            why: "no such recording",
+        },
+        Err(err) => retry("storing the transcript", &err),
+    }
+}
+
+/// The reason stored on a recording whose transcription failed for good.
+fn failure_reason(err: &DeepgramError, receive: u32) -> String {
+    if err.is_retryable() {
+        format!("{err} (gave up after {receive} attempts)")
+    } else {
+        err.to_string()
+    }
+}
+
+async fn fail(worker: &Worker, job: &TranscribeRecording, reason: &str) -> Outcome {
+    match transcripts::fail_recording(&worker.pool, job.organization_id, job.recording_id, reason)
+        .await
+    {
+        Ok(_) => Outcome::Failed {
+            reason: reason.to_owned(),
+        },
+        Err(err) => Outcome::Retry {
+            reason: format!("recording the failure: {err}"),
+        },
+    }
+}
+
+/// A GET URL of `key` in the worker's bucket, valid [`PRESIGNED_GET_TTL`].
+async fn presigned_get(worker: &Worker, key: &str) -> anyhow::Result<String> {
+    let presigned = worker
+        .s3
+        .get_object()
+        .bucket(&worker.bucket)
+        .key(key)
+        .presigned(PresigningConfig::expires_in(PRESIGNED_GET_TTL)?)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+    Ok(presigned.uri().to_owned())
+}

@@ -1,0 +1,166 @@
+//! The `transcription` function: a meeting's transcript (contract §2.5). Its router is what
+//! Lambda serves and what the local stack and the tests mount.
+//!
+//! | URL                                                  | handler                 |
+//! |------------------------------------------------------|-------------------------|
+//! | `/api/transcription/meetings/{meeting_id}/transcript/` | [`transcript`]        |
+//!
+//! Minutes, versions, action items and task status come with the minutes issue.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use meetin_core::Access;
+use meetin_data::transcripts::{self, SegmentRow, TranscriptWithSegments};
+use meetin_http::docs::DetailBody;
+use meetin_http::extract::path_uuid;
+use meetin_http::{ApiResult, AppContext, AuthUser, PathParams};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+/// `/api/transcription/meetings/{meeting_id}/...`.
+#[derive(Debug, Deserialize)]
+pub struct MeetingPath {
+    #[serde(deserialize_with = "path_uuid")]
+    pub meeting_id: Uuid,
+}
+
+/// A transcript segment (contract §2.5 "Segment JSON").
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SegmentJson {
+    pub id: Uuid,
+    /// Milliseconds from the start of the audio.
+    pub start_ms: i32,
+    /// Milliseconds.
+    pub end_ms: i32,
+    /// The speaker's id.
+    pub speaker: Option<Uuid>,
+    /// The speaker's label, e.g. `Speaker 0`.
+    pub speaker_label: Option<String>,
+    /// The name given to the speaker, if any.
+    pub speaker_display_name: Option<String>,
+    /// The provider's label as it came.
+    pub speaker_label_raw: Option<String>,
+    pub text: String,
+    /// 0..=1.
+    pub confidence: Option<f64>,
+    pub is_final: bool,
+    #[serde(serialize_with = "meetin_core::time::drf")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<SegmentRow> for SegmentJson {
+    fn from(s: SegmentRow) -> Self {
+        Self {
+            id: s.id,
+            start_ms: s.start_ms,
+            end_ms: s.end_ms,
+            speaker: s.speaker_id,
+            speaker_label: s.speaker_label,
+            speaker_display_name: s.speaker_display_name,
+            speaker_label_raw: s.speaker_label_raw,
+            text: s.text,
+            confidence: s.confidence,
+            is_final: s.is_final,
+            created_at: s.created_at,
+        }
+    }
+}
+
+/// A meeting's transcript (contract §2.5 "Transcript JSON"), segments ordered by `start_ms`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TranscriptJson {
+    pub id: Uuid,
+    /// The meeting's id.
+    pub meeting: Uuid,
+    /// The recording it was made from, if any.
+    pub recording: Option<Uuid>,
+    /// The live session it was made in, if any.
+    pub live_session: Option<Uuid>,
+    /// `deepgram`, or the offline engine's name.
+    pub provider: String,
+    /// e.g. `en`, `fr`; `null` when not detected.
+    pub language_detected: Option<String>,
+    pub segments: Vec<SegmentJson>,
+    #[serde(serialize_with = "meetin_core::time::drf")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<TranscriptWithSegments> for TranscriptJson {
+    fn from(t: TranscriptWithSegments) -> Self {
+        Self {
+            id: t.transcript.id,
+            meeting: t.transcript.meeting_id,
+            recording: t.transcript.recording_id,
+            live_session: t.transcript.live_session_id,
+            provider: t.transcript.provider,
+            language_detected: t.transcript.language_detected,
+            segments: t.segments.into_iter().map(Into::into).collect(),
+            created_at: t.transcript.created_at,
+        }
+    }
+}
+
+/// The answer when the meeting has no transcript (still 200, as the original).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoTranscriptJson {
+    /// Always empty.
+    pub segments: Vec<SegmentJson>,
+    /// `No transcript available`.
+    pub message: &'static str,
+}
+
+/// The meeting's newest transcript with its segments (any role in the meeting's organization).
+#[utoipa::path(
+    get, path = "/api/transcription/meetings/{meeting_id}/transcript/", tag = "transcription", operation_id = "transcription_transcript",
+    params(("meeting_id" = uuid::Uuid, Path, description = "Meeting id")),
+    responses(
+        (status = 200, description = "The newest transcript, or `{\"segments\": [], \"message\": \"No transcript available\"}`", body = TranscriptJson),
+        (status = 404, description = "`No Meeting matches the given query.`", body = DetailBody),
+    ),
+    security(("jwt" = []))
+)]
+pub async fn transcript(
+    State(ctx): State<AppContext>,
+    AuthUser(caller): AuthUser,
+    PathParams(MeetingPath { meeting_id }): PathParams<MeetingPath>,
+) -> ApiResult<Response> {
+    meetin_http::access::meeting(&ctx.pool, caller.id, meeting_id, Access::Read).await?;
+    Ok(
+        match transcripts::newest_for_meeting(&ctx.pool, caller.id, meeting_id).await? {
+            Some(t) => Json(TranscriptJson::from(t)).into_response(),
+            None => Json(NoTranscriptJson {
+                segments: Vec::new(),
+                message: "No transcript available",
+            })
+            .into_response(),
+        },
+    )
+}
+
+/// The route table.
+fn api() -> OpenApiRouter<AppContext> {
+    meetin_http::api::router().routes(routes!(transcript))
+}
+
+/// This function's routes with its state, ready to merge (the local stack) or finish.
+pub fn routes(state: AppContext) -> Router {
+    meetin_http::api::routes(api(), state)
+}
+
+/// What the Lambda serves.
+pub fn app(state: AppContext) -> Router {
+    meetin_http::finish_router(routes(state))
+}
+
+/// This function's part of the OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    meetin_http::api::document(api())
+}
