@@ -14,7 +14,6 @@ use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use meetin_test_support::stack::Account;
-use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -180,13 +179,7 @@ pub async fn bench(
     let outcome = async {
         let start_up = proxy.snapshot();
         let base = stack.base_url();
-        let target = Arc::new(Target {
-            client: client.clone(),
-            profile_url: format!("{base}/api/auth/profile/"),
-            login_url: format!("{base}/api/auth/login/"),
-            login_body: json!({"email": account.email, "password": account.password}).to_string(),
-            access: account.access.clone(),
-        });
+        let target = Arc::new(Target::new(client, &base, account));
         let warmup = measure(
             &target,
             Call::Profile,

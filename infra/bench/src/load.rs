@@ -18,13 +18,20 @@ use crate::Options;
 pub enum Call {
     Profile,
     Login,
+    /// `GET /api/meetings/`: a page of [`SEEDED_MEETINGS`] meetings, each with a live session,
+    /// a recording and two speakers.
+    Meetings,
 }
+
+/// How many meetings the meetings-list phase's user has.
+pub const SEEDED_MEETINGS: i64 = 20;
 
 impl Call {
     pub fn label(self) -> &'static str {
         match self {
             Self::Profile => "GET /api/auth/profile/",
             Self::Login => "POST /api/auth/login/",
+            Self::Meetings => "GET /api/meetings/ (20 meetings)",
         }
     }
 }
@@ -36,9 +43,25 @@ pub struct Target {
     pub login_url: String,
     pub login_body: String,
     pub access: String,
+    pub meetings_url: String,
+    /// The meetings user's token.
+    pub meetings_access: String,
 }
 
 impl Target {
+    /// The requests of `account` against the local stack at `base` (the meetings list too).
+    pub fn new(client: &reqwest::Client, base: &str, account: &Account) -> Self {
+        Self {
+            client: client.clone(),
+            profile_url: format!("{base}/api/auth/profile/"),
+            login_url: format!("{base}/api/auth/login/"),
+            login_body: json!({"email": account.email, "password": account.password}).to_string(),
+            access: account.access.clone(),
+            meetings_url: format!("{base}/api/meetings/"),
+            meetings_access: account.access.clone(),
+        }
+    }
+
     /// One request, body read to the end; `Ok` only for 200.
     async fn send(&self, call: Call) -> anyhow::Result<()> {
         let request = match call {
@@ -48,6 +71,10 @@ impl Target {
                 .post(&self.login_url)
                 .header("content-type", "application/json")
                 .body(self.login_body.clone()),
+            Call::Meetings => self
+                .client
+                .get(&self.meetings_url)
+                .bearer_auth(&self.meetings_access),
         };
         let response = request.send().await?;
         let status = response.status();
@@ -135,22 +162,53 @@ pub struct HttpRow {
     pub sample: Sample,
 }
 
-/// Warm-up, then the profile at each of `--connections` in turn, then login at 1 connection.
+/// Gives `account` (a fresh user, alone in its organization) [`SEEDED_MEETINGS`] meetings,
+/// each with an ended live session, a ready recording and speakers 0 and 1, in one statement.
+pub async fn seed_meetings(database_url: &str, account: &Account) -> anyhow::Result<()> {
+    let pool = sqlx::PgPool::connect(database_url)
+        .await
+        .context("connecting to the database to seed meetings")?;
+    let seeded: i64 = sqlx::query_scalar(
+        "WITH u AS (SELECT id FROM users WHERE email = $1), \
+              o AS (SELECT organization_id AS id FROM organization_members \
+                    WHERE user_id = (SELECT id FROM u) LIMIT 1), \
+              m AS (INSERT INTO meetings (organization_id, created_by_id, title) \
+                    SELECT o.id, u.id, 'Bench meeting ' || g FROM o, u, generate_series(1, $2) g \
+                    RETURNING id), \
+              l AS (INSERT INTO live_sessions (meeting_id, status, ended_at) \
+                    SELECT id, 'ended', now() FROM m), \
+              r AS (INSERT INTO recordings (meeting_id, storage_key, mime_type, status, size_bytes) \
+                    SELECT id, 'recordings/' || id || '/bench.wav', 'audio/wav', 'ready', 64044 \
+                    FROM m), \
+              s AS (INSERT INTO speakers (meeting_id, label) \
+                    SELECT id, 'Speaker ' || n FROM m, generate_series(0, 1) n) \
+         SELECT count(*) FROM m",
+    )
+    .bind(&account.email)
+    .bind(SEEDED_MEETINGS)
+    .fetch_one(&pool)
+    .await
+    .context("seeding the meetings")?;
+    pool.close().await;
+    ensure!(seeded == SEEDED_MEETINGS, "seeded {seeded} meetings, not {SEEDED_MEETINGS}");
+    Ok(())
+}
+
+/// Warm-up, then the profile at each of `--connections` in turn, login at 1 connection, and
+/// the meetings list (seeded for `meetings_account`) at 1 and 16 connections.
 pub async fn bench(
     options: &Options,
     client: &reqwest::Client,
     base: &str,
     account: &Account,
+    meetings_account: &Account,
 ) -> anyhow::Result<Vec<HttpRow>> {
     let target = Arc::new(Target {
-        client: client.clone(),
-        profile_url: format!("{base}/api/auth/profile/"),
-        login_url: format!("{base}/api/auth/login/"),
-        login_body: json!({"email": account.email, "password": account.password}).to_string(),
-        access: account.access.clone(),
+        meetings_access: meetings_account.access.clone(),
+        ..Target::new(client, base, account)
     });
     // Warm the connection, the pool and the caches; a failure here means a broken setup.
-    for call in [Call::Profile, Call::Login] {
+    for call in [Call::Profile, Call::Login, Call::Meetings] {
         let warmup = measure(&target, call, options.warmup, 1, options.phase_timeout).await?;
         if let Some(err) = warmup.first_error {
             bail!("warming up {}: {err}", call.label());
@@ -160,6 +218,7 @@ pub async fn bench(
         .map(|&c| (Call::Profile, options.profile_requests, c))
         .collect();
     plan.push((Call::Login, options.login_requests, 1));
+    plan.extend([1, 16].map(|c| (Call::Meetings, options.meetings_requests, c)));
     let mut rows = Vec::with_capacity(plan.len());
     for (call, count, concurrency) in plan {
         let sample = measure(&target, call, count, concurrency, options.phase_timeout).await?;

@@ -3,15 +3,18 @@
 //! 1. cold starts through a Lambda Runtime API served by this program ([`cold_start`]): the
 //!    `auth` function and a lambda_http "hello world" (`hello-lambda`, built in the same
 //!    run), each timed from spawn to its first response, then invoked again warm;
-//! 2. warm latency of `GET /api/auth/profile/` at 1, 16 and 64 connections and of
-//!    `POST /api/auth/login/` through `target/release/meetin-local serve` ([`load`]);
+//! 2. warm latency of `GET /api/auth/profile/` at 1, 16 and 64 connections, of
+//!    `POST /api/auth/login/`, and of `GET /api/meetings/` (20 meetings, each with a live
+//!    session, a recording and two speakers) at 1 and 16, through
+//!    `target/release/meetin-local serve` ([`load`]);
 //! 3. the DynamoDB calls per 1,000 profile requests, counted by a proxy between a second
 //!    local stack and the emulator ([`counting_proxy`]);
 //! 4. peak and idle RSS of a third local stack around 100 parallel logins ([`memory`]).
 //!
 //! ```text
 //! meetin-bench [--cold-starts 10] [--warm-invocations 20] [--warmup 20]
-//!              [--profile-requests 1000] [--login-requests 200] [--connections 1,16,64]
+//!              [--profile-requests 1000] [--login-requests 200] [--meetings-requests 1000]
+//!              [--connections 1,16,64]
 //!              [--count-requests 1000] [--parallel-logins 100] [--idle-secs 5]
 //!              [--phase-timeout-secs 180]
 //! meetin-bench stack [--port 8765] [--binary target/debug/meetin-local] [--log FILE]
@@ -41,7 +44,7 @@ use reqwest::Url;
 use tokio::net::TcpStream;
 
 const USAGE: &str = "usage: meetin-bench [--cold-starts 10] [--warm-invocations 20] [--warmup 20] \
-[--profile-requests 1000] [--login-requests 200] [--connections 1,16,64] \
+[--profile-requests 1000] [--login-requests 200] [--meetings-requests 1000] [--connections 1,16,64] \
 [--count-requests 1000] [--parallel-logins 100] [--idle-secs 5] [--phase-timeout-secs 180]
        meetin-bench stack [--port 8765] [--binary target/debug/meetin-local] [--log FILE]";
 
@@ -106,9 +109,23 @@ async fn run(args: impl Iterator<Item = String>) -> anyhow::Result<()> {
             &auth_binary,
         )
         .await?;
-        let http = load::bench(&options, &client, &stack.base_url(), &account)
+        let meetings_account = stack
+            .register_user(&client, "benchm")
             .await
             .with_context(|| stack_log(&stack))?;
+        let database_url = settings
+            .get("DATABASE_URL")
+            .context("DATABASE_URL is not set")?;
+        load::seed_meetings(database_url, &meetings_account).await?;
+        let http = load::bench(
+            &options,
+            &client,
+            &stack.base_url(),
+            &account,
+            &meetings_account,
+        )
+        .await
+        .with_context(|| stack_log(&stack))?;
         anyhow::Ok((account, lambdas, http))
     }
     .await;
@@ -194,6 +211,8 @@ pub(crate) struct Options {
     pub warmup: usize,
     pub profile_requests: usize,
     pub login_requests: usize,
+    /// Requests per meetings-list phase.
+    pub meetings_requests: usize,
     /// Concurrent connections of the profile phases, in order.
     pub connections: Vec<usize>,
     /// Profile requests through the counting proxy.
@@ -212,6 +231,7 @@ impl Options {
             warmup: 20,
             profile_requests: 1000,
             login_requests: 200,
+            meetings_requests: 1000,
             connections: vec![1, 16, 64],
             count_requests: 1000,
             parallel_logins: 100,
@@ -237,6 +257,7 @@ impl Options {
                 "--warmup" => options.warmup = number(&value)?,
                 "--profile-requests" => options.profile_requests = number(&value)?,
                 "--login-requests" => options.login_requests = number(&value)?,
+                "--meetings-requests" => options.meetings_requests = number(&value)?,
                 "--connections" => {
                     options.connections = value.split(',').map(number).collect::<Result<_, _>>()?;
                 }

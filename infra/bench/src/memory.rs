@@ -6,7 +6,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use serde_json::json;
 
 use crate::load::{Call, Sample, Target, measure};
 use crate::{Options, Paths, register, start_stack};
@@ -65,13 +64,7 @@ pub async fn bench(
         let pid = stack.pid().context("the memory stack has exited")?;
         let account = register(&stack, client).await?;
         let base = stack.base_url();
-        let target = Arc::new(Target {
-            client: client.clone(),
-            profile_url: format!("{base}/api/auth/profile/"),
-            login_url: format!("{base}/api/auth/login/"),
-            login_body: json!({"email": account.email, "password": account.password}).to_string(),
-            access: account.access.clone(),
-        });
+        let target = Arc::new(Target::new(client, &base, &account));
         let before = Reading::of(pid)?;
         let n = options.parallel_logins;
         let logins = measure(&target, Call::Login, n, n, options.phase_timeout).await?;
