@@ -24,9 +24,10 @@
 
 use std::time::Duration;
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
 use meetin_aws::aws_sdk_s3::presigning::PresigningConfig;
+use meetin_aws::sqs_worker;
 use meetin_aws::{aws_sdk_s3, aws_sdk_sqs};
 use meetin_core::settings::Lookup;
 use meetin_core::{AwsSettings, DatabaseTarget, DeepgramSettings, RecordingsBucket, Setting};
@@ -40,12 +41,9 @@ use uuid::Uuid;
 /// it when the request arrives; the margin covers a slow start.
 pub const PRESIGNED_GET_TTL: Duration = Duration::from_secs(900);
 
-/// The first retry's delay; each later receive doubles it (SQS caps visibility at 12 h; we cap
-/// at [`MAX_RETRY_BACKOFF`]).
+/// The first retry's delay; each later receive doubles it, up to
+/// [`sqs_worker::MAX_BACKOFF`].
 pub const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_secs(30);
-
-/// The longest backoff between two attempts.
-pub const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(900);
 
 /// `transcripts.provider` of what this worker stores.
 pub const PROVIDER: &str = "deepgram";
@@ -141,33 +139,16 @@ pub async fn handle(
     event: LambdaEvent<SqsEvent>,
     worker: &Worker,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    let outcomes =
-        futures_util::future::join_all(event.payload.records.iter().map(|r| process(r, worker)))
-            .await;
-    let mut response = SqsBatchResponse::default();
-    for (record, outcome) in event.payload.records.iter().zip(outcomes) {
-        if outcome.redeliver() {
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = record.message_id.clone().unwrap_or_default();
-            response.batch_item_failures.push(failure);
-        }
-    }
-    Ok(response)
-}
-
-/// The `ApproximateReceiveCount` attribute of `record` (1 when absent or unreadable).
-pub fn receive_count(record: &SqsMessage) -> u32 {
-    record
-        .attributes
-        .get("ApproximateReceiveCount")
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1)
+    let records = &event.payload.records;
+    let outcomes = futures_util::future::join_all(records.iter().map(|r| process(r, worker))).await;
+    let redeliver: Vec<bool> = outcomes.iter().map(Outcome::redeliver).collect();
+    Ok(sqs_worker::batch_response(records, &redeliver))
 }
 
 /// Processes one record and logs how it ended (never the audio URL or transcript text).
 pub async fn process(record: &SqsMessage, worker: &Worker) -> Outcome {
     let message_id = record.message_id.as_deref().unwrap_or("");
-    let receive = receive_count(record);
+    let receive = sqs_worker::receive_count(record);
     let outcome = match jobs::parse_as::<TranscribeRecording>(record.body.as_deref().unwrap_or(""))
     {
         Err(err) => Outcome::Poison {
@@ -185,38 +166,26 @@ pub async fn process(record: &SqsMessage, worker: &Worker) -> Outcome {
         }
         Outcome::Retry { reason } => {
             tracing::warn!(message_id, receive, reason, "transcription will be retried");
-            back_off(record, receive, worker).await;
+            back_off(record, worker).await;
         }
         Outcome::Poison { reason } => {
             tracing::error!(message_id, receive, reason, "poison transcription job");
             // On to the dead-letter queue at the retry pace, not the queue's long timeout.
-            back_off(record, receive, worker).await;
+            back_off(record, worker).await;
         }
     }
     outcome
 }
 
 /// Makes a retried record visible again after `retry_backoff × 2^(receive − 1)`.
-async fn back_off(record: &SqsMessage, receive: u32, worker: &Worker) {
-    let (Some(queue_url), Some(receipt)) = (&worker.queue_url, &record.receipt_handle) else {
-        return;
-    };
-    let delay = worker
-        .retry_backoff
-        .saturating_mul(1 << receive.saturating_sub(1).min(16))
-        .min(MAX_RETRY_BACKOFF);
-    let seconds = i32::try_from(delay.as_secs()).unwrap_or(i32::MAX);
-    if let Err(err) = worker
-        .sqs
-        .change_message_visibility()
-        .queue_url(queue_url)
-        .receipt_handle(receipt)
-        .visibility_timeout(seconds)
-        .send()
-        .await
-    {
-        tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(err), "backoff not set");
-    }
+async fn back_off(record: &SqsMessage, worker: &Worker) {
+    sqs_worker::back_off(
+        &worker.sqs,
+        worker.queue_url.as_deref(),
+        record,
+        worker.retry_backoff,
+    )
+    .await;
 }
 
 /// Steps 2 to 4 for one job on its `receive`-th delivery.

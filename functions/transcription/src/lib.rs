@@ -1,11 +1,17 @@
-//! The `transcription` function: a meeting's transcript (contract §2.5). Its router is what
-//! Lambda serves and what the local stack and the tests mount.
+//! The `transcription` function: a meeting's transcript and minutes (contract §2.5). Its
+//! router is what Lambda serves and what the local stack and the tests mount.
 //!
-//! | URL                                                  | handler                 |
-//! |------------------------------------------------------|-------------------------|
-//! | `/api/transcription/meetings/{meeting_id}/transcript/` | [`transcript`]        |
-//!
-//! Minutes, versions, action items and task status come with the minutes issue.
+//! | URL                                                             | handler                  |
+//! |-----------------------------------------------------------------|--------------------------|
+//! | `/api/transcription/meetings/{meeting_id}/transcript/`          | [`transcript`]           |
+//! | `/api/transcription/meetings/{meeting_id}/minutes/`             | [`minutes::get`]         |
+//! | `/api/transcription/meetings/{meeting_id}/minutes/generate/`    | [`minutes::generate`]    |
+//! | `/api/transcription/tasks/{task_id}/`                           | [`minutes::task`]        |
+
+pub mod minutes;
+pub mod state;
+
+pub use state::{MinutesJobs, TranscriptionState};
 
 use axum::Json;
 use axum::Router;
@@ -146,17 +152,21 @@ pub async fn transcript(
 }
 
 /// The route table.
-fn api() -> OpenApiRouter<AppContext> {
-    meetin_http::api::router().routes(routes!(transcript))
+fn api() -> OpenApiRouter<TranscriptionState> {
+    meetin_http::api::router()
+        .routes(routes!(transcript))
+        .routes(routes!(minutes::get))
+        .routes(routes!(minutes::generate))
+        .routes(routes!(minutes::task))
 }
 
 /// This function's routes with its state, ready to merge (the local stack) or finish.
-pub fn routes(state: AppContext) -> Router {
+pub fn routes(state: TranscriptionState) -> Router {
     meetin_http::api::routes(api(), state)
 }
 
 /// What the Lambda serves.
-pub fn app(state: AppContext) -> Router {
+pub fn app(state: TranscriptionState) -> Router {
     meetin_http::finish_router(routes(state))
 }
 

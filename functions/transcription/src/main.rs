@@ -5,6 +5,6 @@ use meetin_data::PoolSettings;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     meetin_core::telemetry::init();
-    let ctx = meetin_http::AppContext::from_env(PoolSettings::LAMBDA).await?;
-    meetin_http::run_on_lambda(transcription::app(ctx)).await
+    let state = transcription::TranscriptionState::from_env(PoolSettings::LAMBDA).await?;
+    meetin_http::run_on_lambda(transcription::app(state)).await
 }

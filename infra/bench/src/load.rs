@@ -190,7 +190,10 @@ pub async fn seed_meetings(database_url: &str, account: &Account) -> anyhow::Res
     .await
     .context("seeding the meetings")?;
     pool.close().await;
-    ensure!(seeded == SEEDED_MEETINGS, "seeded {seeded} meetings, not {SEEDED_MEETINGS}");
+    ensure!(
+        seeded == SEEDED_MEETINGS,
+        "seeded {seeded} meetings, not {SEEDED_MEETINGS}"
+    );
     Ok(())
 }
 

@@ -19,13 +19,18 @@ use meetin_core::CorsOrigins;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// The served app, exactly the deployed routers, with the CORS API Gateway applies in AWS.
-/// `meetings` carries the same `AppContext` plus the recordings bucket and queue.
-pub fn app(meetings: meetings::MeetingsState, origins: &CorsOrigins) -> Router {
+/// `meetings` and `transcription` carry the same `AppContext` plus the recordings bucket and
+/// queue, and the minutes queue.
+pub fn app(
+    meetings: meetings::MeetingsState,
+    transcription: transcription::TranscriptionState,
+    origins: &CorsOrigins,
+) -> Router {
     let ctx = meetings.app.clone();
     meetin_http::finish_router(
-        auth::routes(ctx.clone())
+        auth::routes(ctx)
             .merge(meetings::routes(meetings))
-            .merge(transcription::routes(ctx)),
+            .merge(transcription::routes(transcription)),
     )
     .layer(cors(&origins.0))
 }

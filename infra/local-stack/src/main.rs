@@ -69,6 +69,7 @@ async fn provision() -> anyhow::Result<()> {
 /// with no Deepgram key configured, the fake Deepgram's URL and key.
 struct StackSettings {
     queue_url: String,
+    minutes_queue_url: String,
     fake_deepgram: Option<(String, String)>,
 }
 
@@ -76,6 +77,7 @@ impl StackSettings {
     fn get(&self, name: &str) -> Option<String> {
         match (name, &self.fake_deepgram) {
             ("TRANSCRIPTION_QUEUE_URL", _) => Some(self.queue_url.clone()),
+            ("MINUTES_QUEUE_URL", _) => Some(self.minutes_queue_url.clone()),
             ("DEEPGRAM_BASE_URL", Some((url, _))) => Some(url.clone()),
             ("DEEPGRAM_API_KEY", Some((_, key))) => Some(key.clone()),
             _ => std::env::var(name).ok(),
@@ -93,6 +95,7 @@ async fn serve(port: u16) -> anyhow::Result<()> {
     let sdk = meetin_aws::sdk_config(&AwsSettings::from_env()?).await;
     let env = |name: &str| std::env::var(name).ok();
     let queue_url = meetin_test_support::transcription_queue_url(&env, &sdk).await?;
+    let minutes_queue_url = meetin_test_support::minutes_queue_url(&env, &sdk).await?;
     // No key: the test-support fake, which speaks Deepgram's pre-recorded protocol and fetches
     // the presigned URL, stands in (said at start).
     let fake = if real_deepgram_configured() {
@@ -102,18 +105,26 @@ async fn serve(port: u16) -> anyhow::Result<()> {
     };
     let settings = StackSettings {
         queue_url: queue_url.clone(),
+        minutes_queue_url: minutes_queue_url.clone(),
         fake_deepgram: fake
             .as_ref()
             .map(|f| (f.base_url.to_string(), f.api_key.clone())),
     };
     let lookup = |name: &str| settings.get(name);
     let state = meetings::MeetingsState::load(&lookup, PoolSettings::LOCAL).await?;
+    let transcription_state = transcription::TranscriptionState {
+        app: state.app.clone(),
+        jobs: transcription::MinutesJobs {
+            sqs: state.uploads.sqs.clone(),
+            queue_url: minutes_queue_url.clone(),
+        },
+    };
     let mut worker = recording_worker::Worker::load(&lookup, PoolSettings::LOCAL).await?;
     worker.retry_backoff = LOCAL_RETRY_BACKOFF;
     let ctx = state.app.clone();
     let cors = CorsOrigins::from_env()?;
     let aws = AwsSettings::from_env()?;
-    let app = meetin_local::app(state, &cors);
+    let app = meetin_local::app(state, transcription_state, &cors);
 
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(addr)

@@ -10,6 +10,8 @@ pub mod ephemeral;
 pub mod login_failures;
 pub mod rate_limit;
 pub mod secrets;
+#[cfg(feature = "sqs")]
+pub mod sqs_worker;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;

@@ -90,3 +90,22 @@ pub async fn deepgram_api_key(client: &Client, key: &DeepgramKey) -> Result<Stri
             reason: "no Deepgram API key (a string, or JSON with api_key)",
         })
 }
+
+/// A secret whose value is a JSON object of strings (e.g. `{"OPENAI_API_KEY": "..."}`), as a
+/// map; non-string values are skipped.
+pub async fn json_fields(
+    client: &Client,
+    id: &str,
+) -> Result<std::collections::HashMap<String, String>, SecretError> {
+    let raw = secret_string(client, id).await?;
+    match serde_json::from_str::<serde_json::Value>(&raw) {
+        Ok(serde_json::Value::Object(fields)) => Ok(fields
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, v.as_str()?.to_owned())))
+            .collect()),
+        _ => Err(SecretError::Invalid {
+            id: id.to_owned(),
+            reason: "not a JSON object of strings",
+        }),
+    }
+}

@@ -20,6 +20,6 @@ pub use refusal::Refusal;
 pub use role::Role;
 pub use settings::{
     AwsSettings, CorsOrigins, DatabaseTarget, DeepgramKey, DeepgramSettings, EphemeralTable,
-    JwtSettings, LoginBackoff, RateLimits, RecordingsBucket, RefreshReuseGrace, Setting,
-    SettingsError, TranscriptionQueueName, TranscriptionQueueUrl,
+    JwtSettings, LoginBackoff, MinutesQueueName, MinutesQueueUrl, RateLimits, RecordingsBucket,
+    RefreshReuseGrace, Setting, SettingsError, TranscriptionQueueName, TranscriptionQueueUrl,
 };

@@ -175,6 +175,28 @@ impl Setting for TranscriptionQueueName {
     }
 }
 
+/// The URL of the SQS queue minutes jobs go to (`MINUTES_QUEUE_URL`; the SAM template sets it
+/// from the queue's `Ref`, the local stack from [`MinutesQueueName`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MinutesQueueUrl(pub String);
+
+impl Setting for MinutesQueueUrl {
+    fn from_lookup(lookup: Lookup<'_>) -> Result<Self, SettingsError> {
+        required(lookup, "MINUTES_QUEUE_URL").map(Self)
+    }
+}
+
+/// The minutes queue's name (`MINUTES_QUEUE_NAME`): what the local stack creates in the
+/// emulator (with its `-dlq`) and resolves to a URL. Deployed functions read the URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MinutesQueueName(pub String);
+
+impl Setting for MinutesQueueName {
+    fn from_lookup(lookup: Lookup<'_>) -> Result<Self, SettingsError> {
+        required(lookup, "MINUTES_QUEUE_NAME").map(Self)
+    }
+}
+
 /// Where the recording worker finds Deepgram (docs: README, "Configuration").
 ///
 /// - `DEEPGRAM_API_KEY`: the key itself (local runs);

@@ -7,6 +7,7 @@ pub mod invitations;
 pub mod live_sessions;
 pub mod meetings;
 pub mod migrations;
+pub mod minutes;
 pub mod organizations;
 pub mod pool;
 pub mod recordings;

@@ -8,7 +8,8 @@ pub mod settings;
 pub mod stack;
 
 pub use provision::{
-    ensure_database, ensure_ephemeral_table, ensure_recordings_bucket, ensure_secret,
-    ensure_transcription_queue, provision_local, transcription_queue_url,
+    ensure_database, ensure_ephemeral_table, ensure_job_queue, ensure_recordings_bucket,
+    ensure_secret, ensure_transcription_queue, minutes_queue_url, provision_local,
+    transcription_queue_url,
 };
 pub use settings::local_settings;

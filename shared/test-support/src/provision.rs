@@ -14,8 +14,8 @@ use meetin_aws::aws_sdk_sqs;
 use meetin_aws::ephemeral::{PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE};
 use meetin_core::settings::Lookup;
 use meetin_core::{
-    AwsSettings, EphemeralTable, JwtSettings, RecordingsBucket, Setting, TranscriptionQueueName,
-    TranscriptionQueueUrl,
+    AwsSettings, EphemeralTable, JwtSettings, MinutesQueueName, MinutesQueueUrl, RecordingsBucket,
+    Setting, TranscriptionQueueName, TranscriptionQueueUrl,
 };
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
@@ -210,13 +210,10 @@ pub async fn ensure_recordings_bucket(
     Ok(())
 }
 
-/// The transcription queue `name` and its dead-letter queue `{name}-dlq` (a job moves there
-/// after [`TRANSCRIPTION_MAX_RECEIVES`] receives); answers the queue's URL. Idempotent:
-/// `CreateQueue` with the same attributes returns the existing queue.
-pub async fn ensure_transcription_queue(
-    client: &aws_sdk_sqs::Client,
-    name: &str,
-) -> anyhow::Result<String> {
+/// The job queue `name` and its dead-letter queue `{name}-dlq` (a job moves there after
+/// [`TRANSCRIPTION_MAX_RECEIVES`] receives, as every queue of the template); answers the
+/// queue's URL. Idempotent: `CreateQueue` with the same attributes returns the existing queue.
+pub async fn ensure_job_queue(client: &aws_sdk_sqs::Client, name: &str) -> anyhow::Result<String> {
     use aws_sdk_sqs::types::QueueAttributeName;
     let dlq_name = format!("{name}-dlq");
     let dlq_url = client
@@ -265,6 +262,14 @@ pub async fn ensure_transcription_queue(
     Ok(url)
 }
 
+/// [`ensure_job_queue`] for the transcription queue.
+pub async fn ensure_transcription_queue(
+    client: &aws_sdk_sqs::Client,
+    name: &str,
+) -> anyhow::Result<String> {
+    ensure_job_queue(client, name).await
+}
+
 /// `TRANSCRIPTION_QUEUE_URL` when set, else the URL of the queue `TRANSCRIPTION_QUEUE_NAME`,
 /// created (with its dead-letter queue) if missing.
 pub async fn transcription_queue_url(
@@ -275,7 +280,17 @@ pub async fn transcription_queue_url(
         return Ok(url.0);
     }
     let name = TranscriptionQueueName::from_lookup(lookup)?;
-    ensure_transcription_queue(&aws_sdk_sqs::Client::new(sdk), &name.0).await
+    ensure_job_queue(&aws_sdk_sqs::Client::new(sdk), &name.0).await
+}
+
+/// `MINUTES_QUEUE_URL` when set, else the URL of the queue `MINUTES_QUEUE_NAME`, created (with
+/// its dead-letter queue) if missing.
+pub async fn minutes_queue_url(lookup: Lookup<'_>, sdk: &SdkConfig) -> anyhow::Result<String> {
+    if let Ok(url) = MinutesQueueUrl::from_lookup(lookup) {
+        return Ok(url.0);
+    }
+    let name = MinutesQueueName::from_lookup(lookup)?;
+    ensure_job_queue(&aws_sdk_sqs::Client::new(sdk), &name.0).await
 }
 
 /// Everything the configured stack needs, in the database and the emulator; answers the SDK
@@ -291,5 +306,6 @@ pub async fn provision_local(lookup: Lookup<'_>, database_url: &str) -> anyhow::
     let bucket = RecordingsBucket::from_lookup(lookup)?;
     ensure_recordings_bucket(&meetin_aws::s3_client(&sdk), &bucket.0).await?;
     transcription_queue_url(lookup, &sdk).await?;
+    minutes_queue_url(lookup, &sdk).await?;
     Ok(sdk)
 }

@@ -133,16 +133,27 @@ impl TestApp {
         let queue_url = meetin_test_support::transcription_queue_url(&lookup, &sdk)
             .await
             .expect("the transcription queue");
+        let minutes_queue_url = meetin_test_support::minutes_queue_url(&lookup, &sdk)
+            .await
+            .expect("the minutes queue");
         let mut settings = settings.clone();
         settings.insert("TRANSCRIPTION_QUEUE_URL".into(), queue_url);
+        settings.insert("MINUTES_QUEUE_URL".into(), minutes_queue_url.clone());
         let lookup = |name: &str| settings.get(name).cloned();
         let state = meetings::MeetingsState::load(&lookup, pool_settings)
             .await
             .expect("the test context");
         let cors = CorsOrigins::from_lookup(&lookup).expect("CORS_ALLOWED_ORIGINS");
         let ctx = state.app.clone();
+        let transcription = transcription::TranscriptionState {
+            app: state.app.clone(),
+            jobs: transcription::MinutesJobs {
+                sqs: state.uploads.sqs.clone(),
+                queue_url: minutes_queue_url,
+            },
+        };
         Self {
-            app: meetin_local::app(state.clone(), &cors),
+            app: meetin_local::app(state.clone(), transcription, &cors),
             pool: ctx.pool.clone(),
             uploads: state.uploads,
             ctx,

@@ -12,6 +12,7 @@ mod http_limits;
 mod invitations;
 mod meetings;
 mod migrations;
+mod minutes;
 mod openapi;
 mod organizations;
 mod rate_limits;

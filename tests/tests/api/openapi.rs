@@ -53,6 +53,12 @@ const CONTRACT_ROUTES: &[(&str, &str)] = &[
         "get",
         "/api/transcription/meetings/{meeting_id}/transcript/",
     ),
+    ("get", "/api/transcription/meetings/{meeting_id}/minutes/"),
+    (
+        "post",
+        "/api/transcription/meetings/{meeting_id}/minutes/generate/",
+    ),
+    ("get", "/api/transcription/tasks/{task_id}/"),
     ("get", "/"),
     ("get", "/api/schema/"),
 ];

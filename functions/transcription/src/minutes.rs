@@ -1,0 +1,371 @@
+//! Minutes (contract §2.5; docs/api-decisions.md, "Minutes"): `minutes/generate/` queues a
+//! generation and answers its task, `tasks/{task_id}/` says how it went, `minutes/` reads the
+//! result with its action items.
+
+use std::str::FromStr;
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+use http::{HeaderValue, StatusCode, header};
+use meetin_core::Access;
+use meetin_core::validation::Fields;
+use meetin_data::minutes::{self, ActionItem, Minutes, MinutesTask, NewTask};
+use meetin_http::docs::{DetailBody, ErrorBody};
+use meetin_http::extract::path_uuid;
+use meetin_http::{ApiError, ApiResult, AuthUser, JsonBody, PathParams};
+use meetin_messages::jobs::{GenerateMinutes, JobMessage, OutputLanguage};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::MeetingPath;
+use crate::state::TranscriptionState;
+
+/// The 400 of `minutes/generate/` for a meeting without a transcript (contract §2.5).
+pub const NO_TRANSCRIPT: &str = "No transcript available for this meeting";
+
+/// `/api/transcription/tasks/{task_id}/`.
+#[derive(Debug, Deserialize)]
+pub struct TaskPath {
+    #[serde(deserialize_with = "path_uuid")]
+    pub task_id: Uuid,
+}
+
+/// A minutes output language (contract §1.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    En,
+    Fr,
+}
+
+impl Language {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::En => "en",
+            Self::Fr => "fr",
+        }
+    }
+}
+
+impl FromStr for Language {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "en" => Ok(Self::En),
+            "fr" => Ok(Self::Fr),
+            _ => Err(()),
+        }
+    }
+}
+
+/// The optional body of `minutes/generate/`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct GenerateRequest {
+    /// The language to write the minutes in, whatever was spoken; default: the meeting's
+    /// `language_preference`, or `en` when it is `auto`.
+    pub output_language: Option<Language>,
+}
+
+impl GenerateRequest {
+    /// DRF-style: a field error for anything but `en` or `fr`.
+    fn parse(body: &Value) -> ApiResult<Option<Language>> {
+        let mut fields = Fields::new(body).map_err(meetin_core::Refusal::from)?;
+        let language = fields.optional_choice::<Language>("output_language");
+        fields.finish().map_err(meetin_core::Refusal::from)?;
+        Ok(language)
+    }
+}
+
+/// 202 of `minutes/generate/` (contract §2.5).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GenerateAccepted {
+    /// `Minutes generation started`.
+    pub message: &'static str,
+    /// Poll `GET /api/transcription/tasks/{task_id}/`.
+    pub task_id: Uuid,
+}
+
+/// Queues a generation of the meeting's minutes from its newest transcript (members and
+/// admins). A regeneration replaces the generated content, adds a version and updates the
+/// generated action items without touching those users created or edited.
+#[utoipa::path(
+    post, path = "/api/transcription/meetings/{meeting_id}/minutes/generate/", tag = "transcription", operation_id = "transcription_minutes_generate",
+    params(("meeting_id" = uuid::Uuid, Path, description = "Meeting id")),
+    request_body(content = Option<GenerateRequest>, description = "Optional"),
+    responses(
+        (status = 202, description = "Queued", body = GenerateAccepted),
+        (status = 400, description = "`No transcript available for this meeting`, or `output_language` not `en`/`fr`", body = ErrorBody),
+        (status = 403, description = "A viewer of the meeting's organization", body = DetailBody),
+        (status = 404, description = "`No Meeting matches the given query.`", body = DetailBody),
+    ),
+    security(("jwt" = []))
+)]
+pub async fn generate(
+    State(state): State<TranscriptionState>,
+    AuthUser(caller): AuthUser,
+    PathParams(MeetingPath { meeting_id }): PathParams<MeetingPath>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<(StatusCode, Json<GenerateAccepted>)> {
+    let pool = &state.app.pool;
+    meetin_http::access::meeting(pool, caller.id, meeting_id, Access::Write).await?;
+    let language = GenerateRequest::parse(&body)?;
+    let task_id = Uuid::new_v4();
+    // The task row and the job go together: a failed send leaves no task behind.
+    let mut tx = pool.begin().await?;
+    let task = match minutes::create_task(
+        &mut tx,
+        caller.id,
+        meeting_id,
+        task_id,
+        language.map(Language::as_str),
+    )
+    .await?
+    {
+        NewTask::Created(task) => task,
+        NewTask::NoTranscript => return Err(ApiError::bad_request(NO_TRANSCRIPT)),
+        NewTask::NotAllowed => return Err(meetin_core::Refusal::read_only_role().into()),
+    };
+    let job = GenerateMinutes {
+        meeting_id,
+        transcript_id: task.transcript_id,
+        requested_by: caller.id,
+        task_id,
+        output_language: if task.output_language == "fr" {
+            OutputLanguage::Fr
+        } else {
+            OutputLanguage::En
+        },
+    };
+    state
+        .jobs
+        .sqs
+        .send_message()
+        .queue_url(&state.jobs.queue_url)
+        .message_body(job.to_body())
+        .send()
+        .await
+        .map_err(|e| {
+            ApiError::from(
+                anyhow::anyhow!("{}", meetin_aws::aws_sdk_sqs::error::DisplayErrorContext(e))
+                    .context("queueing the minutes job"),
+            )
+        })?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(GenerateAccepted {
+            message: "Minutes generation started",
+            task_id,
+        }),
+    ))
+}
+
+/// How a minutes generation stands.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskJson {
+    pub task_id: Uuid,
+    /// `queued`, `running`, `succeeded` or `failed`.
+    pub status: String,
+    /// The meeting's id.
+    pub meeting: Uuid,
+    /// The transcript the minutes are made from.
+    pub transcript: Uuid,
+    /// `en` or `fr`.
+    pub output_language: String,
+    /// The minutes written, once `succeeded`.
+    pub minutes: Option<Uuid>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// The engine that wrote them (an OpenAI model, an Azure deployment, or the offline
+    /// engine).
+    pub engine: Option<String>,
+    /// Tokens the LLM read and wrote (0 offline).
+    pub prompt_tokens: Option<i32>,
+    pub completion_tokens: Option<i32>,
+    #[serde(serialize_with = "meetin_core::time::drf")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "meetin_core::time::drf_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "meetin_core::time::drf_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<MinutesTask> for TaskJson {
+    fn from(t: MinutesTask) -> Self {
+        Self {
+            task_id: t.id,
+            status: t.status,
+            meeting: t.meeting_id,
+            transcript: t.transcript_id,
+            output_language: t.output_language,
+            minutes: t.minutes_id,
+            error: t.error,
+            engine: t.engine,
+            prompt_tokens: t.prompt_tokens,
+            completion_tokens: t.completion_tokens,
+            created_at: t.created_at,
+            started_at: t.started_at,
+            finished_at: t.finished_at,
+        }
+    }
+}
+
+/// A minutes generation's status (new: the original's Celery task ids could not be read).
+#[utoipa::path(
+    get, path = "/api/transcription/tasks/{task_id}/", tag = "transcription", operation_id = "transcription_task",
+    params(("task_id" = uuid::Uuid, Path, description = "The `task_id` `minutes/generate/` answered")),
+    responses(
+        (status = 200, description = "The task", body = TaskJson),
+        (status = 404, description = "`No Task matches the given query.` (also outside the caller's organizations)", body = DetailBody),
+    ),
+    security(("jwt" = []))
+)]
+pub async fn task(
+    State(state): State<TranscriptionState>,
+    AuthUser(caller): AuthUser,
+    PathParams(TaskPath { task_id }): PathParams<TaskPath>,
+) -> ApiResult<Json<TaskJson>> {
+    minutes::find_task(&state.app.pool, caller.id, task_id)
+        .await?
+        .map(|t| Json(t.into()))
+        .ok_or_else(|| ApiError::no_match("Task"))
+}
+
+/// An action item (contract §2.5 "ActionItem JSON").
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActionItemJson {
+    pub id: Uuid,
+    pub meeting: Uuid,
+    pub minutes: Uuid,
+    pub title: String,
+    pub description: String,
+    /// The assignee's user id.
+    pub assignee: Option<Uuid>,
+    pub assignee_email: Option<String>,
+    /// `YYYY-MM-DD`.
+    #[schema(value_type = Option<String>, format = Date)]
+    pub due_date: Option<NaiveDate>,
+    /// `low`, `medium` or `high`.
+    pub priority: String,
+    /// `open`, `in_progress`, `done` or `blocked`.
+    pub status: String,
+    /// Segment ids the item comes from.
+    #[schema(value_type = Vec<String>)]
+    pub source_segment_ids: Value,
+    #[serde(serialize_with = "meetin_core::time::drf")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "meetin_core::time::drf")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<ActionItem> for ActionItemJson {
+    fn from(a: ActionItem) -> Self {
+        Self {
+            id: a.id,
+            meeting: a.meeting_id,
+            minutes: a.minutes_id,
+            title: a.title,
+            description: a.description,
+            assignee: a.assignee_id,
+            assignee_email: a.assignee_email,
+            due_date: a.due_date,
+            priority: a.priority,
+            status: a.status,
+            source_segment_ids: a.source_segment_ids,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+/// A meeting's minutes (contract §2.5 "Minutes JSON", plus `version`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MinutesJson {
+    pub id: Uuid,
+    pub meeting: Uuid,
+    pub transcript: Uuid,
+    /// Summary, key points, decisions, action items, next steps, attendees, coverage.
+    #[schema(value_type = Object)]
+    pub content_json: Value,
+    /// The same, rendered in Markdown in `output_language`.
+    pub content_md: String,
+    /// `en` or `fr`.
+    pub output_language: String,
+    pub generated_by_model: Option<String>,
+    pub model_version: Option<String>,
+    /// Bumped by every write; also the `ETag`.
+    pub version: i32,
+    pub action_items: Vec<ActionItemJson>,
+    #[serde(serialize_with = "meetin_core::time::drf")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "meetin_core::time::drf")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl MinutesJson {
+    pub fn new(m: Minutes, items: Vec<ActionItem>) -> Self {
+        Self {
+            id: m.id,
+            meeting: m.meeting_id,
+            transcript: m.transcript_id,
+            content_json: m.content_json,
+            content_md: m.content_md,
+            output_language: m.output_language,
+            generated_by_model: m.generated_by_model,
+            model_version: m.model_version,
+            version: m.version,
+            action_items: items.into_iter().map(Into::into).collect(),
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+/// The strong `ETag` of a minutes version: `"<version>"`.
+pub fn etag(version: i32) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
+/// The minutes JSON with its `ETag`.
+pub fn with_etag(json: MinutesJson) -> Response {
+    let tag = etag(json.version);
+    let mut response = Json(json).into_response();
+    response.headers_mut().insert(header::ETAG, tag);
+    response
+}
+
+/// The meeting's minutes with their action items (any role). 404 when none were generated
+/// or written yet (the original created empty ones, or failed with a 500).
+#[utoipa::path(
+    get, path = "/api/transcription/meetings/{meeting_id}/minutes/", tag = "transcription", operation_id = "transcription_minutes",
+    params(("meeting_id" = uuid::Uuid, Path, description = "Meeting id")),
+    responses(
+        (status = 200, description = "The minutes; `ETag` carries the version", body = MinutesJson),
+        (status = 404, description = "`No Meeting matches the given query.` or `No Minutes matches the given query.`", body = DetailBody),
+    ),
+    security(("jwt" = []))
+)]
+pub async fn get(
+    State(state): State<TranscriptionState>,
+    AuthUser(caller): AuthUser,
+    PathParams(MeetingPath { meeting_id }): PathParams<MeetingPath>,
+) -> ApiResult<Response> {
+    let pool = &state.app.pool;
+    meetin_http::access::meeting(pool, caller.id, meeting_id, Access::Read).await?;
+    let minutes = minutes::for_meeting(pool, caller.id, meeting_id)
+        .await?
+        .ok_or_else(|| ApiError::no_match("Minutes"))?;
+    let items = minutes::action_items_of(pool, caller.id, meeting_id).await?;
+    Ok(with_etag(MinutesJson::new(minutes, items)))
+}

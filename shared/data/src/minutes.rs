@@ -1,0 +1,634 @@
+//! Minutes and their generation tasks.
+//!
+//! People read a meeting's minutes and ask for a generation ([`create_task`], [`find_task`]),
+//! scoped by their membership like every other statement. The minutes worker has no user: it
+//! acts for the task it was given, and every statement it runs is keyed by that task and its
+//! meeting ([`start_task`], [`transcript_lines`], [`complete_task`], [`fail_task`]).
+//!
+//! **One effect per job.** [`complete_task`] writes the minutes, their version row, the action
+//! items and the task's `succeeded` in one transaction that only commits while the task is
+//! still `running`: a redelivered job, or a second run of it, changes nothing.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::Value;
+use sqlx::{FromRow, PgExecutor, PgPool};
+use uuid::Uuid;
+
+use crate::caller_may;
+
+/// The longest `minutes_tasks.error` kept, in characters.
+pub const TASK_ERROR_MAX_CHARS: usize = 1000;
+
+/// A row of `minutes`.
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct Minutes {
+    pub id: Uuid,
+    pub meeting_id: Uuid,
+    pub transcript_id: Uuid,
+    /// An object (contract §4.3's normalized shape when generated).
+    pub content_json: Value,
+    pub content_md: String,
+    /// `en` or `fr`.
+    pub output_language: String,
+    pub generated_by_model: Option<String>,
+    pub model_version: Option<String>,
+    /// Bumped by every write: the ETag.
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A row of `minutes_tasks`.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct MinutesTask {
+    /// The `task_id` the 202 answer gave.
+    pub id: Uuid,
+    pub meeting_id: Uuid,
+    pub transcript_id: Uuid,
+    pub requested_by_id: Option<Uuid>,
+    /// `en` or `fr`.
+    pub output_language: String,
+    /// `queued`, `running`, `succeeded` or `failed`.
+    pub status: String,
+    /// Why it failed (at most [`TASK_ERROR_MAX_CHARS`]).
+    pub error: Option<String>,
+    /// The minutes it wrote, once `succeeded`.
+    pub minutes_id: Option<Uuid>,
+    /// `generated_by_model` of the engine that ran it.
+    pub engine: Option<String>,
+    pub prompt_tokens: Option<i32>,
+    pub completion_tokens: Option<i32>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+macro_rules! minutes_columns {
+    () => {
+        "mi.id, mi.meeting_id, mi.transcript_id, mi.content_json, mi.content_md, \
+         mi.output_language, mi.generated_by_model, mi.model_version, mi.version, \
+         mi.created_at, mi.updated_at"
+    };
+}
+
+macro_rules! task_columns {
+    () => {
+        "t.id, t.meeting_id, t.transcript_id, t.requested_by_id, t.output_language, t.status, \
+         t.error, t.minutes_id, t.engine, t.prompt_tokens, t.completion_tokens, t.created_at, \
+         t.started_at, t.finished_at"
+    };
+}
+
+/// The meeting's minutes, if `caller` may read the meeting and it has some.
+pub async fn for_meeting<'e>(
+    db: impl PgExecutor<'e>,
+    caller: Uuid,
+    meeting: Uuid,
+) -> Result<Option<Minutes>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT ",
+        minutes_columns!(),
+        " FROM minutes mi JOIN meetings m ON m.id = mi.meeting_id WHERE mi.meeting_id = $2 AND ",
+        caller_may!(read, "m.organization_id", "$1")
+    ))
+    .bind(caller)
+    .bind(meeting)
+    .fetch_optional(db)
+    .await
+}
+
+/// What [`create_task`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewTask {
+    /// Queued (send the job in the same transaction).
+    Created(MinutesTask),
+    /// The meeting has no transcript to make minutes from.
+    NoTranscript,
+    /// `caller` may not write in the meeting's organization (or it does not exist).
+    NotAllowed,
+}
+
+/// Records task `id` (`queued`) for the newest transcript of `meeting`, asked by `caller`,
+/// writing in `output_language` (`en` or `fr`; `None`: the meeting's language, or `en` for a
+/// meeting in `auto`).
+pub async fn create_task(
+    tx: &mut sqlx::PgConnection,
+    caller: Uuid,
+    meeting: Uuid,
+    id: Uuid,
+    output_language: Option<&str>,
+) -> Result<NewTask, sqlx::Error> {
+    let created: Option<MinutesTask> = sqlx::query_as(concat!(
+        "WITH t AS (INSERT INTO minutes_tasks (id, meeting_id, transcript_id, requested_by_id, \
+                                               output_language) \
+           SELECT $3, m.id, tr.id, $1, COALESCE($4, CASE WHEN m.language_preference = 'fr' \
+                                                        THEN 'fr' ELSE 'en' END) \
+           FROM meetings m \
+           JOIN LATERAL (SELECT id FROM transcripts WHERE meeting_id = m.id \
+                         ORDER BY created_at DESC, id DESC LIMIT 1) tr ON true \
+           WHERE m.id = $2 AND ",
+        caller_may!(write, "m.organization_id", "$1"),
+        " RETURNING *) SELECT ",
+        task_columns!(),
+        " FROM t"
+    ))
+    .bind(caller)
+    .bind(meeting)
+    .bind(id)
+    .bind(output_language)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(task) = created {
+        return Ok(NewTask::Created(task));
+    }
+    let allowed: bool = sqlx::query_scalar(concat!(
+        "SELECT EXISTS (SELECT 1 FROM meetings m WHERE m.id = $2 AND ",
+        caller_may!(write, "m.organization_id", "$1"),
+        ")"
+    ))
+    .bind(caller)
+    .bind(meeting)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(if allowed {
+        NewTask::NoTranscript
+    } else {
+        NewTask::NotAllowed
+    })
+}
+
+/// Task `id`, if `caller` may read its meeting.
+pub async fn find_task<'e>(
+    db: impl PgExecutor<'e>,
+    caller: Uuid,
+    id: Uuid,
+) -> Result<Option<MinutesTask>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT ",
+        task_columns!(),
+        " FROM minutes_tasks t JOIN meetings m ON m.id = t.meeting_id WHERE t.id = $2 AND ",
+        caller_may!(read, "m.organization_id", "$1")
+    ))
+    .bind(caller)
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// A row of `action_items` with its assignee's e-mail.
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct ActionItem {
+    pub id: Uuid,
+    pub meeting_id: Uuid,
+    pub minutes_id: Uuid,
+    /// At most 500 characters.
+    pub title: String,
+    pub description: String,
+    pub assignee_id: Option<Uuid>,
+    pub assignee_email: Option<String>,
+    pub due_date: Option<NaiveDate>,
+    /// `low`, `medium` or `high`.
+    pub priority: String,
+    /// `open`, `in_progress`, `done` or `blocked`.
+    pub status: String,
+    /// A JSON array of segment ids.
+    pub source_segment_ids: Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The columns of [`ActionItem`] for a query over `action_items a LEFT JOIN users au ON
+/// au.id = a.assignee_id`.
+#[macro_export]
+macro_rules! action_item_columns {
+    () => {
+        "a.id, a.meeting_id, a.minutes_id, a.title, a.description, a.assignee_id, \
+         au.email AS assignee_email, a.due_date, a.priority, a.status, a.source_segment_ids, \
+         a.created_at, a.updated_at"
+    };
+}
+
+/// The action items of `meeting`, oldest first, if `caller` may read it.
+pub async fn action_items_of<'e>(
+    db: impl PgExecutor<'e>,
+    caller: Uuid,
+    meeting: Uuid,
+) -> Result<Vec<ActionItem>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT ",
+        action_item_columns!(),
+        " FROM action_items a JOIN meetings m ON m.id = a.meeting_id \
+           LEFT JOIN users au ON au.id = a.assignee_id WHERE a.meeting_id = $2 AND ",
+        caller_may!(read, "m.organization_id", "$1"),
+        " ORDER BY a.created_at, a.id"
+    ))
+    .bind(caller)
+    .bind(meeting)
+    .fetch_all(db)
+    .await
+}
+
+/// What a generation needs about its meeting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskMeeting {
+    pub task: MinutesTask,
+    pub organization_id: Uuid,
+    pub title: String,
+    /// The day the meeting took place: `scheduled_at`, else `created_at` (UTC).
+    pub date: NaiveDate,
+}
+
+/// Where a task stood when a worker tried to start it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskStart {
+    /// It was `queued` (or `running` and this is a redelivery) and is now `running`.
+    Started(TaskMeeting),
+    /// Nothing to do: `succeeded`, `failed`, or `running` in another run.
+    Settled { status: String },
+    /// No such task (its meeting was deleted since).
+    Missing,
+}
+
+/// Takes task `id` of `meeting` on to `running`: from `queued`, or from `running` when
+/// `redelivered` (the same message again after a run that did not finish).
+pub async fn start_task(
+    pool: &PgPool,
+    meeting: Uuid,
+    id: Uuid,
+    redelivered: bool,
+) -> Result<TaskStart, sqlx::Error> {
+    #[derive(FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        task: MinutesTask,
+        organization_id: Uuid,
+        title: String,
+        day: NaiveDate,
+    }
+    let started: Option<Row> = sqlx::query_as(concat!(
+        "WITH t AS (UPDATE minutes_tasks SET status = 'running', started_at = now(), error = NULL \
+                    WHERE id = $2 AND meeting_id = $1 \
+                      AND (status = 'queued' OR (status = 'running' AND $3)) RETURNING *) \
+         SELECT ",
+        task_columns!(),
+        ", m.organization_id, m.title, \
+           (COALESCE(m.scheduled_at, m.created_at) AT TIME ZONE 'UTC')::date AS day \
+         FROM t JOIN meetings m ON m.id = t.meeting_id"
+    ))
+    .bind(meeting)
+    .bind(id)
+    .bind(redelivered)
+    .fetch_optional(pool)
+    .await?;
+    if let Some(row) = started {
+        return Ok(TaskStart::Started(TaskMeeting {
+            task: row.task,
+            organization_id: row.organization_id,
+            title: row.title,
+            date: row.day,
+        }));
+    }
+    let status: Option<String> =
+        sqlx::query_scalar("SELECT status FROM minutes_tasks WHERE id = $2 AND meeting_id = $1")
+            .bind(meeting)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(status.map_or(TaskStart::Missing, |status| TaskStart::Settled { status }))
+}
+
+/// One final segment as the minutes engines read it.
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct TranscriptLine {
+    pub segment_id: Uuid,
+    /// Milliseconds.
+    pub start_ms: i32,
+    /// Milliseconds.
+    pub end_ms: i32,
+    /// The speaker's display name, else its label, else the raw label, else `Unknown`.
+    pub speaker: String,
+    pub text: String,
+}
+
+/// The final segments of `transcript` (of `meeting`), by start: what minutes are made from.
+pub async fn transcript_lines(
+    pool: &PgPool,
+    meeting: Uuid,
+    transcript: Uuid,
+) -> Result<Vec<TranscriptLine>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT s.id AS segment_id, s.start_ms, s.end_ms, \
+                COALESCE(NULLIF(btrim(sp.display_name), ''), sp.label, s.speaker_label_raw, \
+                         'Unknown') AS speaker, \
+                s.text \
+         FROM transcript_segments s JOIN transcripts t ON t.id = s.transcript_id \
+         LEFT JOIN speakers sp ON sp.id = s.speaker_id \
+         WHERE s.transcript_id = $2 AND t.meeting_id = $1 AND s.is_final \
+         ORDER BY s.start_ms, s.created_at, s.id",
+    )
+    .bind(meeting)
+    .bind(transcript)
+    .fetch_all(pool)
+    .await
+}
+
+/// An action item a generation proposes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GeneratedItem {
+    /// The normalized title: what makes two generations' items the same item.
+    pub key: String,
+    /// At most 500 characters, not blank.
+    pub title: String,
+    pub description: String,
+    /// The owner's name as spoken; matched to a member of the organization.
+    pub owner: Option<String>,
+    pub due_date: Option<NaiveDate>,
+    /// `low`, `medium` or `high`.
+    pub priority: String,
+    pub source_segment_ids: Vec<Uuid>,
+}
+
+/// What a successful generation writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GeneratedMinutes {
+    pub content_json: Value,
+    pub content_md: String,
+    /// `generated_by_model` (at most 100 characters).
+    pub model: String,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub items: Vec<GeneratedItem>,
+}
+
+/// A member of an organization, for matching an owner's name to an assignee.
+#[derive(Debug, Clone, FromRow)]
+struct Member {
+    id: Uuid,
+    email: String,
+    username: String,
+    first_name: String,
+    last_name: String,
+}
+
+/// The member named `owner`: by a speaker mapped to a user in this meeting (the speaker's
+/// display name or label), else the one member whose full name, first name, username or
+/// e-mail local part equals it (case-insensitively). `None` when nobody or several match.
+fn assignee(owner: &str, members: &[Member], speakers: &[(String, Uuid)]) -> Option<Uuid> {
+    let owner = owner.trim().to_lowercase();
+    if owner.is_empty() {
+        return None;
+    }
+    if let Some((_, user)) = speakers
+        .iter()
+        .find(|(name, _)| name.to_lowercase() == owner)
+    {
+        return Some(*user);
+    }
+    let matches: Vec<Uuid> = members
+        .iter()
+        .filter(|m| {
+            let full = format!("{} {}", m.first_name.trim(), m.last_name.trim()).to_lowercase();
+            let local = m.email.split('@').next().unwrap_or_default().to_lowercase();
+            full.trim() == owner
+                || (!m.first_name.trim().is_empty() && m.first_name.trim().to_lowercase() == owner)
+                || m.username.to_lowercase() == owner
+                || local == owner
+        })
+        .map(|m| m.id)
+        .collect();
+    match matches.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    }
+}
+
+/// Writes a task's minutes: the meeting's minutes (created, or replaced with version + 1), a
+/// `minutes_versions` row (`generation`, by the requester), the action items (see the module
+/// doc), and the task `succeeded` with the minutes id, the engine and the tokens. Commits only
+/// while the task is `running`: answers the minutes id, or `None` when another run finished it
+/// first (nothing written).
+///
+/// Action items: a generated item whose key matches an item of the meeting (generated, or
+/// one whose title normalizes to the same key through `key_of`) is updated when it is an
+/// untouched generated item and left alone otherwise; new keys are inserted; untouched
+/// generated items the new generation no longer proposes are deleted. Items users created or
+/// edited are never changed.
+pub async fn complete_task(
+    pool: &PgPool,
+    task: &TaskMeeting,
+    generated: &GeneratedMinutes,
+    key_of: impl Fn(&str) -> String,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    let t = &task.task;
+    let mut tx = pool.begin().await?;
+    // Lock the task: a concurrent run of the same job waits here and then finds it done.
+    let running: Option<String> = sqlx::query_scalar(
+        "SELECT status FROM minutes_tasks WHERE id = $1 AND status = 'running' FOR UPDATE",
+    )
+    .bind(t.id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if running.is_none() {
+        return Ok(None);
+    }
+    let model: String = generated.model.chars().take(100).collect();
+    let (minutes_id, version): (Uuid, i32) = sqlx::query_as(
+        "INSERT INTO minutes (meeting_id, transcript_id, content_json, content_md, \
+                              output_language, generated_by_model, model_version) \
+         VALUES ($1, $2, $3, $4, $5, $6, '1.0') \
+         ON CONFLICT (meeting_id) DO UPDATE SET transcript_id = EXCLUDED.transcript_id, \
+             content_json = EXCLUDED.content_json, content_md = EXCLUDED.content_md, \
+             output_language = EXCLUDED.output_language, \
+             generated_by_model = EXCLUDED.generated_by_model, model_version = '1.0', \
+             version = minutes.version + 1, updated_at = now() \
+         RETURNING id, version",
+    )
+    .bind(t.meeting_id)
+    .bind(t.transcript_id)
+    .bind(&generated.content_json)
+    .bind(&generated.content_md)
+    .bind(&t.output_language)
+    .bind(&model)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO minutes_versions (minutes_id, content_json, content_md, source, \
+                                       created_by_id, version, output_language) \
+         VALUES ($1, $2, $3, 'generation', $4, $5, $6)",
+    )
+    .bind(minutes_id)
+    .bind(&generated.content_json)
+    .bind(&generated.content_md)
+    .bind(t.requested_by_id)
+    .bind(version)
+    .bind(&t.output_language)
+    .execute(&mut *tx)
+    .await?;
+
+    // Existing items: (id, key or the key of their title, generated and untouched).
+    let existing: Vec<(Uuid, Option<String>, String, bool)> = sqlx::query_as(
+        "SELECT id, generated_key, title, user_edited FROM action_items WHERE meeting_id = $1",
+    )
+    .bind(t.meeting_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let members: Vec<Member> = sqlx::query_as(
+        "SELECT u.id, u.email, u.username, u.first_name, u.last_name \
+         FROM organization_members om JOIN users u ON u.id = om.user_id \
+         WHERE om.organization_id = $1 AND u.is_active",
+    )
+    .bind(task.organization_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let speakers: Vec<(String, Uuid)> = sqlx::query_as(
+        "SELECT COALESCE(NULLIF(btrim(sp.display_name), ''), sp.label), map.user_id \
+         FROM speaker_user_map map JOIN speakers sp ON sp.id = map.speaker_id \
+         WHERE map.meeting_id = $1 \
+         UNION ALL SELECT sp.label, map.user_id \
+         FROM speaker_user_map map JOIN speakers sp ON sp.id = map.speaker_id \
+         WHERE map.meeting_id = $1",
+    )
+    .bind(t.meeting_id)
+    .fetch_all(&mut *tx)
+    .await?;
+
+    let mut kept_generated: Vec<Uuid> = Vec::new();
+    for item in &generated.items {
+        let same = existing.iter().find(|(_, key, title, _)| {
+            key.as_deref() == Some(item.key.as_str()) || key_of(title) == item.key
+        });
+        let assignee = item
+            .owner
+            .as_deref()
+            .and_then(|o| assignee(o, &members, &speakers));
+        let sources = serde_json::to_value(&item.source_segment_ids).unwrap_or(Value::Null);
+        let title: String = item.title.chars().take(500).collect();
+        match same {
+            // Created or edited by a user: theirs.
+            Some((_, None, _, _)) | Some((_, Some(_), _, true)) => {}
+            Some((id, Some(_), _, false)) => {
+                sqlx::query(
+                    "UPDATE action_items SET minutes_id = $2, title = $3, description = $4, \
+                            assignee_id = $5, due_date = $6, priority = $7, \
+                            source_segment_ids = $8, updated_at = now() WHERE id = $1",
+                )
+                .bind(id)
+                .bind(minutes_id)
+                .bind(&title)
+                .bind(&item.description)
+                .bind(assignee)
+                .bind(item.due_date)
+                .bind(&item.priority)
+                .bind(&sources)
+                .execute(&mut *tx)
+                .await?;
+                kept_generated.push(*id);
+            }
+            None => {
+                let id: Uuid = sqlx::query_scalar(
+                    "INSERT INTO action_items (meeting_id, minutes_id, title, description, \
+                         assignee_id, due_date, priority, source_segment_ids, generated_key) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                     ON CONFLICT (meeting_id, generated_key) WHERE generated_key IS NOT NULL \
+                     DO UPDATE SET updated_at = now() RETURNING id",
+                )
+                .bind(t.meeting_id)
+                .bind(minutes_id)
+                .bind(&title)
+                .bind(&item.description)
+                .bind(assignee)
+                .bind(item.due_date)
+                .bind(&item.priority)
+                .bind(&sources)
+                .bind(item.key.chars().take(500).collect::<String>())
+                .fetch_one(&mut *tx)
+                .await?;
+                kept_generated.push(id);
+            }
+        }
+    }
+    sqlx::query(
+        "DELETE FROM action_items WHERE meeting_id = $1 AND generated_key IS NOT NULL \
+           AND NOT user_edited AND NOT (id = ANY($2))",
+    )
+    .bind(t.meeting_id)
+    .bind(&kept_generated)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE minutes_tasks SET status = 'succeeded', finished_at = now(), minutes_id = $2, \
+                engine = $3, prompt_tokens = $4, completion_tokens = $5 WHERE id = $1",
+    )
+    .bind(t.id)
+    .bind(minutes_id)
+    .bind(&model)
+    .bind(i32::try_from(generated.prompt_tokens.max(0)).unwrap_or(i32::MAX))
+    .bind(i32::try_from(generated.completion_tokens.max(0)).unwrap_or(i32::MAX))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(minutes_id))
+}
+
+/// Sets task `id` `failed` with `reason` (cut to [`TASK_ERROR_MAX_CHARS`]) unless it has
+/// ended already; whether it changed.
+pub async fn fail_task(pool: &PgPool, id: Uuid, reason: &str) -> Result<bool, sqlx::Error> {
+    let reason: String = reason.chars().take(TASK_ERROR_MAX_CHARS).collect();
+    let done = sqlx::query(
+        "UPDATE minutes_tasks SET status = 'failed', error = $2, finished_at = now() \
+         WHERE id = $1 AND status IN ('queued', 'running')",
+    )
+    .bind(id)
+    .bind(reason)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(n: u128, email: &str, username: &str, first: &str, last: &str) -> Member {
+        Member {
+            id: Uuid::from_u128(n),
+            email: email.into(),
+            username: username.into(),
+            first_name: first.into(),
+            last_name: last.into(),
+        }
+    }
+
+    #[test]
+    fn owners_match_one_member_or_nobody() {
+        let members = [
+            member(1, "alice.martin@example.com", "alice", "Alice", "Martin"),
+            member(2, "bob@example.com", "bobby", "Bob", "Stone"),
+            member(3, "bob.k@example.com", "bk", "Bob", "King"),
+        ];
+        let speakers = [("Speaker 2".to_owned(), Uuid::from_u128(3))];
+        assert_eq!(
+            assignee("alice", &members, &speakers),
+            Some(Uuid::from_u128(1))
+        );
+        assert_eq!(
+            assignee(" Alice Martin ", &members, &speakers),
+            Some(Uuid::from_u128(1))
+        );
+        assert_eq!(
+            assignee("alice.martin", &members, &speakers),
+            Some(Uuid::from_u128(1))
+        );
+        assert_eq!(
+            assignee("Bob Stone", &members, &speakers),
+            Some(Uuid::from_u128(2))
+        );
+        assert_eq!(assignee("Bob", &members, &speakers), None, "two Bobs");
+        assert_eq!(
+            assignee("speaker 2", &members, &speakers),
+            Some(Uuid::from_u128(3))
+        );
+        assert_eq!(assignee("Carol", &members, &speakers), None);
+        assert_eq!(assignee("", &members, &speakers), None);
+    }
+}
