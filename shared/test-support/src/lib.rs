@@ -1,8 +1,10 @@
 //! Helpers for the local stack and the tests, never linked into a deployed function:
 //! creating the local databases and the emulator's resources, idempotently; a fake Deepgram
-//! pre-recorded API ([`fake_deepgram`]).
+//! pre-recorded API ([`fake_deepgram`]); a fake OpenAI / Azure OpenAI Chat Completions API
+//! ([`fake_openai`]).
 
 pub mod fake_deepgram;
+pub mod fake_openai;
 pub mod provision;
 pub mod settings;
 pub mod stack;

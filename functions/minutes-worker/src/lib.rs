@@ -1,0 +1,376 @@
+//! `minutes-worker`: the SQS consumer of `generate_minutes` jobs (contract §4.1, §4.3;
+//! docs/api-decisions.md, "Minutes").
+//!
+//! For each record, on its own:
+//!
+//! 1. parse a [`GenerateMinutes`]; anything else is **poison** (a batch item failure, on to the
+//!    dead-letter queue after [`MAX_RECEIVES`] receives);
+//! 2. start its task (`queued` → `running`; `running` again only on a redelivery); a task that
+//!    ended, runs elsewhere or is gone ends the job with nothing to do;
+//! 3. read the transcript's final segments with speaker names and generate the minutes with
+//!    the configured engine: OpenAI or Azure OpenAI with a strict JSON schema, or, with no key,
+//!    the offline engine (`meetin_minutes`); long meetings are chunked and merged there;
+//! 4. write the minutes, a version, the action items and the task `succeeded` in one
+//!    transaction that only commits while the task is still `running` (one effect per job).
+//!
+//! Failures: an LLM outage (429 other than `insufficient_quota`, 5xx, timeouts, after the
+//! client's own retries) or a database error is retried with backoff; on the last receive, and
+//! for every other failure (refusal, truncation, content filter, quota, bad request), the task
+//! is `failed` with the reason.
+
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use lambda_runtime::LambdaEvent;
+use meetin_aws::aws_sdk_sqs;
+use meetin_aws::sqs_worker;
+use meetin_core::settings::Lookup;
+use meetin_core::{AwsSettings, DatabaseTarget, Setting};
+use meetin_data::PgPool;
+use meetin_data::minutes::{self, GeneratedItem, GeneratedMinutes, TaskMeeting, TaskStart};
+use meetin_messages::jobs::{self, GenerateMinutes, MAX_RECEIVES};
+use meetin_minutes::{
+    EngineError, Generated, Language, Line, LlmEngine, MeetingInfo, OfflineEngine, StructuredChat,
+    Usage,
+};
+use meetin_openai::{ChatClient, Provider, StructuredRequest};
+use uuid::Uuid;
+
+/// The first retry's delay; each later receive doubles it.
+pub const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_secs(30);
+
+/// [`StructuredChat`] over the OpenAI / Azure OpenAI client.
+pub struct OpenAiChat(pub ChatClient);
+
+impl StructuredChat for OpenAiChat {
+    fn model(&self) -> String {
+        self.0.model_label()
+    }
+
+    async fn complete(
+        &self,
+        system: &str,
+        user: &str,
+        schema_name: &str,
+        schema: &serde_json::Value,
+        max_completion_tokens: u32,
+    ) -> Result<(serde_json::Value, Usage), EngineError> {
+        let request = StructuredRequest {
+            system,
+            user,
+            schema_name,
+            schema,
+            max_completion_tokens,
+            temperature: Some(0.2),
+        };
+        match self.0.structured(&request).await {
+            Ok(response) => Ok((
+                response.content,
+                Usage {
+                    prompt_tokens: response.usage.prompt_tokens,
+                    completion_tokens: response.usage.completion_tokens,
+                },
+            )),
+            Err(err) => Err(EngineError {
+                retryable: err.is_retryable(),
+                reason: err.to_string(),
+            }),
+        }
+    }
+}
+
+/// The engine minutes are written with.
+pub enum Engine {
+    /// OpenAI or Azure OpenAI.
+    Llm(LlmEngine<OpenAiChat>),
+    /// No key configured: deterministic, labelled with its name.
+    Offline(OfflineEngine),
+}
+
+impl Engine {
+    /// The LLM engine when a provider is configured, else the offline one.
+    pub fn from_provider(provider: Option<Provider>) -> Self {
+        match provider {
+            Some(provider) => Self::Llm(LlmEngine::new(OpenAiChat(ChatClient::new(
+                provider,
+                reqwest::Client::new(),
+            )))),
+            None => Self::Offline(OfflineEngine::default()),
+        }
+    }
+
+    /// What `generated_by_model` will say.
+    pub fn model(&self) -> String {
+        use meetin_minutes::Engine as _;
+        match self {
+            Self::Llm(e) => e.model(),
+            Self::Offline(e) => e.model(),
+        }
+    }
+
+    async fn generate(
+        &self,
+        meeting: &MeetingInfo,
+        lines: &[Line],
+    ) -> Result<Generated, EngineError> {
+        match self {
+            Self::Llm(e) => meetin_minutes::generate(e, meeting, lines).await,
+            Self::Offline(e) => meetin_minutes::generate(e, meeting, lines).await,
+        }
+    }
+}
+
+/// What the worker needs, built once per cold start.
+pub struct Worker {
+    pub pool: PgPool,
+    /// Changes a retried message's visibility (its backoff).
+    pub sqs: aws_sdk_sqs::Client,
+    /// `MINUTES_QUEUE_URL`, for that visibility change.
+    pub queue_url: Option<String>,
+    pub engine: Engine,
+    /// The first retry's delay ([`DEFAULT_RETRY_BACKOFF`]).
+    pub retry_backoff: Duration,
+}
+
+impl Worker {
+    /// The worker for settings read through `lookup`: the AWS endpoint, the database (URL or
+    /// RDS secret), `MINUTES_QUEUE_URL` (optional), and the LLM (`OPENAI_API_KEY` /
+    /// `AZURE_OPENAI_*`, or `LLM_SECRET_ID` naming a secret with those keys as JSON; none: the
+    /// offline engine).
+    pub async fn load(
+        lookup: Lookup<'_>,
+        pool_settings: meetin_data::PoolSettings,
+    ) -> anyhow::Result<Self> {
+        let aws = AwsSettings::from_lookup(lookup)?;
+        let database = DatabaseTarget::from_lookup(lookup)?;
+        let queue_url = lookup("MINUTES_QUEUE_URL").filter(|u| !u.trim().is_empty());
+        let sdk = meetin_aws::sdk_config(&aws).await;
+        let secrets = meetin_aws::aws_sdk_secretsmanager::Client::new(&sdk);
+        let llm_secret = async {
+            match lookup("LLM_SECRET_ID").filter(|s| !s.trim().is_empty()) {
+                Some(id) => meetin_aws::secrets::json_fields(&secrets, &id)
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        };
+        let (url, secret) = tokio::try_join!(
+            meetin_aws::secrets::database_url(&secrets, &database),
+            llm_secret
+        )?;
+        // The secret's keys (e.g. OPENAI_API_KEY) fill what the environment leaves unset.
+        let with_secret = |name: &str| {
+            lookup(name)
+                .filter(|v| !v.trim().is_empty())
+                .or_else(|| secret.as_ref().and_then(|s| s.get(name).cloned()))
+        };
+        let provider = meetin_openai::provider_from_lookup(&with_secret)
+            .map_err(|e| anyhow::anyhow!("LLM settings: {e}"))?;
+        Ok(Self {
+            pool: meetin_data::connect_lazy(&url, pool_settings)?,
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            queue_url,
+            engine: Engine::from_provider(provider),
+            retry_backoff: DEFAULT_RETRY_BACKOFF,
+        })
+    }
+
+    /// [`Worker::load`] from the process environment.
+    pub async fn from_env(pool_settings: meetin_data::PoolSettings) -> anyhow::Result<Self> {
+        Self::load(&|name| std::env::var(name).ok(), pool_settings).await
+    }
+}
+
+/// How one record ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The minutes were written.
+    Generated { minutes_id: Uuid },
+    /// Nothing to do: the task ended already, runs elsewhere, or is gone.
+    Skipped { why: &'static str },
+    /// The task is now `failed` with this reason.
+    Failed { reason: String },
+    /// Try again later (a batch item failure).
+    Retry { reason: String },
+    /// Not a job this worker reads (a batch item failure, on to the dead-letter queue).
+    Poison { reason: String },
+}
+
+impl Outcome {
+    /// Whether SQS should deliver the record again.
+    pub fn redeliver(&self) -> bool {
+        matches!(self, Self::Retry { .. } | Self::Poison { .. })
+    }
+}
+
+/// The Lambda handler: each record on its own, one after the other (each may hold an LLM
+/// call for minutes); the ids to deliver again as `batchItemFailures`.
+pub async fn handle(
+    event: LambdaEvent<SqsEvent>,
+    worker: &Worker,
+) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+    let records = &event.payload.records;
+    let mut redeliver = Vec::with_capacity(records.len());
+    for record in records {
+        redeliver.push(process(record, worker).await.redeliver());
+    }
+    Ok(sqs_worker::batch_response(records, &redeliver))
+}
+
+/// Processes one record and logs how it ended (never transcript text or keys).
+pub async fn process(record: &SqsMessage, worker: &Worker) -> Outcome {
+    let message_id = record.message_id.as_deref().unwrap_or("");
+    let receive = sqs_worker::receive_count(record);
+    let outcome = match jobs::parse_as::<GenerateMinutes>(record.body.as_deref().unwrap_or("")) {
+        Err(err) => Outcome::Poison {
+            reason: err.to_string(),
+        },
+        Ok(job) => run(&job, receive, worker).await,
+    };
+    match &outcome {
+        Outcome::Generated { minutes_id } => {
+            tracing::info!(message_id, %minutes_id, "minutes generated")
+        }
+        Outcome::Skipped { why } => tracing::info!(message_id, why, "minutes job skipped"),
+        Outcome::Failed { reason } => tracing::warn!(message_id, reason, "minutes job failed"),
+        Outcome::Retry { reason } => {
+            tracing::warn!(message_id, receive, reason, "minutes job will be retried");
+            back_off(record, worker).await;
+        }
+        Outcome::Poison { reason } => {
+            tracing::error!(message_id, receive, reason, "poison minutes job");
+            back_off(record, worker).await;
+        }
+    }
+    outcome
+}
+
+async fn back_off(record: &SqsMessage, worker: &Worker) {
+    sqs_worker::back_off(
+        &worker.sqs,
+        worker.queue_url.as_deref(),
+        record,
+        worker.retry_backoff,
+    )
+    .await;
+}
+
+/// Steps 2 to 4 for one job on its `receive`-th delivery.
+async fn run(job: &GenerateMinutes, receive: u32, worker: &Worker) -> Outcome {
+    let retry = |what: &str, err: &dyn std::fmt::Display| Outcome::Retry {
+        reason: format!("{what}: {err}"),
+    };
+    let task =
+        match minutes::start_task(&worker.pool, job.meeting_id, job.task_id, receive > 1).await {
+            Ok(TaskStart::Started(task)) => task,
+            Ok(TaskStart::Settled { status }) => {
+                return Outcome::Skipped {
+                    why: match status.as_str() {
+                        "succeeded" => "already succeeded",
+                        "failed" => "already failed",
+                        _ => "another run is generating it",
+                    },
+                };
+            }
+            Ok(TaskStart::Missing) => {
+                return Outcome::Skipped {
+                    why: "no such task",
+                };
+            }
+            Err(err) => return retry("starting the task", &err),
+        };
+    let rows = match minutes::transcript_lines(
+        &worker.pool,
+        job.meeting_id,
+        task.task.transcript_id,
+    )
+    .await
+    {
+        Ok(rows) => rows,
+        Err(err) => return retry("reading the transcript", &err),
+    };
+    let lines: Vec<Line> = rows
+        .into_iter()
+        .map(|r| Line {
+            segment_id: r.segment_id,
+            start_ms: i64::from(r.start_ms),
+            end_ms: i64::from(r.end_ms),
+            speaker: r.speaker,
+            text: r.text,
+        })
+        .collect();
+    let meeting = MeetingInfo {
+        id: job.meeting_id,
+        title: task.title.clone(),
+        date: task.date,
+        language: if task.task.output_language == "fr" {
+            Language::Fr
+        } else {
+            Language::En
+        },
+        transcript_id: task.task.transcript_id,
+    };
+    let generated = match worker.engine.generate(&meeting, &lines).await {
+        Ok(generated) => generated,
+        Err(err) if err.retryable && receive < MAX_RECEIVES => {
+            return retry("the minutes engine", &err.reason);
+        }
+        Err(err) => {
+            let reason = if err.retryable {
+                format!("{} (gave up after {receive} attempts)", err.reason)
+            } else {
+                err.reason
+            };
+            return fail(worker, &task, reason).await;
+        }
+    };
+    let written = match to_rows(&generated) {
+        Ok(rows) => rows,
+        Err(err) => return fail(worker, &task, err).await,
+    };
+    match minutes::complete_task(&worker.pool, &task, &written, meetin_minutes::item_key).await {
+        Ok(Some(minutes_id)) => Outcome::Generated { minutes_id },
+        Ok(None) => Outcome::Skipped {
+            why: "another run finished it",
+        },
+        Err(err) => retry("writing the minutes", &err),
+    }
+}
+
+/// The rows a generation writes.
+fn to_rows(generated: &Generated) -> Result<GeneratedMinutes, String> {
+    let content_json = serde_json::to_value(&generated.content)
+        .map_err(|e| format!("the minutes could not be stored: {e}"))?;
+    let items = generated
+        .content
+        .action_items
+        .iter()
+        .filter(|a| !a.title.trim().is_empty())
+        .map(|a| GeneratedItem {
+            key: meetin_minutes::item_key(&a.title),
+            title: a.title.clone(),
+            description: a.description.clone(),
+            owner: a.assignee.clone(),
+            due_date: a.due_date,
+            priority: a.priority.as_str().to_owned(),
+            source_segment_ids: a.source_segment_ids.clone(),
+        })
+        .collect();
+    Ok(GeneratedMinutes {
+        content_json,
+        content_md: generated.markdown.clone(),
+        model: generated.model.clone(),
+        prompt_tokens: i64::try_from(generated.usage.prompt_tokens).unwrap_or(i64::MAX),
+        completion_tokens: i64::try_from(generated.usage.completion_tokens).unwrap_or(i64::MAX),
+        items,
+    })
+}
+
+async fn fail(worker: &Worker, task: &TaskMeeting, reason: String) -> Outcome {
+    match minutes::fail_task(&worker.pool, task.task.id, &reason).await {
+        Ok(_) => Outcome::Failed { reason },
+        Err(err) => Outcome::Retry {
+            reason: format!("recording the failure: {err}"),
+        },
+    }
+}

@@ -1,0 +1,517 @@
+//! The engine trait and the map-reduce pipeline: chunk → extract each chunk → merge.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+
+use chrono::{NaiveDate, SubsecRound, Utc};
+
+use crate::chunk::{Chunk, chunk_transcript};
+use crate::content::{
+    AI_VERSION, ActionItem, Confidence, Coverage, Decision, MAX_MODEL_CHARS, MAX_TITLE_CHARS,
+    MinutesContent, Status, TimeRange, action_item_id, decision_id, item_key,
+};
+use crate::markdown::render_markdown;
+use crate::text::{hms, normalise, one_line, truncate_chars};
+use crate::types::{EngineError, Extraction, Language, Line, MeetingInfo, Priority, Usage};
+
+/// Something that turns one chunk of transcript into an [`Extraction`].
+pub trait Engine: Sync {
+    /// `minutes.generated_by_model` (≤100 chars), e.g. "gpt-4o-mini" or "meetin-offline-1".
+    fn model(&self) -> String;
+    /// Largest chunk, in estimated tokens ([`crate::estimate_tokens`] of the rendered lines),
+    /// one `extract` call takes.
+    fn chunk_budget_tokens(&self) -> usize;
+    /// The decisions, action items, … of one chunk. Source refs are global line indices that
+    /// lie inside the chunk (see [`Chunk::resolve_ref`]).
+    fn extract(
+        &self,
+        chunk: &Chunk<'_>,
+        meeting: &MeetingInfo,
+    ) -> impl Future<Output = Result<Extraction, EngineError>> + Send;
+}
+
+/// Generated minutes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generated {
+    /// `minutes.content_json`.
+    pub content: MinutesContent,
+    /// `minutes.content_md`, [`render_markdown`] of `content`.
+    pub markdown: String,
+    /// Summed over the chunks.
+    pub usage: Usage,
+    /// The engine's model, cut to 100 characters (`minutes.generated_by_model`).
+    pub model: String,
+    /// How many chunks the transcript was split into.
+    pub chunks: usize,
+    /// Chunks whose extraction failed permanently and were left out (`content.coverage` then
+    /// says what is missing). Empty on a full success.
+    pub skipped: Vec<SkippedChunk>,
+}
+
+/// A chunk left out of the minutes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedChunk {
+    pub index: usize,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    /// The engine's error ([`EngineError::reason`]).
+    pub reason: String,
+}
+
+/// Minutes for `lines` (the transcript's final segments, ordered by start) with `engine`.
+///
+/// The transcript is cut into chunks under the engine's budget, each chunk is extracted in
+/// order, and the extractions are merged (protocols.md §4.5, map-reduce with structured map
+/// outputs): summaries one paragraph per chunk; key points and next steps de-duplicated
+/// ([`item_key`]-equal); decisions and action items merged when their titles are the same or
+/// nearly (token Jaccard ≥ 0.8 and the same numbers), keeping the union of sources, the first
+/// person and due date, the highest priority.
+///
+/// Errors: a retryable engine error stops at once (the caller retries the whole job); a
+/// permanent one skips its chunk (see [`Generated::skipped`]) unless every chunk fails, in
+/// which case the first error is returned. A transcript with no words gives minutes that say
+/// nothing was said, without calling the engine.
+pub async fn generate<E: Engine>(
+    engine: &E,
+    meeting: &MeetingInfo,
+    lines: &[Line],
+) -> Result<Generated, EngineError> {
+    let model = truncate_chars(engine.model().trim(), MAX_MODEL_CHARS);
+    let silent = lines.iter().all(|l| l.text.trim().is_empty());
+    let chunks = if silent {
+        Vec::new()
+    } else {
+        chunk_transcript(lines, engine.chunk_budget_tokens())
+    };
+    let mut done: Vec<(&Chunk<'_>, Extraction)> = Vec::with_capacity(chunks.len());
+    let mut skipped = Vec::new();
+    let mut first_error = None;
+    for chunk in &chunks {
+        match engine.extract(chunk, meeting).await {
+            Ok(extraction) => done.push((chunk, extraction)),
+            Err(e) if e.retryable => return Err(e),
+            Err(e) => {
+                skipped.push(SkippedChunk {
+                    index: chunk.index,
+                    start_ms: chunk.start_ms,
+                    end_ms: chunk.end_ms,
+                    reason: e.reason.clone(),
+                });
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if done.is_empty()
+        && let Some(e) = first_error
+    {
+        return Err(e);
+    }
+
+    let mut usage = Usage::default();
+    for (_, x) in &done {
+        usage += x.usage;
+    }
+    let coverage = coverage(lines, chunks.len(), done.iter().map(|(c, _)| *c));
+    let merged = merge(done.into_iter().map(|(_, x)| x), lines.len());
+    let summary = if silent {
+        nothing_said(meeting.language).to_string()
+    } else {
+        merged.summary
+    };
+    let content = MinutesContent {
+        meeting_id: meeting.id,
+        meeting_title: meeting.title.clone(),
+        language: meeting.language,
+        generated_at: Utc::now().trunc_subsecs(0),
+        summary,
+        key_points: merged.key_points,
+        next_steps: merged.next_steps,
+        decisions: merged
+            .decisions
+            .into_iter()
+            .map(|d| {
+                let (timestamp, timestamp_ms, source_segment_ids) = provenance(&d.sources, lines);
+                Decision {
+                    id: decision_id(meeting.id, &d.title),
+                    confidence: Confidence::of(&d.title, &d.description),
+                    title: d.title,
+                    description: d.description,
+                    made_by: d.person,
+                    timestamp,
+                    timestamp_ms,
+                    source_segment_ids,
+                }
+            })
+            .collect(),
+        action_items: merged
+            .action_items
+            .into_iter()
+            .map(|a| {
+                let (timestamp, timestamp_ms, source_segment_ids) = provenance(&a.sources, lines);
+                ActionItem {
+                    id: action_item_id(meeting.id, &a.title),
+                    confidence: Confidence::of(&a.title, &a.description),
+                    title: a.title,
+                    description: a.description,
+                    assignee: a.person,
+                    due_date: a.due_date,
+                    priority: a.priority,
+                    timestamp,
+                    timestamp_ms,
+                    status: Status::Open,
+                    source_segment_ids,
+                }
+            })
+            .collect(),
+        attendees: attendees(lines),
+        transcript_id: meeting.transcript_id,
+        ai_model: model.clone(),
+        ai_version: AI_VERSION.to_string(),
+        coverage,
+    };
+    Ok(Generated {
+        markdown: render_markdown(&content),
+        content,
+        usage,
+        model,
+        chunks: chunks.len(),
+        skipped,
+    })
+}
+
+fn nothing_said(language: Language) -> &'static str {
+    match language {
+        Language::En => "Nothing was said in this meeting: the transcript is empty.",
+        Language::Fr => "Rien n'a été dit pendant cette réunion : la transcription est vide.",
+    }
+}
+
+/// Distinct non-blank speakers, in order of first appearance.
+fn attendees(lines: &[Line]) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for line in lines {
+        let name = one_line(&line.speaker);
+        if !name.is_empty() && seen.insert(name.clone()) {
+            out.push(name);
+        }
+    }
+    out
+}
+
+/// The earliest source line's start (`HH:MM:SS`, ms) and the source segment ids in line order.
+fn provenance(
+    sources: &BTreeSet<usize>,
+    lines: &[Line],
+) -> (Option<String>, Option<i64>, Vec<uuid::Uuid>) {
+    let start = sources
+        .iter()
+        .filter_map(|&i| lines.get(i))
+        .map(|l| l.start_ms)
+        .min();
+    let mut ids = Vec::with_capacity(sources.len());
+    for line in sources.iter().filter_map(|&i| lines.get(i)) {
+        if !ids.contains(&line.segment_id) {
+            ids.push(line.segment_id);
+        }
+    }
+    (start.map(hms), start, ids)
+}
+
+/// Coverage from the chunks that went through the engine: the runs of consecutive covered
+/// lines, as time spans.
+fn coverage<'a, 'b: 'a>(
+    lines: &[Line],
+    chunks: usize,
+    done: impl Iterator<Item = &'a Chunk<'b>>,
+) -> Coverage {
+    let mut covered = vec![false; lines.len()];
+    for chunk in done {
+        for l in &chunk.lines {
+            if let Some(c) = covered.get_mut(l.index) {
+                *c = true;
+            }
+        }
+    }
+    let mut ranges: Vec<TimeRange> = Vec::new();
+    let mut previous_covered = false;
+    for (line, &is_covered) in lines.iter().zip(&covered) {
+        if is_covered {
+            match ranges.last_mut() {
+                Some(r) if previous_covered => {
+                    r.start_ms = r.start_ms.min(line.start_ms);
+                    r.end_ms = r.end_ms.max(line.end_ms);
+                }
+                _ => ranges.push(TimeRange {
+                    start_ms: line.start_ms,
+                    end_ms: line.end_ms,
+                }),
+            }
+        }
+        previous_covered = is_covered;
+    }
+    // Empty text lines never go to an engine when the whole transcript is silent; there is
+    // nothing to cover then.
+    let silent = chunks == 0;
+    Coverage {
+        chunks,
+        transcript_start_ms: lines.iter().map(|l| l.start_ms).min().unwrap_or_default(),
+        transcript_end_ms: lines.iter().map(|l| l.end_ms).max().unwrap_or_default(),
+        complete: silent || covered.iter().all(|&c| c),
+        ranges,
+    }
+}
+
+/// An item being merged: a decision (`person` = made_by) or an action item (`person` = owner).
+#[derive(Debug)]
+struct Item {
+    title: String,
+    key: String,
+    words: BTreeSet<String>,
+    numbers: BTreeSet<String>,
+    description: String,
+    person: Option<String>,
+    due_date: Option<NaiveDate>,
+    priority: Priority,
+    sources: BTreeSet<usize>,
+}
+
+impl Item {
+    fn new(
+        title: &str,
+        description: &str,
+        person: Option<&str>,
+        due_date: Option<NaiveDate>,
+        priority: Priority,
+        sources: &[usize],
+        line_count: usize,
+    ) -> Option<Item> {
+        let title = truncate_chars(&one_line(title), MAX_TITLE_CHARS);
+        let key = item_key(&title);
+        if key.is_empty() {
+            return None;
+        }
+        let words: BTreeSet<String> = key.split(' ').map(str::to_string).collect();
+        let numbers = words
+            .iter()
+            .filter(|w| w.chars().any(|c| c.is_ascii_digit()))
+            .cloned()
+            .collect();
+        Some(Item {
+            title,
+            key,
+            words,
+            numbers,
+            description: one_line(description),
+            person: person.map(one_line).filter(|p| !p.is_empty()),
+            due_date,
+            priority,
+            sources: sources
+                .iter()
+                .copied()
+                .filter(|&i| i < line_count)
+                .collect(),
+        })
+    }
+
+    /// Same item: equal keys, or token Jaccard ≥ 0.8 with the same numbers ("Ship feature 12"
+    /// and "Ship feature 13" differ by one word in three but are different items).
+    fn same_as(&self, other: &Item) -> bool {
+        if self.key == other.key {
+            return true;
+        }
+        if self.numbers != other.numbers {
+            return false;
+        }
+        let common = self.words.intersection(&other.words).count();
+        let union = self.words.len() + other.words.len() - common;
+        union > 0 && common * 5 >= union * 4
+    }
+
+    fn absorb(&mut self, other: Item) {
+        if self.description.is_empty() {
+            self.description = other.description;
+        }
+        if self.person.is_none() {
+            self.person = other.person;
+        }
+        if self.due_date.is_none() {
+            self.due_date = other.due_date;
+        }
+        self.priority = self.priority.max(other.priority);
+        self.sources.extend(other.sources);
+    }
+}
+
+fn add_item(items: &mut Vec<Item>, item: Option<Item>) {
+    let Some(item) = item else { return };
+    match items.iter_mut().find(|i| i.same_as(&item)) {
+        Some(existing) => existing.absorb(item),
+        None => items.push(item),
+    }
+}
+
+fn add_text(list: &mut Vec<String>, keys: &mut BTreeSet<String>, text: &str) {
+    let text = one_line(text);
+    let key = normalise(&text);
+    if !key.is_empty() && keys.insert(key) {
+        list.push(text);
+    }
+}
+
+#[derive(Debug, Default)]
+struct Merged {
+    summary: String,
+    key_points: Vec<String>,
+    next_steps: Vec<String>,
+    decisions: Vec<Item>,
+    action_items: Vec<Item>,
+}
+
+/// The reduce step: lists merged in chunk order, then items sorted by their earliest source.
+fn merge(extractions: impl Iterator<Item = Extraction>, line_count: usize) -> Merged {
+    let mut merged = Merged::default();
+    let mut paragraphs = Vec::new();
+    let (mut paragraph_keys, mut kp_keys, mut ns_keys) =
+        (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    for x in extractions {
+        add_text(&mut paragraphs, &mut paragraph_keys, &x.summary);
+        for k in &x.key_points {
+            add_text(&mut merged.key_points, &mut kp_keys, k);
+        }
+        for n in &x.next_steps {
+            add_text(&mut merged.next_steps, &mut ns_keys, n);
+        }
+        for d in x.decisions {
+            let item = Item::new(
+                &d.title,
+                &d.description,
+                d.made_by.as_deref(),
+                None,
+                Priority::Medium,
+                &d.source_lines,
+                line_count,
+            );
+            add_item(&mut merged.decisions, item);
+        }
+        for a in x.action_items {
+            let item = Item::new(
+                &a.title,
+                &a.description,
+                a.owner.as_deref(),
+                a.due_date,
+                a.priority,
+                &a.source_lines,
+                line_count,
+            );
+            add_item(&mut merged.action_items, item);
+        }
+    }
+    merged.summary = paragraphs.join("\n\n");
+    let by_first_source = |i: &Item| i.sources.first().copied().unwrap_or(usize::MAX);
+    merged.decisions.sort_by_key(by_first_source);
+    merged.action_items.sort_by_key(by_first_source);
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{ExtractedActionItem, ExtractedDecision};
+
+    fn action(title: &str, owner: Option<&str>, priority: Priority, src: &[usize]) -> Item {
+        Item::new(title, "", owner, None, priority, src, 100).expect("a non-empty title")
+    }
+
+    #[test]
+    fn near_equal_titles_merge_but_different_numbers_do_not() {
+        let a = action(
+            "Send the quarterly report to finance",
+            None,
+            Priority::Low,
+            &[1],
+        );
+        let b = action(
+            "send the quarterly report to the finance",
+            None,
+            Priority::Low,
+            &[2],
+        );
+        let c = action(
+            "Send the quarterly report 12 to finance",
+            None,
+            Priority::Low,
+            &[3],
+        );
+        let d = action(
+            "Send the quarterly report 13 to finance",
+            None,
+            Priority::Low,
+            &[4],
+        );
+        let e = action(
+            "Prepare the slides for the board meeting next month",
+            None,
+            Priority::Low,
+            &[],
+        );
+        let f = action(
+            "prepare the slides for the board meeting next month please",
+            None,
+            Priority::Low,
+            &[],
+        );
+        let g = action("Book the venue", None, Priority::Low, &[]);
+        let h = action("Book the flights", None, Priority::Low, &[]);
+        assert!(a.same_as(&b));
+        assert!(e.same_as(&f), "8 of 9 words shared");
+        assert!(!g.same_as(&h), "2 of 4 words shared");
+        assert!(!a.same_as(&c));
+        assert!(!c.same_as(&d));
+    }
+
+    #[test]
+    fn merge_keeps_union_of_sources_first_owner_and_highest_priority() {
+        let x1 = Extraction {
+            summary: "First part.".into(),
+            key_points: vec!["Budget is fixed.".into()],
+            action_items: vec![ExtractedActionItem {
+                title: "Book the venue".into(),
+                owner: None,
+                priority: Priority::Low,
+                source_lines: vec![7, 3],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let x2 = Extraction {
+            summary: "Second part.".into(),
+            key_points: vec!["budget is FIXED".into(), "Launch in May.".into()],
+            decisions: vec![ExtractedDecision {
+                title: "  ".into(),
+                ..Default::default()
+            }],
+            action_items: vec![ExtractedActionItem {
+                title: "book the venue!".into(),
+                description: "Book it before the fair.".into(),
+                owner: Some("Dana".into()),
+                due_date: NaiveDate::from_ymd_opt(2026, 3, 6),
+                priority: Priority::High,
+                source_lines: vec![9, 500],
+            }],
+            ..Default::default()
+        };
+        let m = merge([x1, x2].into_iter(), 100);
+        assert_eq!(m.summary, "First part.\n\nSecond part.");
+        assert_eq!(m.key_points, vec!["Budget is fixed.", "Launch in May."]);
+        assert!(m.decisions.is_empty(), "blank titles are dropped");
+        assert_eq!(m.action_items.len(), 1);
+        let a = &m.action_items[0];
+        assert_eq!(a.title, "Book the venue");
+        assert_eq!(a.description, "Book it before the fair.");
+        assert_eq!(a.person.as_deref(), Some("Dana"));
+        assert_eq!(a.due_date, NaiveDate::from_ymd_opt(2026, 3, 6));
+        assert_eq!(a.priority, Priority::High);
+        assert_eq!(a.sources.iter().copied().collect::<Vec<_>>(), vec![3, 7, 9]);
+    }
+}
