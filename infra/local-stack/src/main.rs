@@ -121,6 +121,18 @@ async fn serve(port: u16) -> anyhow::Result<()> {
     };
     let mut worker = recording_worker::Worker::load(&lookup, PoolSettings::LOCAL).await?;
     worker.retry_backoff = LOCAL_RETRY_BACKOFF;
+    let mut minutes = minutes_worker::Worker::load(&lookup, PoolSettings::LOCAL).await?;
+    minutes.retry_backoff = LOCAL_RETRY_BACKOFF;
+    let minutes_engine = match &minutes.engine {
+        minutes_worker::Engine::Llm(_) => {
+            format!("{} (an LLM key is configured)", minutes.engine.model())
+        }
+        minutes_worker::Engine::Offline(_) => format!(
+            "OFFLINE ({}): no OPENAI_API_KEY or AZURE_OPENAI_*; deterministic minutes from cue phrases. Set a key for LLM minutes.",
+            minutes.engine.model()
+        ),
+    };
+    let minutes = std::sync::Arc::new(minutes);
     let ctx = state.app.clone();
     let cors = CorsOrigins::from_env()?;
     let aws = AwsSettings::from_env()?;
@@ -140,6 +152,16 @@ async fn serve(port: u16) -> anyhow::Result<()> {
         },
         std::future::pending(),
     ));
+    let minutes_poller = tokio::spawn(meetin_local::workers::poll(
+        "minutes-worker",
+        minutes.sqs.clone(),
+        minutes_queue_url.clone(),
+        move |event| {
+            let minutes = minutes.clone();
+            async move { minutes_worker::handle(event, &minutes).await }
+        },
+        std::future::pending(),
+    ));
     println!("meetIN local stack on http://localhost:{port}");
     println!("  http      every HTTP function at its production path (GET / answers)");
     println!(
@@ -148,6 +170,8 @@ async fn serve(port: u16) -> anyhow::Result<()> {
         ctx.ephemeral.table()
     );
     println!("  workers   recording-worker on {queue_url}");
+    println!("            minutes-worker on {minutes_queue_url}");
+    println!("  minutes   {minutes_engine}");
     match &fake {
         Some(fake) => println!(
             "  deepgram  FAKE (no DEEPGRAM_API_KEY): the test-support fake at {}; it answers a fixed phrase. Set DEEPGRAM_API_KEY for real transcripts.",
@@ -163,6 +187,7 @@ async fn serve(port: u16) -> anyhow::Result<()> {
     println!("  Ctrl-C stops it.");
     meetin_local::http::serve(listener, app, shutdown()).await?;
     poller.abort();
+    minutes_poller.abort();
     ctx.pool.close().await;
     println!("meetIN local stack stopped");
     Ok(())

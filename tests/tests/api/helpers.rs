@@ -179,6 +179,29 @@ impl TestApp {
         worker
     }
 
+    /// The minutes worker of this app's database and minutes queue, with `overrides` (e.g. an
+    /// `OPENAI_API_KEY` and `OPENAI_BASE_URL` of a fake; none: the offline engine); retries
+    /// are made visible again at once.
+    pub async fn minutes_worker(&self, overrides: &[(&str, &str)]) -> minutes_worker::Worker {
+        let mut settings = self.settings.clone();
+        for key in ["OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "LLM_SECRET_ID"] {
+            settings.remove(key);
+        }
+        for (name, value) in overrides {
+            settings.insert((*name).to_owned(), (*value).to_owned());
+        }
+        let lookup = |name: &str| settings.get(name).cloned();
+        let pool_settings = PoolSettings {
+            max_connections: 3,
+            ..PoolSettings::LOCAL
+        };
+        let mut worker = minutes_worker::Worker::load(&lookup, pool_settings)
+            .await
+            .expect("the minutes worker");
+        worker.retry_backoff = std::time::Duration::ZERO;
+        worker
+    }
+
     pub async fn send(&self, mut request: Request<Body>, ip: IpAddr) -> TestResponse {
         request
             .extensions_mut()
