@@ -9,15 +9,19 @@
 //!    `target/release/meetin-local serve` ([`load`]);
 //! 3. the DynamoDB calls per 1,000 profile requests, counted by a proxy between a second
 //!    local stack and the emulator ([`counting_proxy`]);
-//! 4. peak and idle RSS of a third local stack around 100 parallel logins ([`memory`]).
+//! 4. peak and idle RSS of a third local stack around 100 parallel logins ([`memory`]);
+//! 5. the minutes worker's own time on 1-hour and 3-hour transcripts, with the LLM engine (a
+//!    fake OpenAI answering at once) and the offline engine ([`minutes`]).
 //!
 //! ```text
 //! meetin-bench [--cold-starts 10] [--warm-invocations 20] [--warmup 20]
 //!              [--profile-requests 1000] [--login-requests 200] [--meetings-requests 1000]
+//!              [--minutes-runs 3]
 //!              [--connections 1,16,64]
 //!              [--count-requests 1000] [--parallel-logins 100] [--idle-secs 5]
 //!              [--phase-timeout-secs 180]
 //! meetin-bench stack [--port 8765] [--binary target/debug/meetin-local] [--log FILE]
+//! meetin-bench minutes [--minutes-runs 3]
 //! ```
 //!
 //! `stack` starts a local stack with raised rate limits, registers a user, prints
@@ -30,6 +34,7 @@ mod cold_start;
 mod counting_proxy;
 mod load;
 mod memory;
+mod minutes;
 mod report;
 mod runtime_api;
 mod stack_command;
@@ -44,9 +49,10 @@ use reqwest::Url;
 use tokio::net::TcpStream;
 
 const USAGE: &str = "usage: meetin-bench [--cold-starts 10] [--warm-invocations 20] [--warmup 20] \
-[--profile-requests 1000] [--login-requests 200] [--meetings-requests 1000] [--connections 1,16,64] \
+[--profile-requests 1000] [--login-requests 200] [--meetings-requests 1000] [--minutes-runs 3] [--connections 1,16,64] \
 [--count-requests 1000] [--parallel-logins 100] [--idle-secs 5] [--phase-timeout-secs 180]
-       meetin-bench stack [--port 8765] [--binary target/debug/meetin-local] [--log FILE]";
+       meetin-bench stack [--port 8765] [--binary target/debug/meetin-local] [--log FILE]
+       meetin-bench minutes [--minutes-runs 3]";
 
 /// How long a process may take to start and answer its first request.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -59,6 +65,7 @@ async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("stack") => stack_command::run(args.into_iter().skip(1)).await,
+        Some("minutes") => minutes_only(args.into_iter().skip(1)).await,
         _ => run(args.into_iter()).await,
     };
     // The message alone (with its causes), not a backtrace: these failures are about setup.
@@ -142,11 +149,13 @@ async fn run(args: impl Iterator<Item = String>) -> anyhow::Result<()> {
     )
     .await?;
     let memory = memory::bench(&options, &paths, &local_binary, &stack_env, &client).await?;
+    let minutes = minutes::bench(&settings, options.minutes_runs).await?;
 
     report::print_lambdas(&options, &lambdas)?;
     report::print_http(&options, &http);
     report::print_counts(&options, &counts);
     report::print_memory(&options, &memory);
+    minutes::print(&minutes);
 
     let failed = http.iter().map(|row| row.sample.errors).sum::<usize>() + memory.logins.errors;
     ensure!(
@@ -154,6 +163,18 @@ async fn run(args: impl Iterator<Item = String>) -> anyhow::Result<()> {
         "{failed} requests through the local stacks failed (see the tables above and {})",
         paths.logs.display()
     );
+    Ok(())
+}
+
+/// `meetin-bench minutes [--minutes-runs 3]`: only the minutes worker's phase.
+async fn minutes_only(args: impl Iterator<Item = String>) -> anyhow::Result<()> {
+    let options = Options::parse(args)?;
+    let paths = Paths::locate()?;
+    let settings = meetin_test_support::local_settings(&paths.root)?;
+    require_local_service(&settings, "DATABASE_URL", "PostgreSQL", 5432).await?;
+    report::print_header(&options);
+    let rows = minutes::bench(&settings, options.minutes_runs).await?;
+    minutes::print(&rows);
     Ok(())
 }
 
@@ -213,6 +234,8 @@ pub(crate) struct Options {
     pub login_requests: usize,
     /// Requests per meetings-list phase.
     pub meetings_requests: usize,
+    /// Minutes jobs per engine and transcript length.
+    pub minutes_runs: usize,
     /// Concurrent connections of the profile phases, in order.
     pub connections: Vec<usize>,
     /// Profile requests through the counting proxy.
@@ -232,6 +255,7 @@ impl Options {
             profile_requests: 1000,
             login_requests: 200,
             meetings_requests: 1000,
+            minutes_runs: 3,
             connections: vec![1, 16, 64],
             count_requests: 1000,
             parallel_logins: 100,
@@ -258,6 +282,7 @@ impl Options {
                 "--profile-requests" => options.profile_requests = number(&value)?,
                 "--login-requests" => options.login_requests = number(&value)?,
                 "--meetings-requests" => options.meetings_requests = number(&value)?,
+                "--minutes-runs" => options.minutes_runs = number(&value)?.max(1),
                 "--connections" => {
                     options.connections = value.split(',').map(number).collect::<Result<_, _>>()?;
                 }
