@@ -82,7 +82,7 @@ impl StructuredChat for OpenAiChat {
 /// The engine minutes are written with.
 pub enum Engine {
     /// OpenAI or Azure OpenAI.
-    Llm(LlmEngine<OpenAiChat>),
+    Llm(Box<LlmEngine<OpenAiChat>>),
     /// No key configured: deterministic, labelled with its name.
     Offline(OfflineEngine),
 }
@@ -91,10 +91,10 @@ impl Engine {
     /// The LLM engine when a provider is configured, else the offline one.
     pub fn from_provider(provider: Option<Provider>) -> Self {
         match provider {
-            Some(provider) => Self::Llm(LlmEngine::new(OpenAiChat(ChatClient::new(
+            Some(provider) => Self::Llm(Box::new(LlmEngine::new(OpenAiChat(ChatClient::new(
                 provider,
                 reqwest::Client::new(),
-            )))),
+            ))))),
             None => Self::Offline(OfflineEngine::default()),
         }
     }
@@ -114,7 +114,7 @@ impl Engine {
         lines: &[Line],
     ) -> Result<Generated, EngineError> {
         match self {
-            Self::Llm(e) => meetin_minutes::generate(e, meeting, lines).await,
+            Self::Llm(e) => meetin_minutes::generate(e.as_ref(), meeting, lines).await,
             Self::Offline(e) => meetin_minutes::generate(e, meeting, lines).await,
         }
     }
@@ -262,7 +262,7 @@ async fn run(job: &GenerateMinutes, receive: u32, worker: &Worker) -> Outcome {
     };
     let task =
         match minutes::start_task(&worker.pool, job.meeting_id, job.task_id, receive > 1).await {
-            Ok(TaskStart::Started(task)) => task,
+            Ok(TaskStart::Started(task)) => *task,
             Ok(TaskStart::Settled { status }) => {
                 return Outcome::Skipped {
                     why: match status.as_str() {

@@ -101,7 +101,7 @@ pub async fn for_meeting<'e>(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NewTask {
     /// Queued (send the job in the same transaction).
-    Created(MinutesTask),
+    Created(Box<MinutesTask>),
     /// The meeting has no transcript to make minutes from.
     NoTranscript,
     /// `caller` may not write in the meeting's organization (or it does not exist).
@@ -139,7 +139,7 @@ pub async fn create_task(
     .fetch_optional(&mut *tx)
     .await?;
     if let Some(task) = created {
-        return Ok(NewTask::Created(task));
+        return Ok(NewTask::Created(Box::new(task)));
     }
     let allowed: bool = sqlx::query_scalar(concat!(
         "SELECT EXISTS (SELECT 1 FROM meetings m WHERE m.id = $2 AND ",
@@ -242,7 +242,7 @@ pub struct TaskMeeting {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TaskStart {
     /// It was `queued` (or `running` and this is a redelivery) and is now `running`.
-    Started(TaskMeeting),
+    Started(Box<TaskMeeting>),
     /// Nothing to do: `succeeded`, `failed`, or `running` in another run.
     Settled { status: String },
     /// No such task (its meeting was deleted since).
@@ -281,12 +281,12 @@ pub async fn start_task(
     .fetch_optional(pool)
     .await?;
     if let Some(row) = started {
-        return Ok(TaskStart::Started(TaskMeeting {
+        return Ok(TaskStart::Started(Box::new(TaskMeeting {
             task: row.task,
             organization_id: row.organization_id,
             title: row.title,
             date: row.day,
-        }));
+        })));
     }
     let status: Option<String> =
         sqlx::query_scalar("SELECT status FROM minutes_tasks WHERE id = $2 AND meeting_id = $1")
