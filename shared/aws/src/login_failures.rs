@@ -63,7 +63,10 @@ impl Record {
 /// wait when `old` does not allow one yet.
 fn charge(old: Option<&Record>, backoff: &LoginBackoff, now_ms: i64) -> Result<Record, u64> {
     let live = old.filter(|r| now_ms < r.forget_at_ms());
+    // Only a wait that was imposed refuses: a record written with no delay by a request whose
+    // clock read a moment later than ours (concurrent attempts) must not turn into a wait.
     if let Some(r) = live
+        && r.next_allowed_ms > r.last_attempt_ms
         && now_ms < r.next_allowed_ms
     {
         let wait_ms = u64::try_from(r.next_allowed_ms - now_ms).unwrap_or(0);
@@ -185,6 +188,15 @@ mod tests {
         first_delay: Duration::from_secs(60),
         max_delay: Duration::from_secs(900),
     };
+
+    #[test]
+    fn a_concurrent_attempt_with_an_earlier_clock_is_not_refused() {
+        // Written by an attempt whose clock read 5 ms later, with no wait imposed.
+        let later = charge(None, &BACKOFF, 1_000_005).expect("allowed");
+        assert_eq!(later.next_allowed_ms, later.last_attempt_ms);
+        let ours = charge(Some(&later), &BACKOFF, 1_000_000).expect("not refused");
+        assert_eq!(ours.attempts, 2);
+    }
 
     #[test]
     fn five_attempts_pass_then_each_waits_longer_up_to_the_cap() {
