@@ -13,6 +13,7 @@ mod invitations;
 mod meetings;
 mod migrations;
 mod minutes;
+mod minutes_edits;
 mod openapi;
 mod organizations;
 mod rate_limits;
