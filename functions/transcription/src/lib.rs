@@ -1,13 +1,25 @@
 //! The `transcription` function: a meeting's transcript and minutes (contract §2.5). Its
 //! router is what Lambda serves and what the local stack and the tests mount.
 //!
-//! | URL                                                             | handler                  |
-//! |-----------------------------------------------------------------|--------------------------|
-//! | `/api/transcription/meetings/{meeting_id}/transcript/`          | [`transcript`]           |
-//! | `/api/transcription/meetings/{meeting_id}/minutes/`             | [`minutes::get`]         |
-//! | `/api/transcription/meetings/{meeting_id}/minutes/generate/`    | [`minutes::generate`]    |
-//! | `/api/transcription/tasks/{task_id}/`                           | [`minutes::task`]        |
+//! | URL (under `/api/transcription/`)                          | method | handler                   |
+//! |------------------------------------------------------------|--------|---------------------------|
+//! | `meetings/{meeting_id}/transcript/`                        | GET    | [`transcript`]            |
+//! | `meetings/{meeting_id}/minutes/`                           | GET    | [`minutes::get`]          |
+//! |                                                            | PUT    | [`edits::replace`]        |
+//! |                                                            | PATCH  | [`edits::update`]         |
+//! | `meetings/{meeting_id}/minutes/generate/`                  | POST   | [`minutes::generate`]     |
+//! | `meetings/{meeting_id}/minutes/versions/`                  | GET    | [`edits::versions`]       |
+//! | `meetings/{meeting_id}/minutes/versions/{from_id}/diff/{to_id}/` | GET | [`edits::diff`]       |
+//! | `meetings/{meeting_id}/action-items/`                      | GET    | [`action_items::list`]    |
+//! |                                                            | POST   | [`action_items::create`]  |
+//! | `meetings/{meeting_id}/action-items/{id}/`                 | GET    | [`action_items::detail`]  |
+//! |                                                            | PUT    | [`action_items::replace`] |
+//! |                                                            | PATCH  | [`action_items::update`]  |
+//! |                                                            | DELETE | [`action_items::delete`]  |
+//! | `tasks/{task_id}/`                                         | GET    | [`minutes::task`]         |
 
+pub mod action_items;
+pub mod edits;
 pub mod minutes;
 pub mod state;
 
@@ -155,8 +167,17 @@ pub async fn transcript(
 fn api() -> OpenApiRouter<TranscriptionState> {
     meetin_http::api::router()
         .routes(routes!(transcript))
-        .routes(routes!(minutes::get))
+        .routes(routes!(minutes::get, edits::replace, edits::update))
         .routes(routes!(minutes::generate))
+        .routes(routes!(edits::versions))
+        .routes(routes!(edits::diff))
+        .routes(routes!(action_items::list, action_items::create))
+        .routes(routes!(
+            action_items::detail,
+            action_items::replace,
+            action_items::update,
+            action_items::delete
+        ))
         .routes(routes!(minutes::task))
 }
 

@@ -3,6 +3,7 @@
 //! organization membership through [`access`] (the one membership query and its SQL form).
 
 pub mod access;
+pub mod action_items;
 pub mod invitations;
 pub mod live_sessions;
 pub mod meetings;

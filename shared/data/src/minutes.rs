@@ -97,6 +97,160 @@ pub async fn for_meeting<'e>(
     .await
 }
 
+/// What a user's edit of the minutes writes (`PUT`/`PATCH .../minutes/`); `None` keeps the
+/// current value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MinutesEdit {
+    /// An object.
+    pub content_json: Option<Value>,
+    pub content_md: Option<String>,
+    /// `en` or `fr`.
+    pub output_language: Option<String>,
+}
+
+/// The versions an edit may apply to: both conditions must hold when given.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Expected<'a> {
+    /// `If-Match`: the current version must be one of these (an empty list matches none).
+    pub any_of: Option<&'a [i32]>,
+    /// The body's `version`: the current version must be this one.
+    pub version: Option<i32>,
+}
+
+/// Applies `edit` to the minutes of `meeting` if `caller` may write in its organization and
+/// the current version is what `expected` says, in one statement: the row is locked by the
+/// update, so of two concurrent edits made from the same version exactly one applies (the
+/// other re-reads the row, finds the version bumped and changes nothing). The same statement
+/// bumps `version`, sets `updated_at` and records the new content as a `minutes_versions` row
+/// (`edit`, by `caller`, with the new version). Answers the minutes as written, or `None`
+/// when nothing was (no minutes, no write access, or a stale version: the caller tells
+/// them apart with [`for_meeting`]).
+pub async fn edit(
+    pool: &PgPool,
+    caller: Uuid,
+    meeting: Uuid,
+    edit: &MinutesEdit,
+    expected: Expected<'_>,
+) -> Result<Option<Minutes>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "WITH mi AS (UPDATE minutes mi SET content_json = COALESCE($3, mi.content_json), \
+                 content_md = COALESCE($4, mi.content_md), \
+                 output_language = COALESCE($5, mi.output_language), \
+                 version = mi.version + 1, updated_at = now() \
+               FROM meetings m \
+               WHERE mi.meeting_id = $2 AND m.id = mi.meeting_id \
+                 AND ($6::integer[] IS NULL OR mi.version = ANY($6)) \
+                 AND ($7::integer IS NULL OR mi.version = $7) AND ",
+        caller_may!(write, "m.organization_id", "$1"),
+        "     RETURNING mi.*), \
+         v AS (INSERT INTO minutes_versions (minutes_id, content_json, content_md, source, \
+                                             created_by_id, version, output_language) \
+               SELECT id, content_json, content_md, 'edit', $1, version, output_language \
+               FROM mi) \
+         SELECT ",
+        minutes_columns!(),
+        " FROM mi"
+    ))
+    .bind(caller)
+    .bind(meeting)
+    .bind(edit.content_json.as_ref())
+    .bind(edit.content_md.as_deref())
+    .bind(edit.output_language.as_deref())
+    .bind(expected.any_of)
+    .bind(expected.version)
+    .fetch_optional(pool)
+    .await
+}
+
+/// A row of `minutes_versions`: the minutes as one write left them.
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct MinutesVersion {
+    pub id: Uuid,
+    pub minutes_id: Uuid,
+    /// The minutes' `version` this write made.
+    pub version: i32,
+    /// `generation` (the minutes worker) or `edit` (a user, or an action item creating the
+    /// minutes).
+    pub source: String,
+    pub content_json: Value,
+    pub content_md: String,
+    /// `en` or `fr`.
+    pub output_language: String,
+    /// Who asked for the generation or made the edit (`None` once deleted).
+    pub created_by_id: Option<Uuid>,
+    pub created_by_email: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+macro_rules! version_select {
+    () => {
+        "SELECT v.id, v.minutes_id, v.version, v.source, v.content_json, v.content_md, \
+                v.output_language, v.created_by_id, u.email AS created_by_email, v.created_at \
+         FROM minutes_versions v JOIN minutes mi ON mi.id = v.minutes_id \
+         JOIN meetings m ON m.id = mi.meeting_id LEFT JOIN users u ON u.id = v.created_by_id "
+    };
+}
+
+/// How many versions the minutes of `meeting` have, if `caller` may read it (0 without
+/// minutes).
+pub async fn count_versions<'e>(
+    db: impl PgExecutor<'e>,
+    caller: Uuid,
+    meeting: Uuid,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(concat!(
+        "SELECT count(*) FROM minutes_versions v JOIN minutes mi ON mi.id = v.minutes_id \
+         JOIN meetings m ON m.id = mi.meeting_id WHERE mi.meeting_id = $2 AND ",
+        caller_may!(read, "m.organization_id", "$1")
+    ))
+    .bind(caller)
+    .bind(meeting)
+    .fetch_one(db)
+    .await
+}
+
+/// The versions of the minutes of `meeting`, newest first (`-created_at`, then `-version`),
+/// if `caller` may read it.
+pub async fn list_versions<'e>(
+    db: impl PgExecutor<'e>,
+    caller: Uuid,
+    meeting: Uuid,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<MinutesVersion>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        version_select!(),
+        "WHERE mi.meeting_id = $2 AND ",
+        caller_may!(read, "m.organization_id", "$1"),
+        " ORDER BY v.created_at DESC, v.version DESC, v.id DESC LIMIT $3 OFFSET $4"
+    ))
+    .bind(caller)
+    .bind(meeting)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db)
+    .await
+}
+
+/// Version `id` of the minutes of `meeting`, if `caller` may read it.
+pub async fn find_version<'e>(
+    db: impl PgExecutor<'e>,
+    caller: Uuid,
+    meeting: Uuid,
+    id: Uuid,
+) -> Result<Option<MinutesVersion>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        version_select!(),
+        "WHERE v.id = $3 AND mi.meeting_id = $2 AND ",
+        caller_may!(read, "m.organization_id", "$1")
+    ))
+    .bind(caller)
+    .bind(meeting)
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
 /// What [`create_task`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NewTask {

@@ -13,6 +13,7 @@ mod invitations;
 mod meetings;
 mod migrations;
 mod minutes;
+mod minutes_edits;
 mod minutes_worker;
 mod openapi;
 mod organizations;

@@ -54,6 +54,40 @@ const CONTRACT_ROUTES: &[(&str, &str)] = &[
         "/api/transcription/meetings/{meeting_id}/transcript/",
     ),
     ("get", "/api/transcription/meetings/{meeting_id}/minutes/"),
+    ("put", "/api/transcription/meetings/{meeting_id}/minutes/"),
+    ("patch", "/api/transcription/meetings/{meeting_id}/minutes/"),
+    (
+        "get",
+        "/api/transcription/meetings/{meeting_id}/minutes/versions/",
+    ),
+    (
+        "get",
+        "/api/transcription/meetings/{meeting_id}/minutes/versions/{from_id}/diff/{to_id}/",
+    ),
+    (
+        "get",
+        "/api/transcription/meetings/{meeting_id}/action-items/",
+    ),
+    (
+        "post",
+        "/api/transcription/meetings/{meeting_id}/action-items/",
+    ),
+    (
+        "get",
+        "/api/transcription/meetings/{meeting_id}/action-items/{id}/",
+    ),
+    (
+        "put",
+        "/api/transcription/meetings/{meeting_id}/action-items/{id}/",
+    ),
+    (
+        "patch",
+        "/api/transcription/meetings/{meeting_id}/action-items/{id}/",
+    ),
+    (
+        "delete",
+        "/api/transcription/meetings/{meeting_id}/action-items/{id}/",
+    ),
     (
         "post",
         "/api/transcription/meetings/{meeting_id}/minutes/generate/",

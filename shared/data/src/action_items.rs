@@ -1,0 +1,273 @@
+//! Action items people read and write (contract §2.5 `action-items/`), each statement scoped
+//! by the caller's membership of the meeting's organization. Every user write marks the item
+//! `user_edited` and leaves its `generated_key` as it was, so the minutes worker never changes
+//! it again ([`crate::minutes::complete_task`]).
+
+use chrono::NaiveDate;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::minutes::ActionItem;
+use crate::{PgPool, action_item_columns, caller_may};
+
+/// An item to create; the meeting and its minutes are the server's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewActionItem {
+    /// Trimmed, not blank, at most 500 characters (`action_items.title`).
+    pub title: String,
+    pub description: String,
+    /// A member of the meeting's organization.
+    pub assignee_id: Option<Uuid>,
+    pub due_date: Option<NaiveDate>,
+    /// `low`, `medium` or `high`.
+    pub priority: String,
+    /// `open`, `in_progress`, `done` or `blocked`.
+    pub status: String,
+    /// A JSON array of segment id strings.
+    pub source_segment_ids: Value,
+}
+
+/// The fields a `PUT`/`PATCH` gives; `None` keeps the current value, `Some(None)` clears a
+/// nullable one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActionItemChanges {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub assignee_id: Option<Option<Uuid>>,
+    pub due_date: Option<Option<NaiveDate>>,
+    pub priority: Option<String>,
+    pub status: Option<String>,
+    pub source_segment_ids: Option<Value>,
+}
+
+/// What [`create`] did.
+// Answered once per call and matched at once: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum NewItem {
+    Created(ActionItem),
+    /// The meeting has neither minutes nor a transcript to make them for.
+    NoTranscript,
+    /// `caller` may not write in the meeting's organization (or it does not exist).
+    NotAllowed,
+}
+
+/// How many action items `meeting` has, if `caller` may read it.
+pub async fn count(pool: &PgPool, caller: Uuid, meeting: Uuid) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(concat!(
+        "SELECT count(*) FROM action_items a JOIN meetings m ON m.id = a.meeting_id \
+         WHERE a.meeting_id = $2 AND ",
+        caller_may!(read, "m.organization_id", "$1")
+    ))
+    .bind(caller)
+    .bind(meeting)
+    .fetch_one(pool)
+    .await
+}
+
+/// A page of the action items of `meeting`, oldest first (ties by id, so pages are stable),
+/// if `caller` may read it.
+pub async fn list(
+    pool: &PgPool,
+    caller: Uuid,
+    meeting: Uuid,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<ActionItem>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT ",
+        action_item_columns!(),
+        " FROM action_items a JOIN meetings m ON m.id = a.meeting_id \
+           LEFT JOIN users au ON au.id = a.assignee_id WHERE a.meeting_id = $2 AND ",
+        caller_may!(read, "m.organization_id", "$1"),
+        " ORDER BY a.created_at, a.id LIMIT $3 OFFSET $4"
+    ))
+    .bind(caller)
+    .bind(meeting)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await
+}
+
+/// Item `id` of `meeting`, if `caller` may read it.
+pub async fn find(
+    pool: &PgPool,
+    caller: Uuid,
+    meeting: Uuid,
+    id: Uuid,
+) -> Result<Option<ActionItem>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT ",
+        action_item_columns!(),
+        " FROM action_items a JOIN meetings m ON m.id = a.meeting_id \
+           LEFT JOIN users au ON au.id = a.assignee_id \
+         WHERE a.id = $3 AND a.meeting_id = $2 AND ",
+        caller_may!(read, "m.organization_id", "$1")
+    ))
+    .bind(caller)
+    .bind(meeting)
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Whether `user` belongs (any role) to the organization of `meeting`, which `caller` may
+/// read: who may be an item's assignee.
+pub async fn may_be_assigned(
+    pool: &PgPool,
+    caller: Uuid,
+    meeting: Uuid,
+    user: Uuid,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(concat!(
+        "SELECT EXISTS (SELECT 1 FROM meetings m JOIN organization_members om \
+                          ON om.organization_id = m.organization_id \
+                        WHERE m.id = $2 AND om.user_id = $3 AND ",
+        caller_may!(read, "m.organization_id", "$1"),
+        ")"
+    ))
+    .bind(caller)
+    .bind(meeting)
+    .bind(user)
+    .fetch_one(pool)
+    .await
+}
+
+/// Creates `item` on `meeting` for `caller` (a member or admin there), `user_edited` and
+/// without a generated key. A meeting without minutes gets them first, in the same
+/// transaction (contract decision 3): empty (`{}`, `""`), in the meeting's language (`fr`,
+/// else `en`), for its newest transcript, with their version 1 recorded as an `edit` by
+/// `caller`.
+pub async fn create(
+    pool: &PgPool,
+    caller: Uuid,
+    meeting: Uuid,
+    item: &NewActionItem,
+) -> Result<NewItem, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    // A concurrent creation (another item, or the worker) wins the conflict; either way the
+    // meeting then has exactly one minutes row.
+    sqlx::query(concat!(
+        "WITH mi AS (INSERT INTO minutes (meeting_id, transcript_id, content_json, content_md, \
+                                          output_language) \
+           SELECT m.id, tr.id, '{}'::jsonb, '', \
+                  CASE WHEN m.language_preference = 'fr' THEN 'fr' ELSE 'en' END \
+           FROM meetings m \
+           JOIN LATERAL (SELECT id FROM transcripts WHERE meeting_id = m.id \
+                         ORDER BY created_at DESC, id DESC LIMIT 1) tr ON true \
+           WHERE m.id = $2 AND NOT EXISTS (SELECT 1 FROM minutes WHERE meeting_id = m.id) AND ",
+        caller_may!(write, "m.organization_id", "$1"),
+        "  ON CONFLICT (meeting_id) DO NOTHING \
+           RETURNING id, content_json, content_md, output_language, version) \
+         INSERT INTO minutes_versions (minutes_id, content_json, content_md, source, \
+                                       created_by_id, version, output_language) \
+         SELECT id, content_json, content_md, 'edit', $1, version, output_language FROM mi"
+    ))
+    .bind(caller)
+    .bind(meeting)
+    .execute(&mut *tx)
+    .await?;
+    let created: Option<ActionItem> = sqlx::query_as(concat!(
+        "WITH a AS (INSERT INTO action_items (meeting_id, minutes_id, title, description, \
+                        assignee_id, due_date, priority, status, source_segment_ids, user_edited) \
+           SELECT m.id, mi.id, $3, $4, $5, $6, $7, $8, $9, true \
+           FROM meetings m JOIN minutes mi ON mi.meeting_id = m.id \
+           WHERE m.id = $2 AND ",
+        caller_may!(write, "m.organization_id", "$1"),
+        "  RETURNING *) \
+         SELECT ",
+        action_item_columns!(),
+        " FROM a LEFT JOIN users au ON au.id = a.assignee_id"
+    ))
+    .bind(caller)
+    .bind(meeting)
+    .bind(&item.title)
+    .bind(&item.description)
+    .bind(item.assignee_id)
+    .bind(item.due_date)
+    .bind(&item.priority)
+    .bind(&item.status)
+    .bind(&item.source_segment_ids)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(created) = created {
+        tx.commit().await?;
+        return Ok(NewItem::Created(created));
+    }
+    let allowed: bool = sqlx::query_scalar(concat!(
+        "SELECT EXISTS (SELECT 1 FROM meetings m WHERE m.id = $2 AND ",
+        caller_may!(write, "m.organization_id", "$1"),
+        ")"
+    ))
+    .bind(caller)
+    .bind(meeting)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(if allowed {
+        NewItem::NoTranscript
+    } else {
+        NewItem::NotAllowed
+    })
+}
+
+/// Applies `changes` to item `id` of `meeting` if `caller` may write there, marking it
+/// `user_edited` (its `generated_key` stays); answers the item as it now is, or `None`.
+pub async fn update(
+    pool: &PgPool,
+    caller: Uuid,
+    meeting: Uuid,
+    id: Uuid,
+    changes: &ActionItemChanges,
+) -> Result<Option<ActionItem>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "WITH a AS (UPDATE action_items ai SET title = COALESCE($4, ai.title), \
+                 description = COALESCE($5, ai.description), \
+                 assignee_id = CASE WHEN $6 THEN $7 ELSE ai.assignee_id END, \
+                 due_date = CASE WHEN $8 THEN $9 ELSE ai.due_date END, \
+                 priority = COALESCE($10, ai.priority), status = COALESCE($11, ai.status), \
+                 source_segment_ids = COALESCE($12, ai.source_segment_ids), \
+                 user_edited = true, updated_at = now() \
+               FROM meetings m \
+               WHERE ai.id = $3 AND ai.meeting_id = $2 AND m.id = ai.meeting_id AND ",
+        caller_may!(write, "m.organization_id", "$1"),
+        "      RETURNING ai.*) \
+         SELECT ",
+        action_item_columns!(),
+        " FROM a LEFT JOIN users au ON au.id = a.assignee_id"
+    ))
+    .bind(caller)
+    .bind(meeting)
+    .bind(id)
+    .bind(changes.title.as_deref())
+    .bind(changes.description.as_deref())
+    .bind(changes.assignee_id.is_some())
+    .bind(changes.assignee_id.flatten())
+    .bind(changes.due_date.is_some())
+    .bind(changes.due_date.flatten())
+    .bind(changes.priority.as_deref())
+    .bind(changes.status.as_deref())
+    .bind(changes.source_segment_ids.as_ref())
+    .fetch_optional(pool)
+    .await
+}
+
+/// Deletes item `id` of `meeting` if `caller` may write there; whether it did.
+pub async fn delete(
+    pool: &PgPool,
+    caller: Uuid,
+    meeting: Uuid,
+    id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(concat!(
+        "DELETE FROM action_items a USING meetings m \
+         WHERE a.id = $3 AND a.meeting_id = $2 AND m.id = a.meeting_id AND ",
+        caller_may!(write, "m.organization_id", "$1")
+    ))
+    .bind(caller)
+    .bind(meeting)
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
