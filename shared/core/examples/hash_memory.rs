@@ -71,4 +71,11 @@ async fn main() {
         status("VmHWM"),
         status("VmRSS")
     );
+    // The pool frees its buffers once hashing has been idle (password::IDLE_RELEASE).
+    tokio::time::sleep(meetin_core::password::IDLE_RELEASE * 2).await;
+    println!(
+        "{mode}: idle {} s later VmRSS={}",
+        (meetin_core::password::IDLE_RELEASE * 2).as_secs(),
+        status("VmRSS")
+    );
 }

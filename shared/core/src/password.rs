@@ -4,13 +4,13 @@
 //!
 //! Each hash needs 19 MiB of working memory. At most [`Hasher::max_in_flight`] hashes run at
 //! once (the core count: more would only queue on the CPU), each in a buffer taken from a pool
-//! that keeps one buffer per slot for the life of the process, so memory stays at
-//! `slots × 19 MiB` whatever the load instead of growing with every freed allocation that the
-//! allocator keeps. Callers beyond the bound wait up to the queue timeout, then get
+//! of at most one buffer per slot, so memory stays at `slots × 19 MiB` whatever the load
+//! instead of growing with every freed allocation that the allocator keeps; the buffers are
+//! freed once hashing has been idle for [`IDLE_RELEASE`]. Callers beyond the bound wait up to the queue timeout, then get
 //! [`PasswordError::Busy`].
 
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -209,7 +209,14 @@ pub struct Hasher {
     pool: Mutex<Vec<Vec<Block>>>,
     in_flight: AtomicUsize,
     peak_in_flight: AtomicUsize,
+    /// Hashes finished so far: tells an idle release whether another hash ran meanwhile.
+    generation: AtomicU64,
+    /// How long the hasher stays idle before its buffers are freed ([`IDLE_RELEASE`]).
+    idle_release: Duration,
 }
+
+/// How long hashing must be idle before the pooled buffers are freed.
+pub const IDLE_RELEASE: Duration = Duration::from_secs(2);
 
 impl Hasher {
     /// `max_in_flight` concurrent hashes (at least 1); others wait up to `queue_timeout`.
@@ -222,7 +229,15 @@ impl Hasher {
             pool: Mutex::new(Vec::with_capacity(max_in_flight)),
             in_flight: AtomicUsize::new(0),
             peak_in_flight: AtomicUsize::new(0),
+            generation: AtomicU64::new(0),
+            idle_release: IDLE_RELEASE,
         }
+    }
+
+    /// The same, freeing the buffers after `idle` without hashing instead of [`IDLE_RELEASE`].
+    pub fn with_idle_release(mut self, idle: Duration) -> Self {
+        self.idle_release = idle;
+        self
     }
 
     /// The process-wide hasher: one slot per core, [`DEFAULT_QUEUE_TIMEOUT`].
@@ -270,11 +285,47 @@ impl Hasher {
                     .unwrap_or_else(PoisonError::into_inner)
                     .push(memory);
             }
-            self.in_flight.fetch_sub(1, Ordering::SeqCst);
-            result
+            let busy = self.in_flight.fetch_sub(1, Ordering::SeqCst) > 1;
+            let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+            result.map(|value| (value, busy, generation))
         })
         .await
         .map_err(internal)?
+        .map(|(value, busy, generation)| {
+            if !busy {
+                self.release_when_idle(generation);
+            }
+            value
+        })
+    }
+
+    /// Frees the pooled buffers when no hash ran for [`Hasher::idle_release`] after the one
+    /// that ended as `generation`: a burst of logins leaves no 19 MiB buffers behind. (glibc
+    /// serves blocks this large with `mmap`, so freeing them returns the memory.)
+    fn release_when_idle(&'static self, generation: u64) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let wait = self.idle_release;
+        runtime.spawn(async move {
+            tokio::time::sleep(wait).await;
+            if self.generation.load(Ordering::SeqCst) == generation
+                && self.in_flight.load(Ordering::SeqCst) == 0
+            {
+                self.pool
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clear();
+            }
+        });
+    }
+
+    /// How many buffers are pooled now.
+    pub fn pooled_buffers(&self) -> usize {
+        self.pool
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     /// A PHC-format argon2id hash (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`, 16-byte
@@ -426,6 +477,26 @@ mod tests {
         {
             assert!(!is_python_digits(not_digits), "{not_digits}");
         }
+    }
+
+    #[tokio::test]
+    async fn buffers_are_reused_in_a_burst_and_freed_when_idle() {
+        let hasher: &'static Hasher = Box::leak(Box::new(
+            Hasher::new(2, Duration::from_secs(30)).with_idle_release(Duration::from_millis(200)),
+        ));
+        let (a, b) = tokio::join!(
+            hasher.hash("plum-harbor-71-lantern".into()),
+            hasher.hash("plum-harbor-71-lantern".into())
+        );
+        a.expect("hash");
+        b.expect("hash");
+        assert_eq!(
+            hasher.pooled_buffers(),
+            2,
+            "kept for the next hashes of the burst"
+        );
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(hasher.pooled_buffers(), 0, "freed once idle");
     }
 
     /// A hasher of its own, so tests do not share slots; leaked, as the global one is static.
