@@ -216,3 +216,82 @@ async fn generate_refusals() {
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].output_language, OutputLanguage::En);
 }
+
+/// `minutes/generate/`, the task status and the minutes read × {admin, member, viewer,
+/// outsider, anonymous}.
+#[tokio::test]
+async fn tenant_isolation_of_generation_and_reading() {
+    let (app, _queue) = app_with_own_minutes_queue().await;
+    let t = team(&app).await;
+    let m = meeting(&app, &t.admin).await;
+    let transcript = insert_transcript(&app, m, &[("Speaker 0", 0, "Hello.")]).await;
+    sqlx::query(
+        "INSERT INTO minutes (meeting_id, transcript_id, content_json, content_md) \
+         VALUES ($1, $2, '{\"summary\": \"Hi\"}', '# Hi')",
+    )
+    .bind(m)
+    .bind(transcript)
+    .execute(&app.pool)
+    .await
+    .expect("minutes");
+    let r = app
+        .post(
+            &format!("/api/transcription/meetings/{m}/minutes/generate/"),
+            json!({}),
+            Some(&t.admin.access),
+        )
+        .await;
+    let task = r.body["task_id"].as_str().expect("task").to_owned();
+    use StatusCode as S;
+    let callers: [(&str, Option<&str>); 5] = [
+        ("admin", Some(&t.admin.access)),
+        ("member", Some(&t.member.access)),
+        ("viewer", Some(&t.viewer.access)),
+        ("outsider", Some(&t.outsider.access)),
+        ("anonymous", None),
+    ];
+    let routes: [(http::Method, String, [S; 5]); 4] = [
+        (
+            http::Method::POST,
+            format!("/api/transcription/meetings/{m}/minutes/generate/"),
+            [
+                S::ACCEPTED,
+                S::ACCEPTED,
+                S::FORBIDDEN,
+                S::NOT_FOUND,
+                S::UNAUTHORIZED,
+            ],
+        ),
+        (
+            http::Method::GET,
+            format!("/api/transcription/meetings/{m}/minutes/"),
+            [S::OK, S::OK, S::OK, S::NOT_FOUND, S::UNAUTHORIZED],
+        ),
+        (
+            http::Method::GET,
+            format!("/api/transcription/tasks/{task}/"),
+            [S::OK, S::OK, S::OK, S::NOT_FOUND, S::UNAUTHORIZED],
+        ),
+        (
+            http::Method::GET,
+            format!("/api/transcription/meetings/{m}/transcript/"),
+            [S::OK, S::OK, S::OK, S::NOT_FOUND, S::UNAUTHORIZED],
+        ),
+    ];
+    for (i, (who, token)) in callers.iter().enumerate() {
+        for (method, path, expected) in &routes {
+            let body = (*method == http::Method::POST).then(|| json!({}));
+            let r = app.call(method.clone(), path, body, *token).await;
+            assert_eq!(r.status, expected[i], "{who} {method} {path}: {r:?}");
+        }
+    }
+    // Only the admin's and the member's generations made tasks (plus the setup's).
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM minutes_tasks WHERE meeting_id = $1",
+            m
+        )
+        .await,
+        3
+    );
+}
