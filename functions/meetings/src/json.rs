@@ -631,9 +631,11 @@ fn optional_string(body: &Value, field: &str, max: usize) -> ApiResult<Option<St
 }
 
 impl InitiateRequest {
-    /// The body's fields; a body that is not an object reads as empty. A declared size over
-    /// 500 MiB is the upload's `File too large. Maximum size is 500MB.`.
+    /// The body's fields (an empty body reads as `{}`; one that is not an object is DRF's 400
+    /// `non_field_errors`). A declared size over 500 MiB is the upload's `File too large.
+    /// Maximum size is 500MB.`.
     pub fn parse(body: &Value) -> ApiResult<Self> {
+        Fields::new(body).map_err(meetin_core::Refusal::from)?;
         let size_bytes = match optional_bounded_int(body, "size_bytes", 0, i128::from(i64::MAX))? {
             Some(s) if s > crate::media::MAX_RECORDING_BYTES => {
                 return Err(ApiError::bad_request(crate::media::TOO_LARGE));
@@ -675,8 +677,10 @@ pub struct CompleteRequest {
 pub const DURATION_MAX_MS: i32 = 86_400_000;
 
 impl CompleteRequest {
-    /// The contract's checks and strings, `size_bytes` first.
+    /// The contract's checks and strings, `size_bytes` first; a body that is not an object is
+    /// DRF's 400 `non_field_errors`.
     pub fn parse(body: &Value) -> ApiResult<Self> {
+        Fields::new(body).map_err(meetin_core::Refusal::from)?;
         let size_bytes = optional_bounded_int(
             body,
             "size_bytes",
@@ -706,6 +710,34 @@ mod recording_body_tests {
                 .to_owned(),
             other => panic!("expected a refusal, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn bodies_that_are_not_objects_are_refused() {
+        for body in [
+            json!([1, 2]),
+            json!("str"),
+            json!(5),
+            json!(true),
+            json!(null),
+        ] {
+            for refused in [
+                InitiateRequest::parse(&body).map(|_| ()),
+                CompleteRequest::parse(&body).map(|_| ()),
+            ] {
+                match refused {
+                    Err(ApiError::Refused(r)) => {
+                        assert!(
+                            r.body()["non_field_errors"].is_array(),
+                            "{body}: {:?}",
+                            r.body()
+                        )
+                    }
+                    other => panic!("{body}: {other:?}"),
+                }
+            }
+        }
+        assert!(InitiateRequest::parse(&json!({})).is_ok());
     }
 
     #[test]

@@ -36,6 +36,10 @@ use crate::state::TranscriptionState;
 /// sane, far above any generated minutes).
 pub const CONTENT_MD_MAX_CHARS: usize = 500_000;
 
+/// The largest `content_json` an edit may store, serialized, in bytes (1 MiB): every edit keeps
+/// a full copy in its version row. Generated minutes of a long meeting are a few tens of KiB.
+pub const CONTENT_JSON_MAX_BYTES: usize = 1024 * 1024;
+
 /// The detail of a 412 (stale `If-Match`) or 409 (stale `version`): `current` is the version
 /// the minutes are at now.
 pub fn stale_detail(current: i32) -> String {
@@ -99,6 +103,13 @@ fn object_field(f: &mut Fields<'_>, field: &str) -> Option<Value> {
     match value {
         Value::Object(_) if has_nul(value) => {
             f.error(field, NULL_CHARACTER);
+            None
+        }
+        Value::Object(_) if value.to_string().len() > CONTENT_JSON_MAX_BYTES => {
+            f.error(
+                field,
+                format!("Ensure this value is at most {CONTENT_JSON_MAX_BYTES} bytes of JSON."),
+            );
             None
         }
         Value::Object(_) => Some(value.clone()),
@@ -669,6 +680,11 @@ mod tests {
         assert_eq!(
             refusal(json!({"content_json": {"a": ["b\u{0}"]}})),
             json!({"content_json": [NULL_CHARACTER]})
+        );
+        let huge = "x".repeat(CONTENT_JSON_MAX_BYTES);
+        assert_eq!(
+            refusal(json!({"content_json": {"summary": huge}})),
+            json!({"content_json": ["Ensure this value is at most 1048576 bytes of JSON."]})
         );
     }
 }
