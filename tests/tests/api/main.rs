@@ -19,3 +19,4 @@ mod organizations;
 mod rate_limits;
 mod recordings;
 mod transcription;
+mod whisper;
