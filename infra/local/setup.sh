@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Brings up what the local stack and the tests need, idempotently: PostgreSQL on
 # 127.0.0.1:5432 (installed from Debian's packages where missing), the AWS emulator (moto
-# server, in a project-local virtualenv) and the resources in both. Used by `make dev`,
+# server, in a project-local virtualenv), the Whisper model and its build tools
+# (infra/local/whisper-model.sh) and the resources in both. Used by `make dev`,
 # `make test` and .ci/run. Safe to run again at any time.
 set -euo pipefail
 
@@ -62,5 +63,7 @@ ensure_moto() {
 
 ensure_postgres
 ensure_moto
+# Before any cargo build: whisper.cpp needs cmake.
+bash "$root/infra/local/whisper-model.sh"
 say "creating the database, table and secrets"
 cargo run -q -p meetin-local -- provision

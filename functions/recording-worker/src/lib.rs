@@ -9,19 +9,26 @@
 //! 2. claim the recording (`uploaded` → `processing`, or `processing` again on a redelivery);
 //!    a recording already `ready` or `failed`, another job's `processing`, or one gone with its
 //!    meeting ends the job with nothing to do;
-//! 3. send Deepgram's pre-recorded API a presigned S3 GET URL of the object (nova-3,
-//!    diarization, utterances, punctuation, smart formatting, the meeting's language or
-//!    language detection);
-//! 4. store the transcript, one segment per utterance and the meeting's missing `Speaker N`
-//!    rows, and set the recording `ready`, in one transaction; the unique transcript per
-//!    recording makes a redelivered job store nothing twice.
+//! 3. transcribe it with the [`Engine`] the settings chose ([`TranscriptionProvider`]):
+//!    - **Deepgram**: send its pre-recorded API a presigned S3 GET URL of the object (nova-3,
+//!      diarization, utterances, punctuation, smart formatting, the meeting's language or
+//!      language detection);
+//!    - **Whisper** (meetin-whisper, tiny.en, offline): stream the object from S3 to a
+//!      temporary file and transcribe it on a blocking thread; English only, one speaker;
+//! 4. store the transcript, one segment per utterance (Deepgram) or sentence (Whisper) and the
+//!    meeting's missing `Speaker N` rows, and set the recording `ready`, in one transaction;
+//!    the unique transcript per recording makes a redelivered job store nothing twice.
 //!
-//! Failures: a Deepgram refusal (4xx but 408 and 429) or an unreadable answer sets the
-//! recording `failed` with the reason at once. A 408, 429, 5xx, a timeout or a database error
-//! is **retried**: the record is reported failed and made visible again after an exponential
-//! backoff ([`Worker::retry_backoff`] × 2^(receive − 1)); on its last receive the recording is
-//! set `failed` instead, so nobody waits on a job that went to the dead-letter queue.
+//! Failures: a Deepgram refusal (4xx but 408 and 429) or an unreadable answer, and for Whisper
+//! audio it cannot read (empty, not a known format, undecodable) or a meeting not in English,
+//! set the recording `failed` with the reason at once. A 408, 429, 5xx, a timeout, an S3 or
+//! database error, or a Whisper engine failure is **retried**: the record is reported failed
+//! and made visible again after an exponential backoff ([`Worker::retry_backoff`] ×
+//! 2^(receive − 1)); on its last receive the recording is set `failed` instead, so nobody
+//! waits on a job that went to the dead-letter queue.
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
@@ -30,11 +37,14 @@ use meetin_aws::aws_sdk_s3::presigning::PresigningConfig;
 use meetin_aws::sqs_worker;
 use meetin_aws::{aws_sdk_s3, aws_sdk_sqs};
 use meetin_core::settings::Lookup;
-use meetin_core::{AwsSettings, DatabaseTarget, DeepgramSettings, RecordingsBucket, Setting};
+use meetin_core::{
+    AwsSettings, DatabaseTarget, DeepgramSettings, RecordingsBucket, Setting, TranscriptionProvider,
+};
 use meetin_data::PgPool;
 use meetin_data::transcripts::{self, Claim, NewRecordingTranscript, NewSegment};
 use meetin_deepgram::{DeepgramClient, DeepgramError, PrerecordedOptions};
 use meetin_messages::jobs::{self, MAX_RECEIVES, TranscribeRecording};
+use meetin_whisper::{WhisperEngine, WhisperError};
 use uuid::Uuid;
 
 /// How long the presigned GET URL Deepgram fetches the audio with is valid. Deepgram fetches
@@ -45,14 +55,45 @@ pub const PRESIGNED_GET_TTL: Duration = Duration::from_secs(900);
 /// [`sqs_worker::MAX_BACKOFF`].
 pub const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_secs(30);
 
-/// `transcripts.provider` of what this worker stores.
+/// `transcripts.provider` of what Deepgram transcribed.
 pub const PROVIDER: &str = "deepgram";
+
+/// `transcripts.provider` of what the embedded Whisper engine transcribed.
+pub const WHISPER_PROVIDER: &str = meetin_whisper::PROVIDER;
+
+/// What turns a recording into text, chosen once per cold start.
+#[derive(Clone)]
+pub enum Engine {
+    /// Deepgram's pre-recorded API, fetching a presigned URL.
+    Deepgram(DeepgramClient),
+    /// The embedded Whisper tiny.en model (one per process; transcriptions run one at a time).
+    Whisper(Arc<WhisperEngine>),
+}
+
+impl Engine {
+    /// `transcripts.provider` of what this engine stores.
+    pub fn provider(&self) -> &'static str {
+        match self {
+            Self::Deepgram(_) => PROVIDER,
+            Self::Whisper(_) => WHISPER_PROVIDER,
+        }
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Deepgram(_) => f.write_str("Engine::Deepgram"),
+            Self::Whisper(engine) => f.debug_tuple("Engine::Whisper").field(engine).finish(),
+        }
+    }
+}
 
 /// What the worker needs, built once per cold start.
 #[derive(Clone)]
 pub struct Worker {
     pub pool: PgPool,
-    /// Presigns the GET Deepgram fetches.
+    /// Presigns the GET Deepgram fetches; downloads the object for Whisper.
     pub s3: aws_sdk_s3::Client,
     /// `RECORDINGS_BUCKET`: the only bucket the worker reads, whatever a job names.
     pub bucket: String,
@@ -61,43 +102,66 @@ pub struct Worker {
     /// `TRANSCRIPTION_QUEUE_URL`, for that visibility change; without it SQS's visibility
     /// timeout alone spaces the attempts.
     pub queue_url: Option<String>,
-    pub deepgram: DeepgramClient,
+    pub engine: Engine,
     /// The first retry's delay ([`DEFAULT_RETRY_BACKOFF`]).
     pub retry_backoff: Duration,
 }
 
 impl Worker {
     /// The worker for settings read through `lookup`: the AWS endpoint, the database (URL or
-    /// RDS secret), `RECORDINGS_BUCKET`, `TRANSCRIPTION_QUEUE_URL` (optional) and Deepgram
-    /// ([`DeepgramSettings`]); the secrets are read concurrently.
+    /// RDS secret), `RECORDINGS_BUCKET`, `TRANSCRIPTION_QUEUE_URL` (optional) and the engine
+    /// ([`TranscriptionProvider`]): Deepgram ([`DeepgramSettings`]; its key secret is read
+    /// beside the database's) or Whisper, whose model (`WHISPER_MODEL_PATH`, default the
+    /// provisioning cache) is loaded here; a missing model fails the start with a message
+    /// naming `infra/local/whisper-model.sh`, never a fallback.
     pub async fn load(
         lookup: Lookup<'_>,
         pool_settings: meetin_data::PoolSettings,
     ) -> anyhow::Result<Self> {
         let aws = AwsSettings::from_lookup(lookup)?;
         let database = DatabaseTarget::from_lookup(lookup)?;
-        let deepgram = DeepgramSettings::from_lookup(lookup)?;
+        let provider = TranscriptionProvider::from_lookup(lookup)?;
         let bucket = RecordingsBucket::from_lookup(lookup)?.0;
         let queue_url = lookup("TRANSCRIPTION_QUEUE_URL").filter(|u| !u.trim().is_empty());
         let sdk = meetin_aws::sdk_config(&aws).await;
         let secrets = meetin_aws::aws_sdk_secretsmanager::Client::new(&sdk);
-        let (url, key) = tokio::try_join!(
-            meetin_aws::secrets::database_url(&secrets, &database),
-            meetin_aws::secrets::deepgram_api_key(&secrets, &deepgram.key),
-        )?;
-        let base_url = deepgram
-            .base_url
-            .as_deref()
-            .unwrap_or(meetin_deepgram::DEFAULT_BASE_URL);
-        let base_url = url::Url::parse(base_url)
-            .map_err(|e| anyhow::anyhow!("DEEPGRAM_BASE_URL is not a URL: {e}"))?;
+        let (url, engine) = match provider {
+            TranscriptionProvider::Deepgram => {
+                let deepgram = DeepgramSettings::from_lookup(lookup)?;
+                let (url, key) = tokio::try_join!(
+                    meetin_aws::secrets::database_url(&secrets, &database),
+                    meetin_aws::secrets::deepgram_api_key(&secrets, &deepgram.key),
+                )?;
+                let base_url = deepgram
+                    .base_url
+                    .as_deref()
+                    .unwrap_or(meetin_deepgram::DEFAULT_BASE_URL);
+                let base_url = url::Url::parse(base_url)
+                    .map_err(|e| anyhow::anyhow!("DEEPGRAM_BASE_URL is not a URL: {e}"))?;
+                let client = DeepgramClient::new(base_url, key, reqwest::Client::new());
+                (url, Engine::Deepgram(client))
+            }
+            TranscriptionProvider::Whisper => {
+                let path = meetin_whisper::model_path(lookup).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "TRANSCRIPTION_PROVIDER is whisper but neither WHISPER_MODEL_PATH nor HOME is set"
+                    )
+                })?;
+                let (url, engine) = tokio::join!(
+                    meetin_aws::secrets::database_url(&secrets, &database),
+                    load_whisper(path),
+                );
+                let (url, engine) = (url?, engine?);
+                (url, Engine::Whisper(Arc::new(engine)))
+            }
+        };
         Ok(Self {
             pool: meetin_data::connect_lazy(&url, pool_settings)?,
             s3: meetin_aws::s3_client(&sdk),
             bucket,
             sqs: aws_sdk_sqs::Client::new(&sdk),
             queue_url,
-            deepgram: DeepgramClient::new(base_url, key, reqwest::Client::new()),
+            engine,
             retry_backoff: DEFAULT_RETRY_BACKOFF,
         })
     }
@@ -106,6 +170,14 @@ impl Worker {
     pub async fn from_env(pool_settings: meetin_data::PoolSettings) -> anyhow::Result<Self> {
         Self::load(&|name| std::env::var(name).ok(), pool_settings).await
     }
+}
+
+/// Loads the Whisper model on a blocking thread (about a second of file reading).
+async fn load_whisper(path: PathBuf) -> anyhow::Result<WhisperEngine> {
+    tokio::task::spawn_blocking(move || WhisperEngine::load(path))
+        .await
+        .map_err(|e| anyhow::anyhow!("loading the Whisper model: {e}"))?
+        .map_err(anyhow::Error::from)
 }
 
 /// How one record ended.
@@ -226,22 +298,19 @@ async fn transcribe(job: &TranscribeRecording, receive: u32, worker: &Worker) ->
             };
         }
     };
-    let url = match presigned_get(worker, &storage_key).await {
-        Ok(url) => url,
-        Err(err) => return retry("presigning the audio URL", &err),
-    };
-    let response = match worker
-        .deepgram
-        .transcribe_url(&url, &PrerecordedOptions::for_language(&language))
-        .await
-    {
-        Ok(response) => response,
-        Err(err) if err.is_retryable() && receive < MAX_RECEIVES => {
-            return retry("Deepgram", &err);
+    let transcribed = match &worker.engine {
+        Engine::Deepgram(client) => {
+            with_deepgram(client, worker, &storage_key, &language, receive).await
         }
-        Err(err) => return fail(worker, job, &failure_reason(&err, receive)).await,
+        Engine::Whisper(engine) => {
+            with_whisper(engine, worker, job, &storage_key, &language, receive).await
+        }
     };
-    let transcription = meetin_deepgram::transcription(&response);
+    let transcription = match transcribed {
+        Ok(transcription) => transcription,
+        Err(Stop::Retry(reason)) => return Outcome::Retry { reason },
+        Err(Stop::Fail(reason)) => return fail(worker, job, &reason).await,
+    };
     let segments: Vec<NewSegment> = transcription
         .segments
         .into_iter()
@@ -258,7 +327,7 @@ async fn transcribe(job: &TranscribeRecording, receive: u32, worker: &Worker) ->
         job.organization_id,
         job.recording_id,
         &NewRecordingTranscript {
-            provider: PROVIDER,
+            provider: worker.engine.provider(),
             language_detected: transcription.language_detected.as_deref(),
             duration_ms: Some(transcription.duration_ms),
             segments: &segments,
@@ -272,6 +341,173 @@ async fn transcribe(job: &TranscribeRecording, receive: u32, worker: &Worker) ->
         },
         Err(err) => retry("storing the transcript", &err),
     }
+}
+
+/// What an engine made, in the rows' shape (both engines' `Segment`s have the same fields).
+struct Transcribed {
+    language_detected: Option<String>,
+    duration_ms: i64,
+    segments: Vec<meetin_whisper::Segment>,
+}
+
+/// Why a transcription stopped short of a transcript.
+enum Stop {
+    /// Worth another delivery.
+    Retry(String),
+    /// Set the recording `failed` with this reason.
+    Fail(String),
+}
+
+async fn with_deepgram(
+    client: &DeepgramClient,
+    worker: &Worker,
+    storage_key: &str,
+    language: &str,
+    receive: u32,
+) -> Result<Transcribed, Stop> {
+    let url = presigned_get(worker, storage_key)
+        .await
+        .map_err(|e| Stop::Retry(format!("presigning the audio URL: {e}")))?;
+    let response = match client
+        .transcribe_url(&url, &PrerecordedOptions::for_language(language))
+        .await
+    {
+        Ok(response) => response,
+        Err(err) if err.is_retryable() && receive < MAX_RECEIVES => {
+            return Err(Stop::Retry(format!("Deepgram: {err}")));
+        }
+        Err(err) => return Err(Stop::Fail(failure_reason(&err, receive))),
+    };
+    let t = meetin_deepgram::transcription(&response);
+    Ok(Transcribed {
+        language_detected: t.language_detected,
+        duration_ms: t.duration_ms,
+        segments: t
+            .segments
+            .into_iter()
+            .map(|s| meetin_whisper::Segment {
+                start_ms: s.start_ms,
+                end_ms: s.end_ms,
+                speaker_label: s.speaker_label,
+                text: s.text,
+                confidence: s.confidence,
+            })
+            .collect(),
+    })
+}
+
+/// Whisper: the object to a temporary file (removed after), then the engine on a blocking
+/// thread. A meeting in another language than English fails at once: tiny.en would write
+/// English-sounding nonsense.
+async fn with_whisper(
+    engine: &Arc<WhisperEngine>,
+    worker: &Worker,
+    job: &TranscribeRecording,
+    storage_key: &str,
+    language: &str,
+    receive: u32,
+) -> Result<Transcribed, Stop> {
+    if !matches!(language, "en" | "auto") {
+        return Err(Stop::Fail(format!(
+            "the offline transcription engine ({WHISPER_PROVIDER}) only transcribes English, and this meeting's language is {language:?}; configure Deepgram (DEEPGRAM_API_KEY) for other languages"
+        )));
+    }
+    let retry_or_fail = |what: String| {
+        if receive < MAX_RECEIVES {
+            Stop::Retry(what)
+        } else {
+            Stop::Fail(format!("{what} (gave up after {receive} attempts)"))
+        }
+    };
+    let file = TempFile::new(job.recording_id);
+    match download(worker, storage_key, file.path()).await {
+        Ok(()) => {}
+        Err(Download::Gone) => {
+            return Err(Stop::Fail(
+                "the uploaded recording is no longer in storage".into(),
+            ));
+        }
+        Err(Download::Failed(e)) => {
+            return Err(retry_or_fail(format!("downloading the audio: {e}")));
+        }
+    }
+    let engine = Arc::clone(engine);
+    let path = file.path().to_path_buf();
+    let result = tokio::task::spawn_blocking(move || engine.transcribe_file(&path)).await;
+    drop(file);
+    match result {
+        Ok(Ok(t)) => Ok(Transcribed {
+            language_detected: t.language_detected,
+            duration_ms: t.duration_ms,
+            segments: t.segments,
+        }),
+        Ok(Err(err)) if err.is_bad_audio() => Err(Stop::Fail(err.to_string())),
+        Ok(Err(err @ (WhisperError::Io(_) | WhisperError::Engine(_)))) => {
+            Err(retry_or_fail(err.to_string()))
+        }
+        Ok(Err(err)) => Err(Stop::Fail(err.to_string())),
+        Err(join) => Err(retry_or_fail(format!(
+            "the transcription thread failed: {join}"
+        ))),
+    }
+}
+
+/// A file under the temporary directory, removed when dropped.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn new(recording: Uuid) -> Self {
+        Self(std::env::temp_dir().join(format!(
+            "meetin-recording-{recording}-{}",
+            Uuid::new_v4().simple()
+        )))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        // Never created (a failed download), or already gone: nothing to do.
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+enum Download {
+    /// No such key (a recording deleted since): permanent.
+    Gone,
+    Failed(String),
+}
+
+/// Streams `key` of the worker's bucket into `path`, a chunk at a time.
+async fn download(worker: &Worker, key: &str, path: &Path) -> Result<(), Download> {
+    use tokio::io::AsyncWriteExt;
+    let object = worker
+        .s3
+        .get_object()
+        .bucket(&worker.bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| {
+            if e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
+                Download::Gone
+            } else {
+                Download::Failed(aws_sdk_s3::error::DisplayErrorContext(e).to_string())
+            }
+        })?;
+    let failed = |e: &dyn std::fmt::Display| Download::Failed(e.to_string());
+    let mut file = tokio::fs::File::create(path)
+        .await
+        .map_err(|e| failed(&e))?;
+    let mut body = object.body;
+    while let Some(chunk) = body.try_next().await.map_err(|e| failed(&e))? {
+        file.write_all(&chunk).await.map_err(|e| failed(&e))?;
+    }
+    file.flush().await.map_err(|e| failed(&e))?;
+    Ok(())
 }
 
 /// The reason stored on a recording whose transcription failed for good.

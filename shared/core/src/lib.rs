@@ -21,5 +21,6 @@ pub use role::Role;
 pub use settings::{
     AwsSettings, CorsOrigins, DatabaseTarget, DeepgramKey, DeepgramSettings, EphemeralTable,
     JwtSettings, LoginBackoff, MinutesQueueName, MinutesQueueUrl, RateLimits, RecordingsBucket,
-    RefreshReuseGrace, Setting, SettingsError, TranscriptionQueueName, TranscriptionQueueUrl,
+    RefreshReuseGrace, Setting, SettingsError, TranscriptionProvider, TranscriptionQueueName,
+    TranscriptionQueueUrl,
 };

@@ -251,6 +251,35 @@ impl Setting for DeepgramSettings {
     }
 }
 
+/// Which engine transcribes recordings (`TRANSCRIPTION_PROVIDER`: `deepgram` or `whisper`,
+/// any case). Unset or blank: Deepgram when a key is configured (`DEEPGRAM_API_KEY` or
+/// `DEEPGRAM_SECRET_ID`), else the embedded Whisper engine (meetin-whisper), whose model file is
+/// `WHISPER_MODEL_PATH` (default: the cache `infra/local/whisper-model.sh` fills).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TranscriptionProvider {
+    /// Deepgram's pre-recorded API ([`DeepgramSettings`] must be set).
+    Deepgram,
+    /// Whisper tiny.en, run in the worker (English only, one speaker).
+    Whisper,
+}
+
+impl Setting for TranscriptionProvider {
+    fn from_lookup(lookup: Lookup<'_>) -> Result<Self, SettingsError> {
+        match get(lookup, "TRANSCRIPTION_PROVIDER") {
+            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+                "deepgram" => Ok(Self::Deepgram),
+                "whisper" => Ok(Self::Whisper),
+                other => Err(SettingsError::Invalid {
+                    name: "TRANSCRIPTION_PROVIDER",
+                    reason: format!("{other:?} is neither \"deepgram\" nor \"whisper\""),
+                }),
+            },
+            None if DeepgramSettings::from_lookup(lookup).is_ok() => Ok(Self::Deepgram),
+            None => Ok(Self::Whisper),
+        }
+    }
+}
+
 /// Browser origins allowed by CORS (`CORS_ALLOWED_ORIGINS`, comma-separated). API Gateway
 /// applies them in AWS; only the local stack reads this.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -436,6 +465,37 @@ mod tests {
             .map(|(k, v)| ((*k).into(), (*v).into()))
             .collect();
         move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn the_transcription_provider_is_deepgram_with_a_key_whisper_without_or_as_chosen() {
+        let provider = |pairs: &[(&str, &str)]| TranscriptionProvider::from_lookup(&lookup(pairs));
+        assert_eq!(provider(&[]).ok(), Some(TranscriptionProvider::Whisper));
+        assert_eq!(
+            provider(&[("DEEPGRAM_API_KEY", "k")]).ok(),
+            Some(TranscriptionProvider::Deepgram)
+        );
+        assert_eq!(
+            provider(&[("DEEPGRAM_SECRET_ID", "s"), ("TRANSCRIPTION_PROVIDER", " ")]).ok(),
+            Some(TranscriptionProvider::Deepgram)
+        );
+        assert_eq!(
+            provider(&[
+                ("DEEPGRAM_API_KEY", "k"),
+                ("TRANSCRIPTION_PROVIDER", "Whisper")
+            ])
+            .ok(),
+            Some(TranscriptionProvider::Whisper)
+        );
+        assert_eq!(
+            provider(&[("TRANSCRIPTION_PROVIDER", "deepgram")]).ok(),
+            Some(TranscriptionProvider::Deepgram)
+        );
+        let err = provider(&[("TRANSCRIPTION_PROVIDER", "vosk")]).expect_err("unknown engine");
+        assert_eq!(
+            err.to_string(),
+            "TRANSCRIPTION_PROVIDER is not valid: \"vosk\" is neither \"deepgram\" nor \"whisper\""
+        );
     }
 
     #[test]

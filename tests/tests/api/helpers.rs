@@ -179,6 +179,33 @@ impl TestApp {
         worker
     }
 
+    /// The recording worker of this app's database, bucket and queue with the embedded Whisper
+    /// engine (`TRANSCRIPTION_PROVIDER=whisper`, the provisioned model), plus `overrides`;
+    /// retries are made visible again at once.
+    pub async fn whisper_worker(&self, overrides: &[(&str, &str)]) -> recording_worker::Worker {
+        let mut settings = self.settings.clone();
+        settings.insert("TRANSCRIPTION_PROVIDER".into(), "whisper".into());
+        settings.insert(
+            "WHISPER_MODEL_PATH".into(),
+            meetin_test_support::speech::whisper_model()
+                .to_string_lossy()
+                .into_owned(),
+        );
+        for (name, value) in overrides {
+            settings.insert((*name).to_owned(), (*value).to_owned());
+        }
+        let lookup = |name: &str| settings.get(name).cloned();
+        let pool_settings = PoolSettings {
+            max_connections: 3,
+            ..PoolSettings::LOCAL
+        };
+        let mut worker = recording_worker::Worker::load(&lookup, pool_settings)
+            .await
+            .expect("the recording worker with Whisper");
+        worker.retry_backoff = std::time::Duration::ZERO;
+        worker
+    }
+
     /// The minutes worker of this app's database and minutes queue, with `overrides` (e.g. an
     /// `OPENAI_API_KEY` and `OPENAI_BASE_URL` of a fake; none: the offline engine); retries
     /// are made visible again at once.

@@ -20,3 +20,4 @@ mod organizations;
 mod rate_limits;
 mod recordings;
 mod transcription;
+mod whisper;

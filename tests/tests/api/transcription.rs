@@ -19,7 +19,7 @@ use crate::meetings::team;
 use crate::recordings::{app_with_own_queue, initiate, meeting, multipart, put, status_of};
 
 /// Runs the local stack's poller for `worker` on `queue` until the guard is dropped.
-struct Poller(Option<oneshot::Sender<()>>);
+pub(crate) struct Poller(Option<oneshot::Sender<()>>);
 
 impl Drop for Poller {
     fn drop(&mut self) {
@@ -29,7 +29,7 @@ impl Drop for Poller {
     }
 }
 
-fn start_poller(app: &TestApp, worker: recording_worker::Worker, queue: &str) -> Poller {
+pub(crate) fn start_poller(app: &TestApp, worker: recording_worker::Worker, queue: &str) -> Poller {
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(meetin_local::workers::poll(
         "recording-worker",
@@ -47,7 +47,7 @@ fn start_poller(app: &TestApp, worker: recording_worker::Worker, queue: &str) ->
 }
 
 /// An SQS record as Lambda delivers it.
-fn record(id: &str, body: &str, receive: u32) -> SqsMessage {
+pub(crate) fn record(id: &str, body: &str, receive: u32) -> SqsMessage {
     let mut m = SqsMessage::default();
     m.message_id = Some(id.to_owned());
     m.body = Some(body.to_owned());
@@ -56,7 +56,10 @@ fn record(id: &str, body: &str, receive: u32) -> SqsMessage {
     m
 }
 
-async fn handle(worker: &recording_worker::Worker, records: Vec<SqsMessage>) -> SqsBatchResponse {
+pub(crate) async fn handle(
+    worker: &recording_worker::Worker,
+    records: Vec<SqsMessage>,
+) -> SqsBatchResponse {
     let mut event = SqsEvent::default();
     event.records = records;
     recording_worker::handle(LambdaEvent::new(event, Default::default()), worker)
@@ -64,7 +67,7 @@ async fn handle(worker: &recording_worker::Worker, records: Vec<SqsMessage>) -> 
         .expect("the handler answers")
 }
 
-fn failures(response: &SqsBatchResponse) -> Vec<String> {
+pub(crate) fn failures(response: &SqsBatchResponse) -> Vec<String> {
     response
         .batch_item_failures
         .iter()
@@ -91,7 +94,7 @@ async fn upload_wav(app: &TestApp, who: &Account, meeting: Uuid, wav: &[u8]) -> 
 }
 
 /// The job `complete` would queue for a recording.
-async fn job_for(app: &TestApp, recording: Uuid) -> TranscribeRecording {
+pub(crate) async fn job_for(app: &TestApp, recording: Uuid) -> TranscribeRecording {
     let (meeting, org, key): (Uuid, Uuid, String) = sqlx::query_as(
         "SELECT r.meeting_id, m.organization_id, r.storage_key FROM recordings r \
          JOIN meetings m ON m.id = r.meeting_id WHERE r.id = $1",
@@ -119,7 +122,7 @@ async fn transcripts_of(app: &TestApp, recording: Uuid) -> i64 {
 }
 
 /// Reads the transcript until it has segments (the worker runs beside the test).
-async fn transcript_when_ready(app: &TestApp, who: &Account, meeting: Uuid) -> Value {
+pub(crate) async fn transcript_when_ready(app: &TestApp, who: &Account, meeting: Uuid) -> Value {
     let path = format!("/api/transcription/meetings/{meeting}/transcript/");
     for _ in 0..120 {
         let r = app.get(&path, &who.access).await;

