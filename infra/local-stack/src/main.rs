@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use meetin_core::{
     AwsSettings, CorsOrigins, DatabaseTarget, DeepgramSettings, EphemeralTable, JwtSettings,
-    Setting,
+    Setting, TranscriptionProvider,
 };
 use meetin_data::PoolSettings;
 use meetin_test_support::fake_deepgram::FakeDeepgram;
@@ -96,12 +96,14 @@ async fn serve(port: u16) -> anyhow::Result<()> {
     let env = |name: &str| std::env::var(name).ok();
     let queue_url = meetin_test_support::transcription_queue_url(&env, &sdk).await?;
     let minutes_queue_url = meetin_test_support::minutes_queue_url(&env, &sdk).await?;
-    // No key: the test-support fake, which speaks Deepgram's pre-recorded protocol and fetches
-    // the presigned URL, stands in (said at start).
-    let fake = if real_deepgram_configured() {
-        None
-    } else {
+    // The engine the worker will choose (TRANSCRIPTION_PROVIDER, else Deepgram with a key,
+    // else the embedded Whisper). Deepgram asked for without a key: the test-support fake,
+    // which speaks its pre-recorded protocol and fetches the presigned URL, stands in.
+    let provider = TranscriptionProvider::from_env()?;
+    let fake = if provider == TranscriptionProvider::Deepgram && !real_deepgram_configured() {
         Some(FakeDeepgram::start().await?)
+    } else {
+        None
     };
     let settings = StackSettings {
         queue_url: queue_url.clone(),
@@ -121,6 +123,7 @@ async fn serve(port: u16) -> anyhow::Result<()> {
     };
     let mut worker = recording_worker::Worker::load(&lookup, PoolSettings::LOCAL).await?;
     worker.retry_backoff = LOCAL_RETRY_BACKOFF;
+    let worker_engine = worker.engine.clone();
     let mut minutes = minutes_worker::Worker::load(&lookup, PoolSettings::LOCAL).await?;
     minutes.retry_backoff = LOCAL_RETRY_BACKOFF;
     let minutes_engine = match &minutes.engine {
@@ -172,13 +175,16 @@ async fn serve(port: u16) -> anyhow::Result<()> {
     println!("  workers   recording-worker on {queue_url}");
     println!("            minutes-worker on {minutes_queue_url}");
     println!("  minutes   {minutes_engine}");
-    match &fake {
-        Some(fake) => println!(
-            "  deepgram  FAKE (no DEEPGRAM_API_KEY): the test-support fake at {}; it answers a fixed phrase. Set DEEPGRAM_API_KEY for real transcripts.",
+    match (&worker_engine, &fake) {
+        (recording_worker::Engine::Whisper(_), _) => println!(
+            "  transcribe  WHISPER tiny.en, offline in the worker (no DEEPGRAM_API_KEY): English, one speaker. Set DEEPGRAM_API_KEY for Deepgram (diarization, languages)."
+        ),
+        (_, Some(fake)) => println!(
+            "  transcribe  FAKE Deepgram (TRANSCRIPTION_PROVIDER=deepgram, no key): the test-support fake at {}; it answers a fixed phrase.",
             fake.base_url
         ),
-        None => println!(
-            "  deepgram  the real API ({})",
+        (_, None) => println!(
+            "  transcribe  Deepgram, the real API ({})",
             std::env::var("DEEPGRAM_BASE_URL")
                 .unwrap_or_else(|_| meetin_deepgram::DEFAULT_BASE_URL.to_owned())
         ),
