@@ -5,8 +5,9 @@
 //! (AAC-LC; a video's sound track too), AAC in ADTS, Ogg (Vorbis, FLAC or Opus), FLAC,
 //! WebM/Matroska (Opus, Vorbis). Opus, which symphonia does not decode, is libopus through
 //! `symphonia-adapter-libopus` (built from source with cmake). Not read: other codecs in those
-//! containers (e.g. ALAC, AC-3), and a WebM whose structure was cut off before its clusters
-//! (MediaRecorder's WebM, without cues, decodes up to any cut).
+//! containers (e.g. ALAC, AC-3), and a cut-short WebM written with sizes and cues (as ffmpeg
+//! writes it: symphonia refuses it as damaged); browsers' MediaRecorder WebM, without them,
+//! decodes up to any cut.
 //! The container is recognised from the bytes, not from a name or MIME type. Channels are
 //! averaged to mono; the rate is converted to 16 kHz by rubato's FFT resampler.
 
