@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 ENV := source infra/local/load-env.sh
 
-.PHONY: dev test setup openapi bench fuzz lint stop
+.PHONY: dev test setup openapi bench bench-whisper fuzz lint stop
 
 dev: setup
 	@$(ENV) && cargo run -q -p meetin-local -- serve
@@ -25,6 +25,14 @@ openapi:
 bench: setup
 	cargo build --release -p auth -p meetin-local -p meetin-bench
 	@$(ENV) && "$${CARGO_TARGET_DIR:-target}/release/meetin-bench" $(BENCH_ARGS)
+
+# The embedded Whisper engine's real-time factor and peak memory on the test clips and on a
+# 30-minute file made by repeating them (docs/benchmarks.md, "Whisper (offline transcription)").
+bench-whisper:
+	@bash infra/local/whisper-model.sh
+	cargo build --release -p meetin-whisper --example rtf
+	"$${CARGO_TARGET_DIR:-target}/release/examples/rtf" --minutes 30 \
+	  tests/fixtures/audio/librivox-0870.flac tests/fixtures/audio/meeting.webm
 
 # Fuzzes every documented operation (schemathesis); fails on any 5xx and on any response that
 # does not conform to the documented status codes, content types and schemas.

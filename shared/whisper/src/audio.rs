@@ -1,9 +1,13 @@
 //! From an uploaded file to 16 kHz mono `f32` samples, a chunk at a time, so a long recording
 //! never sits decoded in memory.
 //!
-//! Demuxing and decoding are symphonia's (pure Rust): WAV (PCM, ADPCM), MP3, M4A/MP4 (AAC-LC),
-//! Ogg (Vorbis, FLAC or Opus), FLAC, WebM/Matroska (Opus, Vorbis). Opus, which symphonia does not
-//! decode, is libopus through `symphonia-adapter-libopus` (built from source with cmake).
+//! Demuxing and decoding are symphonia's (pure Rust): WAV (PCM, ADPCM), MP3, M4A/MP4/MOV
+//! (AAC-LC; a video's sound track too), AAC in ADTS, Ogg (Vorbis, FLAC or Opus), FLAC,
+//! WebM/Matroska (Opus, Vorbis). Opus, which symphonia does not decode, is libopus through
+//! `symphonia-adapter-libopus` (built from source with cmake). Not read: other codecs in those
+//! containers (e.g. ALAC, AC-3), and a cut-short WebM written with sizes and cues (as ffmpeg
+//! writes it: symphonia refuses it as damaged); browsers' MediaRecorder WebM, without them,
+//! decodes up to any cut.
 //! The container is recognised from the bytes, not from a name or MIME type. Channels are
 //! averaged to mono; the rate is converted to 16 kHz by rubato's FFT resampler.
 

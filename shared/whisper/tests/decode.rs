@@ -59,6 +59,8 @@ fn every_supported_container_decodes_to_the_phrase_at_16_khz() {
         "phrase.opus", // Opus in Ogg (libopus), 48 kHz
         "phrase.flac", // FLAC 16 kHz
         "phrase.webm", // Opus in WebM (libopus), 48 kHz stereo
+        "phrase.aac",  // AAC-LC in ADTS, 44.1 kHz
+        "phrase.mp4",  // H.264 video with an AAC sound track
     ] {
         let samples = decode(&audio_fixture_bytes(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         let secs = seconds(&samples);
