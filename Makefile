@@ -20,11 +20,13 @@ openapi:
 
 # On release builds: the auth Lambda's cold start next to a lambda_http hello world (through a
 # local Runtime API), profile req/s and latency at 1/16/64 connections through the local stack,
-# DynamoDB calls per 1,000 requests, RSS around 100 parallel logins; see docs/benchmarks.md.
+# DynamoDB calls per 1,000 requests, RSS around 100 parallel logins, the meetings list, the
+# minutes worker's own time, then the Whisper engine (bench-whisper); see docs/benchmarks.md.
 # Options: make bench BENCH_ARGS="--help".
 bench: setup
 	cargo build --release -p auth -p meetin-local -p meetin-bench
 	@$(ENV) && "$${CARGO_TARGET_DIR:-target}/release/meetin-bench" $(BENCH_ARGS)
+	@$(MAKE) --no-print-directory bench-whisper
 
 # The embedded Whisper engine's real-time factor and peak memory on the test clips and on a
 # 30-minute file made by repeating them (docs/benchmarks.md, "Whisper (offline transcription)").
