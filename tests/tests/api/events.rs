@@ -316,9 +316,18 @@ async fn replacements(
         ("ann@example.com".into(), owner.email.clone()),
         ("REPLACE_WITH_MEETING_ID".into(), meeting.to_string()),
         ("REPLACE_WITH_RECORDING_ID".into(), recording.to_string()),
-        // No such task: its route answers the specific 404, not the router's.
+        // No such task, version or item: their routes answer the specific 404, not the
+        // router's.
         (
             "REPLACE_WITH_TASK_ID".into(),
+            uuid::Uuid::new_v4().to_string(),
+        ),
+        (
+            "REPLACE_WITH_VERSION_ID".into(),
+            uuid::Uuid::new_v4().to_string(),
+        ),
+        (
+            "REPLACE_WITH_ACTION_ITEM_ID".into(),
             uuid::Uuid::new_v4().to_string(),
         ),
     ]
