@@ -230,22 +230,19 @@ async fn complete_recording(
     if !media::bytes_are(format, &object_head(uploads, &recording.storage_key).await?) {
         return Err(ApiError::bad_request(media::content_mismatch(&ext, &mime)));
     }
-    // The row is `uploaded` only once the job is queued: the send happens inside the
-    // transaction (a failed send rolls the status back; a failed commit after a send leaves a
-    // job the worker finds already done or redoes, keyed by recording id).
-    let mut tx = pool.begin().await?;
+    // Committed before the job is sent: a worker that takes the job at once must see the row
+    // `uploaded`. A failed send leaves it `uploaded` without a job, and the error says so; a
+    // retried `complete` (allowed on `uploaded`) or `transcribe/` queues it again.
     let Some(updated) =
-        recordings::mark_uploaded(&mut *tx, caller, id, actual, request.duration_ms).await?
+        recordings::mark_uploaded(pool, caller, id, actual, request.duration_ms).await?
     else {
         // Changed concurrently: taken on by the worker (say where it stands), or gone.
-        drop(tx);
         return Err(match recordings::status(pool, caller, id).await? {
             Some(status) => ApiError::bad_request(format!("Recording is already {status}")),
             None => ApiError::no_match(RECORDING),
         });
     };
     queue_transcription(uploads, &updated, &found).await?;
-    tx.commit().await?;
     Ok(Json(updated.into()))
 }
 

@@ -134,13 +134,14 @@ pub async fn transcribe(
     match found.recording.status.as_str() {
         "created" => return Err(ApiError::bad_request(NOT_UPLOADED)),
         "uploaded" | "failed" => {
-            let mut tx = pool.begin().await?;
-            let requeued = recordings::requeue(&mut *tx, caller.id, recording_id).await?;
+            // Committed before the job is sent: a worker that takes the job at once must see
+            // the recording `uploaded`. A failed send leaves it `uploaded`, which the next
+            // `transcribe/` (or `complete`) queues again.
+            let requeued = recordings::requeue(pool, caller.id, recording_id).await?;
             // Taken on by the worker (or demoted) since it was read: nothing to queue.
             if let Some(recording) = requeued {
                 crate::recordings::queue_transcription(&state.uploads, &recording, &found).await?;
             }
-            tx.commit().await?;
         }
         _ => {} // `processing` or `ready`
     }

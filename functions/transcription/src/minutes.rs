@@ -114,7 +114,8 @@ pub async fn generate(
     meetin_http::access::meeting(pool, caller.id, meeting_id, Access::Write).await?;
     let language = GenerateRequest::parse(&body)?;
     let task_id = Uuid::new_v4();
-    // The task row and the job go together: a failed send leaves no task behind.
+    // The task is committed before the job is sent (a worker that takes the job at once must
+    // find it); a failed send marks it `failed`, so nobody waits on it.
     let mut tx = pool.begin().await?;
     let task = match minutes::create_task(
         &mut tx,
@@ -140,21 +141,27 @@ pub async fn generate(
             OutputLanguage::En
         },
     };
-    state
+    tx.commit().await?;
+    let sent = state
         .jobs
         .sqs
         .send_message()
         .queue_url(&state.jobs.queue_url)
         .message_body(job.to_body())
         .send()
-        .await
-        .map_err(|e| {
-            ApiError::from(
-                anyhow::anyhow!("{}", meetin_aws::aws_sdk_sqs::error::DisplayErrorContext(e))
-                    .context("queueing the minutes job"),
-            )
-        })?;
-    tx.commit().await?;
+        .await;
+    if let Err(e) = sent {
+        minutes::fail_task(
+            pool,
+            task_id,
+            "The job could not be queued. Please try again.",
+        )
+        .await?;
+        return Err(ApiError::from(
+            anyhow::anyhow!("{}", meetin_aws::aws_sdk_sqs::error::DisplayErrorContext(e))
+                .context("queueing the minutes job"),
+        ));
+    }
     Ok((
         StatusCode::ACCEPTED,
         Json(GenerateAccepted {

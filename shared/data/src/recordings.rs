@@ -106,8 +106,8 @@ pub async fn find_visible<'e>(
 
 /// Marks the recording `uploaded` (now) with its verified size and, when given, its duration,
 /// if it is `created` or already `uploaded` (a retried complete) and `caller` may write in its
-/// organization; `None` otherwise. Run it in the transaction that queues the transcription
-/// job, so the row is only `uploaded` once the job is queued.
+/// organization; `None` otherwise. Commit it before sending the transcription job: the worker
+/// may take the job at once and must find the row `uploaded`.
 pub async fn mark_uploaded<'e>(
     db: impl PgExecutor<'e>,
     caller: Uuid,
@@ -134,8 +134,8 @@ pub async fn mark_uploaded<'e>(
 
 /// Makes an `uploaded` or `failed` recording `uploaded` again (clearing the failure), ready for
 /// a new transcription job, if `caller` may write in its organization; `None` otherwise (or
-/// when it is `created`, `processing` or `ready`). Run it in the transaction that queues the
-/// job, as [`mark_uploaded`].
+/// when it is `created`, `processing` or `ready`). Commit it before sending the job, as
+/// [`mark_uploaded`].
 pub async fn requeue<'e>(
     db: impl PgExecutor<'e>,
     caller: Uuid,
