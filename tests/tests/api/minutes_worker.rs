@@ -678,3 +678,51 @@ async fn a_three_hour_meeting_is_chunked_and_covered_whole() {
         Some(&json!(1349 * 8000 + 7000))
     );
 }
+
+/// With the worker polling the queue, a job taken the moment it is sent still finds its task
+/// (the task is committed before the job is sent): every generation succeeds.
+#[tokio::test]
+async fn jobs_taken_at_once_find_their_task() {
+    let (app, queue) = app_with_own_minutes_queue().await;
+    let worker = std::sync::Arc::new(app.minutes_worker(&[("MINUTES_QUEUE_URL", &queue)]).await);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(meetin_local::workers::poll(
+        "minutes-worker",
+        app.uploads.sqs.clone(),
+        queue.clone(),
+        move |event| {
+            let worker = worker.clone();
+            async move { minutes_worker::handle(event, &worker).await }
+        },
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let a = app.register().await;
+    let m = meeting(&app, &a).await;
+    insert_transcript(&app, m, STANDUP).await;
+    for _ in 0..5 {
+        let r = app
+            .post(
+                &format!("/api/transcription/meetings/{m}/minutes/generate/"),
+                json!({}),
+                Some(&a.access),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{r:?}");
+        let task: Uuid = r.body["task_id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("task_id");
+        let mut status = Value::Null;
+        for _ in 0..100 {
+            status = task_status(&app, &a, task).await["status"].clone();
+            if status == "succeeded" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(status, "succeeded", "task {task}");
+    }
+    let _ = stop.send(());
+}
