@@ -71,6 +71,28 @@ async fn name(app: &TestApp, who: &Account, first_name: &str) {
         .expect("name");
 }
 
+/// Runs the local stack's poller for `worker` on `queue` until the sender is used or dropped.
+fn start_poller(
+    app: &TestApp,
+    worker: std::sync::Arc<minutes_worker::Worker>,
+    queue: &str,
+) -> tokio::sync::oneshot::Sender<()> {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(meetin_local::workers::poll(
+        "minutes-worker",
+        app.uploads.sqs.clone(),
+        queue.to_owned(),
+        move |event| {
+            let worker = worker.clone();
+            async move { minutes_worker::handle(event, &worker).await }
+        },
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    stop
+}
+
 fn record(id: &str, body: &str, receive: u32) -> SqsMessage {
     let mut m = SqsMessage::default();
     m.message_id = Some(id.to_owned());
@@ -407,19 +429,7 @@ async fn a_redelivered_job_has_one_effect_and_poison_is_a_batch_item_failure() {
 async fn a_poison_minutes_job_reaches_the_dead_letter_queue_after_three_receives() {
     let (app, queue) = app_with_own_minutes_queue().await;
     let worker = std::sync::Arc::new(app.minutes_worker(&[("MINUTES_QUEUE_URL", &queue)]).await);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(meetin_local::workers::poll(
-        "minutes-worker",
-        app.uploads.sqs.clone(),
-        queue.clone(),
-        move |event| {
-            let worker = worker.clone();
-            async move { minutes_worker::handle(event, &worker).await }
-        },
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let stop = start_poller(&app, worker, &queue);
     app.uploads
         .sqs
         .send_message()
@@ -685,19 +695,7 @@ async fn a_three_hour_meeting_is_chunked_and_covered_whole() {
 async fn jobs_taken_at_once_find_their_task() {
     let (app, queue) = app_with_own_minutes_queue().await;
     let worker = std::sync::Arc::new(app.minutes_worker(&[("MINUTES_QUEUE_URL", &queue)]).await);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(meetin_local::workers::poll(
-        "minutes-worker",
-        app.uploads.sqs.clone(),
-        queue.clone(),
-        move |event| {
-            let worker = worker.clone();
-            async move { minutes_worker::handle(event, &worker).await }
-        },
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let stop = start_poller(&app, worker, &queue);
     let a = app.register().await;
     let m = meeting(&app, &a).await;
     insert_transcript(&app, m, STANDUP).await;
