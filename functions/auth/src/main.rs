@@ -6,6 +6,8 @@ use meetin_http::AppContext;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     meetin_core::telemetry::init();
-    let ctx = AppContext::from_env(PoolSettings::LAMBDA).await?;
-    meetin_http::run_on_lambda(auth::app(ctx)).await
+    meetin_http::run_on_lambda_starting(|| async {
+        Ok(auth::app(AppContext::from_env(PoolSettings::LAMBDA).await?))
+    })
+    .await
 }

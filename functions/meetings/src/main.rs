@@ -5,6 +5,10 @@ use meetin_data::PoolSettings;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     meetin_core::telemetry::init();
-    let state = meetings::MeetingsState::from_env(PoolSettings::LAMBDA).await?;
-    meetin_http::run_on_lambda(meetings::app(state)).await
+    meetin_http::run_on_lambda_starting(|| async {
+        Ok(meetings::app(
+            meetings::MeetingsState::from_env(PoolSettings::LAMBDA).await?,
+        ))
+    })
+    .await
 }

@@ -4,9 +4,11 @@
 //! One item per e-mail address (`pk = "login-failures#<SHA-256 hex of the lowercased
 //! address>"`, `sk = "failures"`, so the table holds no addresses) records `attempts` (in a
 //! row without a success), `last_attempt_ms`, `next_allowed_ms` (epoch milliseconds),
-//! `version` and the TTL. An attempt is charged *before* its password is checked, with a
-//! conditional write on `version`, so a burst of parallel guesses is serialized and the lock
-//! the n-th sets holds for the (n+1)-th. Attempts refused for waiting are not charged: hammering
+//! `version` and the TTL. An attempt is charged *before* its password is checked, so a burst
+//! of parallel guesses cannot pass the threshold: while the next attempt is still free, with
+//! one atomic `UpdateItem` (parallel correct logins never collide); the charge that imposes a
+//! wait, and every one after it, with a conditional write on `version`, so they are
+//! serialized and the lock the n-th sets holds for the (n+1)-th. Attempts refused for waiting are not charged: hammering
 //! does not lengthen a lock, so no lock outlasts the configured maximum. A success deletes the
 //! item; failures are forgotten 15 minutes after the later of the last attempt and its lock.
 //! Unknown addresses are counted exactly like known ones.
@@ -14,6 +16,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
 use meetin_core::LoginBackoff;
@@ -82,6 +85,13 @@ fn charge(old: Option<&Record>, backoff: &LoginBackoff, now_ms: i64) -> Result<R
     })
 }
 
+/// What the single atomic charge did.
+enum FreeCharge {
+    Charged,
+    /// Not a free attempt; the item as it was, when there is one.
+    NotFree(Option<HashMap<String, AttributeValue>>),
+}
+
 /// The partition key for an address: the SHA-256 of its lowercased form, in hex (login
 /// matches addresses whatever their case).
 fn key(email: &str) -> String {
@@ -101,8 +111,14 @@ impl EphemeralStore {
     ) -> Result<RateDecision, StoreError> {
         let pk = key(email);
         let now_ms = now.timestamp_millis();
-        // Most addresses have no record: try creating one first.
-        let mut old: Option<Record> = None;
+        let mut old: Option<Record> = match self.charge_free_attempt(&pk, backoff, now_ms).await? {
+            FreeCharge::Charged => return Ok(RateDecision::Allowed),
+            // The emulator can return a half-written item here (its writes are not atomic);
+            // the conditional write below then reads the record again.
+            FreeCharge::NotFree(current) => {
+                current.as_ref().and_then(|i| Record::from_item(i).ok())
+            }
+        };
         for _ in 0..MAX_ATTEMPTS {
             let new = match charge(old.as_ref(), backoff, now_ms) {
                 Ok(new) => new,
@@ -149,6 +165,62 @@ impl EphemeralStore {
         Ok(RateDecision::Limited {
             retry_after_secs: 1,
         })
+    }
+
+    /// The common case in one atomic write that never collides: no record, or a live one
+    /// whose next attempt is still free (fewer than `free_failures - 1` charged, so no wait
+    /// can follow from it). Parallel attempts on one account each add 1 without retries.
+    /// Anything else (the charge that imposes a wait, a wait in force, a forgotten record)
+    /// takes the conditional read-modify-write in [`Self::begin_login_attempt`], starting from
+    /// the item this write was refused with.
+    async fn charge_free_attempt(
+        &self,
+        pk: &str,
+        backoff: &LoginBackoff,
+        now_ms: i64,
+    ) -> Result<FreeCharge, StoreError> {
+        if !backoff.delay_after(1).is_zero() {
+            return Ok(FreeCharge::NotFree(None));
+        }
+        // Attempts charged so far that keep the next one free.
+        let free_below = i64::from(backoff.free_failures.saturating_sub(1));
+        let result = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .key(PARTITION_KEY, s(pk))
+            .key(SORT_KEY, s(SORT_VALUE))
+            .update_expression(
+                "SET attempts = if_not_exists(attempts, :zero) + :one, \
+                 version = if_not_exists(version, :zero) + :one, \
+                 last_attempt_ms = :now, next_allowed_ms = :now, #ttl = :ttl",
+            )
+            .condition_expression(
+                // No wait imposed (this path writes both times equal; a concurrent attempt's
+                // clock may be a little ahead of ours), or one that has passed.
+                "attribute_not_exists(pk) OR (attempts < :free_below \
+                 AND last_attempt_ms > :stale_before \
+                 AND (next_allowed_ms <= last_attempt_ms OR next_allowed_ms <= :now))",
+            )
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":ttl", n(expiry_secs(now_ms + FORGET_AFTER_MS)))
+            .expression_attribute_values(":free_below", n(free_below))
+            .expression_attribute_values(":stale_before", n(now_ms - FORGET_AFTER_MS))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(FreeCharge::Charged),
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(refused)) => {
+                    Ok(FreeCharge::NotFree(refused.item.clone()))
+                }
+                _ => Err(StoreError::from_sdk(OPERATION, err)),
+            },
+        }
     }
 
     /// Forgets `email`'s failures (after a successful login).

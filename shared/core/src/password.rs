@@ -3,7 +3,8 @@
 //! numeric), reported as field errors.
 //!
 //! Each hash needs 19 MiB of working memory. At most [`Hasher::max_in_flight`] hashes run at
-//! once (the core count: more would only queue on the CPU), each in a buffer taken from a pool
+//! once (one fewer than the cores, at least one: more would only queue on the CPU and starve
+//! the rest of the process), each in a buffer taken from a pool
 //! of at most one buffer per slot, so memory stays at `slots × 19 MiB` whatever the load
 //! instead of growing with every freed allocation that the allocator keeps; the buffers are
 //! freed once hashing has been idle for [`IDLE_RELEASE`]. Callers beyond the bound wait up to the queue timeout, then get
@@ -240,11 +241,14 @@ impl Hasher {
         self
     }
 
-    /// The process-wide hasher: one slot per core, [`DEFAULT_QUEUE_TIMEOUT`].
+    /// The process-wide hasher: one slot per core but one (at least one), and
+    /// [`DEFAULT_QUEUE_TIMEOUT`]. Hashing is pure CPU: with every core hashing, a burst of
+    /// logins would stall every other request of the process, and each slot holds 19 MiB.
+    /// (A Lambda environment serves one request at a time, so there one hash runs anyway.)
     pub fn global() -> &'static Hasher {
         static GLOBAL: LazyLock<Hasher> = LazyLock::new(|| {
             let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-            Hasher::new(cores, DEFAULT_QUEUE_TIMEOUT)
+            Hasher::new(cores.saturating_sub(1), DEFAULT_QUEUE_TIMEOUT)
         });
         &GLOBAL
     }

@@ -45,6 +45,16 @@ pub struct AwsSettings {
     pub region: Option<String>,
 }
 
+impl AwsSettings {
+    /// Whether connections to the AWS APIs start with a TLS handshake: always in AWS, and
+    /// with an `https://` endpoint override; not with the local emulator's `http://` one.
+    pub fn opens_with_tls(&self) -> bool {
+        self.endpoint_url
+            .as_deref()
+            .is_none_or(|url| !url.trim_start().to_ascii_lowercase().starts_with("http://"))
+    }
+}
+
 impl Setting for AwsSettings {
     fn from_lookup(lookup: Lookup<'_>) -> Result<Self, SettingsError> {
         Ok(Self {

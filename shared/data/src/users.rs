@@ -1,7 +1,7 @@
 //! Users and registration.
 
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, PgPool};
+use sqlx::{FromRow, PgExecutor, PgPool};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -39,14 +39,14 @@ pub async fn taken(
     .await
 }
 
-pub async fn find(pool: &PgPool, id: Uuid) -> Result<Option<User>, sqlx::Error> {
+pub async fn find<'e>(db: impl PgExecutor<'e>, id: Uuid) -> Result<Option<User>, sqlx::Error> {
     sqlx::query_as(concat!(
         "SELECT ",
         user_columns!(),
         " FROM users WHERE id = $1"
     ))
     .bind(id)
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await
 }
 

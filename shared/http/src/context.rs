@@ -33,6 +33,8 @@ pub struct AppContext {
     pub refresh_reuse_grace: RefreshReuseGrace,
     /// Per-account waits after failed password checks.
     pub login_backoff: LoginBackoff,
+    /// The cold start's first database connection, opening in the background.
+    pub database_warm_up: DatabaseWarmUp,
 }
 
 impl AppContext {
@@ -52,6 +54,7 @@ impl AppContext {
             rate_limits,
             refresh_reuse_grace: RefreshReuseGrace::default(),
             login_backoff: LoginBackoff::default(),
+            database_warm_up: DatabaseWarmUp::done(),
         }
     }
 
@@ -65,10 +68,14 @@ impl AppContext {
     /// [`AppContext::from_env`] with settings read through `lookup`.
     ///
     /// Three independent paths run concurrently, so a cold start waits for the slowest
-    /// rather than their sum: the JWT key's secret; the database URL (a secret in AWS)
-    /// followed by the first database connection; and a DynamoDB read that opens that
-    /// connection. Only a missing setting or an unreadable secret fails; a database or
-    /// DynamoDB that is briefly unreachable is logged, and the first request connects.
+    /// rather than their sum: the JWT key's secret; the database URL (a secret in AWS),
+    /// after which the first database connection opens in the background
+    /// ([`DatabaseWarmUp`]: it goes on beside the first request's rate-limit call); and a
+    /// DynamoDB read that opens that connection (only where it opens with a TLS handshake:
+    /// over plain HTTP to the local emulator there is nothing to save, and the extra call
+    /// would queue behind the secret read in the emulator's one process). Only a missing
+    /// setting or an unreadable secret fails; a database or DynamoDB that is briefly
+    /// unreachable is logged, and the first request connects.
     pub async fn load(lookup: Lookup<'_>, pool_settings: PoolSettings) -> anyhow::Result<Self> {
         let aws = AwsSettings::from_lookup(lookup)?;
         let database = DatabaseTarget::from_lookup(lookup)?;
@@ -81,31 +88,81 @@ impl AppContext {
         let secrets = meetin_aws::aws_sdk_secretsmanager::Client::new(&sdk);
         let ephemeral =
             EphemeralStore::new(meetin_aws::aws_sdk_dynamodb::Client::new(&sdk), table.0);
+        let started = std::time::Instant::now();
+        let elapsed_ms = move || started.elapsed().as_secs_f64() * 1000.0;
         let database = async {
             let url = meetin_aws::secrets::database_url(&secrets, &database).await?;
             let pool = meetin_data::connect_lazy(&url, pool_settings)?;
+            anyhow::Ok((DatabaseWarmUp::spawn(pool.clone(), started), pool))
+        };
+        let ((key, key_ms), (database_warm_up, pool), dynamodb_ms) = tokio::try_join!(
+            async {
+                let key = meetin_aws::secrets::jwt_signing_key(&secrets, &jwt).await?;
+                anyhow::Ok((key, elapsed_ms()))
+            },
+            database,
+            async {
+                if aws.opens_with_tls() {
+                    meetin_aws::warm_up_dynamodb(ephemeral.client(), ephemeral.table()).await;
+                }
+                anyhow::Ok(elapsed_ms())
+            },
+        )?;
+        // Where a cold start's time went, measured from the start of the three parts.
+        tracing::info!(key_ms, dynamodb_ms, "context loaded");
+        Ok(Self {
+            refresh_reuse_grace,
+            login_backoff,
+            database_warm_up,
+            ..Self::new(pool, &key, ephemeral, rate_limits)
+        })
+    }
+}
+
+/// The cold start's first database connection (TLS if the URL asks, PostgreSQL's start-up
+/// and authentication, then the statement every authenticated request runs first), opened
+/// in the background so it overlaps the secret reads and the first request's rate-limit
+/// call. [`DatabaseWarmUp::wait`] before a request's first query keeps that request from
+/// opening a second connection beside it. Gives up after [`DB_WARM_UP_TIMEOUT`].
+#[derive(Clone, Debug)]
+pub struct DatabaseWarmUp(tokio::sync::watch::Receiver<bool>);
+
+impl DatabaseWarmUp {
+    /// Already over (contexts built without a cold start: tests, tools).
+    pub fn done() -> Self {
+        Self(tokio::sync::watch::channel(true).1)
+    }
+
+    /// Starts warming `pool` up; `started` is when the cold start's work began (logged).
+    pub fn spawn(pool: PgPool, started: std::time::Instant) -> Self {
+        let (ended, receiver) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
             match tokio::time::timeout(DB_WARM_UP_TIMEOUT, meetin_data::pool::warm_up(&pool)).await
             {
-                Ok(Ok(())) => {}
+                Ok(Ok(())) => {
+                    let database_ms = started.elapsed().as_secs_f64() * 1000.0;
+                    tracing::info!(database_ms, "database connection ready");
+                }
                 Ok(Err(err)) => tracing::warn!(error = %err, "database warm-up failed"),
                 Err(_) => {
                     tracing::warn!(timeout = ?DB_WARM_UP_TIMEOUT, "database warm-up timed out")
                 }
             }
-            anyhow::Ok(pool)
-        };
-        let (key, pool, ()) = tokio::try_join!(
-            async { Ok(meetin_aws::secrets::jwt_signing_key(&secrets, &jwt).await?) },
-            database,
-            async {
-                meetin_aws::warm_up_dynamodb(ephemeral.client(), ephemeral.table()).await;
-                anyhow::Ok(())
-            },
-        )?;
-        Ok(Self {
-            refresh_reuse_grace,
-            login_backoff,
-            ..Self::new(pool, &key, ephemeral, rate_limits)
-        })
+            // Nobody waiting is fine.
+            let _ = ended.send(true);
+        });
+        Self(receiver)
+    }
+
+    /// Whether the warm-up has ended, connected or not.
+    pub fn has_ended(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Returns once the warm-up has ended, connected or not (at once ever after).
+    pub async fn wait(&self) {
+        let mut receiver = self.0.clone();
+        // An error means the task ended without saying so (it panicked): nothing to wait for.
+        let _ = receiver.wait_for(|ended| *ended).await;
     }
 }

@@ -61,6 +61,8 @@ where
             .verify(token, TokenType::Access, Utc::now())
             .map_err(Refusal::AccessTokenNotValid)?;
         throttle::check(&ctx, Scope::User, &claims.user_id.to_string()).await?;
+        // Only on a cold start's first request: the connection opened beside the throttle.
+        ctx.database_warm_up.wait().await;
         let user = users::find(&ctx.pool, claims.user_id)
             .await?
             .ok_or(ApiError::unauthorized("User not found", "user_not_found"))?;

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod layers;
 pub mod paginate;
 pub mod stage;
+pub mod start;
 pub mod throttle;
 
 pub use context::AppContext;
@@ -22,4 +23,5 @@ pub use extract::{
 };
 pub use layers::{finish_router, not_found, run_on_lambda};
 pub use paginate::PageRequest;
+pub use start::run_on_lambda_starting;
 pub use throttle::Scope;

@@ -690,6 +690,29 @@ async fn password_guessing_from_many_addresses_is_throttled_per_account() {
 }
 
 #[tokio::test]
+async fn parallel_correct_logins_of_one_account_all_succeed() {
+    // GIVEN an account whose backoff starts late enough for 40 logins
+    let app = TestApp::spawn_with(&[("LOGIN_FAILURES_BEFORE_BACKOFF", "1000")]).await;
+    let account = app.register().await;
+
+    // WHEN 40 logins with the right password arrive at once, each from its own address
+    let logins = (0..40).map(|_| {
+        let body = json!({"email": account.email, "password": PASSWORD});
+        app.send(
+            TestApp::request(Method::POST, "/api/auth/login/", Some(&body), None),
+            random_ip(),
+        )
+    });
+    let answers = futures_util::future::join_all(logins).await;
+
+    // THEN every one is logged in: charging attempts on one account never collides
+    for r in &answers {
+        assert_eq!(r.status, StatusCode::OK, "{r:?}");
+        assert!(r.body["tokens"]["access"].is_string(), "{r:?}");
+    }
+}
+
+#[tokio::test]
 async fn password_change_checks_both_passwords_and_ends_every_login() {
     // GIVEN an account logged in twice (registration and a login)
     let app = TestApp::spawn().await;

@@ -1,4 +1,5 @@
-//! What a cold start leaves ready for the first request (`AppContext::load`).
+//! What a cold start leaves ready for the first request (`AppContext::load`), and what it
+//! leaves to finish beside it.
 
 use std::time::Duration;
 
@@ -10,8 +11,10 @@ use crate::helpers::{TestApp, test_config};
 #[tokio::test]
 async fn a_loaded_context_holds_one_open_idle_database_connection() {
     let app = TestApp::spawn().await;
-    // Opened during the load and already back in the pool, so the first request neither
+    // Opened beside the load and, once the warm-up ends (what an authenticated request
+    // waits for before its first query), back in the pool: the first request neither
     // connects nor opens a second connection beside a pending one.
+    app.ctx.database_warm_up.wait().await;
     assert_eq!(app.pool.size(), 1);
     assert_eq!(app.pool.num_idle(), 1);
 }
@@ -33,6 +36,9 @@ async fn a_context_loads_when_the_database_is_unreachable() {
     let ctx = AppContext::load(&lookup, pool_settings)
         .await
         .expect("a cold start that does not fail on the database");
+    // The load did not wait for the database: its warm-up is still retrying.
+    assert!(!ctx.database_warm_up.has_ended());
+    ctx.database_warm_up.wait().await;
     assert_eq!(ctx.pool.size(), 0);
     let query = sqlx::query("SELECT 1").execute(&ctx.pool).await;
     assert!(
