@@ -52,7 +52,13 @@ fn api() -> OpenApiRouter<AppContext> {
 
 /// This function's routes with its state, ready to merge (the local stack) or finish.
 pub fn routes(state: AppContext) -> Router {
-    meetin_http::api::routes(api(), state)
+    router().with_state(state)
+}
+
+/// The routes before their state is attached (see `main.rs`: built during the start-up's
+/// secret reads).
+pub fn router() -> Router<AppContext> {
+    meetin_http::api::stateless(api())
 }
 
 /// What the Lambda serves.

@@ -7,7 +7,11 @@ use meetin_http::AppContext;
 async fn main() -> Result<(), lambda_http::Error> {
     meetin_core::telemetry::init();
     meetin_http::run_on_lambda_starting(|| async {
-        Ok(auth::app(AppContext::from_env(PoolSettings::LAMBDA).await?))
+        // The state first, so its reads are on their way while the routes are built.
+        let (state, routes) = tokio::join!(AppContext::from_env(PoolSettings::LAMBDA), async {
+            auth::router()
+        });
+        Ok(meetin_http::finish_router(routes.with_state(state?)))
     })
     .await
 }

@@ -44,7 +44,13 @@ fn api() -> OpenApiRouter<MeetingsState> {
 
 /// This function's routes with its state, ready to merge (the local stack) or finish.
 pub fn routes(state: MeetingsState) -> Router {
-    meetin_http::api::routes(api(), state)
+    router().with_state(state)
+}
+
+/// The routes before their state is attached (see `main.rs`: built during the start-up's
+/// secret reads).
+pub fn router() -> Router<MeetingsState> {
+    meetin_http::api::stateless(api())
 }
 
 /// What the Lambda serves.
