@@ -5,13 +5,9 @@ use meetin_data::PoolSettings;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     meetin_core::telemetry::init();
-    meetin_http::run_on_lambda_starting(|| async {
-        // The state first, so its reads are on their way while the routes are built.
-        let (state, routes) = tokio::join!(
-            transcription::TranscriptionState::from_env(PoolSettings::LAMBDA),
-            async { transcription::router() }
-        );
-        Ok(meetin_http::finish_router(routes.with_state(state?)))
-    })
+    meetin_http::run_function(
+        || transcription::TranscriptionState::from_env(PoolSettings::LAMBDA),
+        transcription::router,
+    )
     .await
 }

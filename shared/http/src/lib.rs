@@ -23,5 +23,5 @@ pub use extract::{
 };
 pub use layers::{finish_router, not_found, run_on_lambda};
 pub use paginate::PageRequest;
-pub use start::run_on_lambda_starting;
+pub use start::{run_function, run_on_lambda_starting};
 pub use throttle::Scope;

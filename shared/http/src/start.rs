@@ -54,6 +54,30 @@ where
     .await
 }
 
+/// [`run_on_lambda_starting`] for an HTTP function: `load` reads its state (settings,
+/// secrets, the database pool) and `router` builds its routes, the two side by side so the
+/// routes (about 2 ms of CPU, OpenAPI path items included) are built while the state's reads
+/// are under way; then the routes get the state and [`crate::finish_router`]'s layers.
+pub async fn run_function<S, L, Fut>(
+    load: L,
+    router: fn() -> Router<S>,
+) -> Result<(), lambda_http::Error>
+where
+    S: Clone + Send + Sync + 'static,
+    L: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<S>> + Send + 'static,
+{
+    run_on_lambda_starting(move || {
+        // Polled first, so the reads are on their way before the routes are built.
+        let state = load();
+        async move {
+            let (state, routes) = tokio::join!(state, async { router() });
+            Ok(crate::finish_router(routes.with_state(state?)))
+        }
+    })
+    .await
+}
+
 /// A router being built in the background, then kept.
 struct Starting<F> {
     start: F,
