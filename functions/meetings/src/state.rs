@@ -81,7 +81,7 @@ impl MeetingsState {
         let sdk = meetin_aws::sdk_config(&aws).await;
         Ok(Self {
             uploads: Uploads::load(lookup, &sdk)?,
-            app: AppContext::load(lookup, pool_settings).await?,
+            app: AppContext::load_with(lookup, &sdk, pool_settings).await?,
         })
     }
 

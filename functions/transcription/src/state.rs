@@ -41,7 +41,7 @@ impl TranscriptionState {
                 sqs: aws_sdk_sqs::Client::new(&sdk),
                 queue_url: MinutesQueueUrl::from_lookup(lookup)?.0,
             },
-            app: AppContext::load(lookup, pool_settings).await?,
+            app: AppContext::load_with(lookup, &sdk, pool_settings).await?,
         })
     }
 

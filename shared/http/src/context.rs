@@ -78,14 +78,26 @@ impl AppContext {
     /// unreachable is logged, and the first request connects.
     pub async fn load(lookup: Lookup<'_>, pool_settings: PoolSettings) -> anyhow::Result<Self> {
         let aws = AwsSettings::from_lookup(lookup)?;
+        let sdk = meetin_aws::sdk_config(&aws).await;
+        Self::load_with(lookup, &sdk, pool_settings).await
+    }
+
+    /// [`AppContext::load`] with the SDK configuration (from [`meetin_aws::sdk_config`]) that the
+    /// caller loaded for its own clients: a function state that also needs S3 or SQS shares
+    /// one, with one HTTP client and trust store, built once per cold start.
+    pub async fn load_with(
+        lookup: Lookup<'_>,
+        sdk: &meetin_aws::aws_config::SdkConfig,
+        pool_settings: PoolSettings,
+    ) -> anyhow::Result<Self> {
+        let aws = AwsSettings::from_lookup(lookup)?;
         let database = DatabaseTarget::from_lookup(lookup)?;
         let jwt = JwtSettings::from_lookup(lookup)?;
         let table = EphemeralTable::from_lookup(lookup)?;
         let rate_limits = RateLimits::from_lookup(lookup)?;
         let refresh_reuse_grace = RefreshReuseGrace::from_lookup(lookup)?;
         let login_backoff = LoginBackoff::from_lookup(lookup)?;
-        let sdk = meetin_aws::sdk_config(&aws).await;
-        let secrets = meetin_aws::aws_sdk_secretsmanager::Client::new(&sdk);
+        let secrets = meetin_aws::aws_sdk_secretsmanager::Client::new(sdk);
         let started = std::time::Instant::now();
         let elapsed_ms = move || started.elapsed().as_secs_f64() * 1000.0;
         let database = async {
@@ -102,7 +114,7 @@ impl AppContext {
             async {
                 // Built once the secret reads are on their way: building a service client
                 // takes 1–2 ms of CPU (measured).
-                let client = meetin_aws::aws_sdk_dynamodb::Client::new(&sdk);
+                let client = meetin_aws::aws_sdk_dynamodb::Client::new(sdk);
                 let ephemeral = EphemeralStore::new(client, table.0);
                 if aws.opens_with_tls() {
                     meetin_aws::warm_up_dynamodb(ephemeral.client(), ephemeral.table()).await;
