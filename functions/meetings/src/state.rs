@@ -79,9 +79,19 @@ impl MeetingsState {
     ) -> anyhow::Result<Self> {
         let aws = meetin_core::AwsSettings::from_lookup(lookup)?;
         let sdk = meetin_aws::sdk_config(&aws).await;
+        Self::load_with(lookup, &sdk, pool_settings).await
+    }
+
+    /// [`MeetingsState::load`] with an SDK configuration the caller already loaded (the
+    /// local stack shares one between its functions and workers).
+    pub async fn load_with(
+        lookup: Lookup<'_>,
+        sdk: &meetin_aws::aws_config::SdkConfig,
+        pool_settings: meetin_data::PoolSettings,
+    ) -> anyhow::Result<Self> {
         Ok(Self {
-            uploads: Uploads::load(lookup, &sdk)?,
-            app: AppContext::load_with(lookup, &sdk, pool_settings).await?,
+            uploads: Uploads::load(lookup, sdk)?,
+            app: AppContext::load_with(lookup, sdk, pool_settings).await?,
         })
     }
 

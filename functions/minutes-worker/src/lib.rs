@@ -142,10 +142,20 @@ impl Worker {
         pool_settings: meetin_data::PoolSettings,
     ) -> anyhow::Result<Self> {
         let aws = AwsSettings::from_lookup(lookup)?;
+        let sdk = meetin_aws::sdk_config(&aws).await;
+        Self::load_with(lookup, &sdk, pool_settings).await
+    }
+
+    /// [`Worker::load`] with an SDK configuration the caller already loaded (the local
+    /// stack shares one between its functions and workers).
+    pub async fn load_with(
+        lookup: Lookup<'_>,
+        sdk: &meetin_aws::aws_config::SdkConfig,
+        pool_settings: meetin_data::PoolSettings,
+    ) -> anyhow::Result<Self> {
         let database = DatabaseTarget::from_lookup(lookup)?;
         let queue_url = lookup("MINUTES_QUEUE_URL").filter(|u| !u.trim().is_empty());
-        let sdk = meetin_aws::sdk_config(&aws).await;
-        let secrets = meetin_aws::aws_sdk_secretsmanager::Client::new(&sdk);
+        let secrets = meetin_aws::aws_sdk_secretsmanager::Client::new(sdk);
         let llm_secret = async {
             match lookup("LLM_SECRET_ID").filter(|s| !s.trim().is_empty()) {
                 Some(id) => meetin_aws::secrets::json_fields(&secrets, &id)
@@ -168,7 +178,7 @@ impl Worker {
             .map_err(|e| anyhow::anyhow!("LLM settings: {e}"))?;
         Ok(Self {
             pool: meetin_data::connect_lazy(&url, pool_settings)?,
-            sqs: aws_sdk_sqs::Client::new(&sdk),
+            sqs: aws_sdk_sqs::Client::new(sdk),
             queue_url,
             engine: Engine::from_provider(provider),
             retry_backoff: DEFAULT_RETRY_BACKOFF,

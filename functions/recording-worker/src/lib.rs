@@ -119,12 +119,22 @@ impl Worker {
         pool_settings: meetin_data::PoolSettings,
     ) -> anyhow::Result<Self> {
         let aws = AwsSettings::from_lookup(lookup)?;
+        let sdk = meetin_aws::sdk_config(&aws).await;
+        Self::load_with(lookup, &sdk, pool_settings).await
+    }
+
+    /// [`Worker::load`] with an SDK configuration the caller already loaded (the local
+    /// stack shares one between its functions and workers).
+    pub async fn load_with(
+        lookup: Lookup<'_>,
+        sdk: &meetin_aws::aws_config::SdkConfig,
+        pool_settings: meetin_data::PoolSettings,
+    ) -> anyhow::Result<Self> {
         let database = DatabaseTarget::from_lookup(lookup)?;
         let provider = TranscriptionProvider::from_lookup(lookup)?;
         let bucket = RecordingsBucket::from_lookup(lookup)?.0;
         let queue_url = lookup("TRANSCRIPTION_QUEUE_URL").filter(|u| !u.trim().is_empty());
-        let sdk = meetin_aws::sdk_config(&aws).await;
-        let secrets = meetin_aws::aws_sdk_secretsmanager::Client::new(&sdk);
+        let secrets = meetin_aws::aws_sdk_secretsmanager::Client::new(sdk);
         let (url, engine) = match provider {
             TranscriptionProvider::Deepgram => {
                 let deepgram = DeepgramSettings::from_lookup(lookup)?;
@@ -157,9 +167,9 @@ impl Worker {
         };
         Ok(Self {
             pool: meetin_data::connect_lazy(&url, pool_settings)?,
-            s3: meetin_aws::s3_client(&sdk),
+            s3: meetin_aws::s3_client(sdk),
             bucket,
-            sqs: aws_sdk_sqs::Client::new(&sdk),
+            sqs: aws_sdk_sqs::Client::new(sdk),
             queue_url,
             engine,
             retry_backoff: DEFAULT_RETRY_BACKOFF,

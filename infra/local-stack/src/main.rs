@@ -113,7 +113,7 @@ async fn serve(port: u16) -> anyhow::Result<()> {
             .map(|f| (f.base_url.to_string(), f.api_key.clone())),
     };
     let lookup = |name: &str| settings.get(name);
-    let state = meetings::MeetingsState::load(&lookup, PoolSettings::LOCAL).await?;
+    let state = meetings::MeetingsState::load_with(&lookup, &sdk, PoolSettings::LOCAL).await?;
     let transcription_state = transcription::TranscriptionState {
         app: state.app.clone(),
         jobs: transcription::MinutesJobs {
@@ -121,10 +121,11 @@ async fn serve(port: u16) -> anyhow::Result<()> {
             queue_url: minutes_queue_url.clone(),
         },
     };
-    let mut worker = recording_worker::Worker::load(&lookup, PoolSettings::LOCAL).await?;
+    let mut worker =
+        recording_worker::Worker::load_with(&lookup, &sdk, PoolSettings::LOCAL).await?;
     worker.retry_backoff = LOCAL_RETRY_BACKOFF;
     let worker_engine = worker.engine.clone();
-    let mut minutes = minutes_worker::Worker::load(&lookup, PoolSettings::LOCAL).await?;
+    let mut minutes = minutes_worker::Worker::load_with(&lookup, &sdk, PoolSettings::LOCAL).await?;
     minutes.retry_backoff = LOCAL_RETRY_BACKOFF;
     let minutes_engine = match &minutes.engine {
         minutes_worker::Engine::Llm(_) => {
