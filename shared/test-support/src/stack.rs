@@ -28,7 +28,7 @@ pub const RAISED_RATE_LIMITS: [(&str, &str); 5] = [
 ];
 
 /// The password of every [`Account`] registered here; it passes the registration rules
-/// (length, zxcvbn strength).
+/// (length, not numeric, not in the common-password list).
 pub const PASSWORD: &str = "plum-harbor-71-lantern";
 
 /// How long [`LocalStack::wait_ready`] waits between two probes of `GET /`.
