@@ -77,8 +77,7 @@ impl MeetingsState {
         lookup: Lookup<'_>,
         pool_settings: meetin_data::PoolSettings,
     ) -> anyhow::Result<Self> {
-        let aws = meetin_core::AwsSettings::from_lookup(lookup)?;
-        let sdk = meetin_aws::sdk_config(&aws).await;
+        let sdk = meetin_aws::sdk_config_from(lookup).await?;
         Self::load_with(lookup, &sdk, pool_settings).await
     }
 

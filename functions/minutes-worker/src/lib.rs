@@ -25,7 +25,7 @@ use lambda_runtime::LambdaEvent;
 use meetin_aws::aws_sdk_sqs;
 use meetin_aws::sqs_worker;
 use meetin_core::settings::Lookup;
-use meetin_core::{AwsSettings, DatabaseTarget, Setting};
+use meetin_core::{DatabaseTarget, Setting};
 use meetin_data::PgPool;
 use meetin_data::minutes::{self, GeneratedItem, GeneratedMinutes, TaskMeeting, TaskStart};
 use meetin_messages::jobs::{self, GenerateMinutes, MAX_RECEIVES};
@@ -141,8 +141,7 @@ impl Worker {
         lookup: Lookup<'_>,
         pool_settings: meetin_data::PoolSettings,
     ) -> anyhow::Result<Self> {
-        let aws = AwsSettings::from_lookup(lookup)?;
-        let sdk = meetin_aws::sdk_config(&aws).await;
+        let sdk = meetin_aws::sdk_config_from(lookup).await?;
         Self::load_with(lookup, &sdk, pool_settings).await
     }
 

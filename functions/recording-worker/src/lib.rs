@@ -38,7 +38,7 @@ use meetin_aws::sqs_worker;
 use meetin_aws::{aws_sdk_s3, aws_sdk_sqs};
 use meetin_core::settings::Lookup;
 use meetin_core::{
-    AwsSettings, DatabaseTarget, DeepgramSettings, RecordingsBucket, Setting, TranscriptionProvider,
+    DatabaseTarget, DeepgramSettings, RecordingsBucket, Setting, TranscriptionProvider,
 };
 use meetin_data::PgPool;
 use meetin_data::transcripts::{self, Claim, NewRecordingTranscript, NewSegment};
@@ -118,8 +118,7 @@ impl Worker {
         lookup: Lookup<'_>,
         pool_settings: meetin_data::PoolSettings,
     ) -> anyhow::Result<Self> {
-        let aws = AwsSettings::from_lookup(lookup)?;
-        let sdk = meetin_aws::sdk_config(&aws).await;
+        let sdk = meetin_aws::sdk_config_from(lookup).await?;
         Self::load_with(lookup, &sdk, pool_settings).await
     }
 

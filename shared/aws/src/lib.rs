@@ -26,6 +26,15 @@ pub use rate_limit::{RateDecision, RateLimiter};
 /// The SDK configuration: the Lambda role's credentials and region in AWS; the emulator's
 /// endpoint, fixed test credentials and `us-east-1` (unless a region is set) locally.
 /// Every client built from it shares one HTTP client ([`http_client`]).
+/// [`sdk_config`] for the AWS settings read through `lookup` (`AWS_ENDPOINT_URL`,
+/// `AWS_REGION`); what a function's `load` passes to its `load_with`.
+pub async fn sdk_config_from(
+    lookup: meetin_core::settings::Lookup<'_>,
+) -> Result<SdkConfig, meetin_core::SettingsError> {
+    use meetin_core::Setting;
+    Ok(sdk_config(&AwsSettings::from_lookup(lookup)?).await)
+}
+
 pub async fn sdk_config(settings: &AwsSettings) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http_client());
     if let Some(region) = &settings.region {

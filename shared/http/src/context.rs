@@ -77,8 +77,7 @@ impl AppContext {
     /// setting or an unreadable secret fails; a database or DynamoDB that is briefly
     /// unreachable is logged, and the first request connects.
     pub async fn load(lookup: Lookup<'_>, pool_settings: PoolSettings) -> anyhow::Result<Self> {
-        let aws = AwsSettings::from_lookup(lookup)?;
-        let sdk = meetin_aws::sdk_config(&aws).await;
+        let sdk = meetin_aws::sdk_config_from(lookup).await?;
         Self::load_with(lookup, &sdk, pool_settings).await
     }
 
