@@ -8,8 +8,8 @@
 //! of parallel guesses cannot pass the threshold: while the next attempt is still free, with
 //! one atomic `UpdateItem` (parallel correct logins never collide); the charge that imposes a
 //! wait, and every one after it, with a conditional write on `version`, so they are
-//! serialized and the lock the n-th sets holds for the (n+1)-th. Attempts refused for waiting are not charged: hammering
-//! does not lengthen a lock, so no lock outlasts the configured maximum. A success deletes the
+//! serialized and the lock the n-th sets holds for the (n+1)-th. Attempts refused for
+//! waiting are not charged: hammering does not lengthen a lock, so no lock outlasts the configured maximum. A success deletes the
 //! item; failures are forgotten 15 minutes after the later of the last attempt and its lock.
 //! Unknown addresses are counted exactly like known ones.
 

@@ -7,7 +7,9 @@
 //! - `on-demand`: a request is waiting, so init is on its path. The start-up is spawned and
 //!   the runtime starts polling at once; the first request awaits what is still under way.
 //! - `provisioned-concurrency` and `snap-start`: init runs before any request and the
-//!   environment may be frozen right after it, so the start-up finishes inside init.
+//!   environment may be frozen right after it, so the start-up finishes inside init (the
+//!   database connection's background warm-up excepted: a first request after a freeze
+//!   waits for it, or connects, as [`crate::context::DatabaseWarmUp`] says).
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
