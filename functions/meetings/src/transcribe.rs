@@ -102,8 +102,9 @@ pub struct TranscribeProcessingJson {
 }
 
 /// Transcribes an uploaded recording (members and admins): queues the transcription job
-/// unless it is running or done, and waits for it a bounded time. A `failed` recording is
-/// queued again.
+/// unless it is queued, running or done, and waits for it a bounded time. A `failed`
+/// recording is queued again, and so is one whose run died (`processing` for longer than the
+/// worker's longest run); repeated calls queue one job.
 #[utoipa::path(
     post, path = "/api/meetings/{id}/recordings/{recording_id}/transcribe/", tag = "recordings", operation_id = "recordings_transcribe",
     params(
@@ -131,19 +132,20 @@ pub async fn transcribe(
         .await?
         .filter(|r| r.recording.meeting_id == id)
         .ok_or_else(|| ApiError::no_match("Recording"))?;
-    match found.recording.status.as_str() {
-        "created" => return Err(ApiError::bad_request(NOT_UPLOADED)),
-        "uploaded" | "failed" => {
-            // Committed before the job is sent: a worker that takes the job at once must see
-            // the recording `uploaded`. A failed send leaves it `uploaded`, which the next
-            // `transcribe/` (or `complete`) queues again.
-            let requeued = recordings::requeue(pool, caller.id, recording_id).await?;
-            // Taken on by the worker (or demoted) since it was read: nothing to queue.
-            if let Some(recording) = requeued {
-                crate::recordings::queue_transcription(&state.uploads, &recording, &found).await?;
-            }
+    if found.recording.status == "created" {
+        return Err(ApiError::bad_request(NOT_UPLOADED));
+    }
+    // One job, whatever the number of calls: `requeue` readies one only for a `failed`
+    // recording, an `uploaded` one with no job sent lately, or a `processing` one whose run
+    // died; it is committed before the send, so a worker taking the job at once sees it.
+    if let Some(recording) = recordings::requeue(pool, caller.id, recording_id).await? {
+        if let Err(err) =
+            crate::recordings::queue_transcription(&state.uploads, &recording, &found).await
+        {
+            // Not sent: the next call sends it.
+            recordings::unqueue(pool, caller.id, recording_id).await?;
+            return Err(err);
         }
-        _ => {} // `processing` or `ready`
     }
     let status = wait_for(&state.uploads, pool, caller.id, recording_id).await?;
     match status.as_str() {

@@ -9,23 +9,32 @@
 //! 2. claim the recording (`uploaded` → `processing`, or `processing` again on a redelivery);
 //!    a recording already `ready` or `failed`, another job's `processing`, or one gone with its
 //!    meeting ends the job with nothing to do;
-//! 3. transcribe it with the [`Engine`] the settings chose ([`TranscriptionProvider`]):
+//! 3. stream the object from S3 to a temporary file and **measure** it (meetin-whisper reads
+//!    its packets, no decoding): what it declares must be plausible audio (rate, channels,
+//!    bits) and it must last at most [`Worker::max_duration_ms`]
+//!    (`MAX_RECORDING_DURATION_SECONDS`, 4 hours by default); otherwise it fails at once,
+//!    before any transcription is paid for;
+//! 4. transcribe it with the [`Engine`] the settings chose ([`TranscriptionProvider`]):
 //!    - **Deepgram**: send its pre-recorded API a presigned S3 GET URL of the object (nova-3,
 //!      diarization, utterances, punctuation, smart formatting, the meeting's language or
 //!      language detection);
-//!    - **Whisper** (meetin-whisper, tiny.en, offline): stream the object from S3 to a
-//!      temporary file and transcribe it on a blocking thread; English only, one speaker;
-//! 4. store the transcript, one segment per utterance (Deepgram) or sentence (Whisper) and the
+//!    - **Whisper** (meetin-whisper, tiny.en, offline): transcribe the file on a blocking
+//!      thread, stopping past the same duration; English only, one speaker;
+//! 5. store the transcript, one segment per utterance (Deepgram) or sentence (Whisper) and the
 //!    meeting's missing `Speaker N` rows, and set the recording `ready`, in one transaction;
 //!    the unique transcript per recording makes a redelivered job store nothing twice.
 //!
-//! Failures: a Deepgram refusal (4xx but 408 and 429) or an unreadable answer, and for Whisper
-//! audio it cannot read (empty, not a known format, undecodable) or a meeting not in English,
-//! set the recording `failed` with the reason at once. A 408, 429, 5xx, a timeout, an S3 or
+//! Failures: audio that cannot be read (empty, not a known format, implausible, undecodable,
+//! a demuxer or decoder panicking on it) or is too long, a Deepgram refusal (4xx but 408 and
+//! 429) or an unreadable answer, and for Whisper a meeting not in English, set the recording
+//! `failed` with the reason at once: such poison is never retried. A 408, 429, 5xx, a timeout, an S3 or
 //! database error, or a Whisper engine failure is **retried**: the record is reported failed
 //! and made visible again after an exponential backoff ([`Worker::retry_backoff`] ×
 //! 2^(receive − 1)); on its last receive the recording is set `failed` instead, so nobody
-//! waits on a job that went to the dead-letter queue.
+//! waits on a job that went to the dead-letter queue. A run that dies (out of memory, timed
+//! out, killed) leaves the recording `processing`: the queue's redelivery, or `transcribe/`
+//! once the claim is older than the worker's longest run, takes it again, and a claim past
+//! [`transcripts::MAX_TRANSCRIPTION_ATTEMPTS`] fails it instead.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -105,6 +114,24 @@ pub struct Worker {
     pub engine: Engine,
     /// The first retry's delay ([`DEFAULT_RETRY_BACKOFF`]).
     pub retry_backoff: Duration,
+    /// The longest recording transcribed, in ms (`MAX_RECORDING_DURATION_SECONDS`, default
+    /// [`meetin_whisper::DEFAULT_MAX_DURATION_MS`]); a longer one fails before transcription.
+    pub max_duration_ms: u64,
+}
+
+/// `MAX_RECORDING_DURATION_SECONDS`: a whole number of seconds from 1 to 86,400 (the
+/// `recordings.duration_ms` column's 24 h); unset, 4 hours.
+pub fn max_duration_ms(lookup: Lookup<'_>) -> anyhow::Result<u64> {
+    let Some(raw) = lookup("MAX_RECORDING_DURATION_SECONDS").filter(|v| !v.trim().is_empty())
+    else {
+        return Ok(meetin_whisper::DEFAULT_MAX_DURATION_MS);
+    };
+    match raw.trim().parse::<u64>() {
+        Ok(seconds) if (1..=86_400).contains(&seconds) => Ok(seconds * 1000),
+        _ => Err(anyhow::anyhow!(
+            "MAX_RECORDING_DURATION_SECONDS: {raw:?} is not a whole number of seconds from 1 to 86400"
+        )),
+    }
 }
 
 impl Worker {
@@ -133,6 +160,7 @@ impl Worker {
         let provider = TranscriptionProvider::from_lookup(lookup)?;
         let bucket = RecordingsBucket::from_lookup(lookup)?.0;
         let queue_url = lookup("TRANSCRIPTION_QUEUE_URL").filter(|u| !u.trim().is_empty());
+        let max_duration_ms = max_duration_ms(lookup)?;
         let secrets = meetin_aws::aws_sdk_secretsmanager::Client::new(sdk);
         let (url, engine) = match provider {
             TranscriptionProvider::Deepgram => {
@@ -160,7 +188,7 @@ impl Worker {
                     meetin_aws::secrets::database_url(&secrets, &database),
                     load_whisper(path),
                 );
-                let (url, engine) = (url?, engine?);
+                let (url, engine) = (url?, engine?.with_max_duration_ms(max_duration_ms));
                 (url, Engine::Whisper(Arc::new(engine)))
             }
         };
@@ -172,6 +200,7 @@ impl Worker {
             queue_url,
             engine,
             retry_backoff: DEFAULT_RETRY_BACKOFF,
+            max_duration_ms,
         })
     }
 
@@ -286,6 +315,17 @@ async fn transcribe(job: &TranscribeRecording, receive: u32, worker: &Worker) ->
         Err(err) => return retry("claiming the recording", &err),
     };
     let (storage_key, language) = match claim {
+        Claim::Claimed { attempt, .. } if attempt > transcripts::MAX_TRANSCRIPTION_ATTEMPTS => {
+            let runs = attempt - 1;
+            return fail(
+                worker,
+                job,
+                &format!(
+                    "the transcription was started {runs} times and never finished (the worker ran out of memory or time on this recording)"
+                ),
+            )
+            .await;
+        }
         Claim::Claimed {
             storage_key,
             language_preference,
@@ -307,14 +347,7 @@ async fn transcribe(job: &TranscribeRecording, receive: u32, worker: &Worker) ->
             };
         }
     };
-    let transcribed = match &worker.engine {
-        Engine::Deepgram(client) => {
-            with_deepgram(client, worker, &storage_key, &language, receive).await
-        }
-        Engine::Whisper(engine) => {
-            with_whisper(engine, worker, job, &storage_key, &language, receive).await
-        }
-    };
+    let transcribed = transcribe_object(worker, job, &storage_key, &language, receive).await;
     let transcription = match transcribed {
         Ok(transcription) => transcription,
         Err(Stop::Retry(reason)) => return Outcome::Retry { reason },
@@ -367,6 +400,81 @@ enum Stop {
     Fail(String),
 }
 
+/// Step 3 and 4: the object to a temporary file (removed after), measured, then transcribed
+/// by the worker's engine.
+async fn transcribe_object(
+    worker: &Worker,
+    job: &TranscribeRecording,
+    storage_key: &str,
+    language: &str,
+    receive: u32,
+) -> Result<Transcribed, Stop> {
+    if let Engine::Whisper(_) = &worker.engine
+        && !matches!(language, "en" | "auto")
+    {
+        return Err(Stop::Fail(format!(
+            "the offline transcription engine ({WHISPER_PROVIDER}) only transcribes English, and this meeting's language is {language:?}; configure Deepgram (DEEPGRAM_API_KEY) for other languages"
+        )));
+    }
+    let file = TempFile::new(job.recording_id);
+    match download(worker, storage_key, file.path()).await {
+        Ok(()) => {}
+        Err(Download::Gone) => {
+            return Err(Stop::Fail(
+                "the uploaded recording is no longer in storage".into(),
+            ));
+        }
+        Err(Download::Failed(e)) => {
+            return Err(retry_or_fail(
+                format!("downloading the audio: {e}"),
+                receive,
+            ));
+        }
+    }
+    let path = file.path().to_path_buf();
+    let max = worker.max_duration_ms;
+    let measured =
+        tokio::task::spawn_blocking(move || meetin_whisper::measure_file(&path, max)).await;
+    match measured {
+        Ok(Ok(_)) => {}
+        Ok(Err(err)) => return Err(engine_stop(err, receive)),
+        Err(join) => return Err(Stop::Fail(thread_failure("measuring", &join))),
+    }
+    match &worker.engine {
+        Engine::Deepgram(client) => {
+            drop(file);
+            with_deepgram(client, worker, storage_key, language, receive).await
+        }
+        Engine::Whisper(engine) => with_whisper(engine, &file, receive).await,
+    }
+}
+
+/// The stop for an engine error: bad audio fails at once, a read or engine failure is retried.
+fn engine_stop(err: WhisperError, receive: u32) -> Stop {
+    match err {
+        err if err.is_bad_audio() => Stop::Fail(err.to_string()),
+        err @ (WhisperError::Io(_) | WhisperError::Engine(_)) => {
+            retry_or_fail(err.to_string(), receive)
+        }
+        err => Stop::Fail(err.to_string()),
+    }
+}
+
+/// A blocking thread that panicked: the recording made our code fail, and would again.
+fn thread_failure(what: &str, join: &tokio::task::JoinError) -> String {
+    tracing::error!(error = %join, what, "the transcription thread failed");
+    format!("the recording could not be processed ({what} failed on it)")
+}
+
+/// Retry while receives remain, else fail saying how many attempts were made.
+fn retry_or_fail(what: String, receive: u32) -> Stop {
+    if receive < MAX_RECEIVES {
+        Stop::Retry(what)
+    } else {
+        Stop::Fail(format!("{what} (gave up after {receive} attempts)"))
+    }
+}
+
 async fn with_deepgram(
     client: &DeepgramClient,
     worker: &Worker,
@@ -405,59 +513,23 @@ async fn with_deepgram(
     })
 }
 
-/// Whisper: the object to a temporary file (removed after), then the engine on a blocking
-/// thread. A meeting in another language than English fails at once: tiny.en would write
-/// English-sounding nonsense.
+/// Whisper: the engine over the downloaded file on a blocking thread.
 async fn with_whisper(
     engine: &Arc<WhisperEngine>,
-    worker: &Worker,
-    job: &TranscribeRecording,
-    storage_key: &str,
-    language: &str,
+    file: &TempFile,
     receive: u32,
 ) -> Result<Transcribed, Stop> {
-    if !matches!(language, "en" | "auto") {
-        return Err(Stop::Fail(format!(
-            "the offline transcription engine ({WHISPER_PROVIDER}) only transcribes English, and this meeting's language is {language:?}; configure Deepgram (DEEPGRAM_API_KEY) for other languages"
-        )));
-    }
-    let retry_or_fail = |what: String| {
-        if receive < MAX_RECEIVES {
-            Stop::Retry(what)
-        } else {
-            Stop::Fail(format!("{what} (gave up after {receive} attempts)"))
-        }
-    };
-    let file = TempFile::new(job.recording_id);
-    match download(worker, storage_key, file.path()).await {
-        Ok(()) => {}
-        Err(Download::Gone) => {
-            return Err(Stop::Fail(
-                "the uploaded recording is no longer in storage".into(),
-            ));
-        }
-        Err(Download::Failed(e)) => {
-            return Err(retry_or_fail(format!("downloading the audio: {e}")));
-        }
-    }
     let engine = Arc::clone(engine);
     let path = file.path().to_path_buf();
     let result = tokio::task::spawn_blocking(move || engine.transcribe_file(&path)).await;
-    drop(file);
     match result {
         Ok(Ok(t)) => Ok(Transcribed {
             language_detected: t.language_detected,
             duration_ms: t.duration_ms,
             segments: t.segments,
         }),
-        Ok(Err(err)) if err.is_bad_audio() => Err(Stop::Fail(err.to_string())),
-        Ok(Err(err @ (WhisperError::Io(_) | WhisperError::Engine(_)))) => {
-            Err(retry_or_fail(err.to_string()))
-        }
-        Ok(Err(err)) => Err(Stop::Fail(err.to_string())),
-        Err(join) => Err(retry_or_fail(format!(
-            "the transcription thread failed: {join}"
-        ))),
+        Ok(Err(err)) => Err(engine_stop(err, receive)),
+        Err(join) => Err(Stop::Fail(thread_failure("transcribing", &join))),
     }
 }
 

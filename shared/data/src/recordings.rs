@@ -59,7 +59,7 @@ macro_rules! recording_columns {
 
 /// Inserts a recording of `new.meeting_id` if `caller` may write in the meeting's
 /// organization; `None` otherwise (no such meeting, or a viewer). `uploaded_at` is set when
-/// the status is `uploaded`.
+/// the status is `uploaded` (no job is queued: `transcribe/` queues it).
 pub async fn create<'e>(
     db: impl PgExecutor<'e>,
     caller: Uuid,
@@ -106,8 +106,9 @@ pub async fn find_visible<'e>(
 
 /// Marks the recording `uploaded` (now) with its verified size and, when given, its duration,
 /// if it is `created` or already `uploaded` (a retried complete) and `caller` may write in its
-/// organization; `None` otherwise. Commit it before sending the transcription job: the worker
-/// may take the job at once and must find the row `uploaded`.
+/// organization; `None` otherwise; `queued_at` is set, for the job the caller sends. Commit it
+/// before sending the transcription job: the worker may take the job at once and must find
+/// the row `uploaded`.
 pub async fn mark_uploaded<'e>(
     db: impl PgExecutor<'e>,
     caller: Uuid,
@@ -117,7 +118,7 @@ pub async fn mark_uploaded<'e>(
 ) -> Result<Option<Recording>, sqlx::Error> {
     sqlx::query_as(concat!(
         "UPDATE recordings r SET status = 'uploaded', uploaded_at = now(), size_bytes = $3, \
-                duration_ms = COALESCE($4, r.duration_ms) \
+                duration_ms = COALESCE($4, r.duration_ms), queued_at = now() \
          FROM meetings m WHERE m.id = r.meeting_id AND r.id = $2 \
            AND r.status IN ('created', 'uploaded') AND ",
         caller_may!(write, "m.organization_id", "$1"),
@@ -132,10 +133,19 @@ pub async fn mark_uploaded<'e>(
     .await
 }
 
-/// Makes an `uploaded` or `failed` recording `uploaded` again (clearing the failure), ready for
-/// a new transcription job, if `caller` may write in its organization; `None` otherwise (or
-/// when it is `created`, `processing` or `ready`). Commit it before sending the job, as
-/// [`mark_uploaded`].
+/// Readies a transcription job for `recording` if one is needed and `caller` may write in
+/// its organization, and records that it is queued (`queued_at`); `None` when no job is to be
+/// sent (or no such recording). A job is needed for a recording that is:
+/// - `failed`: `uploaded` again, its failure and attempts cleared (a person asks again);
+/// - `uploaded` with no job sent in the last [`PROCESSING_STALE_AFTER_SECS`] (one whose send
+///   failed, or was lost);
+/// - `processing` but claimed longer ago than that (its run died): `uploaded` again, its
+///   attempts kept, so a recording that keeps killing its runs ends `failed`.
+///
+/// One statement, so concurrent calls ready one job. Commit it before sending the job, as
+/// [`mark_uploaded`]; when the send fails, [`unqueue`] it.
+///
+/// [`PROCESSING_STALE_AFTER_SECS`]: crate::transcripts::PROCESSING_STALE_AFTER_SECS
 pub async fn requeue<'e>(
     db: impl PgExecutor<'e>,
     caller: Uuid,
@@ -143,17 +153,44 @@ pub async fn requeue<'e>(
 ) -> Result<Option<Recording>, sqlx::Error> {
     sqlx::query_as(concat!(
         "UPDATE recordings r SET status = 'uploaded', failure_reason = NULL, \
-                uploaded_at = COALESCE(r.uploaded_at, now()) \
+                uploaded_at = COALESCE(r.uploaded_at, now()), queued_at = now(), \
+                transcription_attempts = CASE WHEN r.status = 'failed' THEN 0 \
+                                              ELSE r.transcription_attempts END \
          FROM meetings m WHERE m.id = r.meeting_id AND r.id = $2 \
-           AND r.status IN ('uploaded', 'failed') AND ",
+           AND (r.status = 'failed' \
+                OR (r.status = 'uploaded' \
+                    AND (r.queued_at IS NULL OR r.queued_at < now() - make_interval(secs => $3))) \
+                OR (r.status = 'processing' \
+                    AND COALESCE(r.processing_started_at, r.uploaded_at, r.created_at) \
+                        < now() - make_interval(secs => $3))) AND ",
         caller_may!(write, "m.organization_id", "$1"),
         " RETURNING ",
         recording_columns!()
     ))
     .bind(caller)
     .bind(id)
+    .bind(crate::transcripts::PROCESSING_STALE_AFTER_SECS as f64)
     .fetch_optional(db)
     .await
+}
+
+/// Forgets that a job was readied for `recording` by [`requeue`] (its send failed), so the
+/// next `transcribe/` sends one; for a caller who may write in its organization.
+pub async fn unqueue<'e>(
+    db: impl PgExecutor<'e>,
+    caller: Uuid,
+    id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(concat!(
+        "UPDATE recordings r SET queued_at = NULL FROM meetings m \
+         WHERE m.id = r.meeting_id AND r.id = $2 AND r.status = 'uploaded' AND ",
+        caller_may!(write, "m.organization_id", "$1")
+    ))
+    .bind(caller)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 /// The recording's `status`, if `caller` may read it.

@@ -22,6 +22,15 @@ pub const FAILURE_REASON_MAX_CHARS: usize = 1000;
 /// The largest `recordings.duration_ms` the table accepts (24 h, in ms).
 pub const MAX_DURATION_MS: i64 = 86_400_000;
 
+/// How long a run may hold a recording `processing` (s): the recording worker's longest run
+/// (its Lambda `Timeout`, 900 s in template.yaml) plus a minute. A `processing` recording
+/// claimed longer ago was abandoned by a run that died, and is taken again.
+pub const PROCESSING_STALE_AFTER_SECS: i64 = 960;
+
+/// Runs that may claim a recording before it fails instead (the queue's `maxReceiveCount`):
+/// a recording whose runs keep dying (out of memory, out of time) fails on the next claim.
+pub const MAX_TRANSCRIPTION_ATTEMPTS: i32 = 3;
+
 /// A row of `transcripts`.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct Transcript {
@@ -97,13 +106,16 @@ pub struct NewRecordingTranscript<'a> {
 /// Where a recording stood when a worker tried to claim it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
-    /// It was `uploaded` (or `processing` and this is a redelivery) and is now
+    /// It was `uploaded` (or `processing` and this is a redelivery, or abandoned) and is now
     /// `processing`; transcribe the object at `storage_key`.
     Claimed {
         meeting_id: Uuid,
         storage_key: String,
         /// The meeting's `language_preference`: `en`, `fr` or `auto`.
         language_preference: String,
+        /// This run's number since a person last queued it, from 1; past
+        /// [`MAX_TRANSCRIPTION_ATTEMPTS`] the earlier runs died on it.
+        attempt: i32,
     },
     /// Nothing to do: `created` (never uploaded), `ready` (done already), `failed`, or
     /// `processing` by another run.
@@ -191,31 +203,39 @@ pub async fn for_recording(
 }
 
 /// Takes `recording` of `organization` on to `processing` if it is `uploaded`, or already
-/// `processing` when `redelivered` (the same message again, after a run that did not finish),
-/// clearing any earlier failure reason. A first delivery finding it `processing` is a second
-/// job for a recording another run is working on: [`Claim::Settled`].
+/// `processing` when `redelivered` (the same message again, after a run that did not finish)
+/// or claimed more than [`PROCESSING_STALE_AFTER_SECS`] ago (a run that died), clearing any
+/// earlier failure reason and counting the attempt. A first delivery finding it `processing`
+/// by a live run is a second job for it: [`Claim::Settled`]. One statement: of concurrent
+/// claims of an abandoned recording, one wins.
 pub async fn claim_recording(
     pool: &PgPool,
     organization: Uuid,
     recording: Uuid,
     redelivered: bool,
 ) -> Result<Claim, sqlx::Error> {
-    let claimed: Option<(Uuid, String, String)> = sqlx::query_as(
-        "UPDATE recordings r SET status = 'processing', failure_reason = NULL \
+    let claimed: Option<(Uuid, String, String, i32)> = sqlx::query_as(
+        "UPDATE recordings r SET status = 'processing', failure_reason = NULL, \
+                processing_started_at = now(), \
+                transcription_attempts = LEAST(r.transcription_attempts + 1, 1000) \
          FROM meetings m WHERE m.id = r.meeting_id AND r.id = $2 AND m.organization_id = $1 \
-           AND (r.status = 'uploaded' OR (r.status = 'processing' AND $3)) \
-         RETURNING r.meeting_id, r.storage_key, m.language_preference",
+           AND (r.status = 'uploaded' OR (r.status = 'processing' AND ($3 OR \
+                COALESCE(r.processing_started_at, r.uploaded_at, r.created_at) \
+                  < now() - make_interval(secs => $4)))) \
+         RETURNING r.meeting_id, r.storage_key, m.language_preference, r.transcription_attempts",
     )
     .bind(organization)
     .bind(recording)
     .bind(redelivered)
+    .bind(PROCESSING_STALE_AFTER_SECS as f64)
     .fetch_optional(pool)
     .await?;
-    if let Some((meeting_id, storage_key, language_preference)) = claimed {
+    if let Some((meeting_id, storage_key, language_preference, attempt)) = claimed {
         return Ok(Claim::Claimed {
             meeting_id,
             storage_key,
             language_preference,
+            attempt,
         });
     }
     let status: Option<String> = sqlx::query_scalar(

@@ -10,19 +10,28 @@
 //! decodes up to any cut.
 //! The container is recognised from the bytes, not from a name or MIME type. Channels are
 //! averaged to mono; the rate is converted to 16 kHz by rubato's FFT resampler.
+//!
+//! Hostile input (issue 16): what a file declares (rate, channels, bits, frames per packet) is
+//! checked against [`limits`] before anything is sized from it, every decoded buffer again,
+//! the resampler's size is bounded whatever the rate, a panic in a demuxer or decoder is the
+//! file's fault ([`WhisperError::Undecodable`]), and a stream longer than its
+//! `max_duration_ms` ends with [`WhisperError::TooLong`]. [`measure`] finds a recording's
+//! length from its packets alone (no decoding), before any transcription is paid for.
 
 use std::io::ErrorKind;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Indexing, Resampler};
 use symphonia::core::codecs::CodecParameters;
-use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
+use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::codecs::registry::CodecRegistry;
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::MetadataOptions;
+use symphonia::core::units::{TimeBase, Timestamp};
 
 use crate::WhisperError;
 
@@ -34,6 +43,30 @@ const RESAMPLER_CHUNK: usize = 1024;
 
 /// Consecutive undecodable packets after which a stream is given up on.
 const MAX_BAD_PACKETS: u32 = 64;
+
+/// What a recording may declare, checked before anything is sized from it: the range real
+/// recordings use. Anything outside is refused as [`WhisperError::OutOfRange`].
+pub mod limits {
+    /// The lowest sample rate (Hz): narrow-band telephone audio.
+    pub const MIN_SAMPLE_RATE: u32 = 8_000;
+    /// The highest sample rate (Hz): studio audio.
+    pub const MAX_SAMPLE_RATE: u32 = 192_000;
+    /// The most channels (7.1 surround).
+    pub const MAX_CHANNELS: usize = 8;
+    /// The most bits per sample (32-bit PCM or float).
+    pub const MAX_BITS_PER_SAMPLE: u32 = 32;
+    /// The most frames one packet may declare or decode to: about 5.5 s at 48 kHz, far above
+    /// every codec's frame (AAC 1,024, MP3 1,152, Opus 5,760, FLAC 65,535), so a decoded buffer
+    /// holds at most 8 MiB of `f32` samples.
+    pub const MAX_FRAMES_PER_PACKET: u64 = 1 << 18;
+    /// The resampler works at the rate rounded to a multiple of this (Hz), so its FFT sizes
+    /// (rate ÷ gcd(rate, 16,000) ≤ 7,680) stay small whatever the rate; every standard rate
+    /// is a multiple of it, and another is off by at most 0.16 %.
+    pub const RATE_STEP: u32 = 25;
+}
+
+/// The default longest recording transcribed: 4 hours (ms).
+pub const DEFAULT_MAX_DURATION_MS: u64 = 4 * 3_600_000;
 
 /// symphonia's codecs plus libopus for Opus.
 static CODECS: std::sync::LazyLock<CodecRegistry> = std::sync::LazyLock::new(|| {
@@ -59,33 +92,32 @@ pub(crate) struct AudioStream<'s> {
     pub(crate) samples_out: u64,
     /// Why the stream ended early (a cut file), for the log.
     pub(crate) cut_short: Option<String>,
+    /// The most 16 kHz samples handed out before [`WhisperError::TooLong`].
+    max_samples: u64,
+    max_duration_ms: u64,
 }
 
 impl<'s> AudioStream<'s> {
-    /// Probes `source` for a container and opens its first audio track's decoder.
-    pub(crate) fn open(source: Box<dyn MediaSource + 's>) -> Result<Self, WhisperError> {
-        let stream = MediaSourceStream::new(source, MediaSourceStreamOptions::default());
-        if stream.byte_len() == Some(0) {
-            return Err(WhisperError::EmptyAudio);
-        }
-        let format = symphonia::default::get_probe()
-            .probe(
-                &Hint::new(),
-                stream,
-                FormatOptions::default(),
-                MetadataOptions::default(),
-            )
-            .map_err(|e| WhisperError::UnsupportedContainer(e.to_string()))?;
+    /// Probes `source` for a container, checks what its first audio track declares and opens
+    /// its decoder; the stream ends with [`WhisperError::TooLong`] past `max_duration_ms`.
+    pub(crate) fn open(
+        source: Box<dyn MediaSource + 's>,
+        max_duration_ms: u64,
+    ) -> Result<Self, WhisperError> {
+        let (format, track_id) = open_track(source)?;
         let track = format
-            .default_track(TrackType::Audio)
+            .tracks()
+            .iter()
+            .find(|t| t.id == track_id)
             .ok_or(WhisperError::NoAudioTrack)?;
         let Some(CodecParameters::Audio(params)) = &track.codec_params else {
             return Err(WhisperError::NoAudioTrack);
         };
-        let decoder = CODECS
-            .make_audio_decoder(params, &AudioDecoderOptions::default())
-            .map_err(|e| WhisperError::UnsupportedCodec(e.to_string()))?;
-        let track_id = track.id;
+        let decoder = guarded("opening the decoder", || {
+            CODECS
+                .make_audio_decoder(params, &AudioDecoderOptions::default())
+                .map_err(|e| WhisperError::UnsupportedCodec(e.to_string()))
+        })?;
         Ok(Self {
             format,
             decoder,
@@ -98,12 +130,34 @@ impl<'s> AudioStream<'s> {
             ended: false,
             samples_out: 0,
             cut_short: None,
+            max_samples: max_duration_ms.saturating_mul(u64::from(SAMPLE_RATE)) / 1000,
+            max_duration_ms,
         })
     }
 
     /// The next 16 kHz mono samples (possibly none for one packet), or `None` at the end.
     /// A stream that ends in the middle (a cut upload) ends there, with what was decoded.
+    /// Past the stream's duration limit: [`WhisperError::TooLong`]. A panic in symphonia or
+    /// the resampler (a crafted file) ends the stream with [`WhisperError::Undecodable`].
     pub(crate) fn next_chunk(&mut self) -> Result<Option<Vec<f32>>, WhisperError> {
+        if self.ended {
+            return Ok(None);
+        }
+        let next = guarded("decoding", || self.next_chunk_unguarded());
+        match &next {
+            Err(_) => self.ended = true,
+            Ok(_) if self.samples_out > self.max_samples => {
+                self.ended = true;
+                return Err(WhisperError::TooLong {
+                    max_ms: self.max_duration_ms,
+                });
+            }
+            Ok(_) => {}
+        }
+        next
+    }
+
+    fn next_chunk_unguarded(&mut self) -> Result<Option<Vec<f32>>, WhisperError> {
         loop {
             if self.ended {
                 return Ok(None);
@@ -146,12 +200,20 @@ impl<'s> AudioStream<'s> {
             if frames == 0 {
                 continue;
             }
+            // What the decoder made, checked before it is copied: a decoder may not honour
+            // what the container declared.
+            check_rate(rate)?;
+            check_channels(channels)?;
+            if frames as u64 > limits::MAX_FRAMES_PER_PACKET {
+                return Err(out_of_range(
+                    "frames in one packet",
+                    frames,
+                    "at most 262,144",
+                ));
+            }
             buffer.copy_to_vec_interleaved::<f32>(&mut self.interleaved);
             match self.source_rate {
                 None => {
-                    if rate == 0 {
-                        return Err(WhisperError::Undecodable("a sample rate of 0".into()));
-                    }
                     self.source_rate = Some(rate);
                     if rate != SAMPLE_RATE {
                         self.resampler = Some(Resample::new(rate)?);
@@ -195,6 +257,178 @@ impl<'s> AudioStream<'s> {
     }
 }
 
+/// A recording's length, found by [`measure`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Measured {
+    /// The end of the audio track's last packet (ms from the start).
+    pub duration_ms: u64,
+}
+
+/// The length of a recording from its audio track's packets alone (no decoding: a few
+/// seconds for hours of audio), after the same checks of what it declares as transcription
+/// makes. [`WhisperError::TooLong`] as soon as a packet ends past `max_duration_ms` (what a
+/// header declares is not trusted either way: a cut upload declares more than it holds); the
+/// other errors as [`crate::decode`]'s.
+pub fn measure(
+    source: Box<dyn MediaSource + '_>,
+    max_duration_ms: u64,
+) -> Result<Measured, WhisperError> {
+    let (mut format, track_id) = open_track(source)?;
+    let track = format
+        .tracks()
+        .iter()
+        .find(|t| t.id == track_id)
+        .ok_or(WhisperError::NoAudioTrack)?;
+    // The decoder's own checks of its configuration (e.g. Vorbis: at most 32 channels), as
+    // transcription would meet them.
+    if let Some(CodecParameters::Audio(params)) = &track.codec_params {
+        guarded("opening the decoder", || {
+            CODECS
+                .make_audio_decoder(params, &AudioDecoderOptions::default())
+                .map(drop)
+                .map_err(|e| WhisperError::UnsupportedCodec(e.to_string()))
+        })?;
+    }
+    let time_base = track.time_base.or_else(|| match &track.codec_params {
+        Some(CodecParameters::Audio(p)) => p.sample_rate.and_then(TimeBase::try_from_recip),
+        _ => None,
+    });
+    let Some(time_base) = time_base else {
+        return Err(WhisperError::Undecodable(
+            "the audio track has no time base".into(),
+        ));
+    };
+    let to_ms = |ts: i64| -> u64 {
+        let ms = time_base
+            .calc_time_saturating(Timestamp::new(ts))
+            .as_millis();
+        u64::try_from(ms.max(0)).unwrap_or(u64::MAX)
+    };
+    let too_long = WhisperError::TooLong {
+        max_ms: max_duration_ms,
+    };
+    let mut end_ms = 0u64;
+    let mut packets = 0u64;
+    guarded("reading the packets", || {
+        loop {
+            let packet = match format.next_packet() {
+                Ok(Some(packet)) => packet,
+                Ok(None) => break,
+                // A cut file: its length is what could be read.
+                Err(SymphoniaError::IoError(e)) if e.kind() == ErrorKind::UnexpectedEof => break,
+                Err(SymphoniaError::ResetRequired) => break,
+                Err(_) if packets > 0 => break,
+                Err(e) => return Err(WhisperError::Undecodable(e.to_string())),
+            };
+            if packet.track_id != track_id {
+                continue;
+            }
+            packets += 1;
+            let end = packet.pts.get().saturating_add_unsigned(packet.dur.get());
+            end_ms = end_ms.max(to_ms(end));
+            if end_ms > max_duration_ms {
+                return Err(too_long);
+            }
+        }
+        Ok(())
+    })?;
+    if packets == 0 {
+        return Err(WhisperError::Undecodable("no audio packets".into()));
+    }
+    Ok(Measured {
+        duration_ms: end_ms,
+    })
+}
+
+/// Probes `source` and checks what its default audio track declares; the reader and the
+/// track's id.
+fn open_track<'s>(
+    source: Box<dyn MediaSource + 's>,
+) -> Result<(Box<dyn FormatReader + 's>, u32), WhisperError> {
+    let stream = MediaSourceStream::new(source, MediaSourceStreamOptions::default());
+    if stream.byte_len() == Some(0) {
+        return Err(WhisperError::EmptyAudio);
+    }
+    let format = guarded("reading the container", || {
+        symphonia::default::get_probe()
+            .probe(
+                &Hint::new(),
+                stream,
+                FormatOptions::default(),
+                MetadataOptions::default(),
+            )
+            .map_err(|e| WhisperError::UnsupportedContainer(e.to_string()))
+    })?;
+    let track = format
+        .default_track(TrackType::Audio)
+        .ok_or(WhisperError::NoAudioTrack)?;
+    let Some(CodecParameters::Audio(params)) = &track.codec_params else {
+        return Err(WhisperError::NoAudioTrack);
+    };
+    check_declared(params)?;
+    let track_id = track.id;
+    Ok((format, track_id))
+}
+
+/// Refuses what a track declares outside [`limits`] (an absent value is checked when the
+/// decoder makes it).
+fn check_declared(params: &AudioCodecParameters) -> Result<(), WhisperError> {
+    if let Some(rate) = params.sample_rate {
+        check_rate(rate)?;
+    }
+    if let Some(channels) = &params.channels {
+        check_channels(channels.count())?;
+    }
+    for bits in [params.bits_per_sample, params.bits_per_coded_sample]
+        .into_iter()
+        .flatten()
+    {
+        if bits == 0 || bits > limits::MAX_BITS_PER_SAMPLE {
+            return Err(out_of_range("bits per sample", bits, "1 to 32"));
+        }
+    }
+    for frames in [params.max_frames_per_packet, params.frames_per_block]
+        .into_iter()
+        .flatten()
+    {
+        if frames == 0 || frames > limits::MAX_FRAMES_PER_PACKET {
+            return Err(out_of_range("frames per packet", frames, "1 to 262,144"));
+        }
+    }
+    Ok(())
+}
+
+fn check_rate(rate: u32) -> Result<(), WhisperError> {
+    if (limits::MIN_SAMPLE_RATE..=limits::MAX_SAMPLE_RATE).contains(&rate) {
+        Ok(())
+    } else {
+        Err(out_of_range("a sample rate", rate, "8,000 to 192,000 Hz"))
+    }
+}
+
+fn check_channels(channels: usize) -> Result<(), WhisperError> {
+    if (1..=limits::MAX_CHANNELS).contains(&channels) {
+        Ok(())
+    } else {
+        Err(out_of_range("channels", channels, "1 to 8"))
+    }
+}
+
+fn out_of_range(what: &str, value: impl std::fmt::Display, range: &str) -> WhisperError {
+    WhisperError::OutOfRange(format!("{what} of {value}, where recordings use {range}"))
+}
+
+/// Runs `f`, turning a panic (a demuxer or decoder tripping on a crafted file) into
+/// [`WhisperError::Undecodable`]: the file's fault, never worth another try. Needs
+/// `panic = "unwind"` (the workspace's release profile).
+fn guarded<T>(stage: &str, f: impl FnOnce() -> Result<T, WhisperError>) -> Result<T, WhisperError> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(WhisperError::Undecodable(format!(
+            "the decoder failed on this file while {stage}"
+        )))
+    })
+}
+
 /// The average of the channels of interleaved samples.
 fn downmix(interleaved: &[f32], channels: usize) -> Vec<f32> {
     if channels == 1 {
@@ -219,9 +453,12 @@ struct Resample {
 }
 
 impl Resample {
+    /// `rate` within [`limits`]; the resampler works at it rounded to [`limits::RATE_STEP`].
     fn new(rate: u32) -> Result<Self, WhisperError> {
+        let step = limits::RATE_STEP;
+        let snapped = (rate + step / 2) / step * step;
         let inner = Fft::<f32>::new(
-            rate as usize,
+            snapped as usize,
             SAMPLE_RATE as usize,
             RESAMPLER_CHUNK,
             1,
@@ -305,5 +542,39 @@ impl Resample {
         }
         produced.extend_from_slice(fresh);
         Ok(used)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PHRASE_WAV: &[u8] = include_bytes!("../../../tests/fixtures/audio/phrase.wav");
+
+    /// Every chunk of the stream, or its first error.
+    fn drain(max_duration_ms: u64) -> Result<u64, WhisperError> {
+        let mut stream =
+            AudioStream::open(Box::new(std::io::Cursor::new(PHRASE_WAV)), max_duration_ms)?;
+        while stream.next_chunk()?.is_some() {}
+        Ok(stream.samples_out)
+    }
+
+    #[test]
+    fn the_decoded_stream_stops_past_its_duration_limit() {
+        // The 4.07 s phrase: whole within 5 s, refused within 2 s however its packets lie.
+        let samples = drain(5_000).expect("decoded");
+        assert!((64_000..=66_000).contains(&samples), "{samples}");
+        assert!(matches!(
+            drain(2_000),
+            Err(WhisperError::TooLong { max_ms: 2_000 })
+        ));
+    }
+
+    #[test]
+    fn the_resampler_works_at_a_rate_rounded_to_25_hz() {
+        // 44,101 Hz is prime to 16,000; the resampler sizes itself for 44,100 Hz instead.
+        let resample = Resample::new(44_101).expect("resampler");
+        assert!(resample.out.len() < 1 << 16, "{}", resample.out.len());
+        assert!((resample.inner.resample_ratio() - 16_000.0 / 44_100.0).abs() < 1e-9);
     }
 }

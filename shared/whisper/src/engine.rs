@@ -39,6 +39,7 @@ pub struct WhisperEngine {
     path: PathBuf,
     threads: c_int,
     running: Mutex<()>,
+    max_duration_ms: u64,
 }
 
 impl std::fmt::Debug for WhisperEngine {
@@ -82,7 +83,17 @@ impl WhisperEngine {
             path,
             threads,
             running: Mutex::new(()),
+            max_duration_ms: crate::DEFAULT_MAX_DURATION_MS,
         })
+    }
+
+    /// The longest audio this engine transcribes (ms; default
+    /// [`crate::DEFAULT_MAX_DURATION_MS`]): past it, a transcription stops with
+    /// [`WhisperError::TooLong`].
+    #[must_use]
+    pub fn with_max_duration_ms(mut self, max_duration_ms: u64) -> Self {
+        self.max_duration_ms = max_duration_ms;
+        self
     }
 
     /// The model file this engine was loaded from.
@@ -96,7 +107,8 @@ impl WhisperEngine {
     /// Bad audio gives an error for which [`WhisperError::is_bad_audio`] holds: empty, not a
     /// known container, no audio track, an unknown codec, nothing decodable. Silence or audio
     /// too short to hold a word gives a transcript without segments. A file cut short is
-    /// transcribed up to the cut.
+    /// transcribed up to the cut. Audio past [`WhisperEngine::with_max_duration_ms`] stops it
+    /// with [`WhisperError::TooLong`], a bad-audio error too.
     pub fn transcribe(&self, audio: &[u8]) -> Result<Transcription, WhisperError> {
         if audio.is_empty() {
             return Err(WhisperError::EmptyAudio);
@@ -118,7 +130,7 @@ impl WhisperEngine {
         &self,
         source: Box<dyn MediaSource + 's>,
     ) -> Result<Transcription, WhisperError> {
-        let mut stream = AudioStream::open(source)?;
+        let mut stream = AudioStream::open(source, self.max_duration_ms)?;
         // A poisoned lock only means an earlier transcription panicked; the model is intact.
         let _running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         let mut state = self

@@ -25,7 +25,7 @@ pub mod sentences;
 
 use std::path::PathBuf;
 
-pub use audio::SAMPLE_RATE;
+pub use audio::{DEFAULT_MAX_DURATION_MS, Measured, SAMPLE_RATE, limits};
 pub use engine::{WINDOW_MS, WhisperEngine};
 
 /// `transcripts.provider` of what this engine makes (varchar 50).
@@ -94,9 +94,17 @@ pub enum WhisperError {
     /// An audio codec we do not decode.
     #[error("the recording's audio codec is not supported ({0})")]
     UnsupportedCodec(String),
-    /// Damaged audio: nothing or too little could be decoded.
+    /// Damaged audio: nothing or too little could be decoded, or a demuxer or decoder failed
+    /// on it (a panic, caught).
     #[error("the recording's audio could not be decoded ({0})")]
     Undecodable(String),
+    /// The file declares (or decodes to) a sample rate, channel count, sample size or packet
+    /// size outside what recordings use ([`limits`]).
+    #[error("the recording is not a plausible audio file: it declares {0}")]
+    OutOfRange(String),
+    /// Longer than the limit it was transcribed or measured with (ms).
+    #[error("the recording is longer than the {} allowed", hours_minutes(*max_ms))]
+    TooLong { max_ms: u64 },
     /// Reading the audio file failed.
     #[error("reading the recording: {0}")]
     Io(#[from] std::io::Error),
@@ -116,18 +124,62 @@ impl WhisperError {
                 | Self::NoAudioTrack
                 | Self::UnsupportedCodec(_)
                 | Self::Undecodable(_)
+                | Self::OutOfRange(_)
+                | Self::TooLong { .. }
         )
     }
 }
 
+/// `4 hours`, `90 minutes`, `1 hour 30 minutes`, `2 seconds`: a limit as users read it.
+fn hours_minutes(ms: u64) -> String {
+    let minutes = ms / 60_000;
+    let (h, m) = (minutes / 60, minutes % 60);
+    let unit = |n: u64, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+    if minutes == 0 {
+        return unit(ms / 1000, "second");
+    }
+    match (h, m) {
+        (0, _) => unit(m, "minute"),
+        (_, 0) => unit(h, "hour"),
+        _ => format!("{} {}", unit(h, "hour"), unit(m, "minute")),
+    }
+}
+
+/// The length of the recording in the file at `path`, measured from its packets without
+/// decoding them (seconds for hours of audio), after the same checks of what it declares as
+/// transcription makes: what the recording worker runs before paying for a transcription.
+/// Errors: those of [`WhisperEngine::transcribe`] for bad audio, [`WhisperError::TooLong`]
+/// past `max_duration_ms`, [`WhisperError::Io`] when the file cannot be read.
+pub fn measure_file(
+    path: &std::path::Path,
+    max_duration_ms: u64,
+) -> Result<Measured, WhisperError> {
+    let file = std::fs::File::open(path)?;
+    if file.metadata()?.len() == 0 {
+        return Err(WhisperError::EmptyAudio);
+    }
+    audio::measure(Box::new(file), max_duration_ms)
+}
+
+/// [`measure_file`] over bytes in memory.
+pub fn measure(audio: &[u8], max_duration_ms: u64) -> Result<Measured, WhisperError> {
+    if audio.is_empty() {
+        return Err(WhisperError::EmptyAudio);
+    }
+    audio::measure(Box::new(std::io::Cursor::new(audio)), max_duration_ms)
+}
+
 /// The whole recording as 16 kHz mono samples (the engine's input), with the same errors as
-/// [`WhisperEngine::transcribe`]. For tests and tools: transcription streams instead, a window
-/// at a time.
+/// [`WhisperEngine::transcribe`] (at most [`DEFAULT_MAX_DURATION_MS`] of it). For tests and
+/// tools: transcription streams instead, a window at a time.
 pub fn decode(audio: &[u8]) -> Result<Vec<f32>, WhisperError> {
     if audio.is_empty() {
         return Err(WhisperError::EmptyAudio);
     }
-    let mut stream = audio::AudioStream::open(Box::new(std::io::Cursor::new(audio)))?;
+    let mut stream = audio::AudioStream::open(
+        Box::new(std::io::Cursor::new(audio)),
+        DEFAULT_MAX_DURATION_MS,
+    )?;
     let mut samples = Vec::new();
     while let Some(chunk) = stream.next_chunk()? {
         samples.extend_from_slice(&chunk);

@@ -32,7 +32,7 @@ const MAX_WER_HUMAN: f64 = 0.15;
 const MAX_WER_SYNTHETIC: f64 = 0.25;
 
 /// Uploads `bytes` through `upload/`; answers the recording id.
-async fn upload(
+pub(crate) async fn upload(
     app: &TestApp,
     who: &Account,
     meeting: Uuid,
@@ -96,7 +96,7 @@ async fn recording_duration(app: &TestApp, id: Uuid) -> Option<i64> {
         .map(i64::from)
 }
 
-async fn failure_reason(app: &TestApp, id: Uuid) -> Option<String> {
+pub(crate) async fn failure_reason(app: &TestApp, id: Uuid) -> Option<String> {
     sqlx::query_scalar("SELECT failure_reason FROM recordings WHERE id = $1")
         .bind(id)
         .fetch_one(&app.pool)
