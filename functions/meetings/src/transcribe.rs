@@ -138,14 +138,13 @@ pub async fn transcribe(
     // One job, whatever the number of calls: `requeue` readies one only for a `failed`
     // recording, an `uploaded` one with no job sent lately, or a `processing` one whose run
     // died; it is committed before the send, so a worker taking the job at once sees it.
-    if let Some(recording) = recordings::requeue(pool, caller.id, recording_id).await? {
-        if let Err(err) =
+    if let Some(recording) = recordings::requeue(pool, caller.id, recording_id).await?
+        && let Err(err) =
             crate::recordings::queue_transcription(&state.uploads, &recording, &found).await
-        {
-            // Not sent: the next call sends it.
-            recordings::unqueue(pool, caller.id, recording_id).await?;
-            return Err(err);
-        }
+    {
+        // Not sent: the next call sends it.
+        recordings::unqueue(pool, caller.id, recording_id).await?;
+        return Err(err);
     }
     let status = wait_for(&state.uploads, pool, caller.id, recording_id).await?;
     match status.as_str() {
