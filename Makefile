@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 ENV := source infra/local/load-env.sh
 
-.PHONY: dev test setup openapi bench bench-whisper fuzz lint stop
+.PHONY: dev test setup openapi bench bench-whisper fuzz fuzz-decoder lint stop
 
 dev: setup
 	@$(ENV) && cargo run -q -p meetin-local -- serve
@@ -37,9 +37,16 @@ bench-whisper:
 	  tests/fixtures/audio/librivox-0870.flac tests/fixtures/audio/meeting.webm
 
 # Fuzzes every documented operation (schemathesis); fails on any 5xx and on any response that
-# does not conform to the documented status codes, content types and schemas.
+# does not conform to the documented status codes, content types and schemas. Then the
+# recording decoder (fuzz-decoder).
 fuzz: setup
 	@bash infra/local/fuzz.sh
+	@$(MAKE) --no-print-directory fuzz-decoder
+
+# libFuzzer on the recording decoder (cargo-fuzz, nightly; both installed when missing) for
+# FUZZ_DECODER_SECONDS (120) under a 256 MiB allocation limit; see docs/hostile-input.md.
+fuzz-decoder:
+	@bash infra/local/fuzz-decoder.sh
 
 lint:
 	cargo fmt --all -- --check
