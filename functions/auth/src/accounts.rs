@@ -22,12 +22,13 @@ use crate::json::{
     PasswordChangeRequest, PasswordChangedResponse, RefreshRequest, RegisterRequest, TokenPair,
     USERNAME_TAKEN, UserJson,
 };
+use crate::rotation::{self, Outcome};
 
-/// A fresh access token plus a refresh token in `family` (a new family for a new login).
-fn issue_pair(ctx: &AppContext, user: Uuid, family: Option<String>) -> ApiResult<TokenPair> {
+/// A fresh access token plus the refresh token of a new login.
+fn issue_pair(ctx: &AppContext, user: Uuid) -> ApiResult<TokenPair> {
     let now = Utc::now();
     let access = ctx.jwt.issue(TokenType::Access, user, None, now)?;
-    let refresh = ctx.jwt.issue(TokenType::Refresh, user, family, now)?;
+    let refresh = ctx.jwt.issue(TokenType::Refresh, user, None, now)?;
     Ok(TokenPair {
         refresh: refresh.token,
         access: access.token,
@@ -71,7 +72,7 @@ pub async fn register(
             RegisterError::UsernameTaken => ApiError::field("username", USERNAME_TAKEN),
             RegisterError::Database(err) => err.into(),
         })?;
-    let tokens = issue_pair(&ctx, user.id, None)?;
+    let tokens = issue_pair(&ctx, user.id)?;
     Ok((
         StatusCode::CREATED,
         Json(AuthResponse {
@@ -112,7 +113,7 @@ pub async fn login(
     };
     ctx.ephemeral.clear_login_failures(&email).await?;
     users::record_login(&ctx.pool, user.id).await?;
-    let tokens = issue_pair(&ctx, user.id, None)?;
+    let tokens = issue_pair(&ctx, user.id)?;
     Ok(Json(AuthResponse {
         user: user.into(),
         tokens,
@@ -138,14 +139,16 @@ fn refresh_refused(problem: TokenProblem) -> ApiError {
     ApiError::unauthorized(problem.message(), "token_not_valid")
 }
 
-/// Rotates a refresh token: the presented one is revoked and a new pair issued. Presenting
-/// it again within the grace period (`REFRESH_REUSE_GRACE_SECONDS`) gets another pair in
-/// the same login; after it, revokes every token of the login.
+/// Rotates a refresh token into a new pair in the same login. Presenting it again gets
+/// another pair while no token issued from it was presented (within the grace period,
+/// `REFRESH_REUSE_GRACE_SECONDS`, as a sibling; after it, the unused ones are superseded);
+/// once one was, or when it was itself superseded, presenting it revokes every token of the
+/// login (docs/api-decisions.md).
 #[utoipa::path(
     post, path = "/api/auth/refresh/", tag = "auth", operation_id = "auth_refresh",
     request_body = RefreshRequest,
     responses(
-        (status = 200, description = "A new pair; the presented refresh token is now revoked", body = TokenPair),
+        (status = 200, description = "A new pair; the presented refresh token is now rotated", body = TokenPair),
         (status = 400, description = "`refresh` missing", body = FieldErrorsBody),
         (status = 401, description = "`Token is invalid`, `Token is expired`, `Token is blacklisted` or `Token has wrong type` (code `token_not_valid`); or `no_active_account`", body = DetailBody),
         (status = 429, description = "More than 30 refreshes a minute from this address (a bucket of their own)", body = DetailBody),
@@ -173,38 +176,41 @@ pub async fn refresh(
     if login_ended(&ctx, &claims, now).await? {
         return Err(refresh_refused(TokenProblem::Blacklisted));
     }
-    match ctx
-        .ephemeral
-        .revoke_token(&claims.jti, claims.expires_at(), now)
-        .await?
-    {
-        RevocationOutcome::Revoked => {}
-        RevocationOutcome::AlreadyRevoked { revoked_at } if within_grace(&ctx, revoked_at, now) => {
-            // Two requests of one client refreshed the same token at once.
-            tracing::info!(user_id = %claims.user_id, "rotated refresh token presented within the grace period");
+    // Minted first: the rotation records the child's jti.
+    let family = Some(claims.family().to_owned());
+    let child = ctx
+        .jwt
+        .issue(TokenType::Refresh, claims.user_id, family, now)?;
+    let outcome = rotation::rotate(
+        &ctx.ephemeral,
+        &claims.jti,
+        &child.claims.jti,
+        claims.expires_at(),
+        now,
+        ctx.refresh_reuse_grace.0,
+    )
+    .await?;
+    match outcome {
+        Outcome::Granted => {}
+        Outcome::Refused => {
+            tracing::info!(user_id = %claims.user_id, "refresh refused: lost a race or too many pairs from one token");
+            return Err(refresh_refused(TokenProblem::Blacklisted));
         }
-        RevocationOutcome::AlreadyRevoked { .. } => {
-            // A rotated token came back: whoever holds it is not who rotated it.
+        Outcome::Reuse => {
+            // A token came back after its successor was used, or after it was superseded:
+            // two holders of one login.
             revoke_family(&ctx, &claims).await?;
-            tracing::warn!(user_id = %claims.user_id, "revoked refresh token reused; family revoked");
+            tracing::warn!(user_id = %claims.user_id, "refresh token reused; family revoked");
             return Err(refresh_refused(TokenProblem::Blacklisted));
         }
     }
-    Ok(Json(issue_pair(
-        &ctx,
-        claims.user_id,
-        Some(claims.family().to_owned()),
-    )?))
-}
-
-/// Whether a token revoked at `revoked_at` was rotated recently enough to be presented again.
-fn within_grace(ctx: &AppContext, revoked_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
-    let grace = ctx.refresh_reuse_grace.0;
-    !grace.is_zero()
-        && revoked_at.is_some_and(|at| {
-            // Another instance's clock may be ahead: a negative age is "just now".
-            (now - at).to_std().map_or(true, |age| age <= grace)
-        })
+    let access = ctx
+        .jwt
+        .issue(TokenType::Access, claims.user_id, None, now)?;
+    Ok(Json(TokenPair {
+        refresh: child.token,
+        access: access.token,
+    }))
 }
 
 /// Whether the token's login has ended: its family was revoked (logout, reuse), or a

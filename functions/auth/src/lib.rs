@@ -15,6 +15,7 @@ pub mod accounts;
 pub mod invitations;
 pub mod json;
 pub mod organizations;
+pub mod rotation;
 
 use axum::Router;
 use axum::response::{Html, IntoResponse};

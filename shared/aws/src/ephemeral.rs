@@ -1,8 +1,9 @@
 //! The one DynamoDB table for ephemeral state (partition key `pk`, sort key `sk`, TTL attribute
-//! `expires_at` in epoch seconds). This module holds revoked refresh tokens, families and
-//! users' "every refresh token until T" records; rate-limit windows live in
-//! [`crate::rate_limit`], per-account login failures in [`crate::login_failures`]; later
-//! features add socket connections and routing under their own key prefixes.
+//! `expires_at` in epoch seconds). This module holds revoked families and users' "every
+//! refresh token until T" records; refresh tokens' rotation records live in
+//! [`crate::rotation`], rate-limit windows in [`crate::rate_limit`], per-account login
+//! failures in [`crate::login_failures`]; later features add socket connections and routing
+//! under their own key prefixes.
 //!
 //! DynamoDB deletes expired items lazily (and the local emulator never does), so every read
 //! also checks `expires_at` itself.
@@ -96,36 +97,6 @@ impl EphemeralStore {
 
     pub fn table(&self) -> &str {
         &self.table
-    }
-
-    /// Marks a refresh token (by `jti`) revoked at `now` until it would have expired anyway.
-    /// Exactly one of several concurrent callers gets `Revoked`; the others learn when.
-    pub async fn revoke_token(
-        &self,
-        jti: &str,
-        until: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<RevocationOutcome, StoreError> {
-        self.put_once(
-            &format!("revoked-token#{jti}"),
-            until,
-            now,
-            "token revocation",
-        )
-        .await
-    }
-
-    pub async fn is_token_revoked(
-        &self,
-        jti: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        self.is_present(
-            &format!("revoked-token#{jti}"),
-            now,
-            "token revocation read",
-        )
-        .await
     }
 
     /// Marks a whole login's refresh-token family revoked until its newest member must

@@ -9,6 +9,7 @@
 pub mod ephemeral;
 pub mod login_failures;
 pub mod rate_limit;
+pub mod rotation;
 pub mod secrets;
 #[cfg(feature = "sqs")]
 pub mod sqs_worker;
@@ -22,6 +23,7 @@ use meetin_core::AwsSettings;
 
 pub use ephemeral::{EphemeralStore, RevocationOutcome, StoreError, UserRevocation};
 pub use rate_limit::{RateDecision, RateLimiter};
+pub use rotation::{Claim, Rotated, SupersedeOutcome, TokenRecord};
 
 /// The SDK configuration: the Lambda role's credentials and region in AWS; the emulator's
 /// endpoint, fixed test credentials and `us-east-1` (unless a region is set) locally.

@@ -308,6 +308,11 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_family() {
         StatusCode::OK
     );
 
+    // AND once the new refresh token was used in turn
+    let used = refresh(&app, &new_refresh).await;
+    assert_eq!(used.status, StatusCode::OK, "{used:?}");
+    let newest = refresh_of(&used);
+
     // THEN the old refresh token is revoked
     let reuse = app
         .post(
@@ -324,7 +329,7 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_family() {
 
     // AND its reuse revoked the token issued from it (the family)
     let descendant = app
-        .post("/api/auth/refresh/", json!({"refresh": new_refresh}), None)
+        .post("/api/auth/refresh/", json!({"refresh": newest}), None)
         .await;
     assert_eq!(descendant.status, StatusCode::UNAUTHORIZED);
     assert_eq!(descendant.body["detail"], "Token is blacklisted");
@@ -548,12 +553,14 @@ async fn two_concurrent_refreshes_of_one_token_both_get_pairs_and_the_login_live
 
 #[tokio::test]
 async fn reuse_after_the_grace_period_revokes_the_family() {
-    // GIVEN a one-second grace and a rotated refresh token
+    // GIVEN a one-second grace and a rotated refresh token whose successor was used
     let app = TestApp::spawn_with(&[("REFRESH_REUSE_GRACE_SECONDS", "1")]).await;
     let account = app.register().await;
     let first = refresh(&app, &account.refresh).await;
     assert_eq!(first.status, StatusCode::OK, "{first:?}");
-    let descendant = refresh_of(&first);
+    let second = refresh(&app, &refresh_of(&first)).await;
+    assert_eq!(second.status, StatusCode::OK, "{second:?}");
+    let descendant = refresh_of(&second);
 
     // WHEN the rotated token comes back after the grace
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;

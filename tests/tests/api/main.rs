@@ -21,5 +21,6 @@ mod openapi;
 mod organizations;
 mod rate_limits;
 mod recordings;
+mod refresh_rotation;
 mod transcription;
 mod whisper;
