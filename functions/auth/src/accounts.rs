@@ -140,10 +140,9 @@ fn refresh_refused(problem: TokenProblem) -> ApiError {
 }
 
 /// Rotates a refresh token into a new pair in the same login. Presenting it again gets
-/// another pair while no token issued from it was presented (within the grace period,
-/// `REFRESH_REUSE_GRACE_SECONDS`, as a sibling; after it, the unused ones are superseded);
-/// once one was, or when it was itself superseded, presenting it revokes every token of the
-/// login (docs/api-decisions.md).
+/// another pair within the grace period (`REFRESH_REUSE_GRACE_SECONDS`), and after it while
+/// no token issued from it was presented (those are then superseded); otherwise, or for a
+/// superseded token, it revokes every token of the login (docs/api-decisions.md).
 #[utoipa::path(
     post, path = "/api/auth/refresh/", tag = "auth", operation_id = "auth_refresh",
     request_body = RefreshRequest,

@@ -376,10 +376,11 @@ fn seconds(
     }
 }
 
-/// How long after a refresh token is rotated presenting it again still gets a fresh pair in
-/// the same family instead of revoking the family (`REFRESH_REUSE_GRACE_SECONDS`, default
-/// 30 s; 0 disables). Covers a client firing two requests at once with one expired access
-/// token (docs/api-decisions.md, "Accounts and tokens").
+/// How long after a refresh token's latest rotation presenting it again gets a fresh pair in
+/// the same family even when a token issued from it was used (after it, only while none was)
+/// (`REFRESH_REUSE_GRACE_SECONDS`, default 30 s; 0 disables). Covers a client firing two
+/// requests at once with one expired access token (docs/api-decisions.md, "Accounts and
+/// tokens").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RefreshReuseGrace(pub Duration);
 
