@@ -30,6 +30,25 @@ pub struct Case {
     pub measure_max_ms: u64,
 }
 
+impl Case {
+    /// The extension and content type a browser gives a file of this case's container, e.g.
+    /// `("wav", "audio/wav")`, for uploading it.
+    pub fn file_type(&self) -> (&'static str, &'static str) {
+        match self.name.split(':').next().unwrap_or_default() {
+            n if n.starts_with("wav") || n.ends_with(".wav") => ("wav", "audio/wav"),
+            n if n.starts_with("flac") || n.ends_with(".flac") => ("flac", "audio/flac"),
+            n if n.starts_with("ogg") || n.ends_with(".ogg") || n.ends_with(".opus") => {
+                ("ogg", "audio/ogg")
+            }
+            n if n.starts_with("m4a") || n.ends_with(".m4a") => ("m4a", "audio/mp4"),
+            n if n.ends_with(".mp4") => ("mp4", "video/mp4"),
+            n if n.starts_with("webm") || n.ends_with(".webm") => ("webm", "audio/webm"),
+            n if n.starts_with("adts") || n.ends_with(".aac") => ("aac", "audio/aac"),
+            _ => ("mp3", "audio/mpeg"),
+        }
+    }
+}
+
 /// The phrase fixtures last about 4.1 s; a decoder reading what is really there stays under
 /// this.
 const PHRASE_MAX_MS: u64 = 5_000;

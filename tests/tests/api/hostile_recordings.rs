@@ -14,25 +14,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::helpers::{Account, TestApp};
-use crate::recordings::{app_with_own_queue, meeting, status_of};
+use crate::recordings::{app_with_own_queue, jobs, meeting, status_of};
 use crate::transcription::{failures, handle, job_for, record};
 use crate::whisper::{failure_reason, upload};
-
-/// The file name and content type a browser gives a case's file.
-fn file_of(case: &str) -> (&'static str, &'static str) {
-    match case.split(':').next().unwrap_or_default() {
-        n if n.starts_with("wav") || n.ends_with(".wav") => ("h.wav", "audio/wav"),
-        n if n.starts_with("flac") || n.ends_with(".flac") => ("h.flac", "audio/flac"),
-        n if n.starts_with("ogg") || n.ends_with(".ogg") || n.ends_with(".opus") => {
-            ("h.ogg", "audio/ogg")
-        }
-        n if n.starts_with("m4a") || n.ends_with(".m4a") => ("h.m4a", "audio/mp4"),
-        n if n.ends_with(".mp4") => ("h.mp4", "video/mp4"),
-        n if n.starts_with("webm") || n.ends_with(".webm") => ("h.webm", "audio/webm"),
-        n if n.starts_with("adts") || n.ends_with(".aac") => ("h.aac", "audio/aac"),
-        _ => ("h.mp3", "audio/mpeg"),
-    }
-}
 
 async fn set_processing_since(app: &TestApp, id: Uuid, minutes_ago: i32, attempts: i32) {
     sqlx::query(
@@ -48,27 +32,9 @@ async fn set_processing_since(app: &TestApp, id: Uuid, minutes_ago: i32, attempt
     .expect("set processing");
 }
 
-/// The messages waiting on `queue` (received and left to come back).
+/// The jobs waiting on `queue`.
 async fn queued(app: &TestApp, queue: &str) -> usize {
-    let mut n = 0;
-    loop {
-        let out = app
-            .uploads
-            .sqs
-            .receive_message()
-            .queue_url(queue)
-            .max_number_of_messages(10)
-            .visibility_timeout(30)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .expect("receive");
-        let got = out.messages.unwrap_or_default().len();
-        if got == 0 {
-            return n;
-        }
-        n += got;
-    }
+    jobs(&app.uploads.sqs, queue).await.len()
 }
 
 #[tokio::test]
@@ -87,8 +53,9 @@ async fn every_refused_hostile_recording_fails_at_once_with_a_reason_and_no_paid
     for case in &refused {
         for (engine, worker) in [("whisper", &whisper), ("deepgram", &paid)] {
             let name = format!("{engine}: {}", case.name);
-            let (file, mime) = file_of(&case.name);
-            let id = upload(&app, &a, m, file, mime, &case.bytes).await;
+            let (extension, mime) = case.file_type();
+            let file = format!("hostile.{extension}");
+            let id = upload(&app, &a, m, &file, mime, &case.bytes).await;
             let job = job_for(&app, id).await.to_body();
             // The first receive: failed at once, nothing left for SQS to deliver again.
             let response = handle(worker, vec![record("h", &job, 1)]).await;

@@ -88,7 +88,9 @@ pub(crate) async fn put(url: &str, content_type: &str, bytes: Vec<u8>) {
     );
 }
 
-async fn jobs(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<TranscribeRecording> {
+/// The transcription jobs waiting on `url` (received, to come back after the queue's
+/// visibility timeout).
+pub(crate) async fn jobs(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<TranscribeRecording> {
     let mut found = Vec::new();
     loop {
         let out = sqs
