@@ -8,7 +8,7 @@ use std::future::Future;
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use meetin_core::validation::{Fields, NULL, REQUIRED, Text};
+use meetin_core::validation::{Fields, NULL, NULL_CHARACTER, REQUIRED, Text};
 use meetin_data::live_sessions::LiveSession;
 use meetin_data::meetings::{CreatedMeeting, MeetingChanges, MeetingDetail, Recording};
 use meetin_data::speakers::Speaker;
@@ -457,6 +457,12 @@ impl LiveStartRequest {
         let mut f = Fields::new(body)?;
         let config = match f.raw("config") {
             None => Value::Object(Default::default()),
+            // PostgreSQL's jsonb cannot hold U+0000 (in a key or a string): refused here
+            // rather than failing the insert.
+            Some(value @ Value::Object(map)) if has_nul(value) => {
+                f.error("config", NULL_CHARACTER);
+                Value::Object(map.clone())
+            }
             Some(Value::Object(map)) => Value::Object(map.clone()),
             Some(other) => {
                 f.error(
@@ -471,6 +477,16 @@ impl LiveStartRequest {
         };
         f.finish()?;
         Ok(config)
+    }
+}
+
+/// Whether a key or string anywhere in `value` holds U+0000.
+fn has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
     }
 }
 
@@ -574,9 +590,10 @@ pub struct InitiateRequest {
     /// The MIME type the PUT will send (default from the extension, e.g. `audio/webm`).
     #[schema(max_length = 100, example = "audio/wav")]
     pub content_type: Option<String>,
-    /// Bytes the PUT will send, at most 524 288 000 (500 MiB); when given, `complete`
+    /// Bytes the PUT will send, 1 to 524 288 000 (500 MiB; 0 is `The submitted file is
+    /// empty.`); when given, `complete`
     /// checks the object has exactly this size and the presigned PUT is signed for it.
-    #[schema(minimum = 0, maximum = 524288000)]
+    #[schema(minimum = 1, maximum = 524288000)]
     pub size_bytes: Option<i64>,
 }
 
@@ -640,6 +657,8 @@ impl InitiateRequest {
             Some(s) if s > crate::media::MAX_RECORDING_BYTES => {
                 return Err(ApiError::bad_request(crate::media::TOO_LARGE));
             }
+            // Nothing to upload, and nothing `complete` could check.
+            Some(0) => return Err(ApiError::bad_request(crate::media::EMPTY)),
             other => other,
         };
         Ok(Self {

@@ -35,6 +35,16 @@ pub(crate) async fn writable(ctx: &AppContext, caller: Uuid, id: Uuid) -> ApiRes
     meetin_http::access::meeting(&ctx.pool, caller, id, Access::Write).await
 }
 
+/// What a write under meeting `id` that wrote nothing answers, checked again now: the meeting
+/// was deleted since the first check (404 `No Meeting matches the given query.`), or the
+/// caller lost write access (403). Never a 500 and never a 403 for a deleted meeting.
+pub(crate) async fn write_missed(ctx: &AppContext, caller: Uuid, id: Uuid) -> ApiError {
+    match writable(ctx, caller, id).await {
+        Err(err) => err,
+        Ok(_) => ApiError::no_match(MEETING),
+    }
+}
+
 /// The organization of a meeting the caller may read (404 otherwise).
 pub(crate) async fn readable(ctx: &AppContext, caller: Uuid, id: Uuid) -> ApiResult<Uuid> {
     meetin_http::access::meeting(&ctx.pool, caller, id, Access::Read).await

@@ -29,7 +29,7 @@ use uuid::Uuid;
 
 use crate::json::{CompleteRequest, InitiateRequest, InitiatedJson, RecordingJson};
 use crate::media::{self, Declared};
-use crate::meetings::{MeetingPath, writable};
+use crate::meetings::{MeetingPath, writable, write_missed};
 use crate::state::{MeetingsState, Uploads};
 
 /// `/api/recordings/{id}/...` and `/api/meetings/recordings/{id}/...`.
@@ -83,7 +83,7 @@ fn new_key(meeting: Uuid, ext: &str) -> String {
     request_body(content = Option<InitiateRequest>, description = "Optional"),
     responses(
         (status = 200, description = "The recording id, the presigned PUT URL (3600 s) and the key", body = InitiatedJson),
-        (status = 400, description = "`File too large. Maximum size is 500MB.`, `Invalid file type. Allowed: ...`, `Invalid MIME type: <type>`, `File content does not match its type (...)` (an extension and a type that disagree)", body = ErrorBody),
+        (status = 400, description = "`The submitted file is empty.` (`size_bytes` 0), `File too large. Maximum size is 500MB.`, `Invalid file type. Allowed: ...`, `Invalid MIME type: <type>`, `File content does not match its type (...)` (an extension and a type that disagree)", body = ErrorBody),
         (status = 403, description = "A viewer of the meeting's organization", body = DetailBody),
         (status = 404, description = "`No Meeting matches the given query.`", body = DetailBody),
     ),
@@ -115,9 +115,11 @@ pub async fn initiate(
             status: "created",
         },
     )
-    .await?
-    // Demoted or removed since the check.
-    .ok_or_else(|| ApiError::from(meetin_core::Refusal::read_only_role()))?;
+    .await?;
+    // Deleted (or the caller demoted) since the check.
+    let Some(recording) = recording else {
+        return Err(write_missed(&state.app, caller.id, id).await);
+    };
     let uploads = &state.uploads;
     let mut put = uploads
         .s3
@@ -177,6 +179,21 @@ async fn object_head(uploads: &Uploads, key: &str) -> ApiResult<Vec<u8>> {
     Ok(bytes.iter().take(media::SNIFF_BYTES).copied().collect())
 }
 
+/// Deletes an object no row refers to; a failure is only logged (the object is unreachable
+/// through the API either way).
+async fn delete_object(uploads: &Uploads, key: &str) {
+    if let Err(err) = uploads
+        .s3
+        .delete_object()
+        .bucket(&uploads.bucket)
+        .key(key)
+        .send()
+        .await
+    {
+        tracing::warn!(key, error = %aws_sdk_sqs::error::DisplayErrorContext(err), "deleting an orphaned object");
+    }
+}
+
 fn size_mismatch(actual: i64, declared: i64) -> ApiError {
     ApiError::bad_request(format!(
         "Uploaded size ({actual} bytes) does not match the declared size ({declared} bytes)"
@@ -210,6 +227,10 @@ async fn complete_recording(
     let Some(actual) = object_size(uploads, &recording.storage_key).await? else {
         return Err(ApiError::bad_request(NO_OBJECT));
     };
+    // An empty object has no first bytes to check (S3 refuses the ranged read).
+    if actual == 0 {
+        return Err(ApiError::bad_request(media::EMPTY));
+    }
     if actual > media::MAX_RECORDING_BYTES {
         return Err(ApiError::bad_request(media::TOO_LARGE));
     }
@@ -283,7 +304,7 @@ pub(crate) async fn queue_transcription(
     request_body(content = Option<CompleteRequest>, description = "Optional"),
     responses(
         (status = 200, description = "The recording, `uploaded`", body = RecordingJson),
-        (status = 400, description = "`No uploaded file found for this recording`, `File too large. Maximum size is 500MB.`, `Uploaded size (N bytes) does not match the declared size (M bytes)`, `File content does not match its type (...)`, `Recording is already <status>`, `size_bytes must be a valid integer`, `Invalid size_bytes value`, `duration_ms must be a valid integer`, `Invalid duration_ms value`", body = ErrorBody),
+        (status = 400, description = "`No uploaded file found for this recording`, `The submitted file is empty.`, `File too large. Maximum size is 500MB.`, `Uploaded size (N bytes) does not match the declared size (M bytes)`, `File content does not match its type (...)`, `Recording is already <status>`, `size_bytes must be a valid integer`, `Invalid size_bytes value`, `duration_ms must be a valid integer`, `Invalid duration_ms value`", body = ErrorBody),
         (status = 403, description = "A viewer of the meeting's organization", body = DetailBody),
         (status = 404, description = "`No Recording matches the given query.`", body = DetailBody),
     ),
@@ -359,7 +380,7 @@ async fn read_audio(
     request_body(content_type = "multipart/form-data", description = "The field `audio`: the file, at most 4 MiB in all through the API"),
     responses(
         (status = 201, description = "The recording, `uploaded`", body = RecordingJson),
-        (status = 400, description = "`No audio file provided`, `File too large. Maximum size is 500MB.`, `Invalid file type. Allowed: .aac, .flac, .m4a, .mkv, .mov, .mp3, .mp4, .ogg, .wav, .webm`, `Invalid MIME type: <type>`, `File content does not match its type (...)`", body = ErrorBody),
+        (status = 400, description = "`No audio file provided`, `File too large. Maximum size is 500MB.`, `Invalid file type. Allowed: .aac, .flac, .m4a, .mkv, .mov, .mp3, .mp4, .ogg, .wav, .webm`, `Invalid MIME type: <type>`, `The submitted file is empty.`, `File content does not match its type (...)`", body = ErrorBody),
         (status = 403, description = "A viewer of the meeting's organization", body = DetailBody),
         (status = 404, description = "`No Meeting matches the given query.`", body = DetailBody),
         (status = 413, description = "Over 4 MiB: the text points to the presigned flow", body = ErrorBody),
@@ -391,6 +412,9 @@ pub async fn upload(
     let Declared { ext, mime, format } =
         media::check_declared(Some(size), &filename, content_type.as_deref())
             .map_err(ApiError::bad_request)?;
+    if bytes.is_empty() {
+        return Err(ApiError::bad_request(media::EMPTY));
+    }
     if !media::bytes_are(format, &bytes) {
         return Err(ApiError::bad_request(media::content_mismatch(&ext, &mime)));
     }
@@ -417,7 +441,16 @@ pub async fn upload(
             status: "uploaded",
         },
     )
-    .await?
-    .ok_or_else(|| ApiError::from(meetin_core::Refusal::read_only_role()))?;
+    .await;
+    let recording = match recording {
+        Ok(Some(recording)) => recording,
+        // The meeting was deleted (or the caller demoted) since the check: the stored object
+        // belongs to no row, so it goes too.
+        other => {
+            delete_object(uploads, &key).await;
+            other?;
+            return Err(write_missed(&state.app, caller.id, id).await);
+        }
+    };
     Ok((StatusCode::CREATED, Json(recording.into())))
 }

@@ -97,7 +97,8 @@ pub async fn active(
 
 /// Records a start that could not reach a transcription provider: a `failed` session with
 /// `error_message`, ended when it started. Refused when the meeting has an active session
-/// (the start would be refused, not failed) or `caller` may not write in its organization.
+/// (the start would be refused, not failed) or `caller` may not write in its organization
+/// (`NotFound`, also when the meeting is deleted while the statement runs).
 pub async fn record_failed_start(
     pool: &PgPool,
     caller: Uuid,
@@ -122,7 +123,15 @@ pub async fn record_failed_start(
     .bind(config)
     .bind(error_message)
     .fetch_optional(pool)
-    .await?;
+    .await
+    .map_err(|err| {
+        // The meeting was deleted while the statement ran.
+        if crate::meetings::is_foreign_key_violation(&err) {
+            LiveError::NotFound
+        } else {
+            LiveError::Database(err)
+        }
+    })?;
     if let Some(session) = inserted {
         return Ok(session);
     }

@@ -87,6 +87,14 @@ macro_rules! meeting_select {
     };
 }
 
+/// Whether `err` is a foreign-key violation: a row the statement referenced (a meeting) was
+/// deleted by a transaction that committed after the statement read it. Writes under a
+/// meeting read it as "the meeting is gone" (the contract's 404), not as a failure.
+pub fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .is_some_and(|e| e.is_foreign_key_violation())
+}
+
 /// Whether an organization with this id exists (a create naming an unknown one is a field
 /// error, a foreign one another).
 pub async fn organization_exists(pool: &PgPool, org: Uuid) -> Result<bool, sqlx::Error> {
