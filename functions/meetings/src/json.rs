@@ -635,37 +635,46 @@ fn optional_bounded_int(body: &Value, field: &str, min: i128, max: i128) -> ApiR
         .map_err(|_| ApiError::bad_request(format!("Invalid {field} value")))
 }
 
-/// An optional text field: a string of at most `max` characters (else `{"error"}`).
-fn optional_string(body: &Value, field: &str, max: usize) -> ApiResult<Option<String>> {
-    match body.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.chars().count() <= max => Ok(Some(s.clone())),
-        Some(Value::String(_)) => Err(ApiError::bad_request(format!(
-            "{field} must be at most {max} characters"
-        ))),
-        Some(_) => Err(ApiError::bad_request(format!("{field} must be a string"))),
-    }
-}
-
 impl InitiateRequest {
-    /// The body's fields (an empty body reads as `{}`; one that is not an object is DRF's 400
-    /// `non_field_errors`). A declared size over 500 MiB is the upload's `File too large.
-    /// Maximum size is 500MB.`.
+    /// The body's fields, checked as DRF serializer fields and refused all at once as field
+    /// errors (`{"size_bytes": ["A valid integer is required."]}`): `filename` and
+    /// `content_type` are `CharField`s (text, trimmed, no U+0000, at most 255 / 100
+    /// characters), `size_bytes` an `IntegerField` (`true`, `12.5` and `"x"` are refused;
+    /// `"12"` and `12.0` read as 12). `null` counts as absent. An empty body reads as `{}`,
+    /// one that is not an object is DRF's `non_field_errors`. Then the upload's own `{"error"}`
+    /// refusals: a declared size over 500 MiB is `File too large. Maximum size is 500MB.`,
+    /// 0 is `The submitted file is empty.`.
     pub fn parse(body: &Value) -> ApiResult<Self> {
-        Fields::new(body).map_err(meetin_core::Refusal::from)?;
-        let size_bytes = match optional_bounded_int(body, "size_bytes", 0, i128::from(i64::MAX))? {
+        let mut f = Fields::new(body)?;
+        let given = |field: &str| body.get(field).is_some_and(|v| !v.is_null());
+        let filename = if given("filename") {
+            f.optional_text("filename", Text::blank_ok(FILENAME_MAX_CHARS))
+        } else {
+            None
+        };
+        let content_type = if given("content_type") {
+            f.optional_text("content_type", Text::blank_ok(CONTENT_TYPE_MAX_CHARS))
+        } else {
+            None
+        };
+        let size_bytes = if given("size_bytes") {
+            f.optional_int("size_bytes", 0, i64::MAX)
+        } else {
+            None
+        };
+        f.finish()?;
+        match size_bytes {
             Some(s) if s > crate::media::MAX_RECORDING_BYTES => {
-                return Err(ApiError::bad_request(crate::media::TOO_LARGE));
+                Err(ApiError::bad_request(crate::media::TOO_LARGE))
             }
             // Nothing to upload, and nothing `complete` could check.
-            Some(0) => return Err(ApiError::bad_request(crate::media::EMPTY)),
-            other => other,
-        };
-        Ok(Self {
-            filename: optional_string(body, "filename", FILENAME_MAX_CHARS)?,
-            content_type: optional_string(body, "content_type", CONTENT_TYPE_MAX_CHARS)?,
-            size_bytes,
-        })
+            Some(0) => Err(ApiError::bad_request(crate::media::EMPTY)),
+            size_bytes => Ok(Self {
+                filename,
+                content_type,
+                size_bytes,
+            }),
+        }
     }
 }
 
@@ -793,6 +802,54 @@ mod recording_body_tests {
         assert_eq!(
             InitiateRequest::parse(&json!({})).expect("empty").filename,
             None
+        );
+    }
+
+    fn field_errors(r: ApiResult<impl std::fmt::Debug>) -> Value {
+        match r {
+            Err(ApiError::Refused(refusal @ meetin_core::Refusal::Fields(_))) => refusal.body(),
+            other => panic!("expected field errors, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn initiate_refuses_what_drf_refuses_as_field_errors() {
+        for size in [
+            json!(true),
+            json!(false),
+            json!(12.5),
+            json!("x"),
+            json!([1]),
+        ] {
+            assert_eq!(
+                field_errors(InitiateRequest::parse(&json!({ "size_bytes": size }))),
+                json!({"size_bytes": ["A valid integer is required."]}),
+                "{size}"
+            );
+        }
+        assert_eq!(
+            field_errors(InitiateRequest::parse(
+                &json!({"filename": "a\u{0}.wav", "content_type": "audio/\u{0}wav", "size_bytes": true})
+            )),
+            json!({
+                "filename": ["Null characters are not allowed."],
+                "content_type": ["Null characters are not allowed."],
+                "size_bytes": ["A valid integer is required."],
+            })
+        );
+        assert_eq!(
+            field_errors(InitiateRequest::parse(
+                &json!({"filename": 5, "size_bytes": -1})
+            ))["size_bytes"],
+            json!(["Ensure this value is greater than or equal to 0."])
+        );
+        let ok = InitiateRequest::parse(
+            &json!({"filename": " a.wav ", "size_bytes": "12", "content_type": null}),
+        )
+        .expect("ok");
+        assert_eq!(
+            (ok.filename.as_deref(), ok.size_bytes, ok.content_type),
+            (Some("a.wav"), Some(12), None)
         );
     }
 }

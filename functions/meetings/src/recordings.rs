@@ -83,7 +83,7 @@ fn new_key(meeting: Uuid, ext: &str) -> String {
     request_body(content = Option<InitiateRequest>, description = "Optional"),
     responses(
         (status = 200, description = "The recording id, the presigned PUT URL (3600 s) and the key", body = InitiatedJson),
-        (status = 400, description = "`The submitted file is empty.` (`size_bytes` 0), `File too large. Maximum size is 500MB.`, `Invalid file type. Allowed: ...`, `Invalid MIME type: <type>`, `File content does not match its type (...)` (an extension and a type that disagree)", body = ErrorBody),
+        (status = 400, description = "Field errors (`{\"size_bytes\": [\"A valid integer is required.\"]}`, `{\"filename\": [\"Null characters are not allowed.\"]}`), then `{\"error\"}`: `The submitted file is empty.` (`size_bytes` 0), `File too large. Maximum size is 500MB.`, `Invalid file type. Allowed: ...`, `Invalid MIME type: <type>`, `File content does not match its type (...)` (an extension and a type that disagree)", body = ErrorBody),
         (status = 403, description = "A viewer of the meeting's organization", body = DetailBody),
         (status = 404, description = "`No Meeting matches the given query.`", body = DetailBody),
     ),

@@ -97,7 +97,7 @@ async fn empty_uploads_are_400s_on_both_complete_paths_and_at_initiate() {
     let a = app.register().await;
     let m = meeting(&app, &a).await;
     let initiate_path = format!("/api/meetings/{m}/recordings/initiate/");
-    for size in [json!(0), json!("0"), json!(0.4)] {
+    for size in [json!(0), json!("0"), json!(0.0)] {
         let r = app
             .post(
                 &initiate_path,
@@ -321,4 +321,61 @@ async fn data_writes_under_a_deleted_meeting_write_nothing() {
         .await
         .expect("no error");
     assert_eq!(renamed, None);
+}
+
+// Item 10 (initiate's fields).
+
+#[tokio::test]
+async fn initiate_refuses_non_integer_sizes_and_nul_file_names_as_field_errors() {
+    let app = TestApp::spawn().await;
+    let a = app.register().await;
+    let m = meeting(&app, &a).await;
+    let path = format!("/api/meetings/{m}/recordings/initiate/");
+    for (body, errors) in [
+        (
+            json!({"filename": "a.wav", "size_bytes": true}),
+            json!({"size_bytes": ["A valid integer is required."]}),
+        ),
+        (
+            json!({"filename": "a.wav", "size_bytes": 1024.5}),
+            json!({"size_bytes": ["A valid integer is required."]}),
+        ),
+        (
+            json!({"filename": "a\u{0}.wav"}),
+            json!({"filename": ["Null characters are not allowed."]}),
+        ),
+        (
+            json!({"filename": "a\u{0}.wav", "size_bytes": "many"}),
+            json!({
+                "filename": ["Null characters are not allowed."],
+                "size_bytes": ["A valid integer is required."],
+            }),
+        ),
+    ] {
+        let r = app.post(&path, body.clone(), Some(&a.access)).await;
+        assert_eq!(
+            (r.status, &r.body),
+            (StatusCode::BAD_REQUEST, &errors),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        app.count("SELECT count(*) FROM recordings WHERE meeting_id = $1", m)
+            .await,
+        0
+    );
+    // Integers as DRF reads them still pass.
+    let (id, _, _) = initiate(
+        &app,
+        &a,
+        m,
+        json!({"filename": "a.wav", "size_bytes": "2048"}),
+    )
+    .await;
+    let size: Option<i64> = sqlx::query_scalar("SELECT size_bytes FROM recordings WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .expect("row");
+    assert_eq!(size, Some(2048));
 }
