@@ -261,8 +261,10 @@ pub struct NoActiveSessionBody {
 
 /// Longest meeting title (the `meetings.title` column).
 pub const TITLE_MAX_CHARS: usize = 500;
-/// Longest meeting description (the column is unbounded text; this keeps rows sane).
-pub const DESCRIPTION_MAX_CHARS: usize = 100_000;
+/// Longest meeting description (the column is unbounded text). 10,000 characters keeps a
+/// page of 20 meetings under Lambda's 6 MB response limit even when every character is one
+/// JSON escapes to six bytes (docs/api-decisions.md, "Meetings").
+pub const DESCRIPTION_MAX_CHARS: usize = 10_000;
 /// Longest speaker display name (the `speakers.display_name` column).
 pub const DISPLAY_NAME_MAX_CHARS: usize = meetin_data::speakers::DISPLAY_NAME_MAX_CHARS;
 
@@ -286,7 +288,7 @@ pub struct MeetingRequest {
     pub organization: Uuid,
     #[schema(min_length = 1, max_length = 500)]
     pub title: String,
-    #[schema(max_length = 100000)]
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
     /// Default `auto`.
     pub language_preference: Option<LanguagePreference>,
@@ -301,7 +303,7 @@ pub struct MeetingPatch {
     pub organization: Option<Uuid>,
     #[schema(min_length = 1, max_length = 500)]
     pub title: Option<String>,
-    #[schema(max_length = 100000)]
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
     pub language_preference: Option<LanguagePreference>,
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -443,10 +445,16 @@ fn python_type(value: &Value) -> &'static str {
     }
 }
 
+/// The largest live `config`, in bytes of compact JSON.
+pub const LIVE_CONFIG_MAX_BYTES: usize = 8 * 1024;
+/// The deepest live `config`: the object itself is level 1.
+pub const LIVE_CONFIG_MAX_DEPTH: usize = 8;
+
 /// `POST /api/meetings/{id}/live/start/`.
 #[derive(ToSchema)]
 pub struct LiveStartRequest {
-    /// Stored as the session's `config_json`; default `{}`.
+    /// Stored as the session's `config_json`; default `{}`. An object of at most 8,192 bytes
+    /// as compact JSON, nested at most 8 levels (the object is level 1), with no U+0000.
     #[schema(value_type = Option<Object>)]
     pub config: Option<Value>,
 }
@@ -459,11 +467,28 @@ impl LiveStartRequest {
             None => Value::Object(Default::default()),
             // PostgreSQL's jsonb cannot hold U+0000 (in a key or a string): refused here
             // rather than failing the insert.
-            Some(value @ Value::Object(map)) if has_nul(value) => {
-                f.error("config", NULL_CHARACTER);
+            Some(value @ Value::Object(map)) => {
+                if has_nul(value) {
+                    f.error("config", NULL_CHARACTER);
+                } else if depth(value) > LIVE_CONFIG_MAX_DEPTH {
+                    f.error(
+                        "config",
+                        format!(
+                            "Ensure this value is nested at most {LIVE_CONFIG_MAX_DEPTH} levels deep."
+                        ),
+                    );
+                } else if serde_json::to_vec(value).map_or(usize::MAX, |v| v.len())
+                    > LIVE_CONFIG_MAX_BYTES
+                {
+                    f.error(
+                        "config",
+                        format!(
+                            "Ensure this value has at most {LIVE_CONFIG_MAX_BYTES} bytes as JSON."
+                        ),
+                    );
+                }
                 Value::Object(map.clone())
             }
-            Some(Value::Object(map)) => Value::Object(map.clone()),
             Some(other) => {
                 f.error(
                     "config",
@@ -477,6 +502,16 @@ impl LiveStartRequest {
         };
         f.finish()?;
         Ok(config)
+    }
+}
+
+/// How deeply `value` nests: a scalar is 0, `{}` 1, `{"a": []}` 2. The body parser's
+/// recursion limit (128) bounds the recursion.
+fn depth(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => 0,
     }
 }
 
@@ -562,6 +597,37 @@ mod tests {
         for bad in ["tomorrow", "2026-13-01T00:00", "01/03/2026", ""] {
             assert_eq!(utc(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn live_configs_are_bounded() {
+        let error = |config: Value| match LiveStartRequest::parse(&json!({ "config": config })) {
+            Err(ApiError::Refused(r)) => r.body()["config"][0].as_str().map(str::to_owned),
+            Ok(_) => None,
+            Err(other) => panic!("{other:?}"),
+        };
+        // The largest object that fits: {"a":"xx…"} is 8 bytes of framing.
+        let fits = json!({ "a": "x".repeat(LIVE_CONFIG_MAX_BYTES - 8) });
+        assert_eq!(
+            serde_json::to_vec(&fits).expect("json").len(),
+            LIVE_CONFIG_MAX_BYTES
+        );
+        assert_eq!(error(fits), None);
+        assert_eq!(
+            error(json!({ "a": "x".repeat(LIVE_CONFIG_MAX_BYTES - 7) })).as_deref(),
+            Some("Ensure this value has at most 8192 bytes as JSON.")
+        );
+        // An escaped character counts as the bytes it is stored as.
+        assert!(error(json!({ "a": "\u{1}".repeat(LIVE_CONFIG_MAX_BYTES / 6) })).is_some());
+        let mut deep = json!(1);
+        for _ in 0..LIVE_CONFIG_MAX_DEPTH - 1 {
+            deep = json!([deep]);
+        }
+        assert_eq!(error(json!({ "a": deep.clone() })), None);
+        assert_eq!(
+            error(json!({ "a": [deep] })).as_deref(),
+            Some("Ensure this value is nested at most 8 levels deep.")
+        );
     }
 
     #[test]

@@ -379,3 +379,149 @@ async fn initiate_refuses_non_integer_sizes_and_nul_file_names_as_field_errors()
         .expect("row");
     assert_eq!(size, Some(2048));
 }
+
+// Item 6: bounded stored input and responses.
+
+/// Lambda's response limit (6 MB) with room for the envelope's headers.
+const LAMBDA_RESPONSE_LIMIT: usize = 6_000_000;
+
+/// The bytes Lambda would carry for `r`: API Gateway's proxy response is JSON whose `body` is
+/// the response text as a JSON string (so every `"` and `\` of the body is escaped again).
+fn lambda_payload_bytes(r: &TestResponse) -> usize {
+    let headers: usize = r
+        .headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 6)
+        .sum();
+    serde_json::to_string(&r.text).expect("json").len() + headers + 64
+}
+
+#[tokio::test]
+async fn a_meetings_page_filled_to_every_cap_stays_under_lambdas_6_mb() {
+    use meetin_data::meetings::{LIVE_SESSIONS_EMBEDDED, RECORDINGS_EMBEDDED, SPEAKERS_EMBEDDED};
+    use meetings::json::{DESCRIPTION_MAX_CHARS, LIVE_CONFIG_MAX_BYTES, TITLE_MAX_CHARS};
+
+    // About 150 requests of one user.
+    let app = TestApp::spawn_with(&[("RATE_LIMIT_USER_PER_MINUTE", "100000")]).await;
+    let a = app.register().await;
+    // Every text the caps allow, made of the character JSON escapes to six bytes (seven in
+    // Lambda's envelope).
+    let worst = |n: usize| "\u{1}".repeat(n);
+    sqlx::query("UPDATE organizations SET name = $2 WHERE id = $1")
+        .bind(a.org_id)
+        .bind(worst(255))
+        .execute(&app.pool)
+        .await
+        .expect("organization name");
+    let over = app
+        .post(
+            "/api/meetings/",
+            json!({"organization": a.org_id, "title": "t", "description": worst(DESCRIPTION_MAX_CHARS + 1)}),
+            Some(&a.access),
+        )
+        .await;
+    assert_eq!(over.status, StatusCode::BAD_REQUEST, "{over:?}");
+    // The largest config, of the character the envelope escapes twice (`"`: 2 bytes, then 4).
+    let config = json!({ "a": "\"".repeat((LIVE_CONFIG_MAX_BYTES - 8) / 2) });
+    assert_eq!(
+        serde_json::to_vec(&config).expect("json").len(),
+        LIVE_CONFIG_MAX_BYTES
+    );
+    let mut ids = Vec::new();
+    for _ in 0..20 {
+        let r = app
+            .post(
+                "/api/meetings/",
+                json!({
+                    "organization": a.org_id,
+                    "title": worst(TITLE_MAX_CHARS),
+                    "description": worst(DESCRIPTION_MAX_CHARS),
+                }),
+                Some(&a.access),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+        let m: Uuid = r.body["id"].as_str().expect("id").parse().expect("uuid");
+        for _ in 0..=LIVE_SESSIONS_EMBEDDED {
+            let r = app
+                .post(
+                    &format!("/api/meetings/{m}/live/start/"),
+                    json!({ "config": config }),
+                    Some(&a.access),
+                )
+                .await;
+            // Recorded as a failed start (no backend yet), config and all.
+            assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{r:?}");
+        }
+        ids.push(m);
+    }
+    let over = app
+        .post(
+            &format!("/api/meetings/{}/live/start/", ids[0]),
+            json!({ "config": { "a": "\"".repeat(LIVE_CONFIG_MAX_BYTES / 2) } }),
+            Some(&a.access),
+        )
+        .await;
+    assert_eq!(over.status, StatusCode::BAD_REQUEST, "{over:?}");
+    // Recordings as the server writes them (key and type are the server's), one over the cap;
+    // speakers with the longest label and name the columns hold, one over the cap.
+    sqlx::query(
+        "INSERT INTO recordings (meeting_id, storage_key, mime_type, size_bytes, duration_ms, \
+                                 status, uploaded_at) \
+         SELECT m, 'recordings/' || m || '/' || gen_random_uuid() || '.webm', \
+                'application/octet-stream', 524288000, 86400000, 'uploaded', now() \
+         FROM unnest($1::uuid[]) AS m, generate_series(0, $2)",
+    )
+    .bind(&ids)
+    .bind(RECORDINGS_EMBEDDED as i32)
+    .execute(&app.pool)
+    .await
+    .expect("recordings");
+    sqlx::query(
+        "INSERT INTO speakers (meeting_id, label, display_name) \
+         SELECT m, repeat(chr(1), 95) || lpad(i::text, 5, '0'), repeat(chr(1), 255) \
+         FROM unnest($1::uuid[]) AS m, generate_series(0, $2) AS i",
+    )
+    .bind(&ids)
+    .bind(SPEAKERS_EMBEDDED as i32)
+    .execute(&app.pool)
+    .await
+    .expect("speakers");
+
+    let r = app.get("/api/meetings/", &a.access).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let results = r.body["results"].as_array().expect("results");
+    assert_eq!(results.len(), 20);
+    for m in results {
+        assert_eq!(
+            (
+                m["live_sessions"].as_array().map(Vec::len),
+                m["recordings"].as_array().map(Vec::len),
+                m["speakers"].as_array().map(Vec::len),
+            ),
+            (
+                Some(LIVE_SESSIONS_EMBEDDED as usize),
+                Some(RECORDINGS_EMBEDDED as usize),
+                Some(SPEAKERS_EMBEDDED as usize),
+            )
+        );
+        assert_eq!(m["live_sessions"][0]["config_json"], config);
+    }
+    let payload = lambda_payload_bytes(&r);
+    eprintln!(
+        "a full meetings page: {payload} bytes in Lambda's envelope, {} of JSON",
+        r.text.len()
+    );
+    assert!(
+        payload < LAMBDA_RESPONSE_LIMIT,
+        "the full page is {payload} bytes in Lambda's envelope ({} of JSON)",
+        r.text.len()
+    );
+    // The worst case really was reached: a cap that allowed much more would show here.
+    assert!(payload > LAMBDA_RESPONSE_LIMIT * 3 / 4, "{payload}");
+    let detail = app
+        .get(&format!("/api/meetings/{}/", ids[0]), &a.access)
+        .await;
+    assert_eq!(detail.status, StatusCode::OK);
+    assert!(lambda_payload_bytes(&detail) < LAMBDA_RESPONSE_LIMIT / 20);
+}
