@@ -280,8 +280,8 @@ pub async fn create(
 }
 
 /// Applies `changes` to the meeting if `caller` may write in its organization and, when the
-/// meeting moves, in the new one; answers the meeting as it now is (4 more statements), or
-/// `None`.
+/// meeting moves to another organization, is an admin of the one it leaves and may write in
+/// the one it joins; answers the meeting as it now is (4 more statements), or `None`.
 pub async fn update(
     pool: &PgPool,
     caller: Uuid,
@@ -296,9 +296,11 @@ pub async fn update(
                 scheduled_at = CASE WHEN $7 THEN $8 ELSE m.scheduled_at END \
          WHERE m.id = $2 AND ",
         caller_may!(write, "m.organization_id", "$1"),
-        " AND ($3::uuid IS NULL OR ",
+        " AND ($3::uuid IS NULL OR $3 = m.organization_id OR (",
+        caller_may!(admin, "m.organization_id", "$1"),
+        " AND ",
         caller_may!(write, "$3", "$1"),
-        ") RETURNING m.id"
+        ")) RETURNING m.id"
     ))
     .bind(caller)
     .bind(id)

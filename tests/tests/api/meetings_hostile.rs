@@ -525,3 +525,123 @@ async fn a_meetings_page_filled_to_every_cap_stays_under_lambdas_6_mb() {
     assert_eq!(detail.status, StatusCode::OK);
     assert!(lambda_payload_bytes(&detail) < LAMBDA_RESPONSE_LIMIT / 20);
 }
+
+// Item 7: moving a meeting between organizations.
+
+async fn organization_of(app: &TestApp, m: Uuid) -> Uuid {
+    sqlx::query_scalar("SELECT organization_id FROM meetings WHERE id = $1")
+        .bind(m)
+        .fetch_one(&app.pool)
+        .await
+        .expect("meeting")
+}
+
+#[tokio::test]
+async fn moving_a_meeting_needs_an_admin_where_it_leaves_and_write_where_it_goes() {
+    let app = TestApp::spawn().await;
+    let admin = app.register().await; // admin of the source organization
+    let member = app.register().await; // a member there, admin of their own organization
+    app.add_member(&admin, admin.org_id, &member, "member")
+        .await;
+    let m = meeting(&app, &admin).await;
+    let forbidden = json!({"detail": "You do not have permission to perform this action."});
+
+    // A member cannot take the meeting to their own organization, by PATCH or PUT.
+    let r = app
+        .patch(
+            &format!("/api/meetings/{m}/"),
+            json!({"organization": member.org_id}),
+            &member.access,
+        )
+        .await;
+    assert_eq!(
+        (r.status, &r.body),
+        (StatusCode::FORBIDDEN, &forbidden),
+        "{r:?}"
+    );
+    let r = app
+        .put(
+            &format!("/api/meetings/{m}/"),
+            json!({"organization": member.org_id, "title": "Mine now"}),
+            &member.access,
+        )
+        .await;
+    assert_eq!(
+        (r.status, &r.body),
+        (StatusCode::FORBIDDEN, &forbidden),
+        "{r:?}"
+    );
+    assert_eq!(organization_of(&app, m).await, admin.org_id);
+    let title: String = sqlx::query_scalar("SELECT title FROM meetings WHERE id = $1")
+        .bind(m)
+        .fetch_one(&app.pool)
+        .await
+        .expect("title");
+    assert_eq!(title, "Rec");
+    // Naming the meeting's own organization is no move: members still edit.
+    let r = app
+        .patch(
+            &format!("/api/meetings/{m}/"),
+            json!({"organization": admin.org_id, "title": "Renamed"}),
+            &member.access,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+
+    // An admin of the source who is only a viewer at the destination cannot.
+    let other = app.register().await;
+    app.add_member(&other, other.org_id, &admin, "viewer").await;
+    let r = app
+        .patch(
+            &format!("/api/meetings/{m}/"),
+            json!({"organization": other.org_id}),
+            &admin.access,
+        )
+        .await;
+    assert_eq!(
+        (r.status, &r.body),
+        (StatusCode::FORBIDDEN, &forbidden),
+        "{r:?}"
+    );
+    assert_eq!(organization_of(&app, m).await, admin.org_id);
+
+    // An admin of both moves it, with its recordings; the source's members lose it.
+    let third = app.register().await;
+    app.add_member(&third, third.org_id, &admin, "admin").await;
+    let (recording, _, _) = initiate(&app, &admin, m, json!({})).await;
+    let r = app
+        .patch(
+            &format!("/api/meetings/{m}/"),
+            json!({"organization": third.org_id}),
+            &admin.access,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    assert_eq!(r.body["organization"], third.org_id.to_string());
+    assert_eq!(organization_of(&app, m).await, third.org_id);
+    assert_eq!(r.body["recordings"][0]["id"], recording.to_string());
+    let r = app
+        .get(&format!("/api/meetings/{m}/"), &member.access)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+/// The statement holds the rule too, whatever the handler checked.
+#[tokio::test]
+async fn the_update_statement_refuses_a_members_move() {
+    let app = TestApp::spawn().await;
+    let admin = app.register().await;
+    let member = app.register().await;
+    app.add_member(&admin, admin.org_id, &member, "member")
+        .await;
+    let m = meeting(&app, &admin).await;
+    let changes = meetin_data::meetings::MeetingChanges {
+        organization_id: Some(member.org_id),
+        ..Default::default()
+    };
+    let moved = meetin_data::meetings::update(&app.pool, member.id, m, &changes)
+        .await
+        .expect("update");
+    assert_eq!(moved, None);
+    assert_eq!(organization_of(&app, m).await, admin.org_id);
+}
