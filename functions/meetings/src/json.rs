@@ -748,10 +748,12 @@ impl InitiateRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InitiatedJson {
     pub recording_id: Uuid,
-    /// A presigned S3 `PUT` URL, valid 3600 s; the PUT must send the `Content-Type` given
-    /// (or defaulted) at `initiate`, and exactly `size_bytes` bytes when those were declared.
+    /// A presigned S3 `PUT` URL, valid 3600 s, for the key `uploads/{meeting_id}/{uuid}{ext}`;
+    /// the PUT must send the `Content-Type` given (or defaulted) at `initiate`, and exactly
+    /// `size_bytes` bytes when those were declared.
     pub upload_url: String,
-    /// `recordings/{meeting_id}/{uuid}{ext}`.
+    /// `recordings/{meeting_id}/{uuid}{ext}`: where `complete` copies the checked upload (no
+    /// URL is ever issued for it).
     pub storage_key: String,
 }
 

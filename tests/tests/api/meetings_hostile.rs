@@ -645,3 +645,114 @@ async fn the_update_statement_refuses_a_members_move() {
     assert_eq!(moved, None);
     assert_eq!(organization_of(&app, m).await, admin.org_id);
 }
+
+// Item 9: what `complete` checked is what is transcribed.
+
+/// The object's bytes, or `None` when there is none.
+async fn object(app: &TestApp, key: &str) -> Option<Vec<u8>> {
+    match app
+        .uploads
+        .s3
+        .get_object()
+        .bucket(&app.uploads.bucket)
+        .key(key)
+        .send()
+        .await
+    {
+        Ok(o) => Some(o.body.collect().await.expect("bytes").into_bytes().to_vec()),
+        Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => None,
+        Err(err) => panic!("GET {key}: {err:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_put_after_complete_cannot_change_what_is_transcribed() {
+    use meetings::recordings::upload_key;
+
+    let app = TestApp::spawn().await;
+    let a = app.register().await;
+    let m = meeting(&app, &a).await;
+    let good = sine_wav(300, 16_000);
+    let (id, url, key) = initiate(
+        &app,
+        &a,
+        m,
+        json!({"filename": "a.wav", "content_type": "audio/wav", "size_bytes": good.len()}),
+    )
+    .await;
+    // The URL is for the upload key; none is ever issued for the recording's key.
+    assert!(key.starts_with(&format!("recordings/{m}/")), "{key}");
+    assert!(
+        url.contains(&upload_key(&key)) && !url.contains(&key),
+        "{url}"
+    );
+    put(&url, "audio/wav", good.clone()).await;
+    assert_eq!(object(&app, &key).await, None);
+
+    let complete = format!("/api/recordings/{id}/complete/");
+    let r = app.post(&complete, json!({}), Some(&a.access)).await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    assert_eq!(r.body["storage_key"], key);
+    let stored: String = sqlx::query_scalar("SELECT storage_key FROM recordings WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .expect("row");
+    assert_eq!(stored, key);
+    assert_eq!(object(&app, &key).await.as_deref(), Some(good.as_slice()));
+    assert_eq!(
+        object(&app, &upload_key(&key)).await,
+        None,
+        "the upload is deleted"
+    );
+
+    // The URL still takes a PUT: other bytes of the same size (the same WAV header, other
+    // samples) land at the upload key, never at the recording's.
+    let mut other = good.clone();
+    for b in other.iter_mut().skip(44) {
+        *b = 0x55;
+    }
+    assert_ne!(other, good);
+    put(&url, "audio/wav", other.clone()).await;
+    assert_eq!(object(&app, &key).await.as_deref(), Some(good.as_slice()));
+    // A complete again checks and queues what is stored, not the new upload.
+    let r = app.post(&complete, json!({}), Some(&a.access)).await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    assert_eq!(object(&app, &key).await.as_deref(), Some(good.as_slice()));
+    assert_eq!(
+        object(&app, &upload_key(&key)).await.as_deref(),
+        Some(other.as_slice()),
+        "a stray upload stays for the lifecycle rule to expire"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_complete_copies_nothing() {
+    let app = TestApp::spawn().await;
+    let a = app.register().await;
+    let m = meeting(&app, &a).await;
+    let (id, url, key) = initiate(&app, &a, m, json!({"filename": "a.wav"})).await;
+    put(&url, "audio/wav", b"not a RIFF file at all".to_vec()).await;
+    let r = app
+        .post(
+            &format!("/api/recordings/{id}/complete/"),
+            json!({}),
+            Some(&a.access),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{r:?}");
+    assert_eq!(status_of(&app, id).await, "created");
+    assert_eq!(object(&app, &key).await, None);
+    // The upload stays: the client may PUT the right file and complete again.
+    let good = sine_wav(100, 8_000);
+    put(&url, "audio/wav", good.clone()).await;
+    let r = app
+        .post(
+            &format!("/api/recordings/{id}/complete/"),
+            json!({}),
+            Some(&a.access),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    assert_eq!(object(&app, &key).await.as_deref(), Some(good.as_slice()));
+}
