@@ -98,13 +98,15 @@ fn upload_changed() -> ApiError {
     meetin_core::Refusal::message(StatusCode::CONFLICT, UPLOAD_CHANGED).into()
 }
 
-/// Whether an S3 call failed on its precondition (`If-Match`, `x-amz-copy-source-if-match`).
-fn precondition_failed<E, R>(err: &meetin_aws::aws_sdk_s3::error::SdkError<E, R>) -> bool
+/// Whether an S3 read or copy of an upload failed because the upload is no longer the
+/// version checked: its precondition (`If-Match`, `x-amz-copy-source-if-match`) failed, or it
+/// is gone (a concurrent complete of the same recording copied and deleted it).
+pub fn upload_changed_under<E, R>(err: &meetin_aws::aws_sdk_s3::error::SdkError<E, R>) -> bool
 where
     E: meetin_aws::aws_sdk_s3::error::ProvideErrorMetadata,
 {
     err.as_service_error()
-        .is_some_and(|e| e.code() == Some("PreconditionFailed"))
+        .is_some_and(|e| matches!(e.code(), Some("PreconditionFailed" | "NoSuchKey")))
 }
 
 /// Creates a recording (`created`) and answers a presigned S3 `PUT` for it. The body may name
@@ -219,7 +221,7 @@ async fn object_head(uploads: &Uploads, key: &str, etag: &str) -> ApiResult<Vec<
         .await
     {
         Ok(object) => object,
-        Err(err) if precondition_failed(&err) => return Err(upload_changed()),
+        Err(err) if upload_changed_under(&err) => return Err(upload_changed()),
         Err(err) => return Err(aws_error("reading the object's first bytes")(err)),
     };
     let bytes = object
@@ -349,7 +351,7 @@ async fn copy_checked(uploads: &Uploads, from: &str, etag: &str, to: &str) -> Ap
         .await
     {
         Ok(_) => Ok(()),
-        Err(err) if precondition_failed(&err) => Err(upload_changed()),
+        Err(err) if upload_changed_under(&err) => Err(upload_changed()),
         Err(err) => Err(aws_error("copying the checked upload")(err)),
     }
 }

@@ -756,3 +756,49 @@ async fn a_refused_complete_copies_nothing() {
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
     assert_eq!(object(&app, &key).await.as_deref(), Some(good.as_slice()));
 }
+
+/// What `complete` reads as "the upload changed": S3's answer to a read whose `If-Match` names
+/// another version, and to a copy of an upload that is gone.
+#[tokio::test]
+async fn s3_precondition_failures_read_as_a_changed_upload() {
+    use meetings::recordings::upload_changed_under;
+
+    let app = TestApp::spawn().await;
+    let (s3, bucket) = (&app.uploads.s3, &app.uploads.bucket);
+    let key = format!("uploads/{}/{}.wav", Uuid::new_v4(), Uuid::new_v4());
+    s3.put_object()
+        .bucket(bucket)
+        .key(&key)
+        .body(sine_wav(10, 8_000).into())
+        .send()
+        .await
+        .expect("put");
+    let err = s3
+        .get_object()
+        .bucket(bucket)
+        .key(&key)
+        .if_match("\"0123456789abcdef0123456789abcdef\"")
+        .range("bytes=0-15")
+        .send()
+        .await
+        .expect_err("another version");
+    assert!(upload_changed_under(&err), "{err:?}");
+    let err = s3
+        .copy_object()
+        .bucket(bucket)
+        .key(format!("recordings/{}.wav", Uuid::new_v4()))
+        .copy_source(format!("{bucket}/uploads/{}/gone.wav", Uuid::new_v4()))
+        .send()
+        .await
+        .expect_err("no such upload");
+    assert!(upload_changed_under(&err), "{err:?}");
+    // Other failures are not.
+    let err = s3
+        .get_object()
+        .bucket(format!("{bucket}-does-not-exist"))
+        .key(&key)
+        .send()
+        .await
+        .expect_err("no such bucket");
+    assert!(!upload_changed_under(&err), "{err:?}");
+}
