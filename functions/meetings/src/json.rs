@@ -8,7 +8,7 @@ use std::future::Future;
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use meetin_core::validation::{Fields, NULL, REQUIRED, Text};
+use meetin_core::validation::{Fields, NULL, NULL_CHARACTER, REQUIRED, Text};
 use meetin_data::live_sessions::LiveSession;
 use meetin_data::meetings::{CreatedMeeting, MeetingChanges, MeetingDetail, Recording};
 use meetin_data::speakers::Speaker;
@@ -261,8 +261,10 @@ pub struct NoActiveSessionBody {
 
 /// Longest meeting title (the `meetings.title` column).
 pub const TITLE_MAX_CHARS: usize = 500;
-/// Longest meeting description (the column is unbounded text; this keeps rows sane).
-pub const DESCRIPTION_MAX_CHARS: usize = 100_000;
+/// Longest meeting description (the column is unbounded text). 10,000 characters keeps a
+/// page of 20 meetings under Lambda's 6 MB response limit even when every character is one
+/// JSON escapes to six bytes (docs/api-decisions.md, "Meetings").
+pub const DESCRIPTION_MAX_CHARS: usize = 10_000;
 /// Longest speaker display name (the `speakers.display_name` column).
 pub const DISPLAY_NAME_MAX_CHARS: usize = meetin_data::speakers::DISPLAY_NAME_MAX_CHARS;
 
@@ -286,7 +288,7 @@ pub struct MeetingRequest {
     pub organization: Uuid,
     #[schema(min_length = 1, max_length = 500)]
     pub title: String,
-    #[schema(max_length = 100000)]
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
     /// Default `auto`.
     pub language_preference: Option<LanguagePreference>,
@@ -301,7 +303,7 @@ pub struct MeetingPatch {
     pub organization: Option<Uuid>,
     #[schema(min_length = 1, max_length = 500)]
     pub title: Option<String>,
-    #[schema(max_length = 100000)]
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
     pub language_preference: Option<LanguagePreference>,
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -443,10 +445,16 @@ fn python_type(value: &Value) -> &'static str {
     }
 }
 
+/// The largest live `config`, in bytes of compact JSON.
+pub const LIVE_CONFIG_MAX_BYTES: usize = 8 * 1024;
+/// The deepest live `config`: the object itself is level 1.
+pub const LIVE_CONFIG_MAX_DEPTH: usize = 8;
+
 /// `POST /api/meetings/{id}/live/start/`.
 #[derive(ToSchema)]
 pub struct LiveStartRequest {
-    /// Stored as the session's `config_json`; default `{}`.
+    /// Stored as the session's `config_json`; default `{}`. An object of at most 8,192 bytes
+    /// as compact JSON, nested at most 8 levels (the object is level 1), with no U+0000.
     #[schema(value_type = Option<Object>)]
     pub config: Option<Value>,
 }
@@ -457,7 +465,30 @@ impl LiveStartRequest {
         let mut f = Fields::new(body)?;
         let config = match f.raw("config") {
             None => Value::Object(Default::default()),
-            Some(Value::Object(map)) => Value::Object(map.clone()),
+            // PostgreSQL's jsonb cannot hold U+0000 (in a key or a string): refused here
+            // rather than failing the insert.
+            Some(value @ Value::Object(map)) => {
+                if has_nul(value) {
+                    f.error("config", NULL_CHARACTER);
+                } else if depth(value) > LIVE_CONFIG_MAX_DEPTH {
+                    f.error(
+                        "config",
+                        format!(
+                            "Ensure this value is nested at most {LIVE_CONFIG_MAX_DEPTH} levels deep."
+                        ),
+                    );
+                } else if serde_json::to_vec(value).map_or(usize::MAX, |v| v.len())
+                    > LIVE_CONFIG_MAX_BYTES
+                {
+                    f.error(
+                        "config",
+                        format!(
+                            "Ensure this value has at most {LIVE_CONFIG_MAX_BYTES} bytes as JSON."
+                        ),
+                    );
+                }
+                Value::Object(map.clone())
+            }
             Some(other) => {
                 f.error(
                     "config",
@@ -471,6 +502,26 @@ impl LiveStartRequest {
         };
         f.finish()?;
         Ok(config)
+    }
+}
+
+/// How deeply `value` nests: a scalar is 0, `{}` 1, `{"a": []}` 2. The body parser's
+/// recursion limit (128) bounds the recursion.
+fn depth(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => 0,
+    }
+}
+
+/// Whether a key or string anywhere in `value` holds U+0000.
+fn has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
     }
 }
 
@@ -549,6 +600,37 @@ mod tests {
     }
 
     #[test]
+    fn live_configs_are_bounded() {
+        let error = |config: Value| match LiveStartRequest::parse(&json!({ "config": config })) {
+            Err(ApiError::Refused(r)) => r.body()["config"][0].as_str().map(str::to_owned),
+            Ok(_) => None,
+            Err(other) => panic!("{other:?}"),
+        };
+        // The largest object that fits: {"a":"xx…"} is 8 bytes of framing.
+        let fits = json!({ "a": "x".repeat(LIVE_CONFIG_MAX_BYTES - 8) });
+        assert_eq!(
+            serde_json::to_vec(&fits).expect("json").len(),
+            LIVE_CONFIG_MAX_BYTES
+        );
+        assert_eq!(error(fits), None);
+        assert_eq!(
+            error(json!({ "a": "x".repeat(LIVE_CONFIG_MAX_BYTES - 7) })).as_deref(),
+            Some("Ensure this value has at most 8192 bytes as JSON.")
+        );
+        // An escaped character counts as the bytes it is stored as.
+        assert!(error(json!({ "a": "\u{1}".repeat(LIVE_CONFIG_MAX_BYTES / 6) })).is_some());
+        let mut deep = json!(1);
+        for _ in 0..LIVE_CONFIG_MAX_DEPTH - 1 {
+            deep = json!([deep]);
+        }
+        assert_eq!(error(json!({ "a": deep.clone() })), None);
+        assert_eq!(
+            error(json!({ "a": [deep] })).as_deref(),
+            Some("Ensure this value is nested at most 8 levels deep.")
+        );
+    }
+
+    #[test]
     fn speaker_names() {
         assert_eq!(SpeakerPatch::parse(&json!({})).ok(), Some(None));
         assert_eq!(
@@ -574,9 +656,10 @@ pub struct InitiateRequest {
     /// The MIME type the PUT will send (default from the extension, e.g. `audio/webm`).
     #[schema(max_length = 100, example = "audio/wav")]
     pub content_type: Option<String>,
-    /// Bytes the PUT will send, at most 524 288 000 (500 MiB); when given, `complete`
+    /// Bytes the PUT will send, 1 to 524 288 000 (500 MiB; 0 is `The submitted file is
+    /// empty.`); when given, `complete`
     /// checks the object has exactly this size and the presigned PUT is signed for it.
-    #[schema(minimum = 0, maximum = 524288000)]
+    #[schema(minimum = 1, maximum = 524288000)]
     pub size_bytes: Option<i64>,
 }
 
@@ -618,35 +701,46 @@ fn optional_bounded_int(body: &Value, field: &str, min: i128, max: i128) -> ApiR
         .map_err(|_| ApiError::bad_request(format!("Invalid {field} value")))
 }
 
-/// An optional text field: a string of at most `max` characters (else `{"error"}`).
-fn optional_string(body: &Value, field: &str, max: usize) -> ApiResult<Option<String>> {
-    match body.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.chars().count() <= max => Ok(Some(s.clone())),
-        Some(Value::String(_)) => Err(ApiError::bad_request(format!(
-            "{field} must be at most {max} characters"
-        ))),
-        Some(_) => Err(ApiError::bad_request(format!("{field} must be a string"))),
-    }
-}
-
 impl InitiateRequest {
-    /// The body's fields (an empty body reads as `{}`; one that is not an object is DRF's 400
-    /// `non_field_errors`). A declared size over 500 MiB is the upload's `File too large.
-    /// Maximum size is 500MB.`.
+    /// The body's fields, checked as DRF serializer fields and refused all at once as field
+    /// errors (`{"size_bytes": ["A valid integer is required."]}`): `filename` and
+    /// `content_type` are `CharField`s (text, trimmed, no U+0000, at most 255 / 100
+    /// characters), `size_bytes` an `IntegerField` (`true`, `12.5` and `"x"` are refused;
+    /// `"12"` and `12.0` read as 12). `null` counts as absent. An empty body reads as `{}`,
+    /// one that is not an object is DRF's `non_field_errors`. Then the upload's own `{"error"}`
+    /// refusals: a declared size over 500 MiB is `File too large. Maximum size is 500MB.`,
+    /// 0 is `The submitted file is empty.`.
     pub fn parse(body: &Value) -> ApiResult<Self> {
-        Fields::new(body).map_err(meetin_core::Refusal::from)?;
-        let size_bytes = match optional_bounded_int(body, "size_bytes", 0, i128::from(i64::MAX))? {
-            Some(s) if s > crate::media::MAX_RECORDING_BYTES => {
-                return Err(ApiError::bad_request(crate::media::TOO_LARGE));
-            }
-            other => other,
+        let mut f = Fields::new(body)?;
+        let given = |field: &str| body.get(field).is_some_and(|v| !v.is_null());
+        let filename = if given("filename") {
+            f.optional_text("filename", Text::blank_ok(FILENAME_MAX_CHARS))
+        } else {
+            None
         };
-        Ok(Self {
-            filename: optional_string(body, "filename", FILENAME_MAX_CHARS)?,
-            content_type: optional_string(body, "content_type", CONTENT_TYPE_MAX_CHARS)?,
-            size_bytes,
-        })
+        let content_type = if given("content_type") {
+            f.optional_text("content_type", Text::blank_ok(CONTENT_TYPE_MAX_CHARS))
+        } else {
+            None
+        };
+        let size_bytes = if given("size_bytes") {
+            f.optional_int("size_bytes", 0, i64::MAX)
+        } else {
+            None
+        };
+        f.finish()?;
+        match size_bytes {
+            Some(s) if s > crate::media::MAX_RECORDING_BYTES => {
+                Err(ApiError::bad_request(crate::media::TOO_LARGE))
+            }
+            // Nothing to upload, and nothing `complete` could check.
+            Some(0) => Err(ApiError::bad_request(crate::media::EMPTY)),
+            size_bytes => Ok(Self {
+                filename,
+                content_type,
+                size_bytes,
+            }),
+        }
     }
 }
 
@@ -654,10 +748,12 @@ impl InitiateRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InitiatedJson {
     pub recording_id: Uuid,
-    /// A presigned S3 `PUT` URL, valid 3600 s; the PUT must send the `Content-Type` given
-    /// (or defaulted) at `initiate`, and exactly `size_bytes` bytes when those were declared.
+    /// A presigned S3 `PUT` URL, valid 3600 s, for the key `uploads/{meeting_id}/{uuid}{ext}`;
+    /// the PUT must send the `Content-Type` given (or defaulted) at `initiate`, and exactly
+    /// `size_bytes` bytes when those were declared.
     pub upload_url: String,
-    /// `recordings/{meeting_id}/{uuid}{ext}`.
+    /// `recordings/{meeting_id}/{uuid}{ext}`: where `complete` copies the checked upload (no
+    /// URL is ever issued for it).
     pub storage_key: String,
 }
 
@@ -774,6 +870,54 @@ mod recording_body_tests {
         assert_eq!(
             InitiateRequest::parse(&json!({})).expect("empty").filename,
             None
+        );
+    }
+
+    fn field_errors(r: ApiResult<impl std::fmt::Debug>) -> Value {
+        match r {
+            Err(ApiError::Refused(refusal @ meetin_core::Refusal::Fields(_))) => refusal.body(),
+            other => panic!("expected field errors, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn initiate_refuses_what_drf_refuses_as_field_errors() {
+        for size in [
+            json!(true),
+            json!(false),
+            json!(12.5),
+            json!("x"),
+            json!([1]),
+        ] {
+            assert_eq!(
+                field_errors(InitiateRequest::parse(&json!({ "size_bytes": size }))),
+                json!({"size_bytes": ["A valid integer is required."]}),
+                "{size}"
+            );
+        }
+        assert_eq!(
+            field_errors(InitiateRequest::parse(
+                &json!({"filename": "a\u{0}.wav", "content_type": "audio/\u{0}wav", "size_bytes": true})
+            )),
+            json!({
+                "filename": ["Null characters are not allowed."],
+                "content_type": ["Null characters are not allowed."],
+                "size_bytes": ["A valid integer is required."],
+            })
+        );
+        assert_eq!(
+            field_errors(InitiateRequest::parse(
+                &json!({"filename": 5, "size_bytes": -1})
+            ))["size_bytes"],
+            json!(["Ensure this value is greater than or equal to 0."])
+        );
+        let ok = InitiateRequest::parse(
+            &json!({"filename": " a.wav ", "size_bytes": "12", "content_type": null}),
+        )
+        .expect("ok");
+        assert_eq!(
+            (ok.filename.as_deref(), ok.size_bytes, ok.content_type),
+            (Some("a.wav"), Some(12), None)
         );
     }
 }

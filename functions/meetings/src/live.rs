@@ -18,7 +18,7 @@ use meetin_http::docs::{DetailBody, ErrorBody};
 use meetin_http::{ApiError, ApiResult, AppContext, AuthUser, JsonBody, PathParams};
 
 use crate::json::{LiveSessionJson, LiveStartRequest, NoActiveSessionBody};
-use crate::meetings::{MeetingPath, readable, writable};
+use crate::meetings::{MeetingPath, readable, writable, write_missed};
 
 pub const ALREADY_ACTIVE: &str = "Live session already active";
 pub const START_FAILED: &str = "Failed to start live session. Please try again.";
@@ -50,13 +50,16 @@ pub async fn start(
 ) -> ApiResult<(StatusCode, Json<LiveSessionJson>)> {
     writable(&ctx, caller.id, id).await?;
     let config = LiveStartRequest::parse(&body)?;
-    let session = live_sessions::record_failed_start(&ctx.pool, caller.id, id, &config, NO_BACKEND)
-        .await
-        .map_err(|err| match err {
-            LiveError::AlreadyActive => ApiError::bad_request(ALREADY_ACTIVE),
-            LiveError::NotFound => ApiError::no_match(crate::meetings::MEETING),
-            LiveError::Database(err) => err.into(),
-        })?;
+    let session =
+        match live_sessions::record_failed_start(&ctx.pool, caller.id, id, &config, NO_BACKEND)
+            .await
+        {
+            Ok(session) => session,
+            Err(LiveError::AlreadyActive) => return Err(ApiError::bad_request(ALREADY_ACTIVE)),
+            // Deleted (or the caller demoted) since the check.
+            Err(LiveError::NotFound) => return Err(write_missed(&ctx, caller.id, id).await),
+            Err(LiveError::Database(err)) => return Err(err.into()),
+        };
     tracing::info!(meeting = %id, session = %session.id, "live start refused: no transcription backend");
     Err(Refusal::message(StatusCode::INTERNAL_SERVER_ERROR, START_FAILED).into())
 }

@@ -46,6 +46,10 @@ pub const SNIFF_BYTES: usize = 1024;
 
 pub const TOO_LARGE: &str = "File too large. Maximum size is 500MB.";
 
+/// An upload of zero bytes (declared at `initiate`, or found at `complete` or `upload/`):
+/// Django's `FileField` message.
+pub const EMPTY: &str = "The submitted file is empty.";
+
 /// `Invalid file type. Allowed: .aac, .flac, ...` (the contract's string).
 pub fn invalid_extension() -> String {
     format!("Invalid file type. Allowed: {}", EXTENSIONS.join(", "))

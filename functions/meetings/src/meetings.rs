@@ -35,6 +35,16 @@ pub(crate) async fn writable(ctx: &AppContext, caller: Uuid, id: Uuid) -> ApiRes
     meetin_http::access::meeting(&ctx.pool, caller, id, Access::Write).await
 }
 
+/// What a write under meeting `id` that wrote nothing answers, checked again now: the meeting
+/// was deleted since the first check (404 `No Meeting matches the given query.`), or the
+/// caller lost write access (403). Never a 500 and never a 403 for a deleted meeting.
+pub(crate) async fn write_missed(ctx: &AppContext, caller: Uuid, id: Uuid) -> ApiError {
+    match writable(ctx, caller, id).await {
+        Err(err) => err,
+        Ok(_) => ApiError::no_match(MEETING),
+    }
+}
+
 /// The organization of a meeting the caller may read (404 otherwise).
 pub(crate) async fn readable(ctx: &AppContext, caller: Uuid, id: Uuid) -> ApiResult<Uuid> {
     meetin_http::access::meeting(&ctx.pool, caller, id, Access::Read).await
@@ -156,7 +166,19 @@ pub async fn detail(
     Ok(Json(meeting.into()))
 }
 
-/// PUT and PATCH: access is checked before the body is looked at.
+/// Moving a meeting out of `org` takes its recordings, transcripts and minutes with it, out
+/// of reach of `org`'s admins: only an admin of `org` may (403 otherwise).
+/// docs/api-decisions.md, "Meetings".
+async fn may_move_out_of(ctx: &AppContext, caller: Uuid, org: Uuid) -> ApiResult<()> {
+    meetin_http::access::require(&ctx.pool, caller, org, Access::Admin, |d| {
+        d.refusal(MEETING)
+    })
+    .await
+    .map(drop)
+}
+
+/// PUT and PATCH: access is checked before the body is looked at; a change of organization
+/// needs an admin of the one the meeting leaves and a member or admin of the one it joins.
 async fn edit(
     ctx: &AppContext,
     caller: Uuid,
@@ -164,12 +186,23 @@ async fn edit(
     body: &Value,
     required: bool,
 ) -> ApiResult<Json<MeetingJson>> {
-    writable(ctx, caller, id).await?;
+    let org = writable(ctx, caller, id).await?;
     let changes = parse_body(ctx, caller, body, required).await?;
-    let meeting = meetings::update(&ctx.pool, caller, id, &changes)
-        .await?
-        .ok_or_else(|| ApiError::no_match(MEETING))?;
-    Ok(Json(meeting.into()))
+    let moving = changes.organization_id.is_some_and(|to| to != org);
+    if moving {
+        may_move_out_of(ctx, caller, org).await?;
+    }
+    match meetings::update(&ctx.pool, caller, id, &changes).await? {
+        Some(meeting) => Ok(Json(meeting.into())),
+        // Changed since the checks: deleted (404), or the caller's rights (403).
+        None => {
+            let org = writable(ctx, caller, id).await?;
+            if moving {
+                may_move_out_of(ctx, caller, org).await?;
+            }
+            Err(ApiError::no_match(MEETING))
+        }
+    }
 }
 
 /// Replaces the meeting's fields (`organization` and `title` required; members and admins).
@@ -180,7 +213,7 @@ async fn edit(
     responses(
         (status = 200, description = "Updated", body = MeetingJson),
         (status = 400, description = "Field errors", body = FieldErrorsBody),
-        (status = 403, description = "A viewer of the meeting's (or the target) organization", body = DetailBody),
+        (status = 403, description = "A viewer of the meeting's (or the target) organization, or a move to another organization by someone who is not an admin of the meeting's", body = DetailBody),
         (status = 404, description = "`No Meeting matches the given query.`", body = DetailBody),
     ),
     security(("jwt" = []))
@@ -202,7 +235,7 @@ pub async fn replace(
     responses(
         (status = 200, description = "Updated", body = MeetingJson),
         (status = 400, description = "Field errors", body = FieldErrorsBody),
-        (status = 403, description = "A viewer of the meeting's (or the target) organization", body = DetailBody),
+        (status = 403, description = "A viewer of the meeting's (or the target) organization, or a move to another organization by someone who is not an admin of the meeting's", body = DetailBody),
         (status = 404, description = "`No Meeting matches the given query.`", body = DetailBody),
     ),
     security(("jwt" = []))

@@ -1,8 +1,11 @@
 //! Recordings (docs/api-decisions.md, "Recordings"):
 //!
-//! - presigned: `initiate` creates the row (`created`) and answers a presigned S3 `PUT` for a
-//!   server-chosen key; the client uploads; `complete` checks the object (exists, size, type,
-//!   first bytes), marks the row `uploaded` and queues transcription on SQS;
+//! - presigned: `initiate` creates the row (`created`) with its `storage_key` and answers a
+//!   presigned S3 `PUT` for another key, its [`upload_key`] under `uploads/`; the client
+//!   uploads; `complete` checks that object (exists, size, type, first bytes), copies exactly
+//!   the checked version to `storage_key` (a key no URL was ever issued for: a PUT after the
+//!   check cannot change what is transcribed), marks the row `uploaded`, queues transcription
+//!   on SQS and deletes the upload;
 //! - direct: `upload/` takes a multipart `audio` file small enough for API Gateway and Lambda
 //!   ([`DIRECT_UPLOAD_MAX_BYTES`]), checks it the same way, stores it and answers 201.
 //!
@@ -29,7 +32,7 @@ use uuid::Uuid;
 
 use crate::json::{CompleteRequest, InitiateRequest, InitiatedJson, RecordingJson};
 use crate::media::{self, Declared};
-use crate::meetings::{MeetingPath, writable};
+use crate::meetings::{MeetingPath, writable, write_missed};
 use crate::state::{MeetingsState, Uploads};
 
 /// `/api/recordings/{id}/...` and `/api/meetings/recordings/{id}/...`.
@@ -74,6 +77,38 @@ fn new_key(meeting: Uuid, ext: &str) -> String {
     format!("recordings/{meeting}/{}{ext}", Uuid::new_v4())
 }
 
+/// Where the presigned `PUT` of the recording whose `storage_key` is `recordings/{m}/{f}`
+/// uploads: `uploads/{m}/{f}`. Objects under `uploads/` are only ever read by `complete`, which
+/// copies the checked version to the `storage_key`; the bucket's lifecycle rule expires what
+/// is left there (template.yaml).
+pub fn upload_key(storage_key: &str) -> String {
+    format!(
+        "uploads/{}",
+        storage_key
+            .strip_prefix("recordings/")
+            .unwrap_or(storage_key)
+    )
+}
+
+/// The 409 of a `complete` whose upload changed (another PUT to its URL) between the check
+/// and the copy: nothing was copied or marked; upload again and complete again.
+pub const UPLOAD_CHANGED: &str = "The uploaded file changed while it was being checked. Upload it again, then complete the recording.";
+
+fn upload_changed() -> ApiError {
+    meetin_core::Refusal::message(StatusCode::CONFLICT, UPLOAD_CHANGED).into()
+}
+
+/// Whether an S3 read or copy of an upload failed because the upload is no longer the
+/// version checked: its precondition (`If-Match`, `x-amz-copy-source-if-match`) failed, or it
+/// is gone (a concurrent complete of the same recording copied and deleted it).
+pub fn upload_changed_under<E, R>(err: &meetin_aws::aws_sdk_s3::error::SdkError<E, R>) -> bool
+where
+    E: meetin_aws::aws_sdk_s3::error::ProvideErrorMetadata,
+{
+    err.as_service_error()
+        .is_some_and(|e| matches!(e.code(), Some("PreconditionFailed" | "NoSuchKey")))
+}
+
 /// Creates a recording (`created`) and answers a presigned S3 `PUT` for it. The body may name
 /// `filename` (only its extension is used), `content_type` and `size_bytes`; with none, a
 /// `.webm` / `audio/webm` upload as in the original.
@@ -83,7 +118,7 @@ fn new_key(meeting: Uuid, ext: &str) -> String {
     request_body(content = Option<InitiateRequest>, description = "Optional"),
     responses(
         (status = 200, description = "The recording id, the presigned PUT URL (3600 s) and the key", body = InitiatedJson),
-        (status = 400, description = "`File too large. Maximum size is 500MB.`, `Invalid file type. Allowed: ...`, `Invalid MIME type: <type>`, `File content does not match its type (...)` (an extension and a type that disagree)", body = ErrorBody),
+        (status = 400, description = "Field errors (`{\"size_bytes\": [\"A valid integer is required.\"]}`, `{\"filename\": [\"Null characters are not allowed.\"]}`), then `{\"error\"}`: `The submitted file is empty.` (`size_bytes` 0), `File too large. Maximum size is 500MB.`, `Invalid file type. Allowed: ...`, `Invalid MIME type: <type>`, `File content does not match its type (...)` (an extension and a type that disagree)", body = ErrorBody),
         (status = 403, description = "A viewer of the meeting's organization", body = DetailBody),
         (status = 404, description = "`No Meeting matches the given query.`", body = DetailBody),
     ),
@@ -115,15 +150,18 @@ pub async fn initiate(
             status: "created",
         },
     )
-    .await?
-    // Demoted or removed since the check.
-    .ok_or_else(|| ApiError::from(meetin_core::Refusal::read_only_role()))?;
+    .await?;
+    // Deleted (or the caller demoted) since the check.
+    let Some(recording) = recording else {
+        return Err(write_missed(&state.app, caller.id, id).await);
+    };
     let uploads = &state.uploads;
+    // The URL is for the upload key, never for `key`: what `complete` checks is copied there.
     let mut put = uploads
         .s3
         .put_object()
         .bucket(&uploads.bucket)
-        .key(&key)
+        .key(upload_key(&key))
         .content_type(&declared.mime);
     if let Some(size) = request.size_bytes {
         put = put.content_length(size);
@@ -141,8 +179,14 @@ pub async fn initiate(
     }))
 }
 
-/// The object's size, or `None` when there is no such object.
-async fn object_size(uploads: &Uploads, key: &str) -> ApiResult<Option<i64>> {
+/// One version of an object: its size and its ETag.
+struct ObjectVersion {
+    size: i64,
+    etag: String,
+}
+
+/// The object's current size and ETag, or `None` when there is no such object.
+async fn object_version(uploads: &Uploads, key: &str) -> ApiResult<Option<ObjectVersion>> {
     match uploads
         .s3
         .head_object()
@@ -151,23 +195,35 @@ async fn object_size(uploads: &Uploads, key: &str) -> ApiResult<Option<i64>> {
         .send()
         .await
     {
-        Ok(head) => Ok(Some(head.content_length().unwrap_or(0))),
+        Ok(head) => Ok(Some(ObjectVersion {
+            size: head.content_length().unwrap_or(0),
+            etag: head
+                .e_tag()
+                .ok_or_else(|| ApiError::internal("S3 answered an object without an ETag"))?
+                .to_owned(),
+        })),
         Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
         Err(err) => Err(aws_error("reading the object's size")(err)),
     }
 }
 
-/// The object's first [`media::SNIFF_BYTES`] bytes.
-async fn object_head(uploads: &Uploads, key: &str) -> ApiResult<Vec<u8>> {
-    let object = uploads
+/// The first [`media::SNIFF_BYTES`] bytes of the version `etag` of the object (409 when it
+/// changed since).
+async fn object_head(uploads: &Uploads, key: &str, etag: &str) -> ApiResult<Vec<u8>> {
+    let object = match uploads
         .s3
         .get_object()
         .bucket(&uploads.bucket)
         .key(key)
+        .if_match(etag)
         .range(format!("bytes=0-{}", media::SNIFF_BYTES - 1))
         .send()
         .await
-        .map_err(aws_error("reading the object's first bytes"))?;
+    {
+        Ok(object) => object,
+        Err(err) if upload_changed_under(&err) => return Err(upload_changed()),
+        Err(err) => return Err(aws_error("reading the object's first bytes")(err)),
+    };
     let bytes = object
         .body
         .collect()
@@ -175,6 +231,21 @@ async fn object_head(uploads: &Uploads, key: &str) -> ApiResult<Vec<u8>> {
         .map_err(aws_error("reading the object's first bytes"))?
         .into_bytes();
     Ok(bytes.iter().take(media::SNIFF_BYTES).copied().collect())
+}
+
+/// Deletes an object no row refers to; a failure is only logged (the object is unreachable
+/// through the API either way).
+async fn delete_object(uploads: &Uploads, key: &str) {
+    if let Err(err) = uploads
+        .s3
+        .delete_object()
+        .bucket(&uploads.bucket)
+        .key(key)
+        .send()
+        .await
+    {
+        tracing::warn!(key, error = %aws_sdk_sqs::error::DisplayErrorContext(err), "deleting an orphaned object");
+    }
 }
 
 fn size_mismatch(actual: i64, declared: i64) -> ApiError {
@@ -207,9 +278,20 @@ async fn complete_recording(
         )));
     }
     let uploads = &state.uploads;
-    let Some(actual) = object_size(uploads, &recording.storage_key).await? else {
+    // A `created` recording's bytes are at its upload key, where its URL lets anyone holding
+    // it PUT again; once `uploaded` they are at `storage_key`, which only the server writes.
+    let source = if recording.status == "created" {
+        upload_key(&recording.storage_key)
+    } else {
+        recording.storage_key.clone()
+    };
+    let Some(ObjectVersion { size: actual, etag }) = object_version(uploads, &source).await? else {
         return Err(ApiError::bad_request(NO_OBJECT));
     };
+    // An empty object has no first bytes to check (S3 refuses the ranged read).
+    if actual == 0 {
+        return Err(ApiError::bad_request(media::EMPTY));
+    }
     if actual > media::MAX_RECORDING_BYTES {
         return Err(ApiError::bad_request(media::TOO_LARGE));
     }
@@ -227,8 +309,11 @@ async fn complete_recording(
         Some(&recording.mime_type),
     )
     .map_err(ApiError::bad_request)?;
-    if !media::bytes_are(format, &object_head(uploads, &recording.storage_key).await?) {
+    if !media::bytes_are(format, &object_head(uploads, &source, &etag).await?) {
         return Err(ApiError::bad_request(media::content_mismatch(&ext, &mime)));
+    }
+    if source != recording.storage_key {
+        copy_checked(uploads, &source, &etag, &recording.storage_key).await?;
     }
     // Committed before the job is sent: a worker that takes the job at once must see the row
     // `uploaded`. A failed send leaves it `uploaded` without a job, and the error says so; a
@@ -242,8 +327,33 @@ async fn complete_recording(
             None => ApiError::no_match(RECORDING),
         });
     };
+    if source != recording.storage_key {
+        // Only now: had the row not been marked, a retried complete would need the upload.
+        delete_object(uploads, &source).await;
+    }
     queue_transcription(uploads, &updated, &found).await?;
     Ok(Json(updated.into()))
+}
+
+/// Copies the version `etag` of the upload at `from` to `to` (S3 `CopyObject` with
+/// `x-amz-copy-source-if-match`): when another PUT replaced the upload after its check, the
+/// copy fails and nothing is copied (409).
+async fn copy_checked(uploads: &Uploads, from: &str, etag: &str, to: &str) -> ApiResult<()> {
+    match uploads
+        .s3
+        .copy_object()
+        .bucket(&uploads.bucket)
+        .key(to)
+        // Server-chosen keys: `[0-9a-z/.-]` only, nothing to percent-encode.
+        .copy_source(format!("{}/{from}", uploads.bucket))
+        .copy_source_if_match(etag)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(err) if upload_changed_under(&err) => Err(upload_changed()),
+        Err(err) => Err(aws_error("copying the checked upload")(err)),
+    }
 }
 
 /// Sends the `transcribe_recording` job of `recording` (whose meeting is `found`'s).
@@ -274,18 +384,21 @@ pub(crate) async fn queue_transcription(
     Ok(())
 }
 
-/// Checks the uploaded object (it exists; at most 500 MiB; its size equals the one declared
-/// at `initiate` and here; its first bytes are its type), marks the recording `uploaded` and
-/// queues its transcription. A recording already `uploaded` is checked and queued again.
+/// Checks the uploaded object (it exists; not empty; at most 500 MiB; its size equals the one
+/// declared at `initiate` and here; its first bytes are its type), copies the checked version
+/// to the recording's `storage_key`, marks the recording `uploaded` and queues its
+/// transcription. A recording already `uploaded` has its `storage_key` object checked and is
+/// queued again (a PUT to the upload URL after the first complete is never read).
 #[utoipa::path(
     post, path = "/api/recordings/{id}/complete/", tag = "recordings", operation_id = "recordings_complete",
     params(("id" = uuid::Uuid, Path, description = "Recording id")),
     request_body(content = Option<CompleteRequest>, description = "Optional"),
     responses(
         (status = 200, description = "The recording, `uploaded`", body = RecordingJson),
-        (status = 400, description = "`No uploaded file found for this recording`, `File too large. Maximum size is 500MB.`, `Uploaded size (N bytes) does not match the declared size (M bytes)`, `File content does not match its type (...)`, `Recording is already <status>`, `size_bytes must be a valid integer`, `Invalid size_bytes value`, `duration_ms must be a valid integer`, `Invalid duration_ms value`", body = ErrorBody),
+        (status = 400, description = "`No uploaded file found for this recording`, `The submitted file is empty.`, `File too large. Maximum size is 500MB.`, `Uploaded size (N bytes) does not match the declared size (M bytes)`, `File content does not match its type (...)`, `Recording is already <status>`, `size_bytes must be a valid integer`, `Invalid size_bytes value`, `duration_ms must be a valid integer`, `Invalid duration_ms value`", body = ErrorBody),
         (status = 403, description = "A viewer of the meeting's organization", body = DetailBody),
         (status = 404, description = "`No Recording matches the given query.`", body = DetailBody),
+        (status = 409, description = "`The uploaded file changed while it was being checked. Upload it again, then complete the recording.`: another PUT to the upload URL replaced the file during the check; nothing was copied or marked", body = ErrorBody),
     ),
     security(("jwt" = []))
 )]
@@ -308,6 +421,7 @@ pub async fn complete(
         (status = 400, description = "As `POST /api/recordings/{id}/complete/`", body = ErrorBody),
         (status = 403, description = "A viewer of the meeting's organization", body = DetailBody),
         (status = 404, description = "`No Recording matches the given query.`", body = DetailBody),
+        (status = 409, description = "As `POST /api/recordings/{id}/complete/`", body = ErrorBody),
     ),
     security(("jwt" = []))
 )]
@@ -359,7 +473,7 @@ async fn read_audio(
     request_body(content_type = "multipart/form-data", description = "The field `audio`: the file, at most 4 MiB in all through the API"),
     responses(
         (status = 201, description = "The recording, `uploaded`", body = RecordingJson),
-        (status = 400, description = "`No audio file provided`, `File too large. Maximum size is 500MB.`, `Invalid file type. Allowed: .aac, .flac, .m4a, .mkv, .mov, .mp3, .mp4, .ogg, .wav, .webm`, `Invalid MIME type: <type>`, `File content does not match its type (...)`", body = ErrorBody),
+        (status = 400, description = "`No audio file provided`, `File too large. Maximum size is 500MB.`, `Invalid file type. Allowed: .aac, .flac, .m4a, .mkv, .mov, .mp3, .mp4, .ogg, .wav, .webm`, `Invalid MIME type: <type>`, `The submitted file is empty.`, `File content does not match its type (...)`", body = ErrorBody),
         (status = 403, description = "A viewer of the meeting's organization", body = DetailBody),
         (status = 404, description = "`No Meeting matches the given query.`", body = DetailBody),
         (status = 413, description = "Over 4 MiB: the text points to the presigned flow", body = ErrorBody),
@@ -391,6 +505,9 @@ pub async fn upload(
     let Declared { ext, mime, format } =
         media::check_declared(Some(size), &filename, content_type.as_deref())
             .map_err(ApiError::bad_request)?;
+    if bytes.is_empty() {
+        return Err(ApiError::bad_request(media::EMPTY));
+    }
     if !media::bytes_are(format, &bytes) {
         return Err(ApiError::bad_request(media::content_mismatch(&ext, &mime)));
     }
@@ -417,7 +534,35 @@ pub async fn upload(
             status: "uploaded",
         },
     )
-    .await?
-    .ok_or_else(|| ApiError::from(meetin_core::Refusal::read_only_role()))?;
+    .await;
+    let recording = match recording {
+        Ok(Some(recording)) => recording,
+        // The meeting was deleted (or the caller demoted) since the check: the stored object
+        // belongs to no row, so it goes too.
+        other => {
+            delete_object(uploads, &key).await;
+            other?;
+            return Err(write_missed(&state.app, caller.id, id).await);
+        }
+    };
     Ok((StatusCode::CREATED, Json(recording.into())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploads_go_under_their_own_prefix() {
+        let meeting = Uuid::new_v4();
+        let key = new_key(meeting, ".wav");
+        let upload = upload_key(&key);
+        assert_eq!(upload, key.replacen("recordings/", "uploads/", 1));
+        assert!(
+            upload.starts_with(&format!("uploads/{meeting}/")),
+            "{upload}"
+        );
+        // The 500-character column holds the key; the upload key is never stored.
+        assert!(key.len() < 100, "{key}");
+    }
 }

@@ -52,7 +52,13 @@ pub async fn rename(
         Some(name) => speakers::rename(&ctx.pool, caller.id, id, &speaker_id, &name).await?,
         None => speakers::find_in_meeting(&ctx.pool, caller.id, id, &speaker_id).await?,
     };
-    speaker
-        .map(|s| Json(s.into()))
-        .ok_or_else(|| ApiError::no_match(SPEAKER))
+    match speaker {
+        Some(s) => Ok(Json(s.into())),
+        // The meeting may have been deleted since the check (its speakers with it): that is
+        // the meeting's 404, not the speaker's.
+        None => {
+            writable(&ctx, caller.id, id).await?;
+            Err(ApiError::no_match(SPEAKER))
+        }
+    }
 }

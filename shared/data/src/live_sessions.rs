@@ -55,23 +55,28 @@ macro_rules! session_columns {
     };
 }
 
-/// The sessions of the given meetings that `caller` may read, newest first: one statement
-/// whatever the number of meetings.
+/// The newest `per_meeting` sessions of each of the given meetings that `caller` may read,
+/// newest first: one statement whatever the number of meetings (each meeting's newest rows
+/// through `live_sessions_meeting_idx`).
 pub async fn list_for_meetings(
     pool: &PgPool,
     caller: Uuid,
     meetings: &[Uuid],
+    per_meeting: i64,
 ) -> Result<Vec<LiveSession>, sqlx::Error> {
     sqlx::query_as(concat!(
         "SELECT ",
         session_columns!(),
-        " FROM live_sessions s JOIN meetings m ON m.id = s.meeting_id \
-         WHERE s.meeting_id = ANY($2) AND ",
+        " FROM unnest($2::uuid[]) AS want (id) \
+           JOIN meetings m ON m.id = want.id AND ",
         caller_may!(read, "m.organization_id", "$1"),
-        " ORDER BY s.started_at DESC, s.id"
+        " CROSS JOIN LATERAL (SELECT * FROM live_sessions x WHERE x.meeting_id = m.id \
+                               ORDER BY x.started_at DESC, x.id LIMIT $3) s \
+         ORDER BY s.started_at DESC, s.id"
     ))
     .bind(caller)
     .bind(meetings)
+    .bind(per_meeting)
     .fetch_all(pool)
     .await
 }
@@ -97,7 +102,8 @@ pub async fn active(
 
 /// Records a start that could not reach a transcription provider: a `failed` session with
 /// `error_message`, ended when it started. Refused when the meeting has an active session
-/// (the start would be refused, not failed) or `caller` may not write in its organization.
+/// (the start would be refused, not failed) or `caller` may not write in its organization
+/// (`NotFound`, also when the meeting is deleted while the statement runs).
 pub async fn record_failed_start(
     pool: &PgPool,
     caller: Uuid,
@@ -122,7 +128,15 @@ pub async fn record_failed_start(
     .bind(config)
     .bind(error_message)
     .fetch_optional(pool)
-    .await?;
+    .await
+    .map_err(|err| {
+        // The meeting was deleted while the statement ran.
+        if crate::meetings::is_foreign_key_violation(&err) {
+            LiveError::NotFound
+        } else {
+            LiveError::Database(err)
+        }
+    })?;
     if let Some(session) = inserted {
         return Ok(session);
     }

@@ -4,7 +4,7 @@
 //! statement that makes the change.
 //!
 //! **Bounded statements.** A list is [`count_visible`] (1 statement) and [`list_visible`]:
-//! the page (1) and then each nested list for the whole page with `meeting_id = ANY($ids)`
+//! the page (1) and then each nested list for the whole page, each meeting's rows up to a cap
 //! ([`with_children`]: 3), so 5 statements whatever the page size; a detail is 1 + 3.
 
 use std::collections::HashMap;
@@ -17,6 +17,15 @@ use crate::caller_may;
 use crate::live_sessions::{self, LiveSession};
 pub use crate::recordings::Recording;
 use crate::speakers::{self, Speaker};
+
+/// How many of a meeting's newest live sessions its JSON embeds. With the other two caps, the
+/// 8 KiB `config` cap and the text columns' limits, a page of 20 meetings stays under
+/// Lambda's 6 MB response limit whatever is stored (docs/api-decisions.md, "Meetings").
+pub const LIVE_SESSIONS_EMBEDDED: i64 = 5;
+/// How many of a meeting's newest recordings its JSON embeds.
+pub const RECORDINGS_EMBEDDED: i64 = 50;
+/// How many of a meeting's speakers (oldest first) its JSON embeds.
+pub const SPEAKERS_EMBEDDED: i64 = 30;
 
 /// A row of `meetings` with its organization's name and its creator's e-mail.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -36,7 +45,8 @@ pub struct Meeting {
 }
 
 /// A meeting with its nested lists (live sessions and recordings newest first, speakers
-/// oldest first).
+/// oldest first), each cut to its cap ([`LIVE_SESSIONS_EMBEDDED`], [`RECORDINGS_EMBEDDED`],
+/// [`SPEAKERS_EMBEDDED`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MeetingDetail {
     pub meeting: Meeting,
@@ -85,6 +95,14 @@ macro_rules! meeting_select {
          FROM meetings m JOIN organizations o ON o.id = m.organization_id \
                          JOIN users u ON u.id = m.created_by_id "
     };
+}
+
+/// Whether `err` is a foreign-key violation: a row the statement referenced (a meeting) was
+/// deleted by a transaction that committed after the statement read it. Writes under a
+/// meeting read it as "the meeting is gone" (the contract's 404), not as a failure.
+pub fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .is_some_and(|e| e.is_foreign_key_violation())
 }
 
 /// Whether an organization with this id exists (a create naming an unknown one is a field
@@ -168,9 +186,9 @@ pub async fn organization_of_visible(
     .await
 }
 
-/// Adds the nested lists to `meetings`, in their order: three statements (live sessions,
-/// recordings, speakers, each for every meeting at once with `= ANY($ids)`), none for an
-/// empty page.
+/// Adds the nested lists to `meetings`, in their order, each cut to its cap: three statements
+/// (live sessions, recordings, speakers, each for every meeting at once), none for an empty
+/// page.
 pub async fn with_children(
     pool: &PgPool,
     caller: Uuid,
@@ -181,14 +199,15 @@ pub async fn with_children(
     }
     let ids: Vec<Uuid> = meetings.iter().map(|m| m.id).collect();
     let mut sessions = group(
-        live_sessions::list_for_meetings(pool, caller, &ids).await?,
+        live_sessions::list_for_meetings(pool, caller, &ids, LIVE_SESSIONS_EMBEDDED).await?,
         |s| s.meeting_id,
     );
-    let mut recordings = group(recordings_for_meetings(pool, caller, &ids).await?, |r| {
-        r.meeting_id
-    });
+    let mut recordings = group(
+        recordings_for_meetings(pool, caller, &ids, RECORDINGS_EMBEDDED).await?,
+        |r| r.meeting_id,
+    );
     let mut speakers = group(
-        speakers::list_for_meetings(pool, caller, &ids).await?,
+        speakers::list_for_meetings(pool, caller, &ids, SPEAKERS_EMBEDDED).await?,
         |s| s.meeting_id,
     );
     Ok(meetings
@@ -211,22 +230,27 @@ fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> Uuid) -> HashMap<Uuid, Vec<T>> {
     groups
 }
 
-/// The recordings of the given meetings that `caller` may read, newest first (one statement).
+/// The newest `per_meeting` recordings of each of the given meetings that `caller` may read,
+/// newest first (one statement).
 pub async fn recordings_for_meetings(
     pool: &PgPool,
     caller: Uuid,
     meetings: &[Uuid],
+    per_meeting: i64,
 ) -> Result<Vec<Recording>, sqlx::Error> {
     sqlx::query_as(concat!(
         "SELECT r.id, r.meeting_id, r.storage_key, r.mime_type, r.duration_ms, r.size_bytes, \
                 r.status, r.created_at, r.uploaded_at \
-         FROM recordings r JOIN meetings m ON m.id = r.meeting_id \
-         WHERE r.meeting_id = ANY($2) AND ",
+         FROM unnest($2::uuid[]) AS want (id) \
+           JOIN meetings m ON m.id = want.id AND ",
         caller_may!(read, "m.organization_id", "$1"),
-        " ORDER BY r.created_at DESC, r.id"
+        " CROSS JOIN LATERAL (SELECT * FROM recordings x WHERE x.meeting_id = m.id \
+                               ORDER BY x.created_at DESC, x.id LIMIT $3) r \
+         ORDER BY r.created_at DESC, r.id"
     ))
     .bind(caller)
     .bind(meetings)
+    .bind(per_meeting)
     .fetch_all(pool)
     .await
 }
@@ -256,8 +280,8 @@ pub async fn create(
 }
 
 /// Applies `changes` to the meeting if `caller` may write in its organization and, when the
-/// meeting moves, in the new one; answers the meeting as it now is (4 more statements), or
-/// `None`.
+/// meeting moves to another organization, is an admin of the one it leaves and may write in
+/// the one it joins; answers the meeting as it now is (4 more statements), or `None`.
 pub async fn update(
     pool: &PgPool,
     caller: Uuid,
@@ -272,9 +296,11 @@ pub async fn update(
                 scheduled_at = CASE WHEN $7 THEN $8 ELSE m.scheduled_at END \
          WHERE m.id = $2 AND ",
         caller_may!(write, "m.organization_id", "$1"),
-        " AND ($3::uuid IS NULL OR ",
+        " AND ($3::uuid IS NULL OR $3 = m.organization_id OR (",
+        caller_may!(admin, "m.organization_id", "$1"),
+        " AND ",
         caller_may!(write, "$3", "$1"),
-        ") RETURNING m.id"
+        ")) RETURNING m.id"
     ))
     .bind(caller)
     .bind(id)

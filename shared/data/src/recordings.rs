@@ -58,8 +58,9 @@ macro_rules! recording_columns {
 }
 
 /// Inserts a recording of `new.meeting_id` if `caller` may write in the meeting's
-/// organization; `None` otherwise (no such meeting, or a viewer). `uploaded_at` is set when
-/// the status is `uploaded` (no job is queued: `transcribe/` queues it).
+/// organization; `None` otherwise (no such meeting, a viewer, or a meeting deleted while the
+/// statement ran: its foreign-key violation). `uploaded_at` is set when the status is
+/// `uploaded` (no job is queued: `transcribe/` queues it).
 pub async fn create<'e>(
     db: impl PgExecutor<'e>,
     caller: Uuid,
@@ -83,6 +84,13 @@ pub async fn create<'e>(
     .bind(new.status)
     .fetch_optional(db)
     .await
+    .or_else(|err| {
+        if crate::meetings::is_foreign_key_violation(&err) {
+            Ok(None)
+        } else {
+            Err(err)
+        }
+    })
 }
 
 /// The recording `id` with its meeting's organization and language, if `caller` may read it.

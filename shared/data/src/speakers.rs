@@ -23,22 +23,26 @@ pub struct Speaker {
 /// Longest display name (the `speakers.display_name` column).
 pub const DISPLAY_NAME_MAX_CHARS: usize = 255;
 
-/// The speakers of the given meetings that `caller` may read, oldest first (then by label):
-/// one statement whatever the number of meetings.
+/// The oldest `per_meeting` speakers of each of the given meetings that `caller` may read,
+/// oldest first (then by label): one statement whatever the number of meetings.
 pub async fn list_for_meetings(
     pool: &PgPool,
     caller: Uuid,
     meetings: &[Uuid],
+    per_meeting: i64,
 ) -> Result<Vec<Speaker>, sqlx::Error> {
     sqlx::query_as(concat!(
         "SELECT s.id, s.meeting_id, s.label, s.display_name, s.created_at \
-         FROM speakers s JOIN meetings m ON m.id = s.meeting_id \
-         WHERE s.meeting_id = ANY($2) AND ",
+         FROM unnest($2::uuid[]) AS want (id) \
+           JOIN meetings m ON m.id = want.id AND ",
         caller_may!(read, "m.organization_id", "$1"),
-        " ORDER BY s.created_at, s.label"
+        " CROSS JOIN LATERAL (SELECT * FROM speakers x WHERE x.meeting_id = m.id \
+                               ORDER BY x.created_at, x.label LIMIT $3) s \
+         ORDER BY s.created_at, s.label"
     ))
     .bind(caller)
     .bind(meetings)
+    .bind(per_meeting)
     .fetch_all(pool)
     .await
 }

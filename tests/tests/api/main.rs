@@ -12,6 +12,7 @@ mod hostile_recordings;
 mod http_limits;
 mod invitations;
 mod meetings;
+mod meetings_hostile;
 mod memory_cap;
 mod migrations;
 mod minutes;

@@ -381,20 +381,21 @@ async fn put_and_patch_change_the_meeting() {
             json!({"organization": ["You don't have access to this organization"]})
         )
     );
-    // Moving it to another of the caller's organizations.
-    let r = app
-        .put(
-            &path,
-            json!({"title": "Moved", "organization": t.member.org_id, "language_preference": "en"}),
-            &t.member.access,
-        )
+    // A member may not move it out of the organization (issue 16): only its admin may.
+    let body =
+        json!({"title": "Moved", "organization": t.member.org_id, "language_preference": "en"});
+    let r = app.put(&path, body.clone(), &t.member.access).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{r:?}");
+    // Moving it to another of the caller's organizations, as the admin of the first.
+    app.add_member(&t.member, t.member.org_id, &t.admin, "member")
         .await;
+    let r = app.put(&path, body, &t.admin.access).await;
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
     assert_eq!(r.body["organization"], json!(t.member.org_id));
     assert_eq!(r.body["language_preference"], "en");
     assert_eq!(r.body["description"], "");
-    // Now outside the first organization: its admin no longer sees it.
-    let r = app.get(&path, &t.admin.access).await;
+    // Now outside the first organization: its viewer no longer sees it.
+    let r = app.get(&path, &t.viewer.access).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
 
