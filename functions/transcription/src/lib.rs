@@ -163,6 +163,22 @@ pub async fn transcript(
     )
 }
 
+/// The answer to a write that changed nothing, or hit a foreign key, after its access check
+/// passed: the meeting was deleted (404 `No Meeting matches the given query.`) or the caller
+/// lost write access (403) while the request ran; otherwise `otherwise`, or a 403 when `None`
+/// (the write's own scope refused the caller).
+pub(crate) async fn recheck(
+    pool: &meetin_data::PgPool,
+    caller: Uuid,
+    meeting: Uuid,
+    otherwise: Option<meetin_http::ApiError>,
+) -> meetin_http::ApiError {
+    match meetin_http::access::meeting(pool, caller, meeting, Access::Write).await {
+        Err(refused) => refused,
+        Ok(_) => otherwise.unwrap_or_else(|| meetin_core::Refusal::read_only_role().into()),
+    }
+}
+
 /// The route table.
 fn api() -> OpenApiRouter<TranscriptionState> {
     meetin_http::api::router()

@@ -91,16 +91,19 @@ pub struct GenerateAccepted {
 
 /// Queues a generation of the meeting's minutes from its newest transcript (members and
 /// admins). A regeneration replaces the generated content, adds a version and updates the
-/// generated action items without touching those users created or edited.
+/// generated action items without touching those users created, edited or deleted. While a
+/// generation of the meeting is `queued` or `running` (and younger than
+/// [`minutes::GENERATION_STALE_AFTER_SECS`]), the answer is that task's 202 and nothing is
+/// queued.
 #[utoipa::path(
     post, path = "/api/transcription/meetings/{meeting_id}/minutes/generate/", tag = "transcription", operation_id = "transcription_minutes_generate",
     params(("meeting_id" = uuid::Uuid, Path, description = "Meeting id")),
     request_body(content = Option<GenerateRequest>, description = "Optional"),
     responses(
-        (status = 202, description = "Queued", body = GenerateAccepted),
+        (status = 202, description = "Queued, or the generation of this meeting already queued or running (its `task_id`; nothing new is queued)", body = GenerateAccepted),
         (status = 400, description = "`No transcript available for this meeting`, or `output_language` not `en`/`fr`", body = ErrorBody),
         (status = 403, description = "A viewer of the meeting's organization", body = DetailBody),
-        (status = 404, description = "`No Meeting matches the given query.`", body = DetailBody),
+        (status = 404, description = "`No Meeting matches the given query.` (also when the meeting is deleted while the request runs)", body = DetailBody),
     ),
     security(("jwt" = []))
 )]
@@ -117,18 +120,31 @@ pub async fn generate(
     // The task is committed before the job is sent (a worker that takes the job at once must
     // find it); a failed send marks it `failed`, so nobody waits on it.
     let mut tx = pool.begin().await?;
-    let task = match minutes::create_task(
+    let created = minutes::create_task(
         &mut tx,
         caller.id,
         meeting_id,
         task_id,
         language.map(Language::as_str),
     )
-    .await?
-    {
-        NewTask::Created(task) => task,
-        NewTask::NoTranscript => return Err(ApiError::bad_request(NO_TRANSCRIPT)),
-        NewTask::NotAllowed => return Err(meetin_core::Refusal::read_only_role().into()),
+    .await;
+    let task = match created {
+        Ok(NewTask::Created(task)) => task,
+        // Queued or running already: that task, and no second job (nor a second LLM bill).
+        Ok(NewTask::Pending(task)) => {
+            tx.commit().await?;
+            return Ok(accepted(task.id));
+        }
+        Ok(NewTask::NoTranscript) => return Err(ApiError::bad_request(NO_TRANSCRIPT)),
+        Ok(NewTask::NotAllowed) => {
+            drop(tx);
+            return Err(crate::recheck(pool, caller.id, meeting_id, None).await);
+        }
+        Err(e) if minutes::is_foreign_key_violation(&e) => {
+            drop(tx);
+            return Err(crate::recheck(pool, caller.id, meeting_id, Some(e.into())).await);
+        }
+        Err(e) => return Err(e.into()),
     };
     let job = GenerateMinutes {
         meeting_id,
@@ -162,13 +178,18 @@ pub async fn generate(
                 .context("queueing the minutes job"),
         ));
     }
-    Ok((
+    Ok(accepted(task_id))
+}
+
+/// The 202 of `minutes/generate/` for `task_id`.
+fn accepted(task_id: Uuid) -> (StatusCode, Json<GenerateAccepted>) {
+    (
         StatusCode::ACCEPTED,
         Json(GenerateAccepted {
             message: "Minutes generation started",
             task_id,
         }),
-    ))
+    )
 }
 
 /// How a minutes generation stands.

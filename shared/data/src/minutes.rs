@@ -251,11 +251,24 @@ pub async fn find_version<'e>(
     .await
 }
 
+/// How long a `queued` or `running` generation blocks a new one, in seconds: the minutes
+/// worker's longest run (its Lambda `Timeout`, 900 s in template.yaml) plus 300 s for the
+/// retry backoff between receives and the queue's delivery. A task older than this (since it
+/// was queued, or since its last start) has a dead worker: [`create_task`] ends it `failed`
+/// ([`SUPERSEDED`]) and queues a new one.
+pub const GENERATION_STALE_AFTER_SECS: i32 = 900 + 300;
+
+/// The `error` of a task [`create_task`] ended because its worker never finished.
+pub const SUPERSEDED: &str =
+    "The generation did not finish in time and was replaced by a newer request.";
+
 /// What [`create_task`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NewTask {
-    /// Queued (send the job in the same transaction).
+    /// Queued (send the job once the transaction commits).
     Created(Box<MinutesTask>),
+    /// A generation of the meeting is already `queued` or `running`: that task (send nothing).
+    Pending(Box<MinutesTask>),
     /// The meeting has no transcript to make minutes from.
     NoTranscript,
     /// `caller` may not write in the meeting's organization (or it does not exist).
@@ -264,7 +277,11 @@ pub enum NewTask {
 
 /// Records task `id` (`queued`) for the newest transcript of `meeting`, asked by `caller`,
 /// writing in `output_language` (`en` or `fr`; `None`: the meeting's language, or `en` for a
-/// meeting in `auto`).
+/// meeting in `auto`), unless a generation of the meeting is already `queued` or `running`:
+/// then answers that one ([`NewTask::Pending`]), whatever language it writes in. The unique
+/// index `minutes_tasks_one_active` makes this race-safe: of concurrent calls exactly one
+/// inserts, the others wait for its commit and answer its task. A pending task older than
+/// [`GENERATION_STALE_AFTER_SECS`] is ended first (`failed`, [`SUPERSEDED`]).
 pub async fn create_task(
     tx: &mut sqlx::PgConnection,
     caller: Uuid,
@@ -272,43 +289,86 @@ pub async fn create_task(
     id: Uuid,
     output_language: Option<&str>,
 ) -> Result<NewTask, sqlx::Error> {
-    let created: Option<MinutesTask> = sqlx::query_as(concat!(
-        "WITH t AS (INSERT INTO minutes_tasks (id, meeting_id, transcript_id, requested_by_id, \
-                                               output_language) \
-           SELECT $3, m.id, tr.id, $1, COALESCE($4, CASE WHEN m.language_preference = 'fr' \
-                                                        THEN 'fr' ELSE 'en' END) \
-           FROM meetings m \
-           JOIN LATERAL (SELECT id FROM transcripts WHERE meeting_id = m.id \
-                         ORDER BY created_at DESC, id DESC LIMIT 1) tr ON true \
-           WHERE m.id = $2 AND ",
-        caller_may!(write, "m.organization_id", "$1"),
-        " RETURNING *) SELECT ",
-        task_columns!(),
-        " FROM t"
+    sqlx::query(concat!(
+        "UPDATE minutes_tasks t SET status = 'failed', error = $3, finished_at = now() \
+         FROM meetings m WHERE m.id = t.meeting_id AND t.meeting_id = $2 \
+           AND t.status IN ('queued', 'running') \
+           AND COALESCE(t.started_at, t.created_at) < now() - make_interval(secs => $4) AND ",
+        caller_may!(write, "m.organization_id", "$1")
     ))
     .bind(caller)
     .bind(meeting)
-    .bind(id)
-    .bind(output_language)
-    .fetch_optional(&mut *tx)
+    .bind(SUPERSEDED)
+    .bind(f64::from(GENERATION_STALE_AFTER_SECS))
+    .execute(&mut *tx)
     .await?;
-    if let Some(task) = created {
-        return Ok(NewTask::Created(Box::new(task)));
+    // A pending task that ends between our insert and our read of it: try again (bounded).
+    for _ in 0..3 {
+        let created: Option<MinutesTask> = sqlx::query_as(concat!(
+            "WITH t AS (INSERT INTO minutes_tasks (id, meeting_id, transcript_id, \
+                                                   requested_by_id, output_language) \
+               SELECT $3, m.id, tr.id, $1, COALESCE($4, CASE WHEN m.language_preference = 'fr' \
+                                                            THEN 'fr' ELSE 'en' END) \
+               FROM meetings m \
+               JOIN LATERAL (SELECT id FROM transcripts WHERE meeting_id = m.id \
+                             ORDER BY created_at DESC, id DESC LIMIT 1) tr ON true \
+               WHERE m.id = $2 AND ",
+            caller_may!(write, "m.organization_id", "$1"),
+            " ON CONFLICT (meeting_id) WHERE status IN ('queued', 'running') DO NOTHING \
+               RETURNING *) SELECT ",
+            task_columns!(),
+            " FROM t"
+        ))
+        .bind(caller)
+        .bind(meeting)
+        .bind(id)
+        .bind(output_language)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(task) = created {
+            return Ok(NewTask::Created(Box::new(task)));
+        }
+        let pending: Option<MinutesTask> = sqlx::query_as(concat!(
+            "SELECT ",
+            task_columns!(),
+            " FROM minutes_tasks t JOIN meetings m ON m.id = t.meeting_id \
+             WHERE t.meeting_id = $2 AND t.status IN ('queued', 'running') AND ",
+            caller_may!(write, "m.organization_id", "$1")
+        ))
+        .bind(caller)
+        .bind(meeting)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(task) = pending {
+            return Ok(NewTask::Pending(Box::new(task)));
+        }
+        let (allowed, transcribed): (bool, bool) = sqlx::query_as(concat!(
+            "SELECT EXISTS (SELECT 1 FROM meetings m WHERE m.id = $2 AND ",
+            caller_may!(write, "m.organization_id", "$1"),
+            "), EXISTS (SELECT 1 FROM transcripts WHERE meeting_id = $2)"
+        ))
+        .bind(caller)
+        .bind(meeting)
+        .fetch_one(&mut *tx)
+        .await?;
+        if !allowed {
+            return Ok(NewTask::NotAllowed);
+        }
+        if !transcribed {
+            return Ok(NewTask::NoTranscript);
+        }
     }
-    let allowed: bool = sqlx::query_scalar(concat!(
-        "SELECT EXISTS (SELECT 1 FROM meetings m WHERE m.id = $2 AND ",
-        caller_may!(write, "m.organization_id", "$1"),
-        ")"
+    Err(sqlx::Error::Protocol(
+        "minutes_tasks: the pending task kept changing".into(),
     ))
-    .bind(caller)
-    .bind(meeting)
-    .fetch_one(&mut *tx)
-    .await?;
-    Ok(if allowed {
-        NewTask::NoTranscript
-    } else {
-        NewTask::NotAllowed
-    })
+}
+
+/// Whether `err` is a foreign key violation (SQLSTATE 23503): a row it points to, e.g. the
+/// meeting, was deleted by a transaction that committed while this write waited for it.
+pub fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "23503")
 }
 
 /// Task `id`, if `caller` may read its meeting.

@@ -16,6 +16,7 @@ mod meetings_hostile;
 mod memory_cap;
 mod migrations;
 mod minutes;
+mod minutes_abuse;
 mod minutes_edits;
 mod minutes_worker;
 mod openapi;

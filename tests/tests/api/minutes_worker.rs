@@ -16,7 +16,7 @@ use crate::minutes::{app_with_own_minutes_queue, insert_transcript};
 use crate::recordings::meeting;
 
 /// A scripted English stand-up (speaker, start s, text).
-const STANDUP: &[(&str, u32, &str)] = &[
+pub(crate) const STANDUP: &[(&str, u32, &str)] = &[
     (
         "Alice",
         0,
@@ -93,7 +93,7 @@ fn start_poller(
     stop
 }
 
-fn record(id: &str, body: &str, receive: u32) -> SqsMessage {
+pub(crate) fn record(id: &str, body: &str, receive: u32) -> SqsMessage {
     let mut m = SqsMessage::default();
     m.message_id = Some(id.to_owned());
     m.body = Some(body.to_owned());
@@ -102,7 +102,10 @@ fn record(id: &str, body: &str, receive: u32) -> SqsMessage {
     m
 }
 
-async fn handle(worker: &minutes_worker::Worker, records: Vec<SqsMessage>) -> SqsBatchResponse {
+pub(crate) async fn handle(
+    worker: &minutes_worker::Worker,
+    records: Vec<SqsMessage>,
+) -> SqsBatchResponse {
     let mut event = SqsEvent::default();
     event.records = records;
     minutes_worker::handle(LambdaEvent::new(event, Default::default()), worker)
@@ -110,7 +113,7 @@ async fn handle(worker: &minutes_worker::Worker, records: Vec<SqsMessage>) -> Sq
         .expect("the handler answers")
 }
 
-fn failures(response: &SqsBatchResponse) -> Vec<String> {
+pub(crate) fn failures(response: &SqsBatchResponse) -> Vec<String> {
     response
         .batch_item_failures
         .iter()
@@ -119,7 +122,12 @@ fn failures(response: &SqsBatchResponse) -> Vec<String> {
 }
 
 /// POSTs `minutes/generate/` and takes its job off the app's own queue: (task id, job body).
-async fn generate(app: &TestApp, queue: &str, who: &Account, meeting: Uuid) -> (Uuid, String) {
+pub(crate) async fn generate(
+    app: &TestApp,
+    queue: &str,
+    who: &Account,
+    meeting: Uuid,
+) -> (Uuid, String) {
     let r = app
         .post(
             &format!("/api/transcription/meetings/{meeting}/minutes/generate/"),
@@ -158,7 +166,7 @@ async fn generate(app: &TestApp, queue: &str, who: &Account, meeting: Uuid) -> (
     (task, body)
 }
 
-async fn task_status(app: &TestApp, who: &Account, task: Uuid) -> Value {
+pub(crate) async fn task_status(app: &TestApp, who: &Account, task: Uuid) -> Value {
     let r = app
         .get(&format!("/api/transcription/tasks/{task}/"), &who.access)
         .await;
@@ -166,7 +174,7 @@ async fn task_status(app: &TestApp, who: &Account, task: Uuid) -> Value {
     r.body
 }
 
-async fn minutes_of(app: &TestApp, who: &Account, meeting: Uuid) -> Value {
+pub(crate) async fn minutes_of(app: &TestApp, who: &Account, meeting: Uuid) -> Value {
     let r = app
         .get(
             &format!("/api/transcription/meetings/{meeting}/minutes/"),
@@ -181,7 +189,7 @@ async fn minutes_of(app: &TestApp, who: &Account, meeting: Uuid) -> Value {
     r.body
 }
 
-fn item<'a>(minutes: &'a Value, title_part: &str) -> &'a Value {
+pub(crate) fn item<'a>(minutes: &'a Value, title_part: &str) -> &'a Value {
     minutes["action_items"]
         .as_array()
         .expect("items")

@@ -1,0 +1,187 @@
+//! Issue 16, the minutes side: one generation at a time per meeting (and a dead one does not
+//! block for good), writes that race the meeting's deletion, deleted action items that stay
+//! deleted, and every transcription response under Lambda's 6 MB whatever is stored.
+
+use http::StatusCode;
+use meetin_messages::jobs::JobMessage;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::TestApp;
+use crate::minutes::{app_with_own_minutes_queue, insert_transcript, minutes_jobs};
+use crate::minutes_worker::{STANDUP, failures, handle, record, task_status};
+use crate::recordings::meeting;
+
+fn generate_path(m: Uuid) -> String {
+    format!("/api/transcription/meetings/{m}/minutes/generate/")
+}
+
+fn task_of(body: &Value) -> Uuid {
+    body["task_id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no task_id in {body}"))
+}
+
+async fn versions_of(app: &TestApp, m: Uuid) -> i64 {
+    app.count(
+        "SELECT count(*) FROM minutes_versions v JOIN minutes mi ON mi.id = v.minutes_id \
+         WHERE mi.meeting_id = $1",
+        m,
+    )
+    .await
+}
+
+async fn tasks_of(app: &TestApp, m: Uuid) -> i64 {
+    app.count(
+        "SELECT count(*) FROM minutes_tasks WHERE meeting_id = $1",
+        m,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn twenty_concurrent_generations_are_one_task_one_job_one_version() {
+    let (app, queue) = app_with_own_minutes_queue().await;
+    let worker = app.minutes_worker(&[]).await;
+    let a = app.register().await;
+    let m = meeting(&app, &a).await;
+    insert_transcript(&app, m, STANDUP).await;
+
+    // WHEN 20 generate calls race
+    let path = generate_path(m);
+    let calls = (0..20).map(|_| app.post(&path, json!({}), Some(&a.access)));
+    let answers = futures_util::future::join_all(calls).await;
+
+    // THEN every one is the same 202 with the same task, one task row and one job exist
+    let first = task_of(&answers[0].body);
+    for r in &answers {
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{r:?}");
+        assert_eq!(
+            r.body,
+            json!({"message": "Minutes generation started", "task_id": first.to_string()})
+        );
+    }
+    assert_eq!(tasks_of(&app, m).await, 1);
+    let jobs = minutes_jobs(&app.uploads.sqs, &queue).await;
+    assert_eq!(jobs.len(), 1, "one job on the queue: {jobs:?}");
+    assert_eq!(jobs[0].task_id, first);
+
+    // AND a call while it runs answers it too, without a new job
+    sqlx::query("UPDATE minutes_tasks SET status = 'running', started_at = now() WHERE id = $1")
+        .bind(first)
+        .execute(&app.pool)
+        .await
+        .expect("running");
+    let r = app
+        .post(&generate_path(m), json!({}), Some(&a.access))
+        .await;
+    assert_eq!((r.status, task_of(&r.body)), (StatusCode::ACCEPTED, first));
+    assert!(minutes_jobs(&app.uploads.sqs, &queue).await.is_empty());
+    sqlx::query("UPDATE minutes_tasks SET status = 'queued', started_at = NULL WHERE id = $1")
+        .bind(first)
+        .execute(&app.pool)
+        .await
+        .expect("queued");
+
+    // AND the worker writes one version
+    let body = jobs[0].to_body();
+    assert!(failures(&handle(&worker, vec![record("1", &body, 1)]).await).is_empty());
+    assert_eq!(versions_of(&app, m).await, 1);
+    assert_eq!(task_status(&app, &a, first).await["status"], "succeeded");
+
+    // AND once it ended, a new call queues a new generation
+    let r = app
+        .post(&generate_path(m), json!({}), Some(&a.access))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{r:?}");
+    assert_ne!(task_of(&r.body), first);
+    assert_eq!(tasks_of(&app, m).await, 2);
+    assert_eq!(minutes_jobs(&app.uploads.sqs, &queue).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_generation_whose_worker_died_no_longer_blocks() {
+    let (app, queue) = app_with_own_minutes_queue().await;
+    let worker = app.minutes_worker(&[]).await;
+    let a = app.register().await;
+    let m = meeting(&app, &a).await;
+    insert_transcript(&app, m, STANDUP).await;
+    let r = app
+        .post(&generate_path(m), json!({}), Some(&a.access))
+        .await;
+    let dead = task_of(&r.body);
+    let old_job = minutes_jobs(&app.uploads.sqs, &queue).await;
+    assert_eq!(old_job.len(), 1);
+
+    // GIVEN its worker started it 19 minutes ago (within 900 s + 300 s): it still blocks
+    sqlx::query(
+        "UPDATE minutes_tasks SET status = 'running', started_at = now() - interval '19 minutes', \
+                created_at = now() - interval '30 minutes' WHERE id = $1",
+    )
+    .bind(dead)
+    .execute(&app.pool)
+    .await
+    .expect("running");
+    let r = app
+        .post(&generate_path(m), json!({}), Some(&a.access))
+        .await;
+    assert_eq!(task_of(&r.body), dead);
+
+    // WHEN it started 21 minutes ago and never finished (the worker died)
+    sqlx::query(
+        "UPDATE minutes_tasks SET started_at = now() - interval '21 minutes' WHERE id = $1",
+    )
+    .bind(dead)
+    .execute(&app.pool)
+    .await
+    .expect("stale");
+    let r = app
+        .post(&generate_path(m), json!({}), Some(&a.access))
+        .await;
+
+    // THEN a new task is queued and the dead one is failed with a reason
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{r:?}");
+    let fresh = task_of(&r.body);
+    assert_ne!(fresh, dead);
+    let old = task_status(&app, &a, dead).await;
+    assert_eq!(old["status"], "failed");
+    assert_eq!(
+        old["error"],
+        "The generation did not finish in time and was replaced by a newer request."
+    );
+    let jobs = minutes_jobs(&app.uploads.sqs, &queue).await;
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].task_id, fresh);
+
+    // AND the dead task's redelivered job does nothing; the new one writes one version
+    let old_body = old_job[0].to_body();
+    let new_body = jobs[0].to_body();
+    let r = handle(
+        &worker,
+        vec![record("old", &old_body, 2), record("new", &new_body, 1)],
+    )
+    .await;
+    assert!(failures(&r).is_empty());
+    assert_eq!(versions_of(&app, m).await, 1);
+    assert_eq!(task_status(&app, &a, dead).await["status"], "failed");
+    assert_eq!(task_status(&app, &a, fresh).await["status"], "succeeded");
+
+    // AND a queued task that never started blocks only until the same age
+    let r = app
+        .post(&generate_path(m), json!({}), Some(&a.access))
+        .await;
+    let queued = task_of(&r.body);
+    sqlx::query(
+        "UPDATE minutes_tasks SET created_at = now() - interval '21 minutes' WHERE id = $1",
+    )
+    .bind(queued)
+    .execute(&app.pool)
+    .await
+    .expect("old");
+    let r = app
+        .post(&generate_path(m), json!({}), Some(&a.access))
+        .await;
+    assert_ne!(task_of(&r.body), queued);
+    assert_eq!(task_status(&app, &a, queued).await["status"], "failed");
+}
