@@ -9,9 +9,9 @@ use axum::Json;
 use axum::extract::State;
 use chrono::NaiveDate;
 use http::StatusCode;
+use meetin_core::Access;
 use meetin_core::pagination::Page;
 use meetin_core::validation::{Fields, INVALID_UUID, NULL, Text};
-use meetin_core::{Access, Refusal};
 use meetin_data::action_items::{self, ActionItemChanges, NewActionItem, NewItem};
 use meetin_data::minutes::ActionItem;
 use meetin_http::docs::{DetailBody, ErrorBody, FieldErrorsBody};
@@ -390,11 +390,12 @@ pub async fn create(
             .source_segment_ids
             .unwrap_or_else(|| Value::Array(Vec::new())),
     };
-    match action_items::create(pool, caller.id, meeting_id, &item).await? {
-        NewItem::Created(item) => Ok((StatusCode::CREATED, Json(item.into()))),
-        NewItem::NoTranscript => Err(ApiError::bad_request(NO_TRANSCRIPT)),
-        // Demoted or removed since the check.
-        NewItem::NotAllowed => Err(Refusal::read_only_role().into()),
+    match action_items::create(pool, caller.id, meeting_id, &item).await {
+        Ok(NewItem::Created(item)) => Ok((StatusCode::CREATED, Json(item.into()))),
+        Ok(NewItem::NoTranscript) => Err(ApiError::bad_request(NO_TRANSCRIPT)),
+        // The meeting deleted, or the caller demoted or removed, since the check.
+        Ok(NewItem::NotAllowed) => Err(crate::recheck(pool, caller.id, meeting_id, None).await),
+        Err(e) => Err(crate::write_failed(pool, caller.id, meeting_id, e).await),
     }
 }
 
@@ -408,6 +409,19 @@ async fn find(
     action_items::find(&state.app.pool, caller, meeting, id)
         .await?
         .ok_or_else(|| ApiError::no_match(ACTION_ITEM))
+}
+
+/// The 404 of a write that found no item after the meeting's access check: the meeting's own
+/// when it was deleted meanwhile (contract: `No Meeting matches the given query.`), a 403 when
+/// the caller lost write access, else `No ActionItem matches the given query.`.
+async fn item_gone(state: &TranscriptionState, caller: Uuid, meeting: Uuid) -> ApiError {
+    crate::recheck(
+        &state.app.pool,
+        caller,
+        meeting,
+        Some(ApiError::no_match(ACTION_ITEM)),
+    )
+    .await
 }
 
 /// An action item of the meeting (any role).
@@ -443,12 +457,18 @@ async fn edit(
 ) -> ApiResult<Json<ActionItemJson>> {
     let pool = &state.app.pool;
     meetin_http::access::meeting(pool, caller, meeting, Access::Write).await?;
-    find(state, caller, meeting, id).await?;
-    let changes = parse(state, caller, meeting, body, required).await?;
-    action_items::update(pool, caller, meeting, id, &changes)
+    if action_items::find(pool, caller, meeting, id)
         .await?
-        .map(|item| Json(item.into()))
-        .ok_or_else(|| ApiError::no_match(ACTION_ITEM))
+        .is_none()
+    {
+        return Err(item_gone(state, caller, meeting).await);
+    }
+    let changes = parse(state, caller, meeting, body, required).await?;
+    match action_items::update(pool, caller, meeting, id, &changes).await {
+        Ok(Some(item)) => Ok(Json(item.into())),
+        Ok(None) => Err(item_gone(state, caller, meeting).await),
+        Err(e) => Err(crate::write_failed(pool, caller, meeting, e).await),
+    }
 }
 
 /// Replaces the item's fields (members and admins): `title` required, fields left out keep
@@ -523,10 +543,10 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     let pool = &state.app.pool;
     meetin_http::access::meeting(pool, caller.id, meeting_id, Access::Write).await?;
-    if action_items::delete(pool, caller.id, meeting_id, id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::no_match(ACTION_ITEM))
+    match action_items::delete(pool, caller.id, meeting_id, id).await {
+        Ok(true) => Ok(StatusCode::NO_CONTENT),
+        Ok(false) => Err(item_gone(&state, caller.id, meeting_id).await),
+        Err(e) => Err(crate::write_failed(pool, caller.id, meeting_id, e).await),
     }
 }
 

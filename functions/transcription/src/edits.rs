@@ -16,9 +16,9 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use http::{HeaderMap, StatusCode, header};
+use meetin_core::Access;
 use meetin_core::pagination::Page;
 use meetin_core::validation::{Fields, NULL, NULL_CHARACTER, Text};
-use meetin_core::{Access, Refusal};
 use meetin_data::minutes::{self, Expected, Minutes, MinutesEdit, MinutesVersion};
 use meetin_http::docs::{DetailBody, FieldErrorsBody};
 use meetin_http::extract::path_uuid;
@@ -230,9 +230,9 @@ async fn edit(
 ) -> ApiResult<Response> {
     let pool = &state.app.pool;
     meetin_http::access::meeting(pool, caller, meeting, Access::Write).await?;
-    let current = minutes::for_meeting(pool, caller, meeting)
-        .await?
-        .ok_or_else(|| ApiError::no_match("Minutes"))?;
+    let Some(current) = minutes::for_meeting(pool, caller, meeting).await? else {
+        return Err(minutes_gone(pool, caller, meeting).await);
+    };
     let if_match = IfMatch::from_headers(headers);
     let tags = if_match.as_ref().and_then(IfMatch::versions);
     if let Some(status) = failed_precondition(tags, None, current.version) {
@@ -250,22 +250,30 @@ async fn edit(
             any_of: tags,
             version: parsed.version,
         };
-        match minutes::edit(pool, caller, meeting, &parsed.edit, expected).await? {
-            Some(written) => written,
-            // Another write came first (or the caller lost access since the check).
-            None => {
-                let now = minutes::for_meeting(pool, caller, meeting)
-                    .await?
-                    .ok_or_else(|| ApiError::no_match("Minutes"))?;
+        match minutes::edit(pool, caller, meeting, &parsed.edit, expected).await {
+            Ok(Some(written)) => written,
+            // Another write came first, or the caller lost access or the meeting was deleted
+            // since the check.
+            Ok(None) => {
+                let Some(now) = minutes::for_meeting(pool, caller, meeting).await? else {
+                    return Err(minutes_gone(pool, caller, meeting).await);
+                };
                 return match failed_precondition(tags, parsed.version, now.version) {
                     Some(status) => Ok(stale(status, now.version)),
-                    None => Err(Refusal::read_only_role().into()),
+                    None => Err(crate::recheck(pool, caller, meeting, None).await),
                 };
             }
+            Err(e) => return Err(crate::write_failed(pool, caller, meeting, e).await),
         }
     };
     let items = minutes::action_items_of(pool, caller, meeting).await?;
     Ok(with_etag(MinutesJson::new(written, items)))
+}
+
+/// No minutes after the access check: the meeting's 404 when it was deleted meanwhile, a 403
+/// when the caller lost write access, else `No Minutes matches the given query.`.
+async fn minutes_gone(pool: &meetin_data::PgPool, caller: Uuid, meeting: Uuid) -> ApiError {
+    crate::recheck(pool, caller, meeting, Some(ApiError::no_match("Minutes"))).await
 }
 
 /// Replaces the minutes' content (members and admins). Fields left out keep their values (no
@@ -527,6 +535,7 @@ pub async fn diff(
 mod tests {
     use super::*;
     use http::HeaderValue;
+    use meetin_core::Refusal;
     use serde_json::json;
 
     fn version(content_json: Value, md: &str, language: &str) -> MinutesVersion {

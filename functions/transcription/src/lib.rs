@@ -179,6 +179,22 @@ pub(crate) async fn recheck(
     }
 }
 
+/// The error of a write whose access check passed: a foreign key violation (the meeting, or
+/// its minutes, deleted by a transaction that committed while the write waited) answers as
+/// [`recheck`] does; anything else is itself.
+pub(crate) async fn write_failed(
+    pool: &meetin_data::PgPool,
+    caller: Uuid,
+    meeting: Uuid,
+    err: meetin_data::DbError,
+) -> meetin_http::ApiError {
+    if meetin_data::minutes::is_foreign_key_violation(&err) {
+        recheck(pool, caller, meeting, Some(err.into())).await
+    } else {
+        err.into()
+    }
+}
+
 /// The route table.
 fn api() -> OpenApiRouter<TranscriptionState> {
     meetin_http::api::router()

@@ -140,11 +140,10 @@ pub async fn generate(
             drop(tx);
             return Err(crate::recheck(pool, caller.id, meeting_id, None).await);
         }
-        Err(e) if minutes::is_foreign_key_violation(&e) => {
+        Err(e) => {
             drop(tx);
-            return Err(crate::recheck(pool, caller.id, meeting_id, Some(e.into())).await);
+            return Err(crate::write_failed(pool, caller.id, meeting_id, e).await);
         }
-        Err(e) => return Err(e.into()),
     };
     let job = GenerateMinutes {
         meeting_id,

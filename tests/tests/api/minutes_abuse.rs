@@ -185,3 +185,129 @@ async fn a_generation_whose_worker_died_no_longer_blocks() {
     assert_ne!(task_of(&r.body), queued);
     assert_eq!(task_status(&app, &a, queued).await["status"], "failed");
 }
+
+const NO_MEETING: &str = "No Meeting matches the given query.";
+
+/// Sends `request` while a transaction deletes meeting `m` and commits 400 ms later: the
+/// request passes its access check (the deletion is not committed yet), then its write waits
+/// on the rows the deletion locked and sees them gone.
+async fn racing_deletion(
+    app: &TestApp,
+    m: Uuid,
+    request: http::Request<axum::body::Body>,
+) -> crate::helpers::TestResponse {
+    let mut tx = app.pool.begin().await.expect("tx");
+    sqlx::query("DELETE FROM meetings WHERE id = $1")
+        .bind(m)
+        .execute(&mut *tx)
+        .await
+        .expect("delete");
+    let commit = async {
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        tx.commit().await.expect("commit");
+    };
+    let (r, ()) = tokio::join!(app.send(request, crate::helpers::random_ip()), commit);
+    r
+}
+
+/// A meeting of `who` with a transcript, minutes (made by an action item) and that item.
+async fn meeting_with_an_item(app: &TestApp, who: &crate::helpers::Account) -> (Uuid, Uuid) {
+    let m = meeting(app, who).await;
+    insert_transcript(app, m, STANDUP).await;
+    let r = app
+        .post(
+            &format!("/api/transcription/meetings/{m}/action-items/"),
+            json!({"title": "Book the room"}),
+            Some(&who.access),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    (m, task_of(&json!({"task_id": r.body["id"]})))
+}
+
+#[tokio::test]
+async fn writes_racing_the_meetings_deletion_are_its_404_and_write_nothing() {
+    use http::Method;
+    let (app, queue) = app_with_own_minutes_queue().await;
+    let a = app.register().await;
+    let cases: [(&str, Method, &str, Option<Value>); 7] = [
+        (
+            "create an item",
+            Method::POST,
+            "action-items/",
+            Some(json!({"title": "Call Bob"})),
+        ),
+        (
+            "replace an item",
+            Method::PUT,
+            "action-items/{id}/",
+            Some(json!({"title": "Call Ann"})),
+        ),
+        (
+            "change an item",
+            Method::PATCH,
+            "action-items/{id}/",
+            Some(json!({"status": "done"})),
+        ),
+        ("delete an item", Method::DELETE, "action-items/{id}/", None),
+        (
+            "generate",
+            Method::POST,
+            "minutes/generate/",
+            Some(json!({})),
+        ),
+        (
+            "replace the minutes",
+            Method::PUT,
+            "minutes/",
+            Some(json!({"content_md": "# New"})),
+        ),
+        (
+            "change the minutes",
+            Method::PATCH,
+            "minutes/",
+            Some(json!({"content_json": {"a": 1}})),
+        ),
+    ];
+    for (what, method, path, body) in cases {
+        let (m, item) = meeting_with_an_item(&app, &a).await;
+        let path = format!(
+            "/api/transcription/meetings/{m}/{}",
+            path.replace("{id}", &item.to_string())
+        );
+        let request = TestApp::request(method, &path, body.as_ref(), Some(&a.access));
+        let r = racing_deletion(&app, m, request).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{what}: {r:?}");
+        assert_eq!(r.body, json!({"detail": NO_MEETING}), "{what}");
+        for table in [
+            "SELECT count(*) FROM action_items WHERE meeting_id = $1",
+            "SELECT count(*) FROM minutes WHERE meeting_id = $1",
+            "SELECT count(*) FROM minutes_tasks WHERE meeting_id = $1",
+            "SELECT count(*) FROM action_item_tombstones WHERE meeting_id = $1",
+        ] {
+            assert_eq!(app.count(table, m).await, 0, "{what}: {table}");
+        }
+    }
+    // The generation queued no job.
+    assert!(minutes_jobs(&app.uploads.sqs, &queue).await.is_empty());
+
+    // AND a meeting without minutes: the item's minutes are not half-created
+    let m = meeting(&app, &a).await;
+    insert_transcript(&app, m, STANDUP).await;
+    let request = TestApp::request(
+        Method::POST,
+        &format!("/api/transcription/meetings/{m}/action-items/"),
+        Some(&json!({"title": "Call Bob"})),
+        Some(&a.access),
+    );
+    let r = racing_deletion(&app, m, request).await;
+    assert_eq!(
+        (r.status, r.body),
+        (StatusCode::NOT_FOUND, json!({"detail": NO_MEETING}))
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM minutes WHERE meeting_id = $1", m)
+            .await,
+        0
+    );
+}
