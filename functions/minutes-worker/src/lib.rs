@@ -10,8 +10,9 @@
 //! 3. read the transcript's final segments with speaker names and generate the minutes with
 //!    the configured engine: OpenAI or Azure OpenAI with a strict JSON schema, or, with no key,
 //!    the offline engine (`meetin_minutes`); long meetings are chunked and merged there;
-//! 4. write the minutes, a version, the action items and the task `succeeded` in one
-//!    transaction that only commits while the task is still `running` (one effect per job).
+//! 4. leave out the action items users deleted (their tombstones), then write the minutes, a
+//!    version, the action items and the task `succeeded` in one transaction that only commits
+//!    while the task is still `running` (one effect per job).
 //!
 //! Failures: an LLM outage (429 other than `insufficient_quota`, 5xx, timeouts, after the
 //! client's own retries) or a database error is retried with backoff; on the last receive, and
@@ -333,6 +334,12 @@ async fn run(job: &GenerateMinutes, receive: u32, worker: &Worker) -> Outcome {
             return fail(worker, &task, reason).await;
         }
     };
+    // Items users deleted stay out of the content too (complete_task keeps them out of the
+    // action items, race-safe).
+    let generated = match minutes::deleted_item_keys(&worker.pool, job.meeting_id).await {
+        Ok(deleted) => without_deleted(generated, &deleted),
+        Err(err) => return retry("reading the deleted items", &err),
+    };
     let written = match to_rows(&generated) {
         Ok(rows) => rows,
         Err(err) => return fail(worker, &task, err).await,
@@ -344,6 +351,20 @@ async fn run(job: &GenerateMinutes, receive: u32, worker: &Worker) -> Outcome {
         },
         Err(err) => retry("writing the minutes", &err),
     }
+}
+
+/// `generated` without the action items whose key users deleted, its Markdown rendered again
+/// when one was left out.
+fn without_deleted(mut generated: Generated, deleted: &[String]) -> Generated {
+    let before = generated.content.action_items.len();
+    generated
+        .content
+        .action_items
+        .retain(|a| !deleted.contains(&meetin_minutes::item_key(&a.title)));
+    if generated.content.action_items.len() != before {
+        generated.markdown = meetin_minutes::render_markdown(&generated.content);
+    }
+    generated
 }
 
 /// The rows a generation writes.

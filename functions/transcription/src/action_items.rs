@@ -522,7 +522,8 @@ pub async fn update(
     edit(&state, caller.id, meeting_id, id, &body, false).await
 }
 
-/// Deletes the item (members and admins).
+/// Deletes the item (members and admins). A deletion is the user's edit: no regeneration of the
+/// minutes brings the item back (a tombstone under its matching keys, written with the delete).
 #[utoipa::path(
     delete, path = "/api/transcription/meetings/{meeting_id}/action-items/{id}/", tag = "transcription", operation_id = "transcription_action_items_delete",
     params(
@@ -543,7 +544,7 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     let pool = &state.app.pool;
     meetin_http::access::meeting(pool, caller.id, meeting_id, Access::Write).await?;
-    match action_items::delete(pool, caller.id, meeting_id, id).await {
+    match action_items::delete(pool, caller.id, meeting_id, id, meetin_minutes::item_key).await {
         Ok(true) => Ok(StatusCode::NO_CONTENT),
         Ok(false) => Err(item_gone(&state, caller.id, meeting_id).await),
         Err(e) => Err(crate::write_failed(pool, caller.id, meeting_id, e).await),

@@ -252,22 +252,56 @@ pub async fn update(
     .await
 }
 
-/// Deletes item `id` of `meeting` if `caller` may write there; whether it did.
+/// Deletes item `id` of `meeting` if `caller` may write there; whether it did. A deletion is a
+/// user's edit: in the same transaction it records tombstones (`action_item_tombstones`) under
+/// the keys a regeneration matches items by (the item's `generated_key`, and `key_of` its
+/// title; at most 500 characters each, blank ones skipped), so no later generation of the
+/// meeting brings the item back ([`crate::minutes::complete_task`]).
 pub async fn delete(
     pool: &PgPool,
     caller: Uuid,
     meeting: Uuid,
     id: Uuid,
+    key_of: impl Fn(&str) -> String,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(concat!(
+    let mut tx = pool.begin().await?;
+    let deleted: Option<(Option<String>, String)> = sqlx::query_as(concat!(
         "DELETE FROM action_items a USING meetings m \
          WHERE a.id = $3 AND a.meeting_id = $2 AND m.id = a.meeting_id AND ",
-        caller_may!(write, "m.organization_id", "$1")
+        caller_may!(write, "m.organization_id", "$1"),
+        " RETURNING a.generated_key, a.title"
     ))
     .bind(caller)
     .bind(meeting)
     .bind(id)
-    .execute(pool)
+    .fetch_optional(&mut *tx)
     .await?;
-    Ok(done.rows_affected() > 0)
+    let Some((generated_key, title)) = deleted else {
+        return Ok(false);
+    };
+    let mut keys: Vec<String> = [generated_key, Some(key_of(&title))]
+        .into_iter()
+        .flatten()
+        .map(|k| {
+            k.chars()
+                .take(crate::minutes::ITEM_KEY_MAX_CHARS)
+                .collect::<String>()
+        })
+        .filter(|k| !k.trim().is_empty())
+        .collect();
+    // One row per key: ON CONFLICT DO UPDATE may not touch a row twice.
+    keys.dedup();
+    sqlx::query(
+        "INSERT INTO action_item_tombstones (meeting_id, generated_key, deleted_by_id) \
+         SELECT $1, k, $2 FROM unnest($3::text[]) AS k \
+         ON CONFLICT (meeting_id, generated_key) \
+         DO UPDATE SET deleted_by_id = EXCLUDED.deleted_by_id, deleted_at = now()",
+    )
+    .bind(meeting)
+    .bind(caller)
+    .bind(&keys)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
 }

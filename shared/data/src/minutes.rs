@@ -16,6 +16,10 @@ use uuid::Uuid;
 
 use crate::caller_may;
 
+/// The longest matching key of an action item (`action_items.generated_key`,
+/// `action_item_tombstones.generated_key`), in characters.
+pub const ITEM_KEY_MAX_CHARS: usize = 500;
+
 /// The longest `minutes_tasks.error` kept, in characters.
 pub const TASK_ERROR_MAX_CHARS: usize = 1000;
 
@@ -626,7 +630,8 @@ fn assignee(owner: &str, members: &[Member], speakers: &[(String, Uuid)]) -> Opt
 /// one whose title normalizes to the same key through `key_of`) is updated when it is an
 /// untouched generated item and left alone otherwise; new keys are inserted; untouched
 /// generated items the new generation no longer proposes are deleted. Items users created or
-/// edited are never changed.
+/// edited are never changed, and a key users deleted an item under (`action_item_tombstones`,
+/// see [`crate::action_items::delete`]) is not created again.
 pub async fn complete_task(
     pool: &PgPool,
     task: &TaskMeeting,
@@ -679,9 +684,12 @@ pub async fn complete_task(
     .execute(&mut *tx)
     .await?;
 
-    // Existing items: (id, key or the key of their title, generated and untouched).
+    // Existing items: (id, key or the key of their title, generated and untouched), locked: a
+    // user's delete of one waits for this transaction, and one that committed first left its
+    // tombstone, read below.
     let existing: Vec<(Uuid, Option<String>, String, bool)> = sqlx::query_as(
-        "SELECT id, generated_key, title, user_edited FROM action_items WHERE meeting_id = $1",
+        "SELECT id, generated_key, title, user_edited FROM action_items WHERE meeting_id = $1 \
+         ORDER BY id FOR UPDATE",
     )
     .bind(t.meeting_id)
     .fetch_all(&mut *tx)
@@ -706,11 +714,23 @@ pub async fn complete_task(
     .fetch_all(&mut *tx)
     .await?;
 
+    // Keys of items users deleted: never created again.
+    let deleted: Vec<String> = sqlx::query_scalar(
+        "SELECT generated_key FROM action_item_tombstones WHERE meeting_id = $1",
+    )
+    .bind(t.meeting_id)
+    .fetch_all(&mut *tx)
+    .await?;
+
     let mut kept_generated: Vec<Uuid> = Vec::new();
     for item in &generated.items {
-        let same = existing.iter().find(|(_, key, title, _)| {
-            key.as_deref() == Some(item.key.as_str()) || key_of(title) == item.key
-        });
+        let key: String = item.key.chars().take(ITEM_KEY_MAX_CHARS).collect();
+        let same = existing
+            .iter()
+            .find(|(_, k, title, _)| k.as_deref() == Some(key.as_str()) || key_of(title) == key);
+        if same.is_none() && deleted.contains(&key) {
+            continue;
+        }
         let assignee = item
             .owner
             .as_deref()
@@ -754,7 +774,7 @@ pub async fn complete_task(
                 .bind(item.due_date)
                 .bind(&item.priority)
                 .bind(&sources)
-                .bind(item.key.chars().take(500).collect::<String>())
+                .bind(&key)
                 .fetch_one(&mut *tx)
                 .await?;
                 kept_generated.push(id);
@@ -782,6 +802,15 @@ pub async fn complete_task(
     .await?;
     tx.commit().await?;
     Ok(Some(minutes_id))
+}
+
+/// The keys of the action items users deleted from `meeting` (see
+/// [`crate::action_items::delete`]): what a generation for the worker's task leaves out.
+pub async fn deleted_item_keys(pool: &PgPool, meeting: Uuid) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT generated_key FROM action_item_tombstones WHERE meeting_id = $1")
+        .bind(meeting)
+        .fetch_all(pool)
+        .await
 }
 
 /// Sets task `id` `failed` with `reason` (cut to [`TASK_ERROR_MAX_CHARS`]) unless it has

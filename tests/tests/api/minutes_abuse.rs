@@ -9,7 +9,9 @@ use uuid::Uuid;
 
 use crate::helpers::TestApp;
 use crate::minutes::{app_with_own_minutes_queue, insert_transcript, minutes_jobs};
-use crate::minutes_worker::{STANDUP, failures, handle, record, task_status};
+use crate::minutes_worker::{
+    STANDUP, failures, generate, handle, item, minutes_of, record, task_status,
+};
 use crate::recordings::meeting;
 
 fn generate_path(m: Uuid) -> String {
@@ -309,5 +311,100 @@ async fn writes_racing_the_meetings_deletion_are_its_404_and_write_nothing() {
         app.count("SELECT count(*) FROM minutes WHERE meeting_id = $1", m)
             .await,
         0
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_generated_item_stays_deleted_through_regenerations() {
+    let (app, queue) = app_with_own_minutes_queue().await;
+    let worker = app.minutes_worker(&[]).await;
+    let a = app.register().await;
+    let m = meeting(&app, &a).await;
+    insert_transcript(&app, m, STANDUP).await;
+    let (_, body) = generate(&app, &queue, &a, m).await;
+    assert!(failures(&handle(&worker, vec![record("1", &body, 1)]).await).is_empty());
+    let first = minutes_of(&app, &a, m).await;
+    let count = first["action_items"].as_array().expect("items").len();
+    assert!(count >= 2, "{first:#}");
+    let pricing = item(&first, "pricing page").clone();
+    let pricing_title = pricing["title"].as_str().expect("title").to_owned();
+    assert!(
+        first["content_md"]
+            .as_str()
+            .expect("md")
+            .contains(&pricing_title),
+        "{first:#}"
+    );
+
+    // WHEN the user deletes one generated item, and edits then deletes another
+    let items = format!("/api/transcription/meetings/{m}/action-items/");
+    let r = app
+        .delete(
+            &format!("{items}{}/", pricing["id"].as_str().expect("id")),
+            &a.access,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{r:?}");
+    let migration = item(&first, "migration plan")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let r = app
+        .patch(
+            &format!("{items}{migration}/"),
+            json!({"title": "Migration plan (done in the wiki)"}),
+            &a.access,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    let r = app.delete(&format!("{items}{migration}/"), &a.access).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{r:?}");
+
+    // AND the minutes are generated again, twice
+    for round in 2..=3 {
+        let (_, body) = generate(&app, &queue, &a, m).await;
+        let r = handle(&worker, vec![record(&round.to_string(), &body, 1)]).await;
+        assert!(failures(&r).is_empty());
+
+        // THEN neither item came back, in the items or in the content; the others are there
+        let again = minutes_of(&app, &a, m).await;
+        assert_eq!(again["version"], round, "{again:#}");
+        let titles: Vec<String> = again["action_items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| i["title"].as_str().expect("title").to_lowercase())
+            .collect();
+        assert_eq!(titles.len(), count - 2, "{titles:?}");
+        assert!(
+            !titles
+                .iter()
+                .any(|t| t.contains("pricing page") || t.contains("migration plan")),
+            "{titles:?}"
+        );
+        let content = again["content_json"]["action_items"]
+            .to_string()
+            .to_lowercase();
+        assert!(
+            !content.contains("pricing page") && !content.contains("migration plan"),
+            "{content}"
+        );
+        assert!(
+            !again["content_md"]
+                .as_str()
+                .expect("md")
+                .contains(&pricing_title),
+            "{again:#}"
+        );
+    }
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM action_item_tombstones WHERE meeting_id = $1 \
+             AND deleted_by_id IS NOT NULL",
+            m
+        )
+        .await,
+        3,
+        "the pricing item's key, and the edited item's generated key and title key"
     );
 }
