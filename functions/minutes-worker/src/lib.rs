@@ -337,7 +337,7 @@ async fn run(job: &GenerateMinutes, receive: u32, worker: &Worker) -> Outcome {
     // Items users deleted stay out of the content too (complete_task keeps them out of the
     // action items, race-safe).
     let generated = match minutes::deleted_item_keys(&worker.pool, job.meeting_id).await {
-        Ok(deleted) => without_deleted(generated, &deleted),
+        Ok(deleted) => fit(without_deleted(generated, &deleted)),
         Err(err) => return retry("reading the deleted items", &err),
     };
     let written = match to_rows(&generated) {
@@ -363,6 +363,85 @@ fn without_deleted(mut generated: Generated, deleted: &[String]) -> Generated {
         .retain(|a| !deleted.contains(&meetin_minutes::item_key(&a.title)));
     if generated.content.action_items.len() != before {
         generated.markdown = meetin_minutes::render_markdown(&generated.content);
+    }
+    generated
+}
+
+/// `generated` within what minutes may store (issue 16: every response under Lambda's 6 MB):
+/// at most [`action_items::MAX_PER_MEETING`] action items, each with at most
+/// [`action_items::DESCRIPTION_MAX_CHARS`] of description and
+/// [`action_items::SOURCE_SEGMENTS_MAX`] sources; then, while `content_json` is over
+/// [`minutes::CONTENT_JSON_MAX_BYTES`] or the Markdown over [`minutes::CONTENT_MD_MAX_CHARS`],
+/// the last tenth of its longest list (decisions, action items, key points, next steps,
+/// attendees) is dropped, and the summary halved once the lists are empty. The Markdown is
+/// rendered again when anything was cut.
+pub fn fit(mut generated: Generated) -> Generated {
+    use meetin_data::action_items;
+    let c = &mut generated.content;
+    let mut cut = false;
+    let max_items = usize::try_from(action_items::MAX_PER_MEETING).unwrap_or(usize::MAX);
+    if c.action_items.len() > max_items {
+        c.action_items.truncate(max_items);
+        cut = true;
+    }
+    for item in &mut c.action_items {
+        if item.description.chars().count() > action_items::DESCRIPTION_MAX_CHARS {
+            item.description = item
+                .description
+                .chars()
+                .take(action_items::DESCRIPTION_MAX_CHARS)
+                .collect();
+            cut = true;
+        }
+        if item.source_segment_ids.len() > action_items::SOURCE_SEGMENTS_MAX {
+            item.source_segment_ids
+                .truncate(action_items::SOURCE_SEGMENTS_MAX);
+            cut = true;
+        }
+    }
+    if cut {
+        generated.markdown = meetin_minutes::render_markdown(&generated.content);
+    }
+    let too_big = |g: &Generated| {
+        serde_json::to_string(&g.content)
+            .map_or(true, |j| j.len() > minutes::CONTENT_JSON_MAX_BYTES)
+            || g.markdown.chars().count() > minutes::CONTENT_MD_MAX_CHARS
+    };
+    while too_big(&generated) {
+        let c = &mut generated.content;
+        let lens = [
+            c.decisions.len(),
+            c.action_items.len(),
+            c.key_points.len(),
+            c.next_steps.len(),
+            c.attendees.len(),
+        ];
+        let (longest, len) = lens
+            .iter()
+            .copied()
+            .enumerate()
+            .max_by_key(|(_, len)| *len)
+            .unwrap_or((0, 0));
+        let keep = len - len.div_ceil(10);
+        match longest {
+            _ if len == 0 => {
+                if c.summary.is_empty() {
+                    break;
+                }
+                let half = c.summary.chars().count() / 2;
+                c.summary = c.summary.chars().take(half).collect();
+            }
+            0 => c.decisions.truncate(keep),
+            1 => c.action_items.truncate(keep),
+            2 => c.key_points.truncate(keep),
+            3 => c.next_steps.truncate(keep),
+            _ => c.attendees.truncate(keep),
+        }
+        generated.markdown = meetin_minutes::render_markdown(&generated.content);
+        cut = true;
+    }
+    if cut {
+        tracing::warn!("generated minutes cut to what minutes may store");
     }
     generated
 }
@@ -402,5 +481,66 @@ async fn fail(worker: &Worker, task: &TaskMeeting, reason: String) -> Outcome {
         Err(err) => Outcome::Retry {
             reason: format!("recording the failure: {err}"),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use meetin_minutes::{OfflineEngine, synthetic_transcript};
+
+    async fn offline(hours: f64) -> Generated {
+        let meeting = MeetingInfo {
+            id: Uuid::nil(),
+            title: "Planning".into(),
+            date: Default::default(),
+            language: Language::En,
+            transcript_id: Uuid::nil(),
+        };
+        meetin_minutes::generate(
+            &OfflineEngine::default(),
+            &meeting,
+            &synthetic_transcript(hours),
+        )
+        .await
+        .expect("offline minutes")
+    }
+
+    fn size(g: &Generated) -> (usize, usize) {
+        (
+            serde_json::to_string(&g.content).expect("json").len(),
+            g.markdown.chars().count(),
+        )
+    }
+
+    #[tokio::test]
+    async fn four_hours_fit_untouched_and_eight_are_cut_to_the_caps() {
+        let four = offline(4.0).await;
+        assert_eq!(
+            fit(four.clone()).content,
+            four.content,
+            "a 4-hour meeting fits"
+        );
+
+        let eight = offline(8.0).await;
+        assert!(
+            size(&eight).0 > minutes::CONTENT_JSON_MAX_BYTES,
+            "{:?}",
+            size(&eight)
+        );
+        let fitted = fit(eight.clone());
+        let (json, md) = size(&fitted);
+        assert!(json <= minutes::CONTENT_JSON_MAX_BYTES, "{json}");
+        assert!(md <= minutes::CONTENT_MD_MAX_CHARS, "{md}");
+        assert_eq!(
+            fitted.markdown,
+            meetin_minutes::render_markdown(&fitted.content)
+        );
+        assert!(fitted.content.action_items.len() <= 200);
+        // What is kept is the start of each list.
+        assert_eq!(
+            fitted.content.decisions[..],
+            eight.content.decisions[..fitted.content.decisions.len()]
+        );
     }
 }

@@ -29,12 +29,14 @@ use crate::state::TranscriptionState;
 
 const ACTION_ITEM: &str = "ActionItem";
 
-/// Longest title (the `action_items.title` column).
-pub const TITLE_MAX_CHARS: usize = 500;
-/// Longest description (the column is unbounded text; this keeps rows sane).
-pub const DESCRIPTION_MAX_CHARS: usize = 100_000;
-/// Most `source_segment_ids` an item may cite.
-pub const SOURCE_SEGMENTS_MAX: usize = 1000;
+pub use action_items::{
+    DESCRIPTION_MAX_CHARS, MAX_PER_MEETING, SOURCE_SEGMENTS_MAX, TITLE_MAX_CHARS,
+};
+
+/// The 400 of `POST action-items/` on a meeting with [`MAX_PER_MEETING`] items.
+pub fn too_many_items() -> String {
+    format!("A meeting has at most {MAX_PER_MEETING} action items. Delete some first.")
+}
 /// DRF `DateField`'s message (with `ISO_8601` as the only input format).
 pub const DATE_FORMAT: &str =
     "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.";
@@ -131,7 +133,7 @@ pub struct ActionItemRequest {
     #[schema(min_length = 1, max_length = 500)]
     pub title: String,
     /// May be blank.
-    #[schema(max_length = 100000)]
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
     /// A user of the meeting's organization (any role), or `null`; anyone else is `Invalid pk
     /// "<id>" - object does not exist.`.
@@ -143,8 +145,8 @@ pub struct ActionItemRequest {
     pub priority: Option<Priority>,
     /// Default `open`.
     pub status: Option<ItemStatus>,
-    /// Transcript segment ids (UUID strings), at most 1000; default `[]`.
-    #[schema(max_items = 1000)]
+    /// Transcript segment ids (UUID strings), at most 50; default `[]`.
+    #[schema(max_items = 50)]
     pub source_segment_ids: Option<Vec<Uuid>>,
 }
 
@@ -153,14 +155,14 @@ pub struct ActionItemRequest {
 pub struct ActionItemPatch {
     #[schema(min_length = 1, max_length = 500)]
     pub title: Option<String>,
-    #[schema(max_length = 100000)]
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
     pub assignee: Option<Uuid>,
     #[schema(value_type = Option<String>, format = Date)]
     pub due_date: Option<String>,
     pub priority: Option<Priority>,
     pub status: Option<ItemStatus>,
-    #[schema(max_items = 1000)]
+    #[schema(max_items = 50)]
     pub source_segment_ids: Option<Vec<Uuid>>,
 }
 
@@ -355,7 +357,7 @@ pub async fn list(
     request_body = ActionItemRequest,
     responses(
         (status = 201, description = "Created", body = ActionItemJson),
-        (status = 400, description = "Field errors (`{\"title\": [\"This field is required.\"]}`, `{\"priority\": [\"\\\"x\\\" is not a valid choice.\"]}`, `{\"due_date\": [\"Date has wrong format. Use one of these formats instead: YYYY-MM-DD.\"]}`, `{\"assignee\": [\"Invalid pk \\\"…\\\" - object does not exist.\"]}`), or `{\"error\": \"No transcript available for this meeting\"}` (neither minutes nor a transcript)", body = CreateItemRefusal),
+        (status = 400, description = "Field errors (`{\"title\": [\"This field is required.\"]}`, `{\"priority\": [\"\\\"x\\\" is not a valid choice.\"]}`, `{\"due_date\": [\"Date has wrong format. Use one of these formats instead: YYYY-MM-DD.\"]}`, `{\"assignee\": [\"Invalid pk \\\"…\\\" - object does not exist.\"]}`), or `{\"error\": \"No transcript available for this meeting\"}` (neither minutes nor a transcript), or `{\"error\": \"A meeting has at most 200 action items. Delete some first.\"}`", body = CreateItemRefusal),
         (status = 403, description = "A viewer of the meeting's organization", body = DetailBody),
         (status = 404, description = "`No Meeting matches the given query.`", body = DetailBody),
     ),
@@ -393,6 +395,7 @@ pub async fn create(
     match action_items::create(pool, caller.id, meeting_id, &item).await {
         Ok(NewItem::Created(item)) => Ok((StatusCode::CREATED, Json(item.into()))),
         Ok(NewItem::NoTranscript) => Err(ApiError::bad_request(NO_TRANSCRIPT)),
+        Ok(NewItem::TooMany) => Err(ApiError::bad_request(too_many_items())),
         // The meeting deleted, or the caller demoted or removed, since the check.
         Ok(NewItem::NotAllowed) => Err(crate::recheck(pool, caller.id, meeting_id, None).await),
         Err(e) => Err(crate::write_failed(pool, caller.id, meeting_id, e).await),
@@ -614,10 +617,10 @@ mod tests {
         );
         let (_, errors) = parse(serde_json::json!({"s": null}));
         assert_eq!(errors, Some(serde_json::json!({"s": [NULL]})));
-        let (_, errors) = parse(serde_json::json!({"s": vec![id.to_string(); 1001]}));
+        let (_, errors) = parse(serde_json::json!({"s": vec![id.to_string(); 51]}));
         assert_eq!(
             errors,
-            Some(serde_json::json!({"s": ["Ensure this field has no more than 1000 elements."]}))
+            Some(serde_json::json!({"s": ["Ensure this field has no more than 50 elements."]}))
         );
     }
 }

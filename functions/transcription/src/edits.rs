@@ -32,13 +32,7 @@ use crate::MeetingPath;
 use crate::minutes::{Language, MinutesJson, etag, with_etag};
 use crate::state::TranscriptionState;
 
-/// Longest `content_md` an edit may write (the column is unbounded text; this keeps rows
-/// sane, far above any generated minutes).
-pub const CONTENT_MD_MAX_CHARS: usize = 500_000;
-
-/// The largest `content_json` an edit may store, serialized, in bytes (1 MiB): every edit keeps
-/// a full copy in its version row. Generated minutes of a long meeting are a few tens of KiB.
-pub const CONTENT_JSON_MAX_BYTES: usize = 1024 * 1024;
+pub use minutes::{CONTENT_JSON_MAX_BYTES, CONTENT_MD_MAX_CHARS};
 
 /// The detail of a 412 (stale `If-Match`) or 409 (stale `version`): `current` is the version
 /// the minutes are at now.
@@ -58,7 +52,7 @@ pub struct MinutesEditRequest {
     #[schema(value_type = Option<Object>)]
     pub content_json: Option<Value>,
     /// Markdown; trimmed, may be blank.
-    #[schema(max_length = 500000)]
+    #[schema(max_length = 100000)]
     pub content_md: Option<String>,
     pub output_language: Option<Language>,
     /// The version the edit was made from (`version` of `GET minutes/`): when it is not the
@@ -693,7 +687,7 @@ mod tests {
         let huge = "x".repeat(CONTENT_JSON_MAX_BYTES);
         assert_eq!(
             refusal(json!({"content_json": {"summary": huge}})),
-            json!({"content_json": ["Ensure this value is at most 1048576 bytes of JSON."]})
+            json!({"content_json": ["Ensure this value is at most 131072 bytes of JSON."]})
         );
     }
 }

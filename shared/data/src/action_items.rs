@@ -10,6 +10,17 @@ use uuid::Uuid;
 use crate::minutes::ActionItem;
 use crate::{PgPool, action_item_columns, caller_may};
 
+/// Longest title, in characters (the `action_items.title` column).
+pub const TITLE_MAX_CHARS: usize = 500;
+/// Longest description, in characters. With the other caps below it bounds what a meeting's
+/// items weigh in `GET minutes/`, which answers all of them (issue 16: every response under
+/// Lambda's 6 MB; docs/api-decisions.md, "Response sizes").
+pub const DESCRIPTION_MAX_CHARS: usize = 1_000;
+/// Most `source_segment_ids` an item may cite.
+pub const SOURCE_SEGMENTS_MAX: usize = 50;
+/// Most action items a meeting may have (users' and generated ones together).
+pub const MAX_PER_MEETING: i64 = 200;
+
 /// An item to create; the meeting and its minutes are the server's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewActionItem {
@@ -50,6 +61,8 @@ pub enum NewItem {
     NoTranscript,
     /// `caller` may not write in the meeting's organization (or it does not exist).
     NotAllowed,
+    /// The meeting has [`MAX_PER_MEETING`] items already.
+    TooMany,
 }
 
 /// How many action items `meeting` has, if `caller` may read it.
@@ -135,7 +148,7 @@ pub async fn may_be_assigned(
 }
 
 /// Creates `item` on `meeting` for `caller` (a member or admin there), `user_edited` and
-/// without a generated key. A meeting without minutes gets them first, in the same
+/// without a generated key, unless the meeting has [`MAX_PER_MEETING`] items already. A meeting without minutes gets them first, in the same
 /// transaction (contract decision 3): empty (`{}`, `""`), in the meeting's language (`fr`,
 /// else `en`), for its newest transcript, with their version 1 recorded as an `edit` by
 /// `caller`.
@@ -168,6 +181,18 @@ pub async fn create(
     .bind(meeting)
     .execute(&mut *tx)
     .await?;
+    // The minutes row, locked, serializes the meeting's item creations (and the minutes
+    // worker's writes), so the count below holds until this transaction ends.
+    let items: Option<i64> = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM action_items a WHERE a.meeting_id = mi.meeting_id) \
+         FROM minutes mi WHERE mi.meeting_id = $1 FOR UPDATE OF mi",
+    )
+    .bind(meeting)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if items.is_some_and(|n| n >= MAX_PER_MEETING) {
+        return Ok(NewItem::TooMany);
+    }
     let created: Option<ActionItem> = sqlx::query_as(concat!(
         "WITH a AS (INSERT INTO action_items (meeting_id, minutes_id, title, description, \
                         assignee_id, due_date, priority, status, source_segment_ids, user_edited) \

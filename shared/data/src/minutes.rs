@@ -16,6 +16,17 @@ use uuid::Uuid;
 
 use crate::caller_may;
 
+/// The largest `content_json` minutes may hold, serialized as JSON, in bytes (128 KiB): every
+/// write keeps a copy in its version row and the versions page answers 20 of them, which must
+/// stay under Lambda's 6 MB response (docs/api-decisions.md, "Response sizes"). The offline
+/// engine's minutes of a 4-hour meeting dense in decisions and items are about 100 KiB; the
+/// minutes worker trims larger generated content to fit.
+pub const CONTENT_JSON_MAX_BYTES: usize = 128 * 1024;
+
+/// The longest `content_md` minutes may hold, in characters (rendered minutes of a 4-hour
+/// meeting are about 37,000).
+pub const CONTENT_MD_MAX_CHARS: usize = 100_000;
+
 /// The longest matching key of an action item (`action_items.generated_key`,
 /// `action_item_tombstones.generated_key`), in characters.
 pub const ITEM_KEY_MAX_CHARS: usize = 500;
@@ -629,7 +640,9 @@ fn assignee(owner: &str, members: &[Member], speakers: &[(String, Uuid)]) -> Opt
 /// Action items: a generated item whose key matches an item of the meeting (generated, or
 /// one whose title normalizes to the same key through `key_of`) is updated when it is an
 /// untouched generated item and left alone otherwise; new keys are inserted; untouched
-/// generated items the new generation no longer proposes are deleted. Items users created or
+/// generated items the new generation no longer proposes are deleted; new items are inserted
+/// while the meeting has fewer than [`crate::action_items::MAX_PER_MEETING`] (titles,
+/// descriptions and sources cut to the action items' caps). Items users created or
 /// edited are never changed, and a key users deleted an item under (`action_item_tombstones`,
 /// see [`crate::action_items::delete`]) is not created again.
 pub async fn complete_task(
@@ -722,7 +735,11 @@ pub async fn complete_task(
     .fetch_all(&mut *tx)
     .await?;
 
+    use crate::action_items::{DESCRIPTION_MAX_CHARS, MAX_PER_MEETING, SOURCE_SEGMENTS_MAX};
     let mut kept_generated: Vec<Uuid> = Vec::new();
+    // New items, inserted once the ones no longer proposed are gone, while the meeting has
+    // fewer than MAX_PER_MEETING.
+    let mut new_items = Vec::new();
     for item in &generated.items {
         let key: String = item.key.chars().take(ITEM_KEY_MAX_CHARS).collect();
         let same = existing
@@ -735,8 +752,23 @@ pub async fn complete_task(
             .owner
             .as_deref()
             .and_then(|o| assignee(o, &members, &speakers));
-        let sources = serde_json::to_value(&item.source_segment_ids).unwrap_or(Value::Null);
-        let title: String = item.title.chars().take(500).collect();
+        let sources: Vec<Uuid> = item
+            .source_segment_ids
+            .iter()
+            .take(SOURCE_SEGMENTS_MAX)
+            .copied()
+            .collect();
+        let sources = serde_json::to_value(&sources).unwrap_or(Value::Null);
+        let title: String = item
+            .title
+            .chars()
+            .take(crate::action_items::TITLE_MAX_CHARS)
+            .collect();
+        let description: String = item
+            .description
+            .chars()
+            .take(DESCRIPTION_MAX_CHARS)
+            .collect();
         match same {
             // Created or edited by a user: theirs.
             Some((_, None, _, _)) | Some((_, Some(_), _, true)) => {}
@@ -749,7 +781,7 @@ pub async fn complete_task(
                 .bind(id)
                 .bind(minutes_id)
                 .bind(&title)
-                .bind(&item.description)
+                .bind(&description)
                 .bind(assignee)
                 .bind(item.due_date)
                 .bind(&item.priority)
@@ -758,27 +790,7 @@ pub async fn complete_task(
                 .await?;
                 kept_generated.push(*id);
             }
-            None => {
-                let id: Uuid = sqlx::query_scalar(
-                    "INSERT INTO action_items (meeting_id, minutes_id, title, description, \
-                         assignee_id, due_date, priority, source_segment_ids, generated_key) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                     ON CONFLICT (meeting_id, generated_key) WHERE generated_key IS NOT NULL \
-                     DO UPDATE SET updated_at = now() RETURNING id",
-                )
-                .bind(t.meeting_id)
-                .bind(minutes_id)
-                .bind(&title)
-                .bind(&item.description)
-                .bind(assignee)
-                .bind(item.due_date)
-                .bind(&item.priority)
-                .bind(&sources)
-                .bind(&key)
-                .fetch_one(&mut *tx)
-                .await?;
-                kept_generated.push(id);
-            }
+            None => new_items.push((key, title, description, assignee, item, sources)),
         }
     }
     sqlx::query(
@@ -789,6 +801,31 @@ pub async fn complete_task(
     .bind(&kept_generated)
     .execute(&mut *tx)
     .await?;
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM action_items WHERE meeting_id = $1")
+        .bind(t.meeting_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let room = usize::try_from((MAX_PER_MEETING - count).max(0)).unwrap_or(0);
+    for (key, title, description, assignee, item, sources) in new_items.into_iter().take(room) {
+        sqlx::query(
+            "INSERT INTO action_items (meeting_id, minutes_id, title, description, \
+                 assignee_id, due_date, priority, source_segment_ids, generated_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (meeting_id, generated_key) WHERE generated_key IS NOT NULL \
+             DO UPDATE SET updated_at = now()",
+        )
+        .bind(t.meeting_id)
+        .bind(minutes_id)
+        .bind(&title)
+        .bind(&description)
+        .bind(assignee)
+        .bind(item.due_date)
+        .bind(&item.priority)
+        .bind(&sources)
+        .bind(&key)
+        .execute(&mut *tx)
+        .await?;
+    }
     sqlx::query(
         "UPDATE minutes_tasks SET status = 'succeeded', finished_at = now(), minutes_id = $2, \
                 engine = $3, prompt_tokens = $4, completion_tokens = $5 WHERE id = $1",
