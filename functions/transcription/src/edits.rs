@@ -329,8 +329,10 @@ pub async fn update(
     edit(&state, caller.id, meeting_id, &headers, &body).await
 }
 
-/// One version of a meeting's minutes (contract §2.5 `minutes/versions/`, plus `version`,
-/// `source`, `content_md` and `output_language`).
+/// One version of a meeting's minutes in the versions list (contract §2.5
+/// `minutes/versions/`, plus `version`, `source` and `output_language`). Its `content_md` is
+/// left out (a page of 20 with it could pass Lambda's 6 MB): `GET minutes/versions/{id}/`
+/// answers it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MinutesVersionJson {
     pub id: Uuid,
@@ -338,9 +340,9 @@ pub struct MinutesVersionJson {
     pub version: i32,
     /// `generation` or `edit`.
     pub source: String,
+    /// At most 131,072 bytes of JSON.
     #[schema(value_type = Object)]
     pub content_json: Value,
-    pub content_md: String,
     /// `en` or `fr`.
     pub output_language: String,
     /// Who asked for the generation or made the edit.
@@ -358,7 +360,6 @@ impl From<MinutesVersion> for MinutesVersionJson {
             version: v.version,
             source: v.source,
             content_json: v.content_json,
-            content_md: v.content_md,
             output_language: v.output_language,
             created_by: v.created_by_id,
             created_by_email: v.created_by_email,
@@ -367,8 +368,27 @@ impl From<MinutesVersion> for MinutesVersionJson {
     }
 }
 
+/// One version of a meeting's minutes with all its content (`GET minutes/versions/{id}/`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MinutesVersionDetailJson {
+    #[serde(flatten)]
+    pub version: MinutesVersionJson,
+    /// The Markdown this write left (at most 100,000 characters).
+    pub content_md: String,
+}
+
+impl From<MinutesVersion> for MinutesVersionDetailJson {
+    fn from(mut v: MinutesVersion) -> Self {
+        let content_md = std::mem::take(&mut v.content_md);
+        Self {
+            version: v.into(),
+            content_md,
+        }
+    }
+}
+
 /// The versions of the meeting's minutes, newest first (`-created_at`, then `-version`), 20
-/// a page (any role); an empty page when there are no minutes.
+/// a page (any role), without their `content_md`; an empty page when there are no minutes.
 #[utoipa::path(
     get, path = "/api/transcription/meetings/{meeting_id}/minutes/versions/", tag = "transcription", operation_id = "transcription_minutes_versions",
     params(
@@ -396,6 +416,41 @@ pub async fn versions(
         )
         .await?;
     Ok(Json(page.map(MinutesVersionJson::from)))
+}
+
+/// `/api/transcription/meetings/{meeting_id}/minutes/versions/{id}/`.
+#[derive(Debug, Deserialize)]
+pub struct VersionPath {
+    #[serde(deserialize_with = "path_uuid")]
+    pub meeting_id: Uuid,
+    #[serde(deserialize_with = "path_uuid")]
+    pub id: Uuid,
+}
+
+/// One version of the meeting's minutes with its `content_md` (any role).
+#[utoipa::path(
+    get, path = "/api/transcription/meetings/{meeting_id}/minutes/versions/{id}/", tag = "transcription", operation_id = "transcription_minutes_version",
+    params(
+        ("meeting_id" = uuid::Uuid, Path, description = "Meeting id"),
+        ("id" = uuid::Uuid, Path, description = "The version's id"),
+    ),
+    responses(
+        (status = 200, description = "The version", body = MinutesVersionDetailJson),
+        (status = 404, description = "`No Meeting matches the given query.`, or `No MinutesVersion matches the given query.` (not a version of this meeting's minutes)", body = DetailBody),
+    ),
+    security(("jwt" = []))
+)]
+pub async fn version(
+    State(state): State<TranscriptionState>,
+    AuthUser(caller): AuthUser,
+    PathParams(VersionPath { meeting_id, id }): PathParams<VersionPath>,
+) -> ApiResult<Json<MinutesVersionDetailJson>> {
+    let pool = &state.app.pool;
+    meetin_http::access::meeting(pool, caller.id, meeting_id, Access::Read).await?;
+    minutes::find_version(pool, caller.id, meeting_id, id)
+        .await?
+        .map(|v| Json(v.into()))
+        .ok_or_else(|| ApiError::no_match("MinutesVersion"))
 }
 
 /// `/api/transcription/meetings/{meeting_id}/minutes/versions/{from_id}/diff/{to_id}/`.

@@ -9,6 +9,7 @@
 //! |                                                            | PATCH  | [`edits::update`]         |
 //! | `meetings/{meeting_id}/minutes/generate/`                  | POST   | [`minutes::generate`]     |
 //! | `meetings/{meeting_id}/minutes/versions/`                  | GET    | [`edits::versions`]       |
+//! | `meetings/{meeting_id}/minutes/versions/{id}/`             | GET    | [`edits::version`]        |
 //! | `meetings/{meeting_id}/minutes/versions/{from_id}/diff/{to_id}/` | GET | [`edits::diff`]       |
 //! | `meetings/{meeting_id}/action-items/`                      | GET    | [`action_items::list`]    |
 //! |                                                            | POST   | [`action_items::create`]  |
@@ -202,6 +203,7 @@ fn api() -> OpenApiRouter<TranscriptionState> {
         .routes(routes!(minutes::get, edits::replace, edits::update))
         .routes(routes!(minutes::generate))
         .routes(routes!(edits::versions))
+        .routes(routes!(edits::version))
         .routes(routes!(edits::diff))
         .routes(routes!(action_items::list, action_items::create))
         .routes(routes!(

@@ -198,11 +198,15 @@ pub struct MinutesVersion {
 }
 
 macro_rules! version_select {
-    () => {
-        "SELECT v.id, v.minutes_id, v.version, v.source, v.content_json, v.content_md, \
-                v.output_language, v.created_by_id, u.email AS created_by_email, v.created_at \
+    ($md:literal) => {
+        concat!(
+            "SELECT v.id, v.minutes_id, v.version, v.source, v.content_json, ",
+            $md,
+            " AS content_md, v.output_language, v.created_by_id, u.email AS created_by_email, \
+                v.created_at \
          FROM minutes_versions v JOIN minutes mi ON mi.id = v.minutes_id \
          JOIN meetings m ON m.id = mi.meeting_id LEFT JOIN users u ON u.id = v.created_by_id "
+        )
     };
 }
 
@@ -225,7 +229,8 @@ pub async fn count_versions<'e>(
 }
 
 /// The versions of the minutes of `meeting`, newest first (`-created_at`, then `-version`),
-/// if `caller` may read it.
+/// if `caller` may read it, **without** their `content_md` (left empty: a page of 20 with it
+/// could pass Lambda's 6 MB; [`find_version`] reads it).
 pub async fn list_versions<'e>(
     db: impl PgExecutor<'e>,
     caller: Uuid,
@@ -234,7 +239,7 @@ pub async fn list_versions<'e>(
     offset: i64,
 ) -> Result<Vec<MinutesVersion>, sqlx::Error> {
     sqlx::query_as(concat!(
-        version_select!(),
+        version_select!("''"),
         "WHERE mi.meeting_id = $2 AND ",
         caller_may!(read, "m.organization_id", "$1"),
         " ORDER BY v.created_at DESC, v.version DESC, v.id DESC LIMIT $3 OFFSET $4"
@@ -255,7 +260,7 @@ pub async fn find_version<'e>(
     id: Uuid,
 ) -> Result<Option<MinutesVersion>, sqlx::Error> {
     sqlx::query_as(concat!(
-        version_select!(),
+        version_select!("v.content_md"),
         "WHERE v.id = $3 AND mi.meeting_id = $2 AND ",
         caller_may!(read, "m.organization_id", "$1")
     ))
@@ -437,7 +442,8 @@ macro_rules! action_item_columns {
     };
 }
 
-/// The action items of `meeting`, oldest first, if `caller` may read it.
+/// The action items of `meeting`, oldest first, if `caller` may read it: at most
+/// [`crate::action_items::MAX_PER_MEETING`] (all of them, since no write passes it).
 pub async fn action_items_of<'e>(
     db: impl PgExecutor<'e>,
     caller: Uuid,
@@ -449,10 +455,11 @@ pub async fn action_items_of<'e>(
         " FROM action_items a JOIN meetings m ON m.id = a.meeting_id \
            LEFT JOIN users au ON au.id = a.assignee_id WHERE a.meeting_id = $2 AND ",
         caller_may!(read, "m.organization_id", "$1"),
-        " ORDER BY a.created_at, a.id"
+        " ORDER BY a.created_at, a.id LIMIT $3"
     ))
     .bind(caller)
     .bind(meeting)
+    .bind(crate::action_items::MAX_PER_MEETING)
     .fetch_all(db)
     .await
 }

@@ -444,7 +444,6 @@ async fn versions_list_newest_first_with_their_authors() {
         keys,
         [
             "content_json",
-            "content_md",
             "created_at",
             "created_by",
             "created_by_email",
@@ -452,12 +451,46 @@ async fn versions_list_newest_first_with_their_authors() {
             "output_language",
             "source",
             "version"
-        ]
+        ],
+        "no content_md in the list (issue 16: the page stays under 6 MB)"
     );
     assert_eq!(newest["source"], "edit");
     assert_eq!(newest["created_by"], json!(t.admin.id));
     assert_eq!(newest["created_by_email"], json!(t.admin.email));
-    assert_eq!(newest["content_md"], "# Three");
+    // The detail route answers the version with its content_md.
+    let r = app
+        .get(
+            &format!("{path}{}/", newest["id"].as_str().expect("id")),
+            &t.viewer.access,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    let mut detail = r.body.clone();
+    assert_eq!(detail["content_md"], "# Three");
+    detail.as_object_mut().expect("object").remove("content_md");
+    assert_eq!(&detail, newest);
+    let elsewhere = meeting(&app, &t.admin).await;
+    let r = app
+        .get(
+            &format!(
+                "/api/transcription/meetings/{elsewhere}/minutes/versions/{}/",
+                newest["id"].as_str().expect("id")
+            ),
+            &t.viewer.access,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{r:?}");
+    assert_eq!(
+        r.body,
+        json!({"detail": "No MinutesVersion matches the given query."})
+    );
+    let r = app
+        .get(
+            &format!("{path}{}/", newest["id"].as_str().expect("id")),
+            &t.outsider.access,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{r:?}");
     assert_eq!(newest["output_language"], "en");
     assert_eq!(newest["content_json"]["summary"], "First");
     assert_eq!(results[1]["created_by_email"], json!(t.member.email));
