@@ -21,6 +21,7 @@
 
 pub mod action_items;
 pub mod edits;
+pub mod limits;
 pub mod minutes;
 pub mod state;
 
@@ -33,8 +34,8 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use meetin_core::Access;
 use meetin_data::transcripts::{self, SegmentRow, TranscriptWithSegments};
-use meetin_http::docs::DetailBody;
-use meetin_http::extract::path_uuid;
+use meetin_http::docs::{DetailBody, FieldErrorsBody};
+use meetin_http::extract::{PageUrl, path_uuid};
 use meetin_http::{ApiResult, AppContext, AuthUser, PathParams};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -92,7 +93,9 @@ impl From<SegmentRow> for SegmentJson {
     }
 }
 
-/// A meeting's transcript (contract §2.5 "Transcript JSON"), segments ordered by `start_ms`.
+/// A meeting's transcript (contract §2.5 "Transcript JSON"), segments ordered by `start_ms`,
+/// plus `segment_count` and `next`: a transcript too large for one response (Lambda's 6 MB)
+/// is answered in parts.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TranscriptJson {
     pub id: Uuid,
@@ -106,24 +109,65 @@ pub struct TranscriptJson {
     pub provider: String,
     /// e.g. `en`, `fr`; `null` when not detected.
     pub language_detected: Option<String>,
+    /// The segments from `?offset=` (default 0) on, as many as fit the response.
     pub segments: Vec<SegmentJson>,
+    /// How many segments the transcript has in all.
+    pub segment_count: usize,
+    /// The URL of the segments that did not fit (`?offset=<the next one>`), or `null` when
+    /// this answer ends the transcript.
+    pub next: Option<String>,
     #[serde(serialize_with = "meetin_core::time::drf")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: DateTime<Utc>,
 }
 
-impl From<TranscriptWithSegments> for TranscriptJson {
-    fn from(t: TranscriptWithSegments) -> Self {
-        Self {
-            id: t.transcript.id,
-            meeting: t.transcript.meeting_id,
-            recording: t.transcript.recording_id,
-            live_session: t.transcript.live_session_id,
-            provider: t.transcript.provider,
-            language_detected: t.transcript.language_detected,
-            segments: t.segments.into_iter().map(Into::into).collect(),
-            created_at: t.transcript.created_at,
+/// Room the transcript's own fields and `next` leave for segments, in envelope bytes.
+const TRANSCRIPT_FIXED_BYTES: usize = 16 * 1024;
+
+/// The segments from `offset` on that fit [`limits::RESPONSE_BUDGET_BYTES`], and the index of
+/// the first one left out. A first segment larger than the whole budget on its own (only
+/// possible by writing the database directly) has its text cut to fit, so every part
+/// progresses.
+fn segments_page(segments: Vec<SegmentRow>, offset: usize) -> (Vec<SegmentJson>, Option<usize>) {
+    let budget = limits::RESPONSE_BUDGET_BYTES - TRANSCRIPT_FIXED_BYTES;
+    // A segment's envelope bytes, with the `,` before the next one.
+    let cost = |j: &SegmentJson| {
+        serde_json::to_string(j).map_or(usize::MAX, |s| limits::envelope_len(&s) + 1)
+    };
+    let mut used = 0;
+    let mut page = Vec::new();
+    for (index, segment) in segments.into_iter().enumerate().skip(offset) {
+        let mut json = SegmentJson::from(segment);
+        let mut size = cost(&json);
+        if page.is_empty() && size > budget {
+            // 7 envelope bytes at most per character; 4 KiB for the other fields.
+            json.text = json.text.chars().take((budget - 4096) / 7).collect();
+            size = cost(&json);
         }
+        if used + size > budget {
+            return (page, Some(index));
+        }
+        used += size;
+        page.push(json);
+    }
+    (page, None)
+}
+
+/// `?offset=`: a Python integer literal ≥ 0 (default 0; the last one given wins).
+fn offset_param(query: Option<&str>) -> ApiResult<usize> {
+    let raw = query
+        .unwrap_or_default()
+        .split('&')
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .rfind(|(k, _)| *k == "offset")
+        .map(|(_, v)| v);
+    match raw {
+        None | Some("") => Ok(0),
+        Some(v) => meetin_core::validation::python_int_literal(v)
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or_else(|| {
+                meetin_core::Refusal::field("offset", "A valid integer is required.").into()
+            }),
     }
 }
 
@@ -136,12 +180,17 @@ pub struct NoTranscriptJson {
     pub message: &'static str,
 }
 
-/// The meeting's newest transcript with its segments (any role in the meeting's organization).
+/// The meeting's newest transcript with its segments (any role in the meeting's organization),
+/// in parts when it would not fit one response: follow `next` until it is `null`.
 #[utoipa::path(
     get, path = "/api/transcription/meetings/{meeting_id}/transcript/", tag = "transcription", operation_id = "transcription_transcript",
-    params(("meeting_id" = uuid::Uuid, Path, description = "Meeting id")),
+    params(
+        ("meeting_id" = uuid::Uuid, Path, description = "Meeting id"),
+        ("offset" = Option<u64>, Query, description = "The index of the first segment to answer (default 0): what `next` carries"),
+    ),
     responses(
         (status = 200, description = "The newest transcript, or `{\"segments\": [], \"message\": \"No transcript available\"}`", body = TranscriptJson),
+        (status = 400, description = "`{\"offset\": [\"A valid integer is required.\"]}`", body = FieldErrorsBody),
         (status = 404, description = "`No Meeting matches the given query.`", body = DetailBody),
     ),
     security(("jwt" = []))
@@ -150,18 +199,36 @@ pub async fn transcript(
     State(ctx): State<AppContext>,
     AuthUser(caller): AuthUser,
     PathParams(MeetingPath { meeting_id }): PathParams<MeetingPath>,
+    PageUrl(url): PageUrl,
 ) -> ApiResult<Response> {
     meetin_http::access::meeting(&ctx.pool, caller.id, meeting_id, Access::Read).await?;
-    Ok(
-        match transcripts::newest_for_meeting(&ctx.pool, caller.id, meeting_id).await? {
-            Some(t) => Json(TranscriptJson::from(t)).into_response(),
-            None => Json(NoTranscriptJson {
-                segments: Vec::new(),
-                message: "No transcript available",
-            })
-            .into_response(),
-        },
-    )
+    let offset = offset_param(url.query.as_deref())?;
+    let Some(TranscriptWithSegments {
+        transcript: t,
+        segments,
+    }) = transcripts::newest_for_meeting(&ctx.pool, caller.id, meeting_id).await?
+    else {
+        return Ok(Json(NoTranscriptJson {
+            segments: Vec::new(),
+            message: "No transcript available",
+        })
+        .into_response());
+    };
+    let segment_count = segments.len();
+    let (page, rest) = segments_page(segments, offset);
+    Ok(Json(TranscriptJson {
+        id: t.id,
+        meeting: t.meeting_id,
+        recording: t.recording_id,
+        live_session: t.live_session_id,
+        provider: t.provider,
+        language_detected: t.language_detected,
+        segments: page,
+        segment_count,
+        next: rest.map(|n| format!("{}{}?offset={n}", url.base, url.path)),
+        created_at: t.created_at,
+    })
+    .into_response())
 }
 
 /// The answer to a write that changed nothing, or hit a foreign key, after its access check

@@ -408,3 +408,278 @@ async fn a_deleted_generated_item_stays_deleted_through_regenerations() {
         "the pricing item's key, and the edited item's generated key and title key"
     );
 }
+
+/// The envelope bytes of a response (its body as the JSON string API Gateway's event carries),
+/// checked against Lambda's 6 MB and this function's budget.
+fn assert_fits(what: &str, r: &crate::helpers::TestResponse) -> usize {
+    assert_eq!(r.status, StatusCode::OK, "{what}: {}", r.status);
+    let size = transcription::limits::envelope_len(&r.text);
+    eprintln!("{what}: {size} envelope bytes");
+    assert!(
+        size <= transcription::limits::RESPONSE_BUDGET_BYTES
+            && size + 4096 < transcription::limits::LAMBDA_RESPONSE_MAX_BYTES,
+        "{what}: {size} bytes"
+    );
+    size
+}
+
+/// The worst character for a length counted in characters: U+0001 is `\u0001` in a JSON body
+/// (6 bytes) and `\\u0001` in Lambda's envelope (7).
+const WORST: char = '\u{1}';
+
+#[tokio::test]
+async fn every_transcription_response_fits_lambda_at_the_caps() {
+    use transcription::action_items::{
+        DESCRIPTION_MAX_CHARS, MAX_PER_MEETING, SOURCE_SEGMENTS_MAX, TITLE_MAX_CHARS,
+    };
+    use transcription::edits::{CONTENT_JSON_MAX_BYTES, CONTENT_MD_MAX_CHARS};
+    // Some 260 requests of one user.
+    let app = TestApp::spawn_with(&[("RATE_LIMIT_USER_PER_MINUTE", "1000")]).await;
+    let a = app.register().await;
+    let m = meeting(&app, &a).await;
+    insert_transcript(&app, m, STANDUP).await;
+    // The assignee's e-mail at its longest (254 characters).
+    let email = format!("{}{}@example.com", a.id.simple(), "e".repeat(254 - 12 - 32));
+    assert_eq!(email.len(), 254);
+    sqlx::query("UPDATE users SET email = $2 WHERE id = $1")
+        .bind(a.id)
+        .bind(&email)
+        .execute(&app.pool)
+        .await
+        .expect("email");
+    let base = format!("/api/transcription/meetings/{m}/");
+
+    // GIVEN the meeting's action items filled to their number, each field at its cap
+    let ids: Vec<String> = (0..SOURCE_SEGMENTS_MAX)
+        .map(|i| Uuid::from_u128(i as u128).to_string())
+        .collect();
+    let title = |i: i64| format!("{i}{}", WORST.to_string().repeat(TITLE_MAX_CHARS - 4));
+    let item = |i: i64| {
+        json!({
+            "title": title(i),
+            "description": WORST.to_string().repeat(DESCRIPTION_MAX_CHARS),
+            "assignee": a.id,
+            "due_date": "2026-03-09",
+            "priority": "high",
+            "status": "in_progress",
+            "source_segment_ids": ids,
+        })
+    };
+    for i in 0..MAX_PER_MEETING {
+        let r = app
+            .post(&format!("{base}action-items/"), item(i), Some(&a.access))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "item {i}: {r:?}");
+    }
+    let r = app
+        .post(
+            &format!("{base}action-items/"),
+            item(MAX_PER_MEETING),
+            Some(&a.access),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{r:?}");
+    assert_eq!(
+        r.body,
+        json!({"error": "A meeting has at most 200 action items. Delete some first."})
+    );
+    // AND over the caps, each field is refused
+    let mut over = item(0);
+    over["description"] = json!("d".repeat(DESCRIPTION_MAX_CHARS + 1));
+    over["source_segment_ids"] = json!(vec![ids[0].clone(); SOURCE_SEGMENTS_MAX + 1]);
+    let r = app
+        .post(&format!("{base}action-items/"), over, Some(&a.access))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{r:?}");
+    assert_eq!(
+        r.body,
+        json!({
+            "description": ["Ensure this field has no more than 1000 characters."],
+            "source_segment_ids": ["Ensure this field has no more than 50 elements."],
+        })
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM action_items WHERE meeting_id = $1", m)
+            .await,
+        MAX_PER_MEETING
+    );
+
+    // AND 21 edits, each storing content at its caps with the worst characters: quotes in
+    // content_json (2 body bytes, 4 envelope bytes each), U+0001 in content_md
+    let quotes = |n: usize| "\"".repeat(n);
+    // {"summary":"<2n>"} is 14 + 2n bytes of JSON.
+    let fat_json = |tag: usize| {
+        let mut v = json!({"summary": quotes((CONTENT_JSON_MAX_BYTES - 14) / 2)});
+        v["summary"] = json!(format!(
+            "{tag:03}{}",
+            quotes((CONTENT_JSON_MAX_BYTES - 14) / 2 - 2)
+        ));
+        v
+    };
+    let md = WORST.to_string().repeat(CONTENT_MD_MAX_CHARS - 1);
+    for tag in 0..21 {
+        let body = json!({"content_json": fat_json(tag), "content_md": format!("#{md}")});
+        assert!(body["content_json"].to_string().len() <= CONTENT_JSON_MAX_BYTES);
+        let r = app.patch(&format!("{base}minutes/"), body, &a.access).await;
+        assert_fits(&format!("edit {tag}"), &r);
+    }
+    let mut too_big = fat_json(0);
+    too_big["x"] = json!(1);
+    let r = app
+        .patch(
+            &format!("{base}minutes/"),
+            json!({"content_json": too_big, "content_md": format!("#{md}x")}),
+            &a.access,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{r:?}");
+    assert_eq!(
+        r.body,
+        json!({
+            "content_json": ["Ensure this value is at most 131072 bytes of JSON."],
+            "content_md": ["Ensure this field has no more than 100000 characters."],
+        })
+    );
+
+    // THEN the minutes read, the items list, the versions list, a version, and a diff fit
+    let minutes = app.get(&format!("{base}minutes/"), &a.access).await;
+    let size = assert_fits("GET minutes/", &minutes);
+    assert_eq!(
+        minutes.body["action_items"].as_array().map(Vec::len),
+        Some(200),
+        "{size}"
+    );
+    for page in ["1", "last"] {
+        let r = app
+            .get(&format!("{base}action-items/?page={page}"), &a.access)
+            .await;
+        assert_fits("GET action-items/", &r);
+        assert_eq!(r.body["results"].as_array().map(Vec::len), Some(20));
+    }
+    let versions = app
+        .get(&format!("{base}minutes/versions/"), &a.access)
+        .await;
+    assert_fits("GET minutes/versions/", &versions);
+    let results = versions.body["results"].as_array().expect("results");
+    assert_eq!(results.len(), 20);
+    let newest = results[0]["id"].as_str().expect("id").to_owned();
+    let oldest = results[19]["id"].as_str().expect("id").to_owned();
+    assert_fits(
+        "GET minutes/versions/{id}/",
+        &app.get(&format!("{base}minutes/versions/{newest}/"), &a.access)
+            .await,
+    );
+    assert_fits(
+        "GET minutes/versions/{a}/diff/{b}/",
+        &app.get(
+            &format!("{base}minutes/versions/{oldest}/diff/{newest}/"),
+            &a.access,
+        )
+        .await,
+    );
+
+    // AND a diff between two versions of as many distinct keys as fit the cap, with
+    // different Markdown of the worst characters: the largest diff there is
+    let many_keys = |prefix: char| {
+        let mut map = serde_json::Map::new();
+        let mut size = 2;
+        let mut i = 0;
+        loop {
+            let key = format!("{prefix}{i:x}");
+            let added = key.len() + 5; // "key":0,
+            if size + added > CONTENT_JSON_MAX_BYTES {
+                break Value::Object(map);
+            }
+            size += added;
+            map.insert(key, json!(0));
+            i += 1;
+        }
+    };
+    for (prefix, md) in [('a', format!("#{md}")), ('b', format!("{}#", md))] {
+        let body = json!({"content_json": many_keys(prefix), "content_md": md});
+        let r = app.patch(&format!("{base}minutes/"), body, &a.access).await;
+        assert_fits("edit", &r);
+    }
+    let versions = app
+        .get(&format!("{base}minutes/versions/"), &a.access)
+        .await;
+    let ids: Vec<&str> = versions.body["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .take(2)
+        .map(|v| v["id"].as_str().expect("id"))
+        .collect();
+    let diff = app
+        .get(
+            &format!("{base}minutes/versions/{}/diff/{}/", ids[1], ids[0]),
+            &a.access,
+        )
+        .await;
+    assert_fits("the largest diff", &diff);
+    assert!(diff.body["changes"].as_array().expect("changes").len() > 20_000);
+}
+
+#[tokio::test]
+async fn a_transcript_past_six_megabytes_is_answered_in_parts_that_fit() {
+    let app = TestApp::spawn().await;
+    let a = app.register().await;
+    let m = meeting(&app, &a).await;
+    // 3,000 segments of 3,000 quotes: 36 MB of envelope in all.
+    let transcript: Uuid =
+        sqlx::query_scalar("INSERT INTO transcripts (meeting_id) VALUES ($1) RETURNING id")
+            .bind(m)
+            .fetch_one(&app.pool)
+            .await
+            .expect("transcript");
+    sqlx::query(
+        "INSERT INTO transcript_segments (transcript_id, start_ms, end_ms, text, is_final) \
+         SELECT $1, g * 1000, g * 1000 + 900, lpad(g::text, 6, '0') || repeat('\"', 2994), true \
+         FROM generate_series(0, 2999) g",
+    )
+    .bind(transcript)
+    .execute(&app.pool)
+    .await
+    .expect("segments");
+
+    let mut url = format!("/api/transcription/meetings/{m}/transcript/");
+    let mut seen = Vec::new();
+    let mut parts = 0;
+    loop {
+        let r = app.get(&url, &a.access).await;
+        assert_fits(&format!("part {parts}"), &r);
+        assert_eq!(r.body["segment_count"], 3000);
+        let segments = r.body["segments"].as_array().expect("segments");
+        assert!(!segments.is_empty(), "every part progresses");
+        seen.extend(
+            segments
+                .iter()
+                .map(|s| s["text"].as_str().expect("text")[..6].to_owned()),
+        );
+        parts += 1;
+        match r.body["next"].as_str() {
+            Some(next) => {
+                url = next
+                    .strip_prefix("http://testserver")
+                    .expect("an absolute URL")
+                    .to_owned();
+            }
+            None => break,
+        }
+    }
+    assert!(parts >= 6, "{parts} parts");
+    let expected: Vec<String> = (0..3000).map(|g| format!("{g:06}")).collect();
+    assert_eq!(seen, expected, "every segment once, in order");
+
+    // A bad offset is a field error; one past the end is an empty last part.
+    let base = format!("/api/transcription/meetings/{m}/transcript/");
+    let r = app.get(&format!("{base}?offset=x"), &a.access).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{r:?}");
+    assert_eq!(r.body, json!({"offset": ["A valid integer is required."]}));
+    let r = app.get(&format!("{base}?offset=5000"), &a.access).await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    assert_eq!(
+        (r.body["segments"].clone(), r.body["next"].clone()),
+        (json!([]), json!(null))
+    );
+}

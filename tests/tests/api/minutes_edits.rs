@@ -1146,6 +1146,15 @@ async fn every_route_is_scoped_to_the_meeting_organization() {
             Route {
                 method: Method::GET,
                 path: format!(
+                    "/api/transcription/meetings/{m}/minutes/versions/{}/",
+                    versions[0]
+                ),
+                body: None,
+                writes: false,
+            },
+            Route {
+                method: Method::GET,
+                path: format!(
                     "/api/transcription/meetings/{m}/minutes/versions/{}/diff/{}/",
                     versions[0], versions[0]
                 ),

@@ -62,6 +62,10 @@ const CONTRACT_ROUTES: &[(&str, &str)] = &[
     ),
     (
         "get",
+        "/api/transcription/meetings/{meeting_id}/minutes/versions/{id}/",
+    ),
+    (
+        "get",
         "/api/transcription/meetings/{meeting_id}/minutes/versions/{from_id}/diff/{to_id}/",
     ),
     (
