@@ -191,6 +191,8 @@ async fn parse(
     if let Some(Some((user, shown))) = &assignee
         && !action_items::may_be_assigned(&state.app.pool, caller, meeting, *user).await?
     {
+        // The meeting deleted since the access check is its 404, not a field error.
+        meetin_http::access::meeting(&state.app.pool, caller, meeting, Access::Read).await?;
         f.error(
             "assignee",
             format!("Invalid pk \"{shown}\" - object does not exist."),
