@@ -224,7 +224,11 @@ async fn meeting_with_an_item(app: &TestApp, who: &crate::helpers::Account) -> (
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
-    (m, task_of(&json!({"task_id": r.body["id"]})))
+    let item = r.body["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("the item's id");
+    (m, item)
 }
 
 #[tokio::test]
