@@ -3,7 +3,10 @@
 #  - a pure crate (meetin-core, meetin-messages; override with PURE_PACKAGES="a b") reaches
 #    the AWS SDK (aws-sdk-*, aws-config, aws-smithy-*), sqlx or axum through normal dependencies;
 #  - a deployed function (every package under functions/) reaches meetin-test-support through
-#    normal dependencies (dev-dependencies are fine: they never ship).
+#    normal dependencies (dev-dependencies are fine: they never ship);
+#  - meetin-aws with every feature (what a service that only sends jobs links, JobQueue)
+#    reaches a Lambda crate (lambda_runtime, lambda_http, aws_lambda_events): the worker
+#    skeleton, meetin-worker, is the only shared crate with the Lambda SQS event types.
 # Usage: infra/ci/check-layering.sh   (exit 0 clean, 1 violations, 2 cargo failed)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -11,6 +14,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 pure_packages=${PURE_PACKAGES:-meetin-core meetin-messages}
 forbidden_in_pure='^(aws-sdk-.*|aws-config|aws-smithy-.*|sqlx|sqlx-.*|axum|axum-.*)$'
 forbidden_in_functions='^meetin-test-support$'
+forbidden_in_senders='^(lambda_runtime|lambda_http|aws_lambda_events)$'
 
 # Prints "<direct dependency of $1>: <forbidden crates it brings>" for every direct normal
 # dependency of $1 that is, or brings, a crate whose name matches the regex $2. Every target
@@ -27,16 +31,17 @@ violations() {
       END { for (t in bad) print t ": " bad[t] }' | sort
 }
 
-# $1 package, $2 forbidden-name regex, $3 what the rule protects. Prints violations.
+# $1 package, $2 forbidden-name regex, $3 what the rule protects, then extra cargo tree
+# flags (features). Prints violations.
 check() {
   local found
-  if ! found=$(violations "$1" "$2"); then
+  if ! found=$(violations "$1" "$2" "${@:4}"); then
     echo "[check-layering] cargo tree -p $1 failed" >&2
     exit 2
   fi
   [ -z "$found" ] && return 0
   # The deduplicated tree shows each crate's subtree once; list every path for the report.
-  found=$(violations "$1" "$2" --no-dedupe) || exit 2
+  found=$(violations "$1" "$2" --no-dedupe "${@:4}") || exit 2
   echo "[check-layering] FAIL: $1 must not depend on $3. Through its direct dependencies:"
   sed 's/^/    /' <<<"$found"
   return 1
@@ -55,8 +60,11 @@ for pkg in $functions; do
   check "$pkg" "$forbidden_in_functions" "meetin-test-support (deployed code)" || status=1
 done
 
+check meetin-aws "$forbidden_in_senders" "a Lambda crate (job senders link it)" --all-features || status=1
+
 if [ "$status" -eq 0 ]; then
   echo "[check-layering] ok: $pure_packages free of AWS SDK/sqlx/axum;" \
-    "$(echo $functions | wc -w) functions ($(echo $functions)) free of meetin-test-support"
+    "$(echo $functions | wc -w) functions ($(echo $functions)) free of meetin-test-support;" \
+    "meetin-aws (all features) free of Lambda crates"
 fi
 exit "$status"

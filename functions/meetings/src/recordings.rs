@@ -26,7 +26,7 @@ use meetin_data::recordings::{self, NewRecording, Recording, RecordingInMeeting}
 use meetin_http::docs::{DetailBody, ErrorBody};
 use meetin_http::extract::path_uuid;
 use meetin_http::{ApiError, ApiResult, AuthUser, JsonBody, PathParams};
-use meetin_messages::jobs::{JobMessage, LanguagePreference, TranscribeRecording};
+use meetin_messages::jobs::{LanguagePreference, TranscribeRecording};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -373,15 +373,9 @@ pub(crate) async fn queue_transcription(
         key: recording.storage_key.clone(),
         language,
     };
-    uploads
-        .sqs
-        .send_message()
-        .queue_url(&uploads.queue_url)
-        .message_body(job.to_body())
-        .send()
-        .await
-        .map_err(aws_error("queueing the transcription job"))?;
-    Ok(())
+    uploads.jobs.send(&job).await.map_err(|e| {
+        ApiError::from(anyhow::Error::from(e).context("queueing the transcription job"))
+    })
 }
 
 /// Checks the uploaded object (it exists; not empty; at most 500 MiB; its size equals the one

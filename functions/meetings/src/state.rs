@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use axum::extract::FromRef;
 use meetin_aws::aws_config::SdkConfig;
-use meetin_aws::{aws_sdk_s3, aws_sdk_sqs};
+use meetin_aws::{JobQueue, aws_sdk_s3, aws_sdk_sqs};
 use meetin_core::settings::Lookup;
 use meetin_core::{RecordingsBucket, Setting, SettingsError, TranscriptionQueueUrl};
 use meetin_http::AppContext;
+use meetin_messages::jobs::TranscribeRecording;
 
 /// The router's state.
 #[derive(Clone)]
@@ -31,8 +32,8 @@ pub struct Uploads {
     /// `RECORDINGS_BUCKET`.
     pub bucket: String,
     pub sqs: aws_sdk_sqs::Client,
-    /// `TRANSCRIPTION_QUEUE_URL`.
-    pub queue_url: String,
+    /// `TRANSCRIPTION_QUEUE_URL`: where the recording worker's jobs go.
+    pub jobs: JobQueue<TranscribeRecording>,
     /// How long `transcribe/` waits for the worker (`TRANSCRIBE_WAIT_SECONDS`, 0..=25,
     /// default [`DEFAULT_TRANSCRIBE_WAIT`]): under API Gateway's 30 s integration timeout.
     pub transcribe_wait: Duration,
@@ -65,7 +66,10 @@ impl Uploads {
             s3: meetin_aws::s3_client(sdk),
             bucket: RecordingsBucket::from_lookup(lookup)?.0,
             sqs: aws_sdk_sqs::Client::new(sdk),
-            queue_url: TranscriptionQueueUrl::from_lookup(lookup)?.0,
+            jobs: JobQueue::new(
+                aws_sdk_sqs::Client::new(sdk),
+                TranscriptionQueueUrl::from_lookup(lookup)?.0,
+            ),
             transcribe_wait: transcribe_wait(lookup)?,
         })
     }

@@ -21,21 +21,22 @@
 
 use std::time::Duration;
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use lambda_runtime::LambdaEvent;
 use meetin_aws::aws_sdk_sqs;
-use meetin_aws::sqs_worker;
 use meetin_core::settings::Lookup;
 use meetin_core::{DatabaseTarget, Setting};
 use meetin_data::PgPool;
 use meetin_data::minutes::{self, GeneratedItem, GeneratedMinutes, TaskMeeting, TaskStart};
-use meetin_messages::jobs::{self, GenerateMinutes, MAX_RECEIVES};
+use meetin_messages::jobs::{GenerateMinutes, MAX_RECEIVES};
 use meetin_minutes::{
     EngineError, Generated, Language, Line, LlmEngine, MeetingInfo, OfflineEngine, StructuredChat,
     Usage,
 };
 use meetin_openai::{ChatClient, Provider, StructuredRequest};
-use uuid::Uuid;
+use meetin_worker::lambda_runtime::{self, LambdaEvent};
+use meetin_worker::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use meetin_worker::{Concurrency, Retries};
+
+pub use meetin_worker::Outcome;
 
 /// The first retry's delay; each later receive doubles it.
 pub const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_secs(30);
@@ -124,13 +125,10 @@ impl Engine {
 /// What the worker needs, built once per cold start.
 pub struct Worker {
     pub pool: PgPool,
-    /// Changes a retried message's visibility (its backoff).
-    pub sqs: aws_sdk_sqs::Client,
-    /// `MINUTES_QUEUE_URL`, for that visibility change.
-    pub queue_url: Option<String>,
+    /// The back-off of a retried record on `MINUTES_QUEUE_URL` (first delay
+    /// [`DEFAULT_RETRY_BACKOFF`]).
+    pub retries: Retries,
     pub engine: Engine,
-    /// The first retry's delay ([`DEFAULT_RETRY_BACKOFF`]).
-    pub retry_backoff: Duration,
 }
 
 impl Worker {
@@ -178,10 +176,12 @@ impl Worker {
             .map_err(|e| anyhow::anyhow!("LLM settings: {e}"))?;
         Ok(Self {
             pool: meetin_data::connect_lazy(&url, pool_settings)?,
-            sqs: aws_sdk_sqs::Client::new(sdk),
-            queue_url,
+            retries: Retries {
+                sqs: aws_sdk_sqs::Client::new(sdk),
+                queue_url,
+                backoff: DEFAULT_RETRY_BACKOFF,
+            },
             engine: Engine::from_provider(provider),
-            retry_backoff: DEFAULT_RETRY_BACKOFF,
         })
     }
 
@@ -191,78 +191,33 @@ impl Worker {
     }
 }
 
-/// How one record ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// The minutes were written.
-    Generated { minutes_id: Uuid },
-    /// Nothing to do: the task ended already, runs elsewhere, or is gone.
-    Skipped { why: &'static str },
-    /// The task is now `failed` with this reason.
-    Failed { reason: String },
-    /// Try again later (a batch item failure).
-    Retry { reason: String },
-    /// Not a job this worker reads (a batch item failure, on to the dead-letter queue).
-    Poison { reason: String },
-}
-
-impl Outcome {
-    /// Whether SQS should deliver the record again.
-    pub fn redeliver(&self) -> bool {
-        matches!(self, Self::Retry { .. } | Self::Poison { .. })
-    }
-}
-
 /// The Lambda handler: each record on its own, one after the other (each may hold an LLM
-/// call for minutes); the ids to deliver again as `batchItemFailures`.
+/// call for minutes; [`meetin_worker::handle`]); the ids to deliver again as
+/// `batchItemFailures`.
 pub async fn handle(
     event: LambdaEvent<SqsEvent>,
     worker: &Worker,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    let records = &event.payload.records;
-    let mut redeliver = Vec::with_capacity(records.len());
-    for record in records {
-        redeliver.push(process(record, worker).await.redeliver());
-    }
-    Ok(sqs_worker::batch_response(records, &redeliver))
-}
-
-/// Processes one record and logs how it ended (never transcript text or keys).
-pub async fn process(record: &SqsMessage, worker: &Worker) -> Outcome {
-    let message_id = record.message_id.as_deref().unwrap_or("");
-    let receive = sqs_worker::receive_count(record);
-    let outcome = match jobs::parse_as::<GenerateMinutes>(record.body.as_deref().unwrap_or("")) {
-        Err(err) => Outcome::Poison {
-            reason: err.to_string(),
-        },
-        Ok(job) => run(&job, receive, worker).await,
-    };
-    match &outcome {
-        Outcome::Generated { minutes_id } => {
-            tracing::info!(message_id, %minutes_id, "minutes generated")
-        }
-        Outcome::Skipped { why } => tracing::info!(message_id, why, "minutes job skipped"),
-        Outcome::Failed { reason } => tracing::warn!(message_id, reason, "minutes job failed"),
-        Outcome::Retry { reason } => {
-            tracing::warn!(message_id, receive, reason, "minutes job will be retried");
-            back_off(record, worker).await;
-        }
-        Outcome::Poison { reason } => {
-            tracing::error!(message_id, receive, reason, "poison minutes job");
-            back_off(record, worker).await;
-        }
-    }
-    outcome
-}
-
-async fn back_off(record: &SqsMessage, worker: &Worker) {
-    sqs_worker::back_off(
-        &worker.sqs,
-        worker.queue_url.as_deref(),
-        record,
-        worker.retry_backoff,
+    meetin_worker::handle(
+        event,
+        &worker.retries,
+        Concurrency::Sequential,
+        |job, receive| run_job(job, receive, worker),
     )
-    .await;
+    .await
+}
+
+/// One record through the skeleton ([`meetin_worker::process`]): how it ended (the
+/// benchmark times this).
+pub async fn process(record: &SqsMessage, worker: &Worker) -> Outcome {
+    meetin_worker::process(record, &worker.retries, |job, receive| {
+        run_job(job, receive, worker)
+    })
+    .await
+}
+
+async fn run_job(job: GenerateMinutes, receive: u32, worker: &Worker) -> Outcome {
+    run(&job, receive, worker).await
 }
 
 /// Steps 2 to 4 for one job on its `receive`-th delivery.
@@ -345,7 +300,7 @@ async fn run(job: &GenerateMinutes, receive: u32, worker: &Worker) -> Outcome {
         Err(err) => return fail(worker, &task, err).await,
     };
     match minutes::complete_task(&worker.pool, &task, &written, meetin_minutes::item_key).await {
-        Ok(Some(minutes_id)) => Outcome::Generated { minutes_id },
+        Ok(Some(minutes_id)) => Outcome::Done { id: minutes_id },
         Ok(None) => Outcome::Skipped {
             why: "another run finished it",
         },
@@ -488,6 +443,7 @@ async fn fail(worker: &Worker, task: &TaskMeeting, reason: String) -> Outcome {
 mod tests {
     use super::*;
     use meetin_minutes::{OfflineEngine, synthetic_transcript};
+    use uuid::Uuid;
 
     async fn offline(hours: f64) -> Generated {
         let meeting = MeetingInfo {

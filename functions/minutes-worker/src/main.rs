@@ -1,7 +1,7 @@
 //! Lambda entry point of `minutes-worker`: wiring only.
 
-use lambda_runtime::service_fn;
 use meetin_data::PoolSettings;
+use meetin_worker::lambda_runtime::{self, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

@@ -29,7 +29,7 @@
 //! 429) or an unreadable answer, and for Whisper a meeting not in English, set the recording
 //! `failed` with the reason at once: such poison is never retried. A 408, 429, 5xx, a timeout, an S3 or
 //! database error, or a Whisper engine failure is **retried**: the record is reported failed
-//! and made visible again after an exponential backoff ([`Worker::retry_backoff`] ×
+//! and made visible again after an exponential backoff ([`Retries::backoff`] ×
 //! 2^(receive − 1)); on its last receive the recording is set `failed` instead, so nobody
 //! waits on a job that went to the dead-letter queue. A run that dies (out of memory, timed
 //! out, killed) leaves the recording `processing`: the queue's redelivery, or `transcribe/`
@@ -40,10 +40,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use lambda_runtime::LambdaEvent;
 use meetin_aws::aws_sdk_s3::presigning::PresigningConfig;
-use meetin_aws::sqs_worker;
 use meetin_aws::{aws_sdk_s3, aws_sdk_sqs};
 use meetin_core::settings::Lookup;
 use meetin_core::{
@@ -52,16 +49,21 @@ use meetin_core::{
 use meetin_data::PgPool;
 use meetin_data::transcripts::{self, Claim, NewRecordingTranscript, NewSegment};
 use meetin_deepgram::{DeepgramClient, DeepgramError, PrerecordedOptions};
-use meetin_messages::jobs::{self, MAX_RECEIVES, TranscribeRecording};
+use meetin_messages::jobs::{MAX_RECEIVES, TranscribeRecording};
 use meetin_whisper::{WhisperEngine, WhisperError};
+use meetin_worker::lambda_runtime::{self, LambdaEvent};
+use meetin_worker::sqs::{SqsBatchResponse, SqsEvent};
+use meetin_worker::{Concurrency, Retries};
 use uuid::Uuid;
+
+pub use meetin_worker::Outcome;
 
 /// How long the presigned GET URL Deepgram fetches the audio with is valid. Deepgram fetches
 /// it when the request arrives; the margin covers a slow start.
 pub const PRESIGNED_GET_TTL: Duration = Duration::from_secs(900);
 
 /// The first retry's delay; each later receive doubles it, up to
-/// [`sqs_worker::MAX_BACKOFF`].
+/// [`meetin_worker::MAX_BACKOFF`].
 pub const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_secs(30);
 
 /// `transcripts.provider` of what Deepgram transcribed.
@@ -106,14 +108,11 @@ pub struct Worker {
     pub s3: aws_sdk_s3::Client,
     /// `RECORDINGS_BUCKET`: the only bucket the worker reads, whatever a job names.
     pub bucket: String,
-    /// Changes a retried message's visibility (its backoff).
-    pub sqs: aws_sdk_sqs::Client,
-    /// `TRANSCRIPTION_QUEUE_URL`, for that visibility change; without it SQS's visibility
-    /// timeout alone spaces the attempts.
-    pub queue_url: Option<String>,
+    /// The back-off of a retried record on `TRANSCRIPTION_QUEUE_URL` (first delay
+    /// [`DEFAULT_RETRY_BACKOFF`]); without the URL, SQS's visibility timeout alone spaces the
+    /// attempts.
+    pub retries: Retries,
     pub engine: Engine,
-    /// The first retry's delay ([`DEFAULT_RETRY_BACKOFF`]).
-    pub retry_backoff: Duration,
     /// The longest recording transcribed, in ms (`MAX_RECORDING_DURATION_SECONDS`, default
     /// [`meetin_whisper::DEFAULT_MAX_DURATION_MS`]); a longer one fails before transcription.
     pub max_duration_ms: u64,
@@ -196,10 +195,12 @@ impl Worker {
             pool: meetin_data::connect_lazy(&url, pool_settings)?,
             s3: meetin_aws::s3_client(sdk),
             bucket,
-            sqs: aws_sdk_sqs::Client::new(sdk),
-            queue_url,
+            retries: Retries {
+                sqs: aws_sdk_sqs::Client::new(sdk),
+                queue_url,
+                backoff: DEFAULT_RETRY_BACKOFF,
+            },
             engine,
-            retry_backoff: DEFAULT_RETRY_BACKOFF,
             max_duration_ms,
         })
     }
@@ -218,84 +219,19 @@ async fn load_whisper(path: PathBuf) -> anyhow::Result<WhisperEngine> {
         .map_err(anyhow::Error::from)
 }
 
-/// How one record ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// A transcript was stored and the recording is `ready`.
-    Transcribed { transcript_id: Uuid },
-    /// Nothing to do: the recording is `ready` or `failed` already, was never uploaded, or is
-    /// gone (a redelivery, or a meeting deleted since).
-    Skipped { why: &'static str },
-    /// The recording is now `failed` with this reason.
-    Failed { reason: String },
-    /// Try again later (reported as a batch item failure).
-    Retry { reason: String },
-    /// The body is not a job this worker reads (reported as a batch item failure; it goes to
-    /// the dead-letter queue).
-    Poison { reason: String },
-}
-
-impl Outcome {
-    /// Whether SQS should deliver the record again.
-    pub fn redeliver(&self) -> bool {
-        matches!(self, Self::Retry { .. } | Self::Poison { .. })
-    }
-}
-
-/// The Lambda handler: every record on its own, concurrently; the ids of those to deliver
-/// again as `batchItemFailures` (the event source mapping must report them:
-/// `FunctionResponseTypes: [ReportBatchItemFailures]`).
+/// The Lambda handler: every record on its own, concurrently ([`meetin_worker::handle`]);
+/// the ids of those to deliver again as `batchItemFailures`.
 pub async fn handle(
     event: LambdaEvent<SqsEvent>,
     worker: &Worker,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    let records = &event.payload.records;
-    let outcomes = futures_util::future::join_all(records.iter().map(|r| process(r, worker))).await;
-    let redeliver: Vec<bool> = outcomes.iter().map(Outcome::redeliver).collect();
-    Ok(sqs_worker::batch_response(records, &redeliver))
-}
-
-/// Processes one record and logs how it ended (never the audio URL or transcript text).
-pub async fn process(record: &SqsMessage, worker: &Worker) -> Outcome {
-    let message_id = record.message_id.as_deref().unwrap_or("");
-    let receive = sqs_worker::receive_count(record);
-    let outcome = match jobs::parse_as::<TranscribeRecording>(record.body.as_deref().unwrap_or(""))
-    {
-        Err(err) => Outcome::Poison {
-            reason: err.to_string(),
-        },
-        Ok(job) => transcribe(&job, receive, worker).await,
-    };
-    match &outcome {
-        Outcome::Transcribed { transcript_id } => {
-            tracing::info!(message_id, %transcript_id, "recording transcribed")
-        }
-        Outcome::Skipped { why } => tracing::info!(message_id, why, "transcription skipped"),
-        Outcome::Failed { reason } => {
-            tracing::warn!(message_id, reason, "recording transcription failed")
-        }
-        Outcome::Retry { reason } => {
-            tracing::warn!(message_id, receive, reason, "transcription will be retried");
-            back_off(record, worker).await;
-        }
-        Outcome::Poison { reason } => {
-            tracing::error!(message_id, receive, reason, "poison transcription job");
-            // On to the dead-letter queue at the retry pace, not the queue's long timeout.
-            back_off(record, worker).await;
-        }
-    }
-    outcome
-}
-
-/// Makes a retried record visible again after `retry_backoff × 2^(receive − 1)`.
-async fn back_off(record: &SqsMessage, worker: &Worker) {
-    sqs_worker::back_off(
-        &worker.sqs,
-        worker.queue_url.as_deref(),
-        record,
-        worker.retry_backoff,
+    meetin_worker::handle(
+        event,
+        &worker.retries,
+        Concurrency::Concurrent,
+        |job: TranscribeRecording, receive| async move { transcribe(&job, receive, worker).await },
     )
-    .await;
+    .await
 }
 
 /// Steps 2 to 4 for one job on its `receive`-th delivery.
@@ -377,7 +313,7 @@ async fn transcribe(job: &TranscribeRecording, receive: u32, worker: &Worker) ->
     )
     .await;
     match stored {
-        Ok(Some((transcript_id, _))) => Outcome::Transcribed { transcript_id },
+        Ok(Some((transcript_id, _))) => Outcome::Done { id: transcript_id },
         Ok(None) => Outcome::Skipped {
             why: "no such recording",
         },

@@ -15,7 +15,7 @@ use meetin_data::minutes::{self, ActionItem, Minutes, MinutesTask, NewTask};
 use meetin_http::docs::{DetailBody, ErrorBody};
 use meetin_http::extract::path_uuid;
 use meetin_http::{ApiError, ApiResult, AuthUser, JsonBody, PathParams};
-use meetin_messages::jobs::{GenerateMinutes, JobMessage, OutputLanguage};
+use meetin_messages::jobs::{GenerateMinutes, OutputLanguage};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -157,15 +157,7 @@ pub async fn generate(
         },
     };
     tx.commit().await?;
-    let sent = state
-        .jobs
-        .sqs
-        .send_message()
-        .queue_url(&state.jobs.queue_url)
-        .message_body(job.to_body())
-        .send()
-        .await;
-    if let Err(e) = sent {
+    if let Err(e) = state.jobs.send(&job).await {
         minutes::fail_task(
             pool,
             task_id,
@@ -173,8 +165,7 @@ pub async fn generate(
         )
         .await?;
         return Err(ApiError::from(
-            anyhow::anyhow!("{}", meetin_aws::aws_sdk_sqs::error::DisplayErrorContext(e))
-                .context("queueing the minutes job"),
+            anyhow::Error::from(e).context("queueing the minutes job"),
         ));
     }
     Ok(accepted(task_id))

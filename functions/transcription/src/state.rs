@@ -1,10 +1,11 @@
 //! The `transcription` function's state: the shared [`AppContext`] plus the minutes queue.
 
 use axum::extract::FromRef;
-use meetin_aws::aws_sdk_sqs;
+use meetin_aws::{JobQueue, aws_sdk_sqs};
 use meetin_core::settings::Lookup;
 use meetin_core::{MinutesQueueUrl, Setting};
 use meetin_http::AppContext;
+use meetin_messages::jobs::GenerateMinutes;
 
 /// The router's state.
 #[derive(Clone)]
@@ -19,13 +20,8 @@ impl FromRef<TranscriptionState> for AppContext {
     }
 }
 
-/// Where `generate_minutes` jobs go.
-#[derive(Clone, Debug)]
-pub struct MinutesJobs {
-    pub sqs: aws_sdk_sqs::Client,
-    /// `MINUTES_QUEUE_URL`.
-    pub queue_url: String,
-}
+/// Where `generate_minutes` jobs go: `MINUTES_QUEUE_URL`.
+pub type MinutesJobs = JobQueue<GenerateMinutes>;
 
 impl TranscriptionState {
     /// The shared context and the minutes queue, from settings read through `lookup`
@@ -37,10 +33,10 @@ impl TranscriptionState {
         let aws = meetin_core::AwsSettings::from_lookup(lookup)?;
         let sdk = meetin_aws::sdk_config(&aws).await;
         Ok(Self {
-            jobs: MinutesJobs {
-                sqs: aws_sdk_sqs::Client::new(&sdk),
-                queue_url: MinutesQueueUrl::from_lookup(lookup)?.0,
-            },
+            jobs: MinutesJobs::new(
+                aws_sdk_sqs::Client::new(&sdk),
+                MinutesQueueUrl::from_lookup(lookup)?.0,
+            ),
             app: AppContext::load_with(lookup, &sdk, pool_settings).await?,
         })
     }

@@ -153,7 +153,7 @@ pub async fn bench(
                 let outcome = minutes_worker::process(&record, &worker).await;
                 row.runs.push(started.elapsed());
                 ensure!(
-                    matches!(outcome, minutes_worker::Outcome::Generated { .. }),
+                    matches!(outcome, minutes_worker::Outcome::Done { .. }),
                     "{engine}, {hours} h: {outcome:?}"
                 );
             }

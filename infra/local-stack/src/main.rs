@@ -116,17 +116,14 @@ async fn serve(port: u16) -> anyhow::Result<()> {
     let state = meetings::MeetingsState::load_with(&lookup, &sdk, PoolSettings::LOCAL).await?;
     let transcription_state = transcription::TranscriptionState {
         app: state.app.clone(),
-        jobs: transcription::MinutesJobs {
-            sqs: state.uploads.sqs.clone(),
-            queue_url: minutes_queue_url.clone(),
-        },
+        jobs: transcription::MinutesJobs::new(state.uploads.sqs.clone(), minutes_queue_url.clone()),
     };
     let mut worker =
         recording_worker::Worker::load_with(&lookup, &sdk, PoolSettings::LOCAL).await?;
-    worker.retry_backoff = LOCAL_RETRY_BACKOFF;
+    worker.retries.backoff = LOCAL_RETRY_BACKOFF;
     let worker_engine = worker.engine.clone();
     let mut minutes = minutes_worker::Worker::load_with(&lookup, &sdk, PoolSettings::LOCAL).await?;
-    minutes.retry_backoff = LOCAL_RETRY_BACKOFF;
+    minutes.retries.backoff = LOCAL_RETRY_BACKOFF;
     let minutes_engine = match &minutes.engine {
         minutes_worker::Engine::Llm(_) => {
             format!("{} (an LLM key is configured)", minutes.engine.model())
@@ -148,7 +145,7 @@ async fn serve(port: u16) -> anyhow::Result<()> {
         .with_context(|| format!("binding {addr}; is another `make dev` running?"))?;
     let poller = tokio::spawn(meetin_local::workers::poll(
         "recording-worker",
-        worker.sqs.clone(),
+        worker.retries.sqs.clone(),
         queue_url.clone(),
         move |event| {
             let worker = worker.clone();
@@ -158,7 +155,7 @@ async fn serve(port: u16) -> anyhow::Result<()> {
     ));
     let minutes_poller = tokio::spawn(meetin_local::workers::poll(
         "minutes-worker",
-        minutes.sqs.clone(),
+        minutes.retries.sqs.clone(),
         minutes_queue_url.clone(),
         move |event| {
             let minutes = minutes.clone();

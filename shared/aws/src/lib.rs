@@ -7,12 +7,12 @@
 //! is never loaded at the cold start of a function that does not need one.
 
 pub mod ephemeral;
+#[cfg(feature = "sqs")]
+pub mod job_queue;
 pub mod login_failures;
 pub mod rate_limit;
 pub mod rotation;
 pub mod secrets;
-#[cfg(feature = "sqs")]
-pub mod sqs_worker;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
@@ -22,12 +22,11 @@ use base64::Engine as _;
 use meetin_core::AwsSettings;
 
 pub use ephemeral::{EphemeralStore, RevocationOutcome, StoreError, UserRevocation};
+#[cfg(feature = "sqs")]
+pub use job_queue::JobQueue;
 pub use rate_limit::{RateDecision, RateLimiter};
 pub use rotation::{Claim, Rotated, SupersedeOutcome, TokenRecord};
 
-/// The SDK configuration: the Lambda role's credentials and region in AWS; the emulator's
-/// endpoint, fixed test credentials and `us-east-1` (unless a region is set) locally.
-/// Every client built from it shares one HTTP client ([`http_client`]).
 /// [`sdk_config`] for the AWS settings read through `lookup` (`AWS_ENDPOINT_URL`,
 /// `AWS_REGION`); what a function's `load` passes to its `load_with`.
 pub async fn sdk_config_from(
@@ -37,6 +36,9 @@ pub async fn sdk_config_from(
     Ok(sdk_config(&AwsSettings::from_lookup(lookup)?).await)
 }
 
+/// The SDK configuration: the Lambda role's credentials and region in AWS; the emulator's
+/// endpoint, fixed test credentials and `us-east-1` (unless a region is set) locally.
+/// Every client built from it shares one HTTP client ([`http_client`]).
 pub async fn sdk_config(settings: &AwsSettings) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http_client());
     if let Some(region) = &settings.region {

@@ -454,3 +454,55 @@ async fn a_decoded_question_mark_or_a_stage_lookalike_is_not_routed() {
     let r = app.send(parse(&lookalike), random_ip()).await;
     assert_eq!((r.status, &r.body), (StatusCode::NOT_FOUND, &not_found));
 }
+
+/// events/`path` as Lambda's event source mapping hands it to a worker.
+fn sqs_event(path: &str) -> lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent> {
+    let text = std::fs::read_to_string(repo_root().join("events").join(path)).expect(path);
+    let event = serde_json::from_str(&text).expect("an SQS event");
+    lambda_runtime::LambdaEvent::new(event, Default::default())
+}
+
+fn redelivered(response: &aws_lambda_events::event::sqs::SqsBatchResponse) -> Vec<&str> {
+    response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_worker_sample_events_go_through_each_workers_handle() {
+    let app = TestApp::spawn().await;
+    let deepgram = meetin_test_support::fake_deepgram::FakeDeepgram::start()
+        .await
+        .expect("fake Deepgram");
+    let recordings = app
+        .worker(&deepgram, meetin_test_support::fake_deepgram::DEFAULT_KEY)
+        .await;
+    let minutes = app.minutes_worker(&[]).await;
+
+    // A job for a recording (or task) this database does not hold: handled, nothing to
+    // deliver again, nothing paid for.
+    let r = recording_worker::handle(
+        sqs_event("recording-worker/sqs-transcribe.json"),
+        &recordings,
+    )
+    .await
+    .expect("handled");
+    assert!(redelivered(&r).is_empty(), "{r:?}");
+    let r = minutes_worker::handle(sqs_event("minutes-worker/sqs-generate.json"), &minutes)
+        .await
+        .expect("handled");
+    assert!(redelivered(&r).is_empty(), "{r:?}");
+    assert!(deepgram.requests().is_empty());
+
+    // A batch of a job and a body that is not one: only the poison is delivered again.
+    let r = recording_worker::handle(sqs_event("recording-worker/sqs-poison.json"), &recordings)
+        .await
+        .expect("handled");
+    assert_eq!(redelivered(&r), ["6d1e8a4f-2b7c-4d90-8e3a-5f6b7c8d9e01"]);
+    let r = minutes_worker::handle(sqs_event("minutes-worker/sqs-poison.json"), &minutes)
+        .await
+        .expect("handled");
+    assert_eq!(redelivered(&r), ["9c664854-7041-40e9-940b-7ab4775d73f7"]);
+}

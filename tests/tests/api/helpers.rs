@@ -147,10 +147,7 @@ impl TestApp {
         let ctx = state.app.clone();
         let transcription = transcription::TranscriptionState {
             app: state.app.clone(),
-            jobs: transcription::MinutesJobs {
-                sqs: state.uploads.sqs.clone(),
-                queue_url: minutes_queue_url,
-            },
+            jobs: transcription::MinutesJobs::new(state.uploads.sqs.clone(), minutes_queue_url),
         };
         Self {
             app: meetin_local::app(state.clone(), transcription, &cors),
@@ -175,7 +172,7 @@ impl TestApp {
         let mut worker = recording_worker::Worker::load(&lookup, pool_settings)
             .await
             .expect("the recording worker");
-        worker.retry_backoff = std::time::Duration::ZERO;
+        worker.retries.backoff = std::time::Duration::ZERO;
         worker
     }
 
@@ -202,7 +199,7 @@ impl TestApp {
         let mut worker = recording_worker::Worker::load(&lookup, pool_settings)
             .await
             .expect("the recording worker with Whisper");
-        worker.retry_backoff = std::time::Duration::ZERO;
+        worker.retries.backoff = std::time::Duration::ZERO;
         worker
     }
 
@@ -225,7 +222,7 @@ impl TestApp {
         let mut worker = minutes_worker::Worker::load(&lookup, pool_settings)
             .await
             .expect("the minutes worker");
-        worker.retry_backoff = std::time::Duration::ZERO;
+        worker.retries.backoff = std::time::Duration::ZERO;
         worker
     }
 
