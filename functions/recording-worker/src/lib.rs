@@ -47,9 +47,10 @@ use meetin_core::{
     DatabaseTarget, DeepgramSettings, RecordingsBucket, Setting, TranscriptionProvider,
 };
 use meetin_data::PgPool;
-use meetin_data::transcripts::{self, Claim, NewRecordingTranscript, NewSegment};
+use meetin_data::transcripts::{self, Claim, NewRecordingTranscript};
 use meetin_deepgram::{DeepgramClient, DeepgramError, PrerecordedOptions};
 use meetin_messages::jobs::{MAX_RECEIVES, TranscribeRecording};
+use meetin_messages::transcript::Transcription;
 use meetin_whisper::{WhisperEngine, WhisperError};
 use meetin_worker::lambda_runtime::{self, LambdaEvent};
 use meetin_worker::sqs::{SqsBatchResponse, SqsEvent};
@@ -289,17 +290,6 @@ async fn transcribe(job: &TranscribeRecording, receive: u32, worker: &Worker) ->
         Err(Stop::Retry(reason)) => return Outcome::Retry { reason },
         Err(Stop::Fail(reason)) => return fail(worker, job, &reason).await,
     };
-    let segments: Vec<NewSegment> = transcription
-        .segments
-        .into_iter()
-        .map(|s| NewSegment {
-            start_ms: s.start_ms,
-            end_ms: s.end_ms,
-            speaker_label: s.speaker_label,
-            text: s.text,
-            confidence: s.confidence,
-        })
-        .collect();
     let stored = transcripts::store_recording_transcript(
         &worker.pool,
         job.organization_id,
@@ -308,7 +298,7 @@ async fn transcribe(job: &TranscribeRecording, receive: u32, worker: &Worker) ->
             provider: worker.engine.provider(),
             language_detected: transcription.language_detected.as_deref(),
             duration_ms: Some(transcription.duration_ms),
-            segments: &segments,
+            segments: &transcription.segments,
         },
     )
     .await;
@@ -319,13 +309,6 @@ async fn transcribe(job: &TranscribeRecording, receive: u32, worker: &Worker) ->
         },
         Err(err) => retry("storing the transcript", &err),
     }
-}
-
-/// What an engine made, in the rows' shape (both engines' `Segment`s have the same fields).
-struct Transcribed {
-    language_detected: Option<String>,
-    duration_ms: i64,
-    segments: Vec<meetin_whisper::Segment>,
 }
 
 /// Why a transcription stopped short of a transcript.
@@ -344,7 +327,7 @@ async fn transcribe_object(
     storage_key: &str,
     language: &str,
     receive: u32,
-) -> Result<Transcribed, Stop> {
+) -> Result<Transcription, Stop> {
     if let Engine::Whisper(_) = &worker.engine
         && !matches!(language, "en" | "auto")
     {
@@ -417,7 +400,7 @@ async fn with_deepgram(
     storage_key: &str,
     language: &str,
     receive: u32,
-) -> Result<Transcribed, Stop> {
+) -> Result<Transcription, Stop> {
     let url = presigned_get(worker, storage_key)
         .await
         .map_err(|e| Stop::Retry(format!("presigning the audio URL: {e}")))?;
@@ -431,22 +414,7 @@ async fn with_deepgram(
         }
         Err(err) => return Err(Stop::Fail(failure_reason(&err, receive))),
     };
-    let t = meetin_deepgram::transcription(&response);
-    Ok(Transcribed {
-        language_detected: t.language_detected,
-        duration_ms: t.duration_ms,
-        segments: t
-            .segments
-            .into_iter()
-            .map(|s| meetin_whisper::Segment {
-                start_ms: s.start_ms,
-                end_ms: s.end_ms,
-                speaker_label: s.speaker_label,
-                text: s.text,
-                confidence: s.confidence,
-            })
-            .collect(),
-    })
+    Ok(meetin_deepgram::transcription(&response))
 }
 
 /// Whisper: the engine over the downloaded file on a blocking thread.
@@ -454,16 +422,12 @@ async fn with_whisper(
     engine: &Arc<WhisperEngine>,
     file: &TempFile,
     receive: u32,
-) -> Result<Transcribed, Stop> {
+) -> Result<Transcription, Stop> {
     let engine = Arc::clone(engine);
     let path = file.path().to_path_buf();
     let result = tokio::task::spawn_blocking(move || engine.transcribe_file(&path)).await;
     match result {
-        Ok(Ok(t)) => Ok(Transcribed {
-            language_detected: t.language_detected,
-            duration_ms: t.duration_ms,
-            segments: t.segments,
-        }),
+        Ok(Ok(transcription)) => Ok(transcription),
         Ok(Err(err)) => Err(engine_stop(err, receive)),
         Err(join) => Err(Stop::Fail(thread_failure("transcribing", &join))),
     }

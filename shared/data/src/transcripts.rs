@@ -75,20 +75,9 @@ pub struct TranscriptWithSegments {
     pub segments: Vec<SegmentRow>,
 }
 
-/// One segment to store (values already fitted to their columns by the caller).
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewSegment {
-    /// Milliseconds, at least 0.
-    pub start_ms: i32,
-    /// Milliseconds, at least `start_ms`.
-    pub end_ms: i32,
-    /// `Speaker N`, at most 100 characters; the meeting's speaker row of that label is created
-    /// when missing.
-    pub speaker_label: String,
-    pub text: String,
-    /// 0..=1 or `None`.
-    pub confidence: Option<f64>,
-}
+/// One segment to store: the type every engine returns (values already fitted to their
+/// columns by the engine).
+pub use meetin_messages::transcript::Segment as NewSegment;
 
 /// What a worker's transcription stores.
 #[derive(Debug, Clone, PartialEq)]

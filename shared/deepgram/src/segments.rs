@@ -4,32 +4,15 @@
 
 use crate::response::{Alternative, PrerecordedResponse};
 
-/// One `transcript_segments` row, before it has a transcript or a speaker id.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Segment {
-    /// Start in milliseconds from the start of the audio, rounded, at least 0.
-    pub start_ms: i32,
-    /// End in milliseconds, rounded, never before `start_ms` (the table checks both).
-    pub end_ms: i32,
-    /// `"Speaker N"` ([`speaker_label`]); `"Speaker 0"` when Deepgram gave no speaker.
-    pub speaker_label: String,
-    /// The text as Deepgram punctuated it; never empty.
-    pub text: String,
-    /// 0..=1, or `None` when Deepgram's value was outside that range (the table checks it).
-    pub confidence: Option<f64>,
-}
+/// One utterance as a `transcript_segments` row: start and end rounded to ms, `"Speaker N"`
+/// ([`speaker_label`]; `"Speaker 0"` when Deepgram gave no speaker), the text as Deepgram
+/// punctuated it, and its confidence (`None` when outside 0..=1).
+pub use meetin_messages::transcript::Segment;
 
-/// Everything the worker stores from one response.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Transcription {
-    /// `results.channels[0].detected_language` (only with `detect_language=true`), e.g. `"fr"`;
-    /// for `transcripts.language_detected` (varchar 10, so longer tags become `None`).
-    pub language_detected: Option<String>,
-    /// `metadata.duration` in milliseconds, rounded.
-    pub duration_ms: i64,
-    /// In time order; empty when nothing was said.
-    pub segments: Vec<Segment>,
-}
+/// Everything the worker stores from one response: `language_detected` from
+/// `results.channels[0].detected_language` (only with `detect_language=true`), `duration_ms`
+/// from `metadata.duration`.
+pub use meetin_messages::transcript::Transcription;
 
 /// The label of Deepgram's speaker `n`: `"Speaker n"`, the `speakers.label` and
 /// `transcript_segments.speaker_label_raw` value.

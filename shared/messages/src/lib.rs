@@ -8,6 +8,7 @@
 //! | [`jobs::RunCopilot`] | `copilot` (`run/`), `meetings` (`live/stop/`), `live-bridge` | `copilot-worker` |
 //! | [`socket::ClientMessage`] | browsers (and test clients) | `live-socket` (`$default`), `live-bridge` (legacy path) |
 //! | [`socket::ServerMessage`] | `live-socket`, `live-bridge`, `minutes-worker`, `copilot-worker`, `copilot` | browsers |
+//! | [`transcript::Segment`], [`transcript::Transcription`] | `meetin-deepgram`, `meetin-whisper`, `live-bridge` | `recording-worker`, `meetin-data` |
 //!
 //! Jobs travel as SQS message bodies ([`jobs::JobMessage::to_body`], [`jobs::parse`]); socket
 //! messages as WebSocket text frames ([`socket::parse_client`], [`socket::ServerMessage::to_text`]),
@@ -18,6 +19,7 @@
 
 pub mod jobs;
 pub mod socket;
+pub mod transcript;
 
 pub use jobs::{Job, JobMessage, JobParseError};
 pub use socket::{ClientMessage, ClientMessageError, ServerMessage};

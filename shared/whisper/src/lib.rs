@@ -40,33 +40,14 @@ pub const MODEL_FILE: &str = "ggml-tiny.en.bin";
 /// The script that provisions the model, named in every "model missing" message.
 pub const PROVISIONING_SCRIPT: &str = "infra/local/whisper-model.sh";
 
-/// One `transcript_segments` row, before it has a transcript or a speaker id; the same shape
-/// as `meetin_deepgram::Segment`, so the worker stores both alike.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Segment {
-    /// Start in milliseconds from the start of the audio, at least 0.
-    pub start_ms: i32,
-    /// End in milliseconds, never before `start_ms` nor after the audio's end.
-    pub end_ms: i32,
-    /// Always [`SPEAKER_LABEL`].
-    pub speaker_label: String,
-    /// One sentence (or a run of speech without an end mark), trimmed; never empty.
-    pub text: String,
-    /// The mean probability of the sentence's tokens, 0..=1.
-    pub confidence: Option<f64>,
-}
+/// One sentence as a `transcript_segments` row: never before 0 nor past the audio's end,
+/// always [`SPEAKER_LABEL`], confidence the mean probability of its tokens. The type every
+/// engine returns (`meetin_messages::transcript`).
+pub use meetin_messages::transcript::Segment;
 
-/// Everything the worker stores from one transcription; the shape of
-/// `meetin_deepgram::Transcription`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Transcription {
-    /// `"en"`: tiny.en transcribes English only.
-    pub language_detected: Option<String>,
-    /// The decoded audio's length in milliseconds.
-    pub duration_ms: i64,
-    /// In time order; empty when nothing was said.
-    pub segments: Vec<Segment>,
-}
+/// What one transcription gives: `language_detected` is `"en"` (tiny.en transcribes English
+/// only), `duration_ms` the decoded audio's length.
+pub use meetin_messages::transcript::Transcription;
 
 /// Why a model could not be loaded or some audio not transcribed.
 #[derive(Debug, thiserror::Error)]
