@@ -3,7 +3,10 @@
 # stack (`make dev` on localhost:8000) and asks for its transcription, as any registered user
 # could, while a real recording of another user is transcribed; then prints how each ended,
 # the stack's peak memory (VmHWM of the meetin-local process) and whether the other user's
-# transcript arrived. Usage: bash infra/local/hostile-run.sh [base-url]
+# transcript arrived. It paces its requests under the per-user rate limit (120 a minute: two
+# requests a file, one every 0.6 s), waits out a 429 and asks again, and exits 1 when an
+# upload was refused or the other transcript never arrived. Usage:
+# bash infra/local/hostile-run.sh [base-url]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -43,15 +46,32 @@ curl -s -o /dev/null -X POST "$base/api/meetings/$other_meeting/recordings/$othe
   -H "authorization: Bearer $other" -m 1 || true
 
 attacker="$(account attacker)"; m="$(meeting "$attacker")"
+# curl's arguments, again after a 429 (its Retry-After, or 5 s) and always 0.6 s apart; prints
+# the body, then the status on its own last line.
+paced() {
+  local out code wait
+  while :; do
+    sleep 0.6
+    out="$(curl -s -D "$dir.headers" -w '\n%{http_code}' "$@")"
+    code="${out##*$'\n'}"
+    [ "$code" = 429 ] || break
+    wait="$(awk 'tolower($1) == "retry-after:" { print $2 + 0 }' "$dir.headers")"
+    sleep "${wait:-5}"
+  done
+  rm -f "$dir.headers"
+  printf '%s\n' "$out"
+}
+
 declare -A ended
+refused=0
 for f in "$dir"/*; do
   name="$(basename "$f")"
-  r="$(curl -s "$base/api/meetings/$m/recordings/upload/" -H "authorization: Bearer $attacker" \
-    -F "audio=@$f;type=$(mime "$f")")"
+  r="$(paced "$base/api/meetings/$m/recordings/upload/" -H "authorization: Bearer $attacker" \
+    -F "audio=@$f;type=$(mime "$f")" | sed '$d')"
   id="$(echo "$r" | json '["id"]' 2>/dev/null || true)"
-  if [ -z "$id" ]; then ended[$name]="upload refused: $r"; continue; fi
-  code="$(curl -s -o /dev/null -w '%{http_code}' -X POST \
-    "$base/api/meetings/$m/recordings/$id/transcribe/" -H "authorization: Bearer $attacker")"
+  if [ -z "$id" ]; then ended[$name]="upload refused: $r"; refused=$((refused + 1)); continue; fi
+  code="$(paced -o /dev/null -X POST \
+    "$base/api/meetings/$m/recordings/$id/transcribe/" -H "authorization: Bearer $attacker" | tail -n 1)"
   ended[$name]="transcribe/ $code"
 done
 for name in $(printf '%s\n' "${!ended[@]}" | sort); do printf '%-70s %s\n' "$name" "${ended[$name]}"; done
@@ -64,3 +84,5 @@ for _ in $(seq 1 120); do
 done
 echo "other user's transcript: $n segments"
 echo "meetin-local peak RSS: $(grep VmHWM /proc/"$pid"/status | awk '{printf "%.0f MiB", $2/1024}')"
+echo "uploads refused: $refused"
+[ "$refused" -eq 0 ] && [ "$n" -gt 0 ]
