@@ -58,7 +58,8 @@ pub fn base_document() -> utoipa::openapi::OpenApi {
 /// - authenticated operations: 401 (missing credentials `{"detail"}`, or a bad token with
 ///   `messages`) and 429;
 /// - operations with a body: 400 also as `{"detail": "JSON parse error - ..."}`, 413, 415;
-/// - operations with path parameters: 404 for a malformed id;
+/// - operations with path parameters: 404 for a malformed id (`{"detail"}`, also beside a
+///   handler's own 404 body);
 /// - every operation: the JSON 500.
 pub fn add_common_responses(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{
@@ -140,9 +141,12 @@ pub fn add_common_responses(doc: &mut utoipa::openapi::OpenApi) {
                     .or_insert_with(|| json("The body is not JSON", "DetailBody"));
             }
             if has_path_ids {
-                responses
+                // A handler's own 404 body (e.g. `{"error": "No active live session"}`) can
+                // also be the path's `{"detail": ...}` (no such object, or a malformed id).
+                let not_found = responses
                     .entry("404".into())
                     .or_insert_with(|| json("No such object, or a malformed id", "DetailBody"));
+                or_also(not_found, "DetailBody");
             }
             responses
                 .entry("500".into())
