@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fails when the crate layering breaks:
-#  - a pure crate (meetin-core, meetin-messages; override with PURE_PACKAGES="a b") reaches
-#    the AWS SDK (aws-sdk-*, aws-config, aws-smithy-*), sqlx or axum through normal dependencies;
+#  - a pure crate (meetin-core, meetin-messages, meetin-vocab; override with
+#    PURE_PACKAGES="a b") reaches the AWS SDK (aws-sdk-*, aws-config, aws-smithy-*), sqlx or axum through normal dependencies;
 #  - a deployed function (every package under functions/) reaches meetin-test-support through
 #    normal dependencies (dev-dependencies are fine: they never ship);
 #  - meetin-aws with every feature (what a service that only sends jobs links, JobQueue)
@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
-pure_packages=${PURE_PACKAGES:-meetin-core meetin-messages}
+pure_packages=${PURE_PACKAGES:-meetin-core meetin-messages meetin-vocab}
 forbidden_in_pure='^(aws-sdk-.*|aws-config|aws-smithy-.*|sqlx|sqlx-.*|axum|axum-.*)$'
 forbidden_in_functions='^meetin-test-support$'
 forbidden_in_senders='^(lambda_runtime|lambda_http|aws_lambda_events)$'
