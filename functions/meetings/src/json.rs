@@ -3,9 +3,7 @@
 //! field's errors at once (DRF's behaviour) and use the limits the schemas document (checked
 //! by `tests::schema_limits_are_the_parsers`).
 
-use std::fmt;
 use std::future::Future;
-use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use meetin_core::validation::{Fields, NULL, NULL_CHARACTER, REQUIRED, Text};
@@ -18,63 +16,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// The transcription language a meeting asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum LanguagePreference {
-    En,
-    Fr,
-    Auto,
-}
-
-impl LanguagePreference {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::En => "en",
-            Self::Fr => "fr",
-            Self::Auto => "auto",
-        }
-    }
-}
-
-impl fmt::Display for LanguagePreference {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for LanguagePreference {
-    type Err = ();
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "en" => Ok(Self::En),
-            "fr" => Ok(Self::Fr),
-            "auto" => Ok(Self::Auto),
-            _ => Err(()),
-        }
-    }
-}
-
-/// Where a live session stands.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum LiveSessionStatus {
-    Active,
-    Ended,
-    Failed,
-}
-
-/// Where a recording stands: `created` → `uploaded` → `processing` → `ready` (or `failed`).
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum RecordingStatus {
-    Created,
-    Uploaded,
-    Processing,
-    Ready,
-    Failed,
-}
+pub use meetin_vocab::{LanguagePreference, LiveSessionStatus, RecordingStatus};
 
 /// A live transcription session.
 #[derive(Debug, Serialize, ToSchema)]

@@ -3,8 +3,6 @@
 //! a regeneration of the minutes leaves it alone; an item created on a meeting without
 //! minutes creates them (contract decision 3).
 
-use std::str::FromStr;
-
 use axum::Json;
 use axum::extract::State;
 use chrono::NaiveDate;
@@ -17,7 +15,7 @@ use meetin_data::minutes::ActionItem;
 use meetin_http::docs::{DetailBody, ErrorBody, FieldErrorsBody};
 use meetin_http::extract::path_uuid;
 use meetin_http::{ApiError, ApiResult, AuthUser, JsonBody, PageRequest, PathParams};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -60,70 +58,7 @@ pub struct ItemPath {
     pub id: Uuid,
 }
 
-/// How urgent an item is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Priority {
-    Low,
-    Medium,
-    High,
-}
-
-impl Priority {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Low => "low",
-            Self::Medium => "medium",
-            Self::High => "high",
-        }
-    }
-}
-
-impl FromStr for Priority {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s {
-            "low" => Ok(Self::Low),
-            "medium" => Ok(Self::Medium),
-            "high" => Ok(Self::High),
-            _ => Err(()),
-        }
-    }
-}
-
-/// Where an item stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ItemStatus {
-    Open,
-    InProgress,
-    Done,
-    Blocked,
-}
-
-impl ItemStatus {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::InProgress => "in_progress",
-            Self::Done => "done",
-            Self::Blocked => "blocked",
-        }
-    }
-}
-
-impl FromStr for ItemStatus {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s {
-            "open" => Ok(Self::Open),
-            "in_progress" => Ok(Self::InProgress),
-            "done" => Ok(Self::Done),
-            "blocked" => Ok(Self::Blocked),
-            _ => Err(()),
-        }
-    }
-}
+pub use meetin_vocab::{ItemStatus, Priority};
 
 /// `POST` and `PUT action-items/…` (PATCH: [`ActionItemPatch`]). Fields left out of a PUT
 /// keep their values; `meeting` and `minutes` are the server's.

@@ -29,8 +29,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::MeetingPath;
-use crate::minutes::{Language, MinutesJson, etag, with_etag};
+use crate::minutes::{MinutesJson, etag, with_etag};
 use crate::state::TranscriptionState;
+use meetin_vocab::OutputLanguage;
 
 pub use minutes::{CONTENT_JSON_MAX_BYTES, CONTENT_MD_MAX_CHARS};
 
@@ -54,7 +55,7 @@ pub struct MinutesEditRequest {
     /// Markdown; trimmed, may be blank.
     #[schema(max_length = 100000)]
     pub content_md: Option<String>,
-    pub output_language: Option<Language>,
+    pub output_language: Option<OutputLanguage>,
     /// The version the edit was made from (`version` of `GET minutes/`): when it is not the
     /// current one the answer is 409 and nothing is written.
     #[schema(minimum = 1)]
@@ -74,7 +75,7 @@ impl MinutesEditRequest {
         let mut f = Fields::new(body)?;
         let content_json = object_field(&mut f, "content_json");
         let content_md = f.optional_text("content_md", Text::blank_ok(CONTENT_MD_MAX_CHARS));
-        let output_language = f.optional_choice::<Language>("output_language");
+        let output_language = f.optional_choice::<OutputLanguage>("output_language");
         let version = f
             .optional_int("version", 1, i64::from(i32::MAX))
             .and_then(|v| i32::try_from(v).ok());

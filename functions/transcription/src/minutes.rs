@@ -2,8 +2,6 @@
 //! generation and answers its task, `tasks/{task_id}/` says how it went, `minutes/` reads the
 //! result with its action items.
 
-use std::str::FromStr;
-
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -34,47 +32,19 @@ pub struct TaskPath {
     pub task_id: Uuid,
 }
 
-/// A minutes output language (contract §1.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Language {
-    En,
-    Fr,
-}
-
-impl Language {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::En => "en",
-            Self::Fr => "fr",
-        }
-    }
-}
-
-impl FromStr for Language {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s {
-            "en" => Ok(Self::En),
-            "fr" => Ok(Self::Fr),
-            _ => Err(()),
-        }
-    }
-}
-
 /// The optional body of `minutes/generate/`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct GenerateRequest {
     /// The language to write the minutes in, whatever was spoken; default: the meeting's
     /// `language_preference`, or `en` when it is `auto`.
-    pub output_language: Option<Language>,
+    pub output_language: Option<OutputLanguage>,
 }
 
 impl GenerateRequest {
     /// DRF-style: a field error for anything but `en` or `fr`.
-    fn parse(body: &Value) -> ApiResult<Option<Language>> {
+    fn parse(body: &Value) -> ApiResult<Option<OutputLanguage>> {
         let mut fields = Fields::new(body).map_err(meetin_core::Refusal::from)?;
-        let language = fields.optional_choice::<Language>("output_language");
+        let language = fields.optional_choice::<OutputLanguage>("output_language");
         fields.finish().map_err(meetin_core::Refusal::from)?;
         Ok(language)
     }
@@ -125,7 +95,7 @@ pub async fn generate(
         caller.id,
         meeting_id,
         task_id,
-        language.map(Language::as_str),
+        language.map(OutputLanguage::as_str),
     )
     .await;
     let task = match created {

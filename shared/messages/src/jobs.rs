@@ -103,27 +103,9 @@ pub enum CopilotTrigger {
     Manual,
 }
 
-/// A meeting's `language_preference` (contract §1.2): `"en"`, `"fr"` or `"auto"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LanguagePreference {
-    /// English.
-    En,
-    /// French.
-    Fr,
-    /// Let the provider detect it.
-    Auto,
-}
-
-/// A minutes `output_language` (contract §1.3): `"en"` or `"fr"`, never `auto`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OutputLanguage {
-    /// English.
-    En,
-    /// French.
-    Fr,
-}
+/// A meeting's `language_preference` (`"en"`, `"fr"` or `"auto"`) and a minutes
+/// `output_language` (`"en"` or `"fr"`): the contract's lists, from the one vocabulary module.
+pub use meetin_vocab::{LanguagePreference, OutputLanguage};
 
 /// A job body of a known type and version.
 #[derive(Debug, Clone, PartialEq, Eq)]

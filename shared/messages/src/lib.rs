@@ -14,8 +14,9 @@
 //! messages as WebSocket text frames ([`socket::parse_client`], [`socket::ServerMessage::to_text`]),
 //! pushed to API Gateway connections through `@connections` or written directly by the bridge.
 //!
-//! This crate holds data shapes only (serde, serde_json, uuid, chrono): no worker or bridge ever
-//! imports an HTTP function, and none of them needs AWS, SQL or a web framework to read these.
+//! This crate holds data shapes only (serde, serde_json, uuid, chrono, and the contract's choice
+//! lists from meetin-vocab): no worker or bridge ever imports an HTTP function, and none of them
+//! needs AWS, SQL or a web framework to read these.
 
 pub mod jobs;
 pub mod socket;

@@ -60,16 +60,8 @@ impl Confidence {
     }
 }
 
-/// Action item status (contract §1.3); generated items are `open`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    #[default]
-    Open,
-    InProgress,
-    Done,
-    Blocked,
-}
+/// Action item status (contract §1.3); generated items are `open` (the default).
+pub use meetin_vocab::ItemStatus as Status;
 
 /// A decision in `content_json.decisions`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -91,7 +91,7 @@ pub fn render_markdown(content: &MinutesContent) -> String {
         md,
         "{} {}\n",
         l.language,
-        content.language.code().to_uppercase()
+        content.language.as_str().to_uppercase()
     );
 
     let _ = writeln!(md, "{}\n", l.summary);

@@ -1009,7 +1009,7 @@ fn language_codes() {
     assert_eq!(Language::from_code("FR"), Language::Fr);
     assert_eq!(Language::from_code("auto"), Language::En);
     assert_eq!(Language::from_code("en"), Language::En);
-    assert_eq!(Language::Fr.code(), "fr");
+    assert_eq!(Language::Fr.as_str(), "fr");
 }
 
 #[tokio::test]

@@ -5,36 +5,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// The language the minutes are written in (`minutes.output_language`, contract §1.3): `en` or
-/// `fr`. It is the *output* language, whatever language was spoken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Language {
-    #[default]
-    En,
-    Fr,
-}
-
-impl Language {
-    /// `"en"` or `"fr"`, as stored in `content_json.language` and `minutes.output_language`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Language::En => "en",
-            Language::Fr => "fr",
-        }
-    }
-
-    /// From a meeting's language preference (`en`, `fr`, `fr-FR`, `auto`, …): French when the
-    /// code's primary tag is `fr`, English otherwise. Contract §4.3: `auto` writes English (and
-    /// is never stored as the output language, which fixes the bug noted in §1.3).
-    pub fn from_code(code: &str) -> Language {
-        let primary = code.trim().split(['-', '_']).next().unwrap_or_default();
-        if primary.eq_ignore_ascii_case("fr") {
-            Language::Fr
-        } else {
-            Language::En
-        }
-    }
-}
+/// `fr`, whatever language was spoken (the vocabulary's `OutputLanguage`; `as_str` gives the
+/// code stored in `content_json.language`, `from_code` reads a meeting's preference).
+pub use meetin_vocab::OutputLanguage as Language;
 
 /// The meeting the minutes are for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,27 +77,7 @@ impl EngineError {
 }
 
 /// Action item priority (contract §1.3): ordered `Low < Medium < High`, default `Medium`.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Priority {
-    Low,
-    #[default]
-    Medium,
-    High,
-}
-
-impl Priority {
-    /// `"low"`, `"medium"` or `"high"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Priority::Low => "low",
-            Priority::Medium => "medium",
-            Priority::High => "high",
-        }
-    }
-}
+pub use meetin_vocab::Priority;
 
 /// A decision found in one chunk.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
