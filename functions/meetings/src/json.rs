@@ -67,8 +67,7 @@ pub struct RecordingJson {
     pub duration_ms: Option<i32>,
     /// Bytes.
     pub size_bytes: Option<i64>,
-    #[schema(value_type = RecordingStatus)]
-    pub status: String,
+    pub status: RecordingStatus,
     #[serde(serialize_with = "meetin_core::time::drf")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: DateTime<Utc>,

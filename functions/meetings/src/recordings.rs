@@ -26,7 +26,8 @@ use meetin_data::recordings::{self, NewRecording, Recording, RecordingInMeeting}
 use meetin_http::docs::{DetailBody, ErrorBody};
 use meetin_http::extract::path_uuid;
 use meetin_http::{ApiError, ApiResult, AuthUser, JsonBody, PathParams};
-use meetin_messages::jobs::{LanguagePreference, TranscribeRecording};
+use meetin_messages::jobs::TranscribeRecording;
+use meetin_vocab::RecordingStatus;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -147,7 +148,7 @@ pub async fn initiate(
             storage_key: &key,
             mime_type: &declared.mime,
             size_bytes: request.size_bytes,
-            status: "created",
+            status: RecordingStatus::Created,
         },
     )
     .await?;
@@ -271,7 +272,10 @@ async fn complete_recording(
     .await?;
     let request = CompleteRequest::parse(body)?;
     let recording = &found.recording;
-    if !matches!(recording.status.as_str(), "created" | "uploaded") {
+    if !matches!(
+        recording.status,
+        RecordingStatus::Created | RecordingStatus::Uploaded
+    ) {
         return Err(ApiError::bad_request(format!(
             "Recording is already {}",
             recording.status
@@ -280,7 +284,7 @@ async fn complete_recording(
     let uploads = &state.uploads;
     // A `created` recording's bytes are at its upload key, where its URL lets anyone holding
     // it PUT again; once `uploaded` they are at `storage_key`, which only the server writes.
-    let source = if recording.status == "created" {
+    let source = if recording.status == RecordingStatus::Created {
         upload_key(&recording.storage_key)
     } else {
         recording.storage_key.clone()
@@ -362,16 +366,13 @@ pub(crate) async fn queue_transcription(
     recording: &Recording,
     found: &RecordingInMeeting,
 ) -> ApiResult<()> {
-    let language: LanguagePreference =
-        serde_json::from_value(serde_json::Value::String(found.language_preference.clone()))
-            .unwrap_or(LanguagePreference::Auto);
     let job = TranscribeRecording {
         recording_id: recording.id,
         meeting_id: recording.meeting_id,
         organization_id: found.organization_id,
         bucket: uploads.bucket.clone(),
         key: recording.storage_key.clone(),
-        language,
+        language: found.language_preference,
     };
     uploads.jobs.send(&job).await.map_err(|e| {
         ApiError::from(anyhow::Error::from(e).context("queueing the transcription job"))
@@ -525,7 +526,7 @@ pub async fn upload(
             storage_key: &key,
             mime_type: &mime,
             size_bytes: Some(size),
-            status: "uploaded",
+            status: RecordingStatus::Uploaded,
         },
     )
     .await;

@@ -20,6 +20,7 @@ use meetin_data::transcripts::{self, SegmentRow};
 use meetin_http::docs::{DetailBody, ErrorBody};
 use meetin_http::extract::path_uuid;
 use meetin_http::{ApiError, ApiResult, AuthUser, PathParams};
+use meetin_vocab::RecordingStatus;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -132,7 +133,7 @@ pub async fn transcribe(
         .await?
         .filter(|r| r.recording.meeting_id == id)
         .ok_or_else(|| ApiError::no_match("Recording"))?;
-    if found.recording.status == "created" {
+    if found.recording.status == RecordingStatus::Created {
         return Err(ApiError::bad_request(NOT_UPLOADED));
     }
     // One job, whatever the number of calls: `requeue` readies one only for a `failed`
@@ -147,8 +148,8 @@ pub async fn transcribe(
         return Err(err);
     }
     let status = wait_for(&state.uploads, pool, caller.id, recording_id).await?;
-    match status.as_str() {
-        "ready" => {
+    match status {
+        RecordingStatus::Ready => {
             let transcript = transcripts::for_recording(pool, caller.id, recording_id).await?;
             let body = match transcript {
                 Some(t) if !t.segments.is_empty() => TranscribeCompletedJson {
@@ -166,7 +167,7 @@ pub async fn transcribe(
             };
             Ok(Json(body).into_response())
         }
-        "failed" => {
+        RecordingStatus::Failed => {
             tracing::info!(%recording_id, "transcribe: the recording failed");
             Err(Refusal::message(StatusCode::INTERNAL_SERVER_ERROR, TRANSCRIPTION_FAILED).into())
         }
@@ -191,15 +192,13 @@ async fn wait_for(
     pool: &meetin_data::PgPool,
     caller: Uuid,
     recording: Uuid,
-) -> ApiResult<String> {
+) -> ApiResult<RecordingStatus> {
     let deadline = tokio::time::Instant::now() + uploads.transcribe_wait;
     loop {
         let status = recordings::status(pool, caller, recording)
             .await?
             .ok_or_else(|| ApiError::no_match("Recording"))?;
-        if matches!(status.as_str(), "ready" | "failed")
-            || tokio::time::Instant::now() + POLL_EVERY > deadline
-        {
+        if status.is_final() || tokio::time::Instant::now() + POLL_EVERY > deadline {
             return Ok(status);
         }
         tokio::time::sleep(POLL_EVERY).await;

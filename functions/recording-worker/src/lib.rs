@@ -51,6 +51,7 @@ use meetin_data::transcripts::{self, Claim, NewRecordingTranscript};
 use meetin_deepgram::{DeepgramClient, DeepgramError, PrerecordedOptions};
 use meetin_messages::jobs::{MAX_RECEIVES, TranscribeRecording};
 use meetin_messages::transcript::Transcription;
+use meetin_vocab::{LanguagePreference, RecordingStatus};
 use meetin_whisper::{WhisperEngine, WhisperError};
 use meetin_worker::lambda_runtime::{self, LambdaEvent};
 use meetin_worker::sqs::{SqsBatchResponse, SqsEvent};
@@ -275,16 +276,16 @@ async fn transcribe(job: &TranscribeRecording, receive: u32, worker: &Worker) ->
         }
         Claim::Settled { status } => {
             return Outcome::Skipped {
-                why: match status.as_str() {
-                    "ready" => "already transcribed",
-                    "failed" => "already failed",
-                    "processing" => "another run is transcribing it",
-                    _ => "not uploaded",
+                why: match status {
+                    RecordingStatus::Ready => "already transcribed",
+                    RecordingStatus::Failed => "already failed",
+                    RecordingStatus::Processing => "another run is transcribing it",
+                    RecordingStatus::Created | RecordingStatus::Uploaded => "not uploaded",
                 },
             };
         }
     };
-    let transcribed = transcribe_object(worker, job, &storage_key, &language, receive).await;
+    let transcribed = transcribe_object(worker, job, &storage_key, language, receive).await;
     let transcription = match transcribed {
         Ok(transcription) => transcription,
         Err(Stop::Retry(reason)) => return Outcome::Retry { reason },
@@ -325,12 +326,13 @@ async fn transcribe_object(
     worker: &Worker,
     job: &TranscribeRecording,
     storage_key: &str,
-    language: &str,
+    language: LanguagePreference,
     receive: u32,
 ) -> Result<Transcription, Stop> {
     if let Engine::Whisper(_) = &worker.engine
-        && !matches!(language, "en" | "auto")
+        && !matches!(language, LanguagePreference::En | LanguagePreference::Auto)
     {
+        let language = language.as_str();
         return Err(Stop::Fail(format!(
             "the offline transcription engine ({WHISPER_PROVIDER}) only transcribes English, and this meeting's language is {language:?}; configure Deepgram (DEEPGRAM_API_KEY) for other languages"
         )));
@@ -362,7 +364,7 @@ async fn transcribe_object(
     match &worker.engine {
         Engine::Deepgram(client) => {
             drop(file);
-            with_deepgram(client, worker, storage_key, language, receive).await
+            with_deepgram(client, worker, storage_key, language.as_str(), receive).await
         }
         Engine::Whisper(engine) => with_whisper(engine, &file, receive).await,
     }

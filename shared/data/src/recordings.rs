@@ -4,6 +4,7 @@
 //! changes a member or admin, in the statement that makes them.
 
 use chrono::{DateTime, Utc};
+use meetin_vocab::{LanguagePreference, RecordingStatus};
 use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
@@ -22,8 +23,7 @@ pub struct Recording {
     pub duration_ms: Option<i32>,
     /// Bytes, when known (declared at `initiate`, checked against S3 at `complete`).
     pub size_bytes: Option<i64>,
-    /// `created`, `uploaded`, `processing`, `ready` or `failed`.
-    pub status: String,
+    pub status: RecordingStatus,
     pub created_at: DateTime<Utc>,
     pub uploaded_at: Option<DateTime<Utc>>,
 }
@@ -35,8 +35,8 @@ pub struct RecordingInMeeting {
     pub recording: Recording,
     /// The meeting's organization (the tenant).
     pub organization_id: Uuid,
-    /// The meeting's `language_preference`: `en`, `fr` or `auto`.
-    pub language_preference: String,
+    /// The meeting's `language_preference`.
+    pub language_preference: LanguagePreference,
 }
 
 /// What a new recording row holds.
@@ -46,8 +46,8 @@ pub struct NewRecording<'a> {
     pub storage_key: &'a str,
     pub mime_type: &'a str,
     pub size_bytes: Option<i64>,
-    /// `created` (presigned flow) or `uploaded` (direct upload, stored already).
-    pub status: &'a str,
+    /// `Created` (presigned flow) or `Uploaded` (direct upload, stored already).
+    pub status: RecordingStatus,
 }
 
 macro_rules! recording_columns {
@@ -206,7 +206,7 @@ pub async fn status<'e>(
     db: impl PgExecutor<'e>,
     caller: Uuid,
     id: Uuid,
-) -> Result<Option<String>, sqlx::Error> {
+) -> Result<Option<RecordingStatus>, sqlx::Error> {
     sqlx::query_scalar(concat!(
         "SELECT r.status FROM recordings r JOIN meetings m ON m.id = r.meeting_id \
          WHERE r.id = $2 AND ",

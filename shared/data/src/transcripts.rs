@@ -11,6 +11,7 @@
 //! migration 0003): that is what makes a redelivered transcription job store nothing twice.
 
 use chrono::{DateTime, Utc};
+use meetin_vocab::{LanguagePreference, RecordingStatus};
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
@@ -100,15 +101,15 @@ pub enum Claim {
     Claimed {
         meeting_id: Uuid,
         storage_key: String,
-        /// The meeting's `language_preference`: `en`, `fr` or `auto`.
-        language_preference: String,
+        /// The meeting's `language_preference`.
+        language_preference: LanguagePreference,
         /// This run's number since a person last queued it, from 1; past
         /// [`MAX_TRANSCRIPTION_ATTEMPTS`] the earlier runs died on it.
         attempt: i32,
     },
     /// Nothing to do: `created` (never uploaded), `ready` (done already), `failed`, or
     /// `processing` by another run.
-    Settled { status: String },
+    Settled { status: RecordingStatus },
     /// No such recording in that organization (deleted with its meeting since it was queued).
     Missing,
 }
@@ -203,7 +204,7 @@ pub async fn claim_recording(
     recording: Uuid,
     redelivered: bool,
 ) -> Result<Claim, sqlx::Error> {
-    let claimed: Option<(Uuid, String, String, i32)> = sqlx::query_as(
+    let claimed: Option<(Uuid, String, LanguagePreference, i32)> = sqlx::query_as(
         "UPDATE recordings r SET status = 'processing', failure_reason = NULL, \
                 processing_started_at = now(), \
                 transcription_attempts = LEAST(r.transcription_attempts + 1, 1000) \
@@ -227,7 +228,7 @@ pub async fn claim_recording(
             attempt,
         });
     }
-    let status: Option<String> = sqlx::query_scalar(
+    let status: Option<RecordingStatus> = sqlx::query_scalar(
         "SELECT r.status FROM recordings r JOIN meetings m ON m.id = r.meeting_id \
          WHERE r.id = $2 AND m.organization_id = $1",
     )

@@ -301,7 +301,7 @@ async fn data_writes_under_a_deleted_meeting_write_nothing() {
             storage_key: &format!("recordings/{m}/{}.wav", Uuid::new_v4()),
             mime_type: "audio/wav",
             size_bytes: None,
-            status: "created",
+            status: meetin_vocab::RecordingStatus::Created,
         },
     )
     .await
