@@ -28,10 +28,10 @@ use meetin_data::PgPool;
 use meetin_data::minutes::{self, GeneratedItem, GeneratedMinutes, TaskMeeting, TaskStart};
 use meetin_messages::jobs::{GenerateMinutes, MAX_RECEIVES};
 use meetin_minutes::{
-    EngineError, Generated, Language, Line, LlmEngine, MeetingInfo, OfflineEngine, StructuredChat,
-    Usage,
+    EngineError, Generated, Line, LlmEngine, MeetingInfo, OfflineEngine, StructuredChat, Usage,
 };
 use meetin_openai::{ChatClient, Provider, StructuredRequest};
+use meetin_vocab::TaskStatus;
 use meetin_worker::lambda_runtime::{self, LambdaEvent};
 use meetin_worker::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use meetin_worker::{Concurrency, Retries};
@@ -230,10 +230,10 @@ async fn run(job: &GenerateMinutes, receive: u32, worker: &Worker) -> Outcome {
             Ok(TaskStart::Started(task)) => *task,
             Ok(TaskStart::Settled { status }) => {
                 return Outcome::Skipped {
-                    why: match status.as_str() {
-                        "succeeded" => "already succeeded",
-                        "failed" => "already failed",
-                        _ => "another run is generating it",
+                    why: match status {
+                        TaskStatus::Succeeded => "already succeeded",
+                        TaskStatus::Failed => "already failed",
+                        TaskStatus::Queued | TaskStatus::Running => "another run is generating it",
                     },
                 };
             }
@@ -268,11 +268,7 @@ async fn run(job: &GenerateMinutes, receive: u32, worker: &Worker) -> Outcome {
         id: job.meeting_id,
         title: task.title.clone(),
         date: task.date,
-        language: if task.task.output_language == "fr" {
-            Language::Fr
-        } else {
-            Language::En
-        },
+        language: task.task.output_language,
         transcript_id: task.task.transcript_id,
     };
     let generated = match worker.engine.generate(&meeting, &lines).await {
@@ -442,6 +438,7 @@ async fn fail(worker: &Worker, task: &TaskMeeting, reason: String) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use meetin_minutes::Language;
     use meetin_minutes::{OfflineEngine, synthetic_transcript};
     use uuid::Uuid;
 

@@ -13,7 +13,8 @@ use meetin_data::minutes::{self, ActionItem, Minutes, MinutesTask, NewTask};
 use meetin_http::docs::{DetailBody, ErrorBody};
 use meetin_http::extract::path_uuid;
 use meetin_http::{ApiError, ApiResult, AuthUser, JsonBody, PathParams};
-use meetin_messages::jobs::{GenerateMinutes, OutputLanguage};
+use meetin_messages::jobs::GenerateMinutes;
+use meetin_vocab::{OutputLanguage, TaskStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -90,14 +91,7 @@ pub async fn generate(
     // The task is committed before the job is sent (a worker that takes the job at once must
     // find it); a failed send marks it `failed`, so nobody waits on it.
     let mut tx = pool.begin().await?;
-    let created = minutes::create_task(
-        &mut tx,
-        caller.id,
-        meeting_id,
-        task_id,
-        language.map(OutputLanguage::as_str),
-    )
-    .await;
+    let created = minutes::create_task(&mut tx, caller.id, meeting_id, task_id, language).await;
     let task = match created {
         Ok(NewTask::Created(task)) => task,
         // Queued or running already: that task, and no second job (nor a second LLM bill).
@@ -120,11 +114,7 @@ pub async fn generate(
         transcript_id: task.transcript_id,
         requested_by: caller.id,
         task_id,
-        output_language: if task.output_language == "fr" {
-            OutputLanguage::Fr
-        } else {
-            OutputLanguage::En
-        },
+        output_language: task.output_language,
     };
     tx.commit().await?;
     if let Err(e) = state.jobs.send(&job).await {
@@ -156,14 +146,12 @@ fn accepted(task_id: Uuid) -> (StatusCode, Json<GenerateAccepted>) {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TaskJson {
     pub task_id: Uuid,
-    /// `queued`, `running`, `succeeded` or `failed`.
-    pub status: String,
+    pub status: TaskStatus,
     /// The meeting's id.
     pub meeting: Uuid,
     /// The transcript the minutes are made from.
     pub transcript: Uuid,
-    /// `en` or `fr`.
-    pub output_language: String,
+    pub output_language: OutputLanguage,
     /// The minutes written, once `succeeded`.
     pub minutes: Option<Uuid>,
     /// Why it failed.

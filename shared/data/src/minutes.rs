@@ -10,6 +10,7 @@
 //! still `running`: a redelivered job, or a second run of it, changes nothing.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use meetin_vocab::{OutputLanguage, TaskStatus};
 use serde_json::Value;
 use sqlx::{FromRow, PgExecutor, PgPool};
 use uuid::Uuid;
@@ -61,10 +62,8 @@ pub struct MinutesTask {
     pub meeting_id: Uuid,
     pub transcript_id: Uuid,
     pub requested_by_id: Option<Uuid>,
-    /// `en` or `fr`.
-    pub output_language: String,
-    /// `queued`, `running`, `succeeded` or `failed`.
-    pub status: String,
+    pub output_language: OutputLanguage,
+    pub status: TaskStatus,
     /// Why it failed (at most [`TASK_ERROR_MAX_CHARS`]).
     pub error: Option<String>,
     /// The minutes it wrote, once `succeeded`.
@@ -307,7 +306,7 @@ pub async fn create_task(
     caller: Uuid,
     meeting: Uuid,
     id: Uuid,
-    output_language: Option<&str>,
+    output_language: Option<OutputLanguage>,
 ) -> Result<NewTask, sqlx::Error> {
     sqlx::query(concat!(
         "UPDATE minutes_tasks t SET status = 'failed', error = $3, finished_at = now() \
@@ -480,7 +479,7 @@ pub enum TaskStart {
     /// It was `queued` (or `running` and this is a redelivery) and is now `running`.
     Started(Box<TaskMeeting>),
     /// Nothing to do: `succeeded`, `failed`, or `running` in another run.
-    Settled { status: String },
+    Settled { status: TaskStatus },
     /// No such task (its meeting was deleted since).
     Missing,
 }
@@ -524,7 +523,7 @@ pub async fn start_task(
             date: row.day,
         })));
     }
-    let status: Option<String> =
+    let status: Option<TaskStatus> =
         sqlx::query_scalar("SELECT status FROM minutes_tasks WHERE id = $2 AND meeting_id = $1")
             .bind(meeting)
             .bind(id)
@@ -686,7 +685,7 @@ pub async fn complete_task(
     .bind(t.transcript_id)
     .bind(&generated.content_json)
     .bind(&generated.content_md)
-    .bind(&t.output_language)
+    .bind(t.output_language)
     .bind(&model)
     .fetch_one(&mut *tx)
     .await?;
@@ -700,7 +699,7 @@ pub async fn complete_task(
     .bind(&generated.content_md)
     .bind(t.requested_by_id)
     .bind(version)
-    .bind(&t.output_language)
+    .bind(t.output_language)
     .execute(&mut *tx)
     .await?;
 
