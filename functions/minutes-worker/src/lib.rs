@@ -412,7 +412,7 @@ fn to_rows(generated: &Generated) -> Result<GeneratedMinutes, String> {
             description: a.description.clone(),
             owner: a.assignee.clone(),
             due_date: a.due_date,
-            priority: a.priority.as_str().to_owned(),
+            priority: a.priority,
             source_segment_ids: a.source_segment_ids.clone(),
         })
         .collect();

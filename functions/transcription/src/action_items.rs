@@ -139,8 +139,8 @@ async fn parse(
         description,
         assignee_id: assignee.map(|a| a.map(|(id, _)| id)),
         due_date,
-        priority: priority.map(|p| p.as_str().to_owned()),
-        status: status.map(|s| s.as_str().to_owned()),
+        priority,
+        status,
         source_segment_ids,
     })
 }
@@ -319,12 +319,8 @@ pub async fn create(
         description: changes.description.unwrap_or_default(),
         assignee_id: changes.assignee_id.flatten(),
         due_date: changes.due_date.flatten(),
-        priority: changes
-            .priority
-            .unwrap_or_else(|| Priority::Medium.as_str().to_owned()),
-        status: changes
-            .status
-            .unwrap_or_else(|| ItemStatus::Open.as_str().to_owned()),
+        priority: changes.priority.unwrap_or(Priority::Medium),
+        status: changes.status.unwrap_or(ItemStatus::Open),
         source_segment_ids: changes
             .source_segment_ids
             .unwrap_or_else(|| Value::Array(Vec::new())),

@@ -14,7 +14,7 @@ use meetin_http::docs::{DetailBody, ErrorBody};
 use meetin_http::extract::path_uuid;
 use meetin_http::{ApiError, ApiResult, AuthUser, JsonBody, PathParams};
 use meetin_messages::jobs::GenerateMinutes;
-use meetin_vocab::{OutputLanguage, TaskStatus};
+use meetin_vocab::{ItemStatus, OutputLanguage, Priority, TaskStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -228,10 +228,8 @@ pub struct ActionItemJson {
     /// `YYYY-MM-DD`.
     #[schema(value_type = Option<String>, format = Date)]
     pub due_date: Option<NaiveDate>,
-    /// `low`, `medium` or `high`.
-    pub priority: String,
-    /// `open`, `in_progress`, `done` or `blocked`.
-    pub status: String,
+    pub priority: Priority,
+    pub status: ItemStatus,
     /// Segment ids the item comes from.
     #[schema(value_type = Vec<String>)]
     pub source_segment_ids: Value,

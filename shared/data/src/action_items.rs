@@ -4,6 +4,7 @@
 //! it again ([`crate::minutes::complete_task`]).
 
 use chrono::NaiveDate;
+use meetin_vocab::{ItemStatus, Priority};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -30,10 +31,8 @@ pub struct NewActionItem {
     /// A member of the meeting's organization.
     pub assignee_id: Option<Uuid>,
     pub due_date: Option<NaiveDate>,
-    /// `low`, `medium` or `high`.
-    pub priority: String,
-    /// `open`, `in_progress`, `done` or `blocked`.
-    pub status: String,
+    pub priority: Priority,
+    pub status: ItemStatus,
     /// A JSON array of segment id strings.
     pub source_segment_ids: Value,
 }
@@ -46,8 +45,8 @@ pub struct ActionItemChanges {
     pub description: Option<String>,
     pub assignee_id: Option<Option<Uuid>>,
     pub due_date: Option<Option<NaiveDate>>,
-    pub priority: Option<String>,
-    pub status: Option<String>,
+    pub priority: Option<Priority>,
+    pub status: Option<ItemStatus>,
     pub source_segment_ids: Option<Value>,
 }
 
@@ -211,8 +210,8 @@ pub async fn create(
     .bind(&item.description)
     .bind(item.assignee_id)
     .bind(item.due_date)
-    .bind(&item.priority)
-    .bind(&item.status)
+    .bind(item.priority)
+    .bind(item.status)
     .bind(&item.source_segment_ids)
     .fetch_optional(&mut *tx)
     .await?;
@@ -270,8 +269,8 @@ pub async fn update(
     .bind(changes.assignee_id.flatten())
     .bind(changes.due_date.is_some())
     .bind(changes.due_date.flatten())
-    .bind(changes.priority.as_deref())
-    .bind(changes.status.as_deref())
+    .bind(changes.priority)
+    .bind(changes.status)
     .bind(changes.source_segment_ids.as_ref())
     .fetch_optional(pool)
     .await

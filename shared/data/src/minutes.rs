@@ -10,7 +10,7 @@
 //! still `running`: a redelivered job, or a second run of it, changes nothing.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use meetin_vocab::{OutputLanguage, TaskStatus};
+use meetin_vocab::{ItemStatus, OutputLanguage, Priority, TaskStatus};
 use serde_json::Value;
 use sqlx::{FromRow, PgExecutor, PgPool};
 use uuid::Uuid;
@@ -420,10 +420,8 @@ pub struct ActionItem {
     pub assignee_id: Option<Uuid>,
     pub assignee_email: Option<String>,
     pub due_date: Option<NaiveDate>,
-    /// `low`, `medium` or `high`.
-    pub priority: String,
-    /// `open`, `in_progress`, `done` or `blocked`.
-    pub status: String,
+    pub priority: Priority,
+    pub status: ItemStatus,
     /// A JSON array of segment ids.
     pub source_segment_ids: Value,
     pub created_at: DateTime<Utc>,
@@ -578,8 +576,7 @@ pub struct GeneratedItem {
     /// The owner's name as spoken; matched to a member of the organization.
     pub owner: Option<String>,
     pub due_date: Option<NaiveDate>,
-    /// `low`, `medium` or `high`.
-    pub priority: String,
+    pub priority: Priority,
     pub source_segment_ids: Vec<Uuid>,
 }
 
@@ -790,7 +787,7 @@ pub async fn complete_task(
                 .bind(&description)
                 .bind(assignee)
                 .bind(item.due_date)
-                .bind(&item.priority)
+                .bind(item.priority)
                 .bind(&sources)
                 .execute(&mut *tx)
                 .await?;
@@ -826,7 +823,7 @@ pub async fn complete_task(
         .bind(&description)
         .bind(assignee)
         .bind(item.due_date)
-        .bind(&item.priority)
+        .bind(item.priority)
         .bind(&sources)
         .bind(&key)
         .execute(&mut *tx)
