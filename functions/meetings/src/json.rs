@@ -22,8 +22,7 @@ pub use meetin_vocab::{LanguagePreference, LiveSessionStatus, RecordingStatus};
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LiveSessionJson {
     pub id: Uuid,
-    #[schema(value_type = LiveSessionStatus)]
-    pub status: String,
+    pub status: LiveSessionStatus,
     /// `deepgram`.
     pub provider: String,
     /// The provider's stream id; `null` when no stream was opened (a failed start).
@@ -127,8 +126,7 @@ pub struct MeetingJson {
     pub created_by: String,
     pub title: String,
     pub description: String,
-    #[schema(value_type = LanguagePreference)]
-    pub language_preference: String,
+    pub language_preference: LanguagePreference,
     #[serde(serialize_with = "meetin_core::time::drf_opt")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub scheduled_at: Option<DateTime<Utc>>,
@@ -171,8 +169,7 @@ pub struct CreatedMeetingJson {
     pub organization: Uuid,
     pub title: String,
     pub description: String,
-    #[schema(value_type = LanguagePreference)]
-    pub language_preference: String,
+    pub language_preference: LanguagePreference,
     #[serde(serialize_with = "meetin_core::time::drf_opt")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub scheduled_at: Option<DateTime<Utc>>,
@@ -286,7 +283,7 @@ impl MeetingRequest {
             organization_id: organization.map(|(org, _)| org),
             title,
             description,
-            language_preference: language.map(|l| l.as_str().to_owned()),
+            language_preference: language,
             scheduled_at,
         })
     }

@@ -135,7 +135,7 @@ pub async fn create(
         description: changes.description.unwrap_or_default(),
         language_preference: changes
             .language_preference
-            .unwrap_or_else(|| LanguagePreference::Auto.as_str().to_owned()),
+            .unwrap_or(LanguagePreference::Auto),
         scheduled_at: changes.scheduled_at.flatten(),
     };
     let created = meetings::create(&ctx.pool, caller.id, &new)

@@ -10,6 +10,7 @@
 //! scoped by the caller's membership in the meeting's organization.
 
 use chrono::{DateTime, Utc};
+use meetin_vocab::LiveSessionStatus;
 use serde_json::Value;
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
@@ -21,8 +22,7 @@ use crate::caller_may;
 pub struct LiveSession {
     pub id: Uuid,
     pub meeting_id: Uuid,
-    /// `active`, `ended` or `failed` (the table's CHECK).
-    pub status: String,
+    pub status: LiveSessionStatus,
     /// The transcription provider, `deepgram`.
     pub provider: String,
     /// The provider's id of the stream; `None` when none was opened.

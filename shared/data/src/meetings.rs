@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use meetin_vocab::LanguagePreference;
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
@@ -37,8 +38,7 @@ pub struct Meeting {
     pub created_by_email: String,
     pub title: String,
     pub description: String,
-    /// `en`, `fr` or `auto` (the table's CHECK).
-    pub language_preference: String,
+    pub language_preference: LanguagePreference,
     pub scheduled_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -62,7 +62,7 @@ pub struct CreatedMeeting {
     pub organization_id: Uuid,
     pub title: String,
     pub description: String,
-    pub language_preference: String,
+    pub language_preference: LanguagePreference,
     pub scheduled_at: Option<DateTime<Utc>>,
 }
 
@@ -72,7 +72,7 @@ pub struct NewMeeting {
     pub organization_id: Uuid,
     pub title: String,
     pub description: String,
-    pub language_preference: String,
+    pub language_preference: LanguagePreference,
     pub scheduled_at: Option<DateTime<Utc>>,
 }
 
@@ -83,7 +83,7 @@ pub struct MeetingChanges {
     pub organization_id: Option<Uuid>,
     pub title: Option<String>,
     pub description: Option<String>,
-    pub language_preference: Option<String>,
+    pub language_preference: Option<LanguagePreference>,
     pub scheduled_at: Option<Option<DateTime<Utc>>>,
 }
 
@@ -273,7 +273,7 @@ pub async fn create(
     .bind(new.organization_id)
     .bind(&new.title)
     .bind(&new.description)
-    .bind(&new.language_preference)
+    .bind(new.language_preference)
     .bind(new.scheduled_at)
     .fetch_optional(pool)
     .await
@@ -307,7 +307,7 @@ pub async fn update(
     .bind(changes.organization_id)
     .bind(changes.title.as_deref())
     .bind(changes.description.as_deref())
-    .bind(changes.language_preference.as_deref())
+    .bind(changes.language_preference)
     .bind(changes.scheduled_at.is_some())
     .bind(changes.scheduled_at.flatten())
     .fetch_optional(pool)
