@@ -84,7 +84,7 @@ impl MinutesEditRequest {
             edit: MinutesEdit {
                 content_json,
                 content_md,
-                output_language: output_language.map(|l| l.as_str().to_owned()),
+                output_language,
             },
             version,
         })
@@ -344,8 +344,7 @@ pub struct MinutesVersionJson {
     /// At most 131,072 bytes of JSON.
     #[schema(value_type = Object)]
     pub content_json: Value,
-    /// `en` or `fr`.
-    pub output_language: String,
+    pub output_language: OutputLanguage,
     /// Who asked for the generation or made the edit.
     pub created_by: Option<Uuid>,
     pub created_by_email: Option<String>,
@@ -528,8 +527,8 @@ pub fn changes(from: &MinutesVersion, to: &MinutesVersion) -> Vec<FieldChange> {
     if from.output_language != to.output_language {
         out.push(FieldChange {
             field: "output_language".into(),
-            from: Value::String(from.output_language.clone()),
-            to: Value::String(to.output_language.clone()),
+            from: Value::from(from.output_language.as_str()),
+            to: Value::from(to.output_language.as_str()),
         });
     }
     out
@@ -596,7 +595,7 @@ mod tests {
             source: "edit".into(),
             content_json,
             content_md: md.into(),
-            output_language: language.into(),
+            output_language: language.parse().expect("en or fr"),
             created_by_id: None,
             created_by_email: None,
             created_at: Utc::now(),
@@ -708,7 +707,7 @@ mod tests {
         .expect("valid");
         assert_eq!(parsed.version, Some(4));
         assert_eq!(parsed.edit.content_md.as_deref(), Some("# Hi"));
-        assert_eq!(parsed.edit.output_language.as_deref(), Some("fr"));
+        assert_eq!(parsed.edit.output_language, Some(OutputLanguage::Fr));
         assert_eq!(parsed.edit.content_json, None);
         let refusal = |body: Value| match MinutesEditRequest::parse(&body) {
             Err(ApiError::Refused(Refusal::Fields(errors))) => errors.to_json(),

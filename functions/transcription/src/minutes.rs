@@ -272,8 +272,7 @@ pub struct MinutesJson {
     pub content_json: Value,
     /// The same, rendered in Markdown in `output_language`.
     pub content_md: String,
-    /// `en` or `fr`.
-    pub output_language: String,
+    pub output_language: OutputLanguage,
     pub generated_by_model: Option<String>,
     pub model_version: Option<String>,
     /// Bumped by every write; also the `ETag`.

@@ -44,8 +44,7 @@ pub struct Minutes {
     /// An object (contract §4.3's normalized shape when generated).
     pub content_json: Value,
     pub content_md: String,
-    /// `en` or `fr`.
-    pub output_language: String,
+    pub output_language: OutputLanguage,
     pub generated_by_model: Option<String>,
     pub model_version: Option<String>,
     /// Bumped by every write: the ETag.
@@ -118,8 +117,7 @@ pub struct MinutesEdit {
     /// An object.
     pub content_json: Option<Value>,
     pub content_md: Option<String>,
-    /// `en` or `fr`.
-    pub output_language: Option<String>,
+    pub output_language: Option<OutputLanguage>,
 }
 
 /// The versions an edit may apply to: both conditions must hold when given.
@@ -169,7 +167,7 @@ pub async fn edit(
     .bind(meeting)
     .bind(edit.content_json.as_ref())
     .bind(edit.content_md.as_deref())
-    .bind(edit.output_language.as_deref())
+    .bind(edit.output_language)
     .bind(expected.any_of)
     .bind(expected.version)
     .fetch_optional(pool)
@@ -188,8 +186,7 @@ pub struct MinutesVersion {
     pub source: String,
     pub content_json: Value,
     pub content_md: String,
-    /// `en` or `fr`.
-    pub output_language: String,
+    pub output_language: OutputLanguage,
     /// Who asked for the generation or made the edit (`None` once deleted).
     pub created_by_id: Option<Uuid>,
     pub created_by_email: Option<String>,
