@@ -25,4 +25,5 @@ mod rate_limits;
 mod recordings;
 mod refresh_rotation;
 mod transcription;
+mod vocab;
 mod whisper;
