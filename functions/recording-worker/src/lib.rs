@@ -364,7 +364,7 @@ async fn transcribe_object(
     match &worker.engine {
         Engine::Deepgram(client) => {
             drop(file);
-            with_deepgram(client, worker, storage_key, language.as_str(), receive).await
+            with_deepgram(client, worker, storage_key, language, receive).await
         }
         Engine::Whisper(engine) => with_whisper(engine, &file, receive).await,
     }
@@ -400,14 +400,14 @@ async fn with_deepgram(
     client: &DeepgramClient,
     worker: &Worker,
     storage_key: &str,
-    language: &str,
+    language: LanguagePreference,
     receive: u32,
 ) -> Result<Transcription, Stop> {
     let url = presigned_get(worker, storage_key)
         .await
         .map_err(|e| Stop::Retry(format!("presigning the audio URL: {e}")))?;
     let response = match client
-        .transcribe_url(&url, &PrerecordedOptions::for_language(language))
+        .transcribe_url(&url, &PrerecordedOptions::for_preference(language))
         .await
     {
         Ok(response) => response,

@@ -5,6 +5,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use meetin_vocab::LanguagePreference;
 use serde::Deserialize;
 use url::Url;
 
@@ -62,6 +63,21 @@ impl PrerecordedOptions {
             Language::Detect
         } else {
             Language::Code(preference.to_owned())
+        };
+        Self {
+            language,
+            ..Self::default()
+        }
+    }
+
+    /// Options for a meeting's typed `language_preference`: `auto` detects the language, `en`
+    /// and `fr` are sent as `language=` (contract §4.2).
+    pub fn for_preference(preference: LanguagePreference) -> Self {
+        let language = match preference {
+            LanguagePreference::Auto => Language::Detect,
+            LanguagePreference::En | LanguagePreference::Fr => {
+                Language::Code(preference.as_str().to_owned())
+            }
         };
         Self {
             language,
@@ -296,6 +312,20 @@ mod tests {
         );
         let fr = PrerecordedOptions::for_language("fr");
         assert_eq!(fr.query_pairs().last(), Some(&("language", "fr")));
+    }
+
+    #[test]
+    fn a_typed_preference_gives_the_same_options_as_its_string() {
+        for preference in LanguagePreference::ALL {
+            assert_eq!(
+                PrerecordedOptions::for_preference(*preference),
+                PrerecordedOptions::for_language(preference.as_str())
+            );
+        }
+        assert_eq!(
+            PrerecordedOptions::for_preference(LanguagePreference::Auto).language,
+            Language::Detect
+        );
     }
 
     #[test]
