@@ -265,33 +265,8 @@ pub struct MinutesGenerated {
     pub task_id: Uuid,
 }
 
-/// `copilot_suggestions.type` (contract §1.5; singular, decision 3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SuggestionType {
-    /// From `action_items`.
-    ActionItem,
-    /// From `decisions`.
-    Decision,
-    /// From `risks`.
-    Risk,
-    /// From `open_questions`.
-    Question,
-}
-
-/// `copilot_suggestions.status` (contract §1.5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SuggestionStatus {
-    /// New.
-    Proposed,
-    /// Turned into an action item or a minutes entry.
-    Accepted,
-    /// Dismissed.
-    Rejected,
-    /// Changed by a member.
-    Edited,
-}
+/// `copilot_suggestions.type` and `.status` (contract §1.5): the vocabulary's lists.
+pub use meetin_vocab::{SuggestionStatus, SuggestionType};
 
 /// Why a client text frame was refused; [`message`](Self::message) is the `error` to send back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

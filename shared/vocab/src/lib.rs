@@ -9,8 +9,9 @@
 //! `text` with their `CHECK` lists (shared/data/migrations), and a value outside the list fails
 //! to decode instead of travelling on as a string.
 //!
-//! A new list (suggestion types, share permissions, audit actions, export formats) is one more
-//! entry in the [`vocab!`] invocation below, with its contract section in the doc comment.
+//! A new list (audit actions, export formats, …) is one more entry in the [`vocab!`] invocation
+//! below, with its contract section in the doc comment, and one line in the test that holds each
+//! list equal to its columns' `CHECK` (tests/tests/api/vocab.rs).
 
 use std::fmt;
 
@@ -161,6 +162,33 @@ vocab! {
     /// "Minutes"): `queued` → `running` → `succeeded` or `failed`.
     #[schema(description = "A minutes generation's status: `queued` → `running` → `succeeded` or `failed`.")]
     pub enum TaskStatus { Queued = "queued", Running = "running", Succeeded = "succeeded", Failed = "failed" }
+
+    /// `copilot_suggestions.type` (contract §1.5; singular, decision 3).
+    pub enum SuggestionType {
+        /// From `action_items`.
+        ActionItem = "action_item",
+        /// From `decisions`.
+        Decision = "decision",
+        /// From `risks`.
+        Risk = "risk",
+        /// From `open_questions`.
+        Question = "question",
+    }
+
+    /// `copilot_suggestions.status` (contract §1.5).
+    pub enum SuggestionStatus {
+        /// New.
+        Proposed = "proposed",
+        /// Turned into an action item or a minutes entry.
+        Accepted = "accepted",
+        /// Dismissed.
+        Rejected = "rejected",
+        /// Changed by a member.
+        Edited = "edited",
+    }
+
+    /// `share_links.permission` (contract §1.4): what a share link lets its holder do.
+    pub enum SharePermission { View = "view", Comment = "comment", Edit = "edit" }
 }
 
 impl Default for OutputLanguage {
@@ -262,6 +290,15 @@ mod tests {
             TaskStatus::ALL,
             &["queued", "running", "succeeded", "failed"],
         );
+        round_trips(
+            SuggestionType::ALL,
+            &["action_item", "decision", "risk", "question"],
+        );
+        round_trips(
+            SuggestionStatus::ALL,
+            &["proposed", "accepted", "rejected", "edited"],
+        );
+        round_trips(SharePermission::ALL, &["view", "comment", "edit"]);
         assert_eq!(ItemStatus::InProgress.as_str(), "in_progress");
     }
 

@@ -4,7 +4,7 @@
 
 use meetin_vocab::{
     ItemStatus, LanguagePreference, LiveSessionStatus, OutputLanguage, Priority, RecordingStatus,
-    TaskStatus,
+    SharePermission, SuggestionStatus, SuggestionType, TaskStatus,
 };
 use sqlx::PgPool;
 
@@ -83,6 +83,19 @@ async fn every_list_is_its_columns_check_and_round_trips() {
     matches_column(pool, RecordingStatus::ALL, &[("recordings", "status")]).await;
     matches_column(pool, LiveSessionStatus::ALL, &[("live_sessions", "status")]).await;
     matches_column(pool, TaskStatus::ALL, &[("minutes_tasks", "status")]).await;
+    matches_column(
+        pool,
+        SuggestionType::ALL,
+        &[("copilot_suggestions", "type")],
+    )
+    .await;
+    matches_column(
+        pool,
+        SuggestionStatus::ALL,
+        &[("copilot_suggestions", "status")],
+    )
+    .await;
+    matches_column(pool, SharePermission::ALL, &[("share_links", "permission")]).await;
 }
 
 #[tokio::test]
