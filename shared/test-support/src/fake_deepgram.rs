@@ -34,7 +34,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use tokio::task::JoinHandle;
+
+use crate::fake_server::FakeServer;
 
 /// The key [`FakeDeepgram::start`] accepts.
 pub const DEFAULT_KEY: &str = "fake-deepgram-key";
@@ -167,10 +168,7 @@ struct Shared {
 
 impl Shared {
     fn recorded(&self) -> MutexGuard<'_, Recorded> {
-        // A test thread that panicked while holding the lock must not hide the real failure.
-        self.recorded
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::fake_server::lock(&self.recorded)
     }
 }
 
@@ -181,13 +179,7 @@ pub struct FakeDeepgram {
     /// The only key it accepts (`Authorization: Token <api_key>`).
     pub api_key: String,
     shared: Arc<Shared>,
-    task: JoinHandle<()>,
-}
-
-impl Drop for FakeDeepgram {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _server: FakeServer,
 }
 
 impl FakeDeepgram {
@@ -199,10 +191,6 @@ impl FakeDeepgram {
     /// Starts a fake on `addr` (port 0 = any free port) accepting `api_key`; the local stack
     /// uses this to put it on a known port.
     pub async fn start_on(addr: SocketAddr, api_key: impl Into<String>) -> anyhow::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("binding the fake Deepgram to {addr}"))?;
-        let local = listener.local_addr()?;
         let shared = Arc::new(Shared {
             api_key: api_key.into(),
             http: reqwest::Client::builder()
@@ -214,16 +202,12 @@ impl FakeDeepgram {
         let app = axum::Router::new()
             .fallback(handle)
             .with_state(shared.clone());
-        let task = tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, app).await {
-                tracing::error!(%error, "fake Deepgram stopped");
-            }
-        });
+        let server = FakeServer::start(addr, "the fake Deepgram", app).await?;
         Ok(Self {
-            base_url: reqwest::Url::parse(&format!("http://{local}/"))?,
+            base_url: server.url("")?,
             api_key: shared.api_key.clone(),
             shared,
-            task,
+            _server: server,
         })
     }
 

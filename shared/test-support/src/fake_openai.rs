@@ -46,13 +46,13 @@ use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use anyhow::Context;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
-use tokio::task::JoinHandle;
+
+use crate::fake_server::FakeServer;
 
 /// The key [`FakeOpenAi::start`] accepts, for both flavours.
 pub const DEFAULT_KEY: &str = "fake-openai-key";
@@ -153,10 +153,7 @@ struct Shared {
 
 impl Shared {
     fn recorded(&self) -> MutexGuard<'_, Recorded> {
-        // A test thread that panicked while holding the lock must not hide the real failure.
-        self.recorded
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::fake_server::lock(&self.recorded)
     }
 }
 
@@ -169,13 +166,7 @@ pub struct FakeOpenAi {
     /// The only key it accepts (`Authorization: Bearer …` or `api-key: …`).
     pub api_key: String,
     shared: Arc<Shared>,
-    task: JoinHandle<()>,
-}
-
-impl Drop for FakeOpenAi {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _server: FakeServer,
 }
 
 impl FakeOpenAi {
@@ -187,10 +178,6 @@ impl FakeOpenAi {
     /// Starts a fake on `addr` (port 0 = any free port) accepting `api_key`; the local stack
     /// can use this to put it on a known port.
     pub async fn start_on(addr: SocketAddr, api_key: impl Into<String>) -> anyhow::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("binding the fake OpenAI to {addr}"))?;
-        let local = listener.local_addr()?;
         let shared = Arc::new(Shared {
             api_key: api_key.into(),
             recorded: Mutex::default(),
@@ -198,17 +185,13 @@ impl FakeOpenAi {
         let app = axum::Router::new()
             .fallback(handle)
             .with_state(shared.clone());
-        let task = tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, app).await {
-                tracing::error!(%error, "fake OpenAI stopped");
-            }
-        });
+        let server = FakeServer::start(addr, "the fake OpenAI", app).await?;
         Ok(Self {
-            base_url: url::Url::parse(&format!("http://{local}/v1"))?,
-            endpoint: url::Url::parse(&format!("http://{local}/"))?,
+            base_url: server.url("v1")?,
+            endpoint: server.url("")?,
             api_key: shared.api_key.clone(),
             shared,
-            task,
+            _server: server,
         })
     }
 

@@ -5,6 +5,7 @@
 
 pub mod fake_deepgram;
 pub mod fake_openai;
+pub mod fake_server;
 pub mod hostile;
 pub mod provision;
 pub mod settings;
