@@ -1,6 +1,6 @@
 //! Tenant access at the HTTP edge: one call per handler that acts on an organization's data.
+//! The checks are the service core's ([`meetin_service::access`]) with the HTTP edge's error.
 
-use meetin_core::access::authorize;
 use meetin_core::{Access, Denied, Refusal, Role};
 use meetin_data::PgPool;
 use uuid::Uuid;
@@ -17,8 +17,7 @@ pub async fn require(
     needed: Access,
     on_denied: impl FnOnce(Denied) -> Refusal,
 ) -> ApiResult<Role> {
-    let role = meetin_data::access::role_in(pool, org, caller).await?;
-    authorize(role, needed).map_err(|denied| on_denied(denied).into())
+    Ok(meetin_service::access::require(pool, caller, org, needed, on_denied).await?)
 }
 
 /// The organization of meeting `id` when `caller` has `needed` access there: 404 `No Meeting
@@ -26,12 +25,5 @@ pub async fn require(
 /// in the caller's organizations), 403 for a role too low (a viewer's write). Every handler
 /// under a meeting's path starts here.
 pub async fn meeting(pool: &PgPool, caller: Uuid, id: Uuid, needed: Access) -> ApiResult<Uuid> {
-    const MEETING: &str = "Meeting";
-    let org = meetin_data::meetings::organization_of_visible(pool, caller, id)
-        .await?
-        .ok_or_else(|| Refusal::no_match(MEETING))?;
-    if needed != Access::Read {
-        require(pool, caller, org, needed, |d| d.refusal(MEETING)).await?;
-    }
-    Ok(org)
+    Ok(meetin_service::access::meeting(pool, caller, id, needed).await?)
 }

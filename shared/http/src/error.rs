@@ -5,7 +5,6 @@
 //! shown to the client.
 
 use std::borrow::Cow;
-use std::fmt;
 use std::panic::Location;
 
 use axum::Json;
@@ -15,6 +14,7 @@ use meetin_core::password::{self, PasswordError};
 use meetin_core::refusal::{INTERNAL_ERROR_MESSAGE, error_body};
 use meetin_core::validation::FieldErrors;
 use meetin_core::{Denied, Refusal};
+use meetin_service::ServiceError;
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
@@ -27,17 +27,9 @@ pub enum ApiError {
     Internal(Internal),
 }
 
-/// An unexpected failure and the line that propagated it.
-pub struct Internal {
-    pub error: anyhow::Error,
-    pub location: &'static Location<'static>,
-}
-
-impl fmt::Debug for Internal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:#} at {}", self.error, self.location)
-    }
-}
+/// An unexpected failure and the line that propagated it (the service core's type, so its
+/// failures keep their call site here).
+pub use meetin_service::Internal;
 
 impl ApiError {
     /// An unexpected failure with a description of what failed, e.g.
@@ -95,6 +87,16 @@ impl ApiError {
 impl From<Refusal> for ApiError {
     fn from(refusal: Refusal) -> Self {
         Self::Refused(refusal)
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    /// A refusal as such; an internal failure keeps the service core's call site.
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::Refused(refusal) => Self::Refused(refusal),
+            ServiceError::Internal(internal) => Self::Internal(internal),
+        }
     }
 }
 

@@ -6,14 +6,12 @@ use std::net::SocketAddr;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, OriginalUri, Request};
-use chrono::Utc;
 use http::request::Parts;
 use http::{StatusCode, header};
 use lambda_http::request::RequestContext;
 use meetin_core::Refusal;
-use meetin_core::jwt::TokenType;
 use meetin_core::pagination::RequestUrl;
-use meetin_data::users::{self, User};
+use meetin_data::users::User;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -21,8 +19,8 @@ use crate::throttle::{self, Scope};
 use crate::{ApiError, AppContext};
 
 /// The caller, authenticated by `Authorization: Bearer <access JWT>` and counted against
-/// the per-user rate limit. The count comes before the user is read (the token names the
-/// user), so a throttled request costs no database query.
+/// the per-user rate limit ([`meetin_service::authenticate`]: the count comes before the
+/// user is read, so a throttled request costs no database query).
 #[derive(Debug, Clone)]
 pub struct AuthUser(pub User);
 
@@ -56,20 +54,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let ctx = AppContext::from_ref(state);
         let token = bearer_token(parts)?;
-        let claims = ctx
-            .jwt
-            .verify(token, TokenType::Access, Utc::now())
-            .map_err(Refusal::AccessTokenNotValid)?;
-        throttle::check(&ctx, Scope::User, &claims.user_id.to_string()).await?;
-        // Only on a cold start's first request: the connection opened beside the throttle.
-        ctx.database_warm_up.wait().await;
-        let user = users::find(&ctx.pool, claims.user_id)
-            .await?
-            .ok_or(ApiError::unauthorized("User not found", "user_not_found"))?;
-        if !user.is_active {
-            return Err(ApiError::unauthorized("User is inactive", "user_inactive"));
-        }
-        Ok(Self(user))
+        Ok(Self(meetin_service::authenticate(&ctx, token).await?))
     }
 }
 

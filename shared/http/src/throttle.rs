@@ -1,59 +1,12 @@
-//! Rate limits shared by every instance through DynamoDB (docs/api-decisions.md, "Rate limits").
+//! Rate limits shared by every instance through DynamoDB (docs/api-decisions.md, "Rate
+//! limits"): the service core's ([`meetin_service::throttle`]) with the HTTP edge's error.
 
-use chrono::Utc;
-use meetin_aws::RateDecision;
-use meetin_core::Refusal;
+pub use meetin_service::Scope;
 
 use crate::{ApiError, AppContext};
 
-/// One minute windows.
-const WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// register and login share one bucket per client IP
-    Auth,
-    /// token refreshes, their own bucket per client IP
-    Refresh,
-    /// other unauthenticated requests, per client IP
-    Anon,
-    /// authenticated requests, per user
-    User,
-}
-
-impl Scope {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Auth => "auth",
-            Self::Refresh => "refresh",
-            Self::Anon => "anon",
-            Self::User => "user",
-        }
-    }
-}
-
-/// Counts this request against `scope` for `key` and refuses it when over the limit.
+/// Counts this request against `scope` for `key` and refuses it when over the limit (429
+/// with `Retry-After`).
 pub async fn check(ctx: &AppContext, scope: Scope, key: &str) -> Result<(), ApiError> {
-    let limits = ctx.rate_limits;
-    let limit = match scope {
-        Scope::Auth => limits.auth_per_minute,
-        Scope::Refresh => limits.refresh_per_minute,
-        Scope::Anon => limits.anon_per_minute,
-        Scope::User => limits.user_per_minute,
-    };
-    let decision = ctx
-        .rate_limiter
-        .check(
-            &format!("{}#{key}", scope.name()),
-            limit,
-            WINDOW,
-            Utc::now(),
-        )
-        .await?;
-    match decision {
-        RateDecision::Allowed => Ok(()),
-        RateDecision::Limited { retry_after_secs } => {
-            Err(Refusal::Throttled { retry_after_secs }.into())
-        }
-    }
+    Ok(meetin_service::throttle::check(ctx, scope, key).await?)
 }
