@@ -6,7 +6,11 @@
 #    normal dependencies (dev-dependencies are fine: they never ship);
 #  - meetin-aws with every feature (what a service that only sends jobs links, JobQueue)
 #    reaches a Lambda crate (lambda_runtime, lambda_http, aws_lambda_events): the worker
-#    skeleton, meetin-worker, is the only shared crate with the Lambda SQS event types.
+#    skeleton, meetin-worker, is the only shared crate with the Lambda SQS event types;
+#  - the service core, meetin-service (authentication, throttling, tenant access), reaches a
+#    Lambda crate or axum through normal dependencies: the WebSocket handlers and the live
+#    bridge (a plain tokio service) link it. The coming live bridge joins this rule
+#    (SERVICE_PACKAGES="meetin-service live-bridge").
 # Usage: infra/ci/check-layering.sh   (exit 0 clean, 1 violations, 2 cargo failed)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -15,6 +19,9 @@ pure_packages=${PURE_PACKAGES:-meetin-core meetin-messages meetin-vocab}
 forbidden_in_pure='^(aws-sdk-.*|aws-config|aws-smithy-.*|sqlx|sqlx-.*|axum|axum-.*)$'
 forbidden_in_functions='^meetin-test-support$'
 forbidden_in_senders='^(lambda_runtime|lambda_http|aws_lambda_events)$'
+service_packages=${SERVICE_PACKAGES:-meetin-service}
+# tower and hyper's client come with the AWS SDK's HTTP client, so they are not on the list.
+forbidden_in_service='^(lambda_runtime|lambda_http|lambda_runtime_api_client|aws_lambda_events|axum|axum-.*|tower-http)$'
 
 # Prints "<direct dependency of $1>: <forbidden crates it brings>" for every direct normal
 # dependency of $1 that is, or brings, a crate whose name matches the regex $2. Every target
@@ -62,9 +69,14 @@ done
 
 check meetin-aws "$forbidden_in_senders" "a Lambda crate (job senders link it)" --all-features || status=1
 
+for pkg in $service_packages; do
+  check "$pkg" "$forbidden_in_service" "a Lambda crate or axum (the socket handlers and the bridge link it)" || status=1
+done
+
 if [ "$status" -eq 0 ]; then
   echo "[check-layering] ok: $pure_packages free of AWS SDK/sqlx/axum;" \
     "$(echo $functions | wc -w) functions ($(echo $functions)) free of meetin-test-support;" \
-    "meetin-aws (all features) free of Lambda crates"
+    "meetin-aws (all features) free of Lambda crates;" \
+    "$service_packages free of Lambda crates and axum"
 fi
 exit "$status"
