@@ -24,6 +24,7 @@ mod organizations;
 mod rate_limits;
 mod recordings;
 mod refresh_rotation;
+mod service_core;
 mod transcription;
 mod vocab;
 mod whisper;
