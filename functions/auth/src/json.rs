@@ -5,13 +5,13 @@
 
 use std::future::Future;
 
-use chrono::{DateTime, Utc};
 use meetin_core::validation::{Fields, NON_FIELD_ERRORS, REQUIRED, Text};
 use meetin_core::{Refusal, Role, password};
 use meetin_data::invitations::{Invitation, InvitationState, Invitee};
 use meetin_data::organizations::{Membership, Organization};
 use meetin_data::users::User;
 use meetin_http::{ApiError, ApiResult};
+use meetin_vocab::drf;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -24,9 +24,7 @@ pub struct UserJson {
     pub username: String,
     pub first_name: String,
     pub last_name: String,
-    #[serde(serialize_with = "meetin_core::time::drf")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: DateTime<Utc>,
+    pub created_at: drf::DateTime,
 }
 
 impl From<User> for UserJson {
@@ -37,7 +35,7 @@ impl From<User> for UserJson {
             username: u.username,
             first_name: u.first_name,
             last_name: u.last_name,
-            created_at: u.created_at,
+            created_at: u.created_at.into(),
         }
     }
 }
@@ -66,9 +64,7 @@ pub struct OrganizationJson {
     pub name: String,
     pub owner: UserJson,
     pub member_count: i64,
-    #[serde(serialize_with = "meetin_core::time::drf")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: DateTime<Utc>,
+    pub created_at: drf::DateTime,
 }
 
 impl From<Organization> for OrganizationJson {
@@ -78,7 +74,7 @@ impl From<Organization> for OrganizationJson {
             name: o.name,
             owner: o.owner.into(),
             member_count: o.member_count,
-            created_at: o.created_at,
+            created_at: o.created_at.into(),
         }
     }
 }
@@ -89,9 +85,7 @@ pub struct MemberJson {
     pub user: UserJson,
     pub user_email: String,
     pub role: Role,
-    #[serde(serialize_with = "meetin_core::time::drf")]
-    #[schema(value_type = String, format = DateTime)]
-    pub joined_at: DateTime<Utc>,
+    pub joined_at: drf::DateTime,
 }
 
 impl From<Membership> for MemberJson {
@@ -101,7 +95,7 @@ impl From<Membership> for MemberJson {
             user_email: m.user.email.clone(),
             user: m.user.into(),
             role: m.role,
-            joined_at: m.joined_at,
+            joined_at: m.joined_at.into(),
         }
     }
 }
@@ -163,16 +157,10 @@ pub struct InvitationJson {
     pub state: InvitationStateJson,
     /// The e-mail of the admin who (last) sent it.
     pub invited_by: String,
-    #[serde(serialize_with = "meetin_core::time::drf")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: DateTime<Utc>,
+    pub created_at: drf::DateTime,
     /// Acceptable until then: 7 days after it was (last) sent.
-    #[serde(serialize_with = "meetin_core::time::drf")]
-    #[schema(value_type = String, format = DateTime)]
-    pub expires_at: DateTime<Utc>,
-    #[serde(serialize_with = "meetin_core::time::drf_opt")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub responded_at: Option<DateTime<Utc>>,
+    pub expires_at: drf::DateTime,
+    pub responded_at: Option<drf::DateTime>,
 }
 
 impl From<Invitation> for InvitationJson {
@@ -186,9 +174,9 @@ impl From<Invitation> for InvitationJson {
             role: i.role,
             state: i.state.into(),
             invited_by: i.invited_by,
-            created_at: i.created_at,
-            expires_at: i.expires_at,
-            responded_at: i.responded_at,
+            created_at: i.created_at.into(),
+            expires_at: i.expires_at.into(),
+            responded_at: i.responded_at.map(drf::DateTime),
         }
     }
 }

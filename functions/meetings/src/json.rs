@@ -11,6 +11,7 @@ use meetin_data::live_sessions::LiveSession;
 use meetin_data::meetings::{CreatedMeeting, MeetingChanges, MeetingDetail, Recording};
 use meetin_data::speakers::Speaker;
 use meetin_http::{ApiError, ApiResult};
+use meetin_vocab::drf;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -32,12 +33,8 @@ pub struct LiveSessionJson {
     pub config_json: Value,
     /// Why a `failed` session failed.
     pub error_message: Option<String>,
-    #[serde(serialize_with = "meetin_core::time::drf")]
-    #[schema(value_type = String, format = DateTime)]
-    pub started_at: DateTime<Utc>,
-    #[serde(serialize_with = "meetin_core::time::drf_opt")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub ended_at: Option<DateTime<Utc>>,
+    pub started_at: drf::DateTime,
+    pub ended_at: Option<drf::DateTime>,
 }
 
 impl From<LiveSession> for LiveSessionJson {
@@ -49,8 +46,8 @@ impl From<LiveSession> for LiveSessionJson {
             provider_session_id: s.provider_session_id,
             config_json: s.config_json,
             error_message: s.error_message,
-            started_at: s.started_at,
-            ended_at: s.ended_at,
+            started_at: s.started_at.into(),
+            ended_at: s.ended_at.map(drf::DateTime),
         }
     }
 }
@@ -67,12 +64,8 @@ pub struct RecordingJson {
     /// Bytes.
     pub size_bytes: Option<i64>,
     pub status: RecordingStatus,
-    #[serde(serialize_with = "meetin_core::time::drf")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: DateTime<Utc>,
-    #[serde(serialize_with = "meetin_core::time::drf_opt")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub uploaded_at: Option<DateTime<Utc>>,
+    pub created_at: drf::DateTime,
+    pub uploaded_at: Option<drf::DateTime>,
 }
 
 impl From<Recording> for RecordingJson {
@@ -84,8 +77,8 @@ impl From<Recording> for RecordingJson {
             duration_ms: r.duration_ms,
             size_bytes: r.size_bytes,
             status: r.status,
-            created_at: r.created_at,
-            uploaded_at: r.uploaded_at,
+            created_at: r.created_at.into(),
+            uploaded_at: r.uploaded_at.map(drf::DateTime),
         }
     }
 }
@@ -98,9 +91,7 @@ pub struct SpeakerJson {
     pub label: String,
     /// The name people gave the speaker; `null` until renamed.
     pub display_name: Option<String>,
-    #[serde(serialize_with = "meetin_core::time::drf")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: DateTime<Utc>,
+    pub created_at: drf::DateTime,
 }
 
 impl From<Speaker> for SpeakerJson {
@@ -109,7 +100,7 @@ impl From<Speaker> for SpeakerJson {
             id: s.id,
             label: s.label,
             display_name: s.display_name,
-            created_at: s.created_at,
+            created_at: s.created_at.into(),
         }
     }
 }
@@ -127,15 +118,9 @@ pub struct MeetingJson {
     pub title: String,
     pub description: String,
     pub language_preference: LanguagePreference,
-    #[serde(serialize_with = "meetin_core::time::drf_opt")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub scheduled_at: Option<DateTime<Utc>>,
-    #[serde(serialize_with = "meetin_core::time::drf")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: DateTime<Utc>,
-    #[serde(serialize_with = "meetin_core::time::drf")]
-    #[schema(value_type = String, format = DateTime)]
-    pub updated_at: DateTime<Utc>,
+    pub scheduled_at: Option<drf::DateTime>,
+    pub created_at: drf::DateTime,
+    pub updated_at: drf::DateTime,
     pub live_sessions: Vec<LiveSessionJson>,
     pub recordings: Vec<RecordingJson>,
     pub speakers: Vec<SpeakerJson>,
@@ -152,9 +137,9 @@ impl From<MeetingDetail> for MeetingJson {
             title: m.title,
             description: m.description,
             language_preference: m.language_preference,
-            scheduled_at: m.scheduled_at,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
+            scheduled_at: m.scheduled_at.map(drf::DateTime),
+            created_at: m.created_at.into(),
+            updated_at: m.updated_at.into(),
             live_sessions: d.live_sessions.into_iter().map(Into::into).collect(),
             recordings: d.recordings.into_iter().map(Into::into).collect(),
             speakers: d.speakers.into_iter().map(Into::into).collect(),
@@ -170,9 +155,7 @@ pub struct CreatedMeetingJson {
     pub title: String,
     pub description: String,
     pub language_preference: LanguagePreference,
-    #[serde(serialize_with = "meetin_core::time::drf_opt")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub scheduled_at: Option<DateTime<Utc>>,
+    pub scheduled_at: Option<drf::DateTime>,
 }
 
 impl From<CreatedMeeting> for CreatedMeetingJson {
@@ -183,7 +166,7 @@ impl From<CreatedMeeting> for CreatedMeetingJson {
             title: m.title,
             description: m.description,
             language_preference: m.language_preference,
-            scheduled_at: m.scheduled_at,
+            scheduled_at: m.scheduled_at.map(drf::DateTime),
         }
     }
 }

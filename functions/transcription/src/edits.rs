@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
+
 use http::{HeaderMap, StatusCode, header};
 use meetin_core::Access;
 use meetin_core::pagination::Page;
@@ -23,6 +23,7 @@ use meetin_data::minutes::{self, Expected, Minutes, MinutesEdit, MinutesVersion}
 use meetin_http::docs::{DetailBody, FieldErrorsBody};
 use meetin_http::extract::path_uuid;
 use meetin_http::{ApiError, ApiResult, AuthUser, JsonBody, PageRequest, PathParams};
+use meetin_vocab::drf;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -348,9 +349,7 @@ pub struct MinutesVersionJson {
     /// Who asked for the generation or made the edit.
     pub created_by: Option<Uuid>,
     pub created_by_email: Option<String>,
-    #[serde(serialize_with = "meetin_core::time::drf")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: DateTime<Utc>,
+    pub created_at: drf::DateTime,
 }
 
 impl From<MinutesVersion> for MinutesVersionJson {
@@ -363,7 +362,7 @@ impl From<MinutesVersion> for MinutesVersionJson {
             output_language: v.output_language,
             created_by: v.created_by_id,
             created_by_email: v.created_by_email,
-            created_at: v.created_at,
+            created_at: v.created_at.into(),
         }
     }
 }
@@ -598,7 +597,7 @@ mod tests {
             output_language: language.parse().expect("en or fr"),
             created_by_id: None,
             created_by_email: None,
-            created_at: Utc::now(),
+            created_at: chrono::Utc::now(),
         }
     }
 

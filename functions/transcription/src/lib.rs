@@ -31,12 +31,13 @@ use axum::Json;
 use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
+
 use meetin_core::Access;
 use meetin_data::transcripts::{self, SegmentRow, TranscriptWithSegments};
 use meetin_http::docs::{DetailBody, FieldErrorsBody};
 use meetin_http::extract::{PageUrl, path_uuid};
 use meetin_http::{ApiResult, AppContext, AuthUser, PathParams};
+use meetin_vocab::drf;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -70,9 +71,7 @@ pub struct SegmentJson {
     /// 0..=1.
     pub confidence: Option<f64>,
     pub is_final: bool,
-    #[serde(serialize_with = "meetin_core::time::drf")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: DateTime<Utc>,
+    pub created_at: drf::DateTime,
 }
 
 impl From<SegmentRow> for SegmentJson {
@@ -88,7 +87,7 @@ impl From<SegmentRow> for SegmentJson {
             text: s.text,
             confidence: s.confidence,
             is_final: s.is_final,
-            created_at: s.created_at,
+            created_at: s.created_at.into(),
         }
     }
 }
@@ -116,9 +115,7 @@ pub struct TranscriptJson {
     /// The URL of the segments that did not fit (`?offset=<the next one>`), or `null` when
     /// this answer ends the transcript.
     pub next: Option<String>,
-    #[serde(serialize_with = "meetin_core::time::drf")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: DateTime<Utc>,
+    pub created_at: drf::DateTime,
 }
 
 /// Room the transcript's own fields and `next` leave for segments, in envelope bytes.
@@ -226,7 +223,7 @@ pub async fn transcript(
         segments: page,
         segment_count,
         next: rest.map(|n| format!("{}{}?offset={n}", url.base, url.path)),
-        created_at: t.created_at,
+        created_at: t.created_at.into(),
     })
     .into_response())
 }

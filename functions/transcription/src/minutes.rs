@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use http::{HeaderValue, StatusCode, header};
 use meetin_core::Access;
 use meetin_core::validation::Fields;
@@ -14,6 +14,7 @@ use meetin_http::docs::{DetailBody, ErrorBody};
 use meetin_http::extract::path_uuid;
 use meetin_http::{ApiError, ApiResult, AuthUser, JsonBody, PathParams};
 use meetin_messages::jobs::GenerateMinutes;
+use meetin_vocab::drf;
 use meetin_vocab::{ItemStatus, OutputLanguage, Priority, TaskStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -162,15 +163,9 @@ pub struct TaskJson {
     /// Tokens the LLM read and wrote (0 offline).
     pub prompt_tokens: Option<i32>,
     pub completion_tokens: Option<i32>,
-    #[serde(serialize_with = "meetin_core::time::drf")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: DateTime<Utc>,
-    #[serde(serialize_with = "meetin_core::time::drf_opt")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub started_at: Option<DateTime<Utc>>,
-    #[serde(serialize_with = "meetin_core::time::drf_opt")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub finished_at: Option<DateTime<Utc>>,
+    pub created_at: drf::DateTime,
+    pub started_at: Option<drf::DateTime>,
+    pub finished_at: Option<drf::DateTime>,
 }
 
 impl From<MinutesTask> for TaskJson {
@@ -186,9 +181,9 @@ impl From<MinutesTask> for TaskJson {
             engine: t.engine,
             prompt_tokens: t.prompt_tokens,
             completion_tokens: t.completion_tokens,
-            created_at: t.created_at,
-            started_at: t.started_at,
-            finished_at: t.finished_at,
+            created_at: t.created_at.into(),
+            started_at: t.started_at.map(drf::DateTime),
+            finished_at: t.finished_at.map(drf::DateTime),
         }
     }
 }
@@ -233,12 +228,8 @@ pub struct ActionItemJson {
     /// Segment ids the item comes from.
     #[schema(value_type = Vec<String>)]
     pub source_segment_ids: Value,
-    #[serde(serialize_with = "meetin_core::time::drf")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: DateTime<Utc>,
-    #[serde(serialize_with = "meetin_core::time::drf")]
-    #[schema(value_type = String, format = DateTime)]
-    pub updated_at: DateTime<Utc>,
+    pub created_at: drf::DateTime,
+    pub updated_at: drf::DateTime,
 }
 
 impl From<ActionItem> for ActionItemJson {
@@ -255,8 +246,8 @@ impl From<ActionItem> for ActionItemJson {
             priority: a.priority,
             status: a.status,
             source_segment_ids: a.source_segment_ids,
-            created_at: a.created_at,
-            updated_at: a.updated_at,
+            created_at: a.created_at.into(),
+            updated_at: a.updated_at.into(),
         }
     }
 }
@@ -278,12 +269,8 @@ pub struct MinutesJson {
     /// Bumped by every write; also the `ETag`.
     pub version: i32,
     pub action_items: Vec<ActionItemJson>,
-    #[serde(serialize_with = "meetin_core::time::drf")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: DateTime<Utc>,
-    #[serde(serialize_with = "meetin_core::time::drf")]
-    #[schema(value_type = String, format = DateTime)]
-    pub updated_at: DateTime<Utc>,
+    pub created_at: drf::DateTime,
+    pub updated_at: drf::DateTime,
 }
 
 impl MinutesJson {
@@ -299,8 +286,8 @@ impl MinutesJson {
             model_version: m.model_version,
             version: m.version,
             action_items: items.into_iter().map(Into::into).collect(),
-            created_at: m.created_at,
-            updated_at: m.updated_at,
+            created_at: m.created_at.into(),
+            updated_at: m.updated_at.into(),
         }
     }
 }

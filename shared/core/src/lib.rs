@@ -2,7 +2,7 @@
 //! SDK, database driver or web framework (`infra/ci/check-layering.sh` enforces it): plain
 //! settings parsed from the environment, the tenant-access rule, refusals rendered in the
 //! contract's shapes, tokens, password hashing, input validation, pagination and the small
-//! domain values (roles, timestamps).
+//! domain values (roles; timestamps on the wire are `meetin_vocab::drf::DateTime`).
 
 pub mod access;
 pub mod jwt;
@@ -12,7 +12,6 @@ pub mod refusal;
 pub mod role;
 pub mod settings;
 pub mod telemetry;
-pub mod time;
 pub mod validation;
 
 pub use access::{Access, Denied};

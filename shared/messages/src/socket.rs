@@ -10,7 +10,7 @@
 //! [`MAX_MESSAGE_BYTES`]; a larger one closes the connection with 1009, `@connections` posts
 //! included.
 
-use chrono::{DateTime, Utc};
+use meetin_vocab::drf;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -173,8 +173,7 @@ pub struct TranscriptSegmentData {
     /// End, in ms from the start of the session's audio.
     pub end_ms: i32,
     /// When the segment was stored (`created_at`), ISO-8601 UTC as the REST API renders it.
-    #[serde(serialize_with = "drf_time")]
-    pub timestamp: DateTime<Utc>,
+    pub timestamp: drf::DateTime,
 }
 
 /// `data` of `transcript_interim`: the shape of [`TranscriptSegmentData`] without `id` and
@@ -194,8 +193,7 @@ pub struct InterimSegmentData {
     /// End, in ms from the start of the session's audio.
     pub end_ms: i32,
     /// When the bridge received the result, ISO-8601 UTC.
-    #[serde(serialize_with = "drf_time")]
-    pub timestamp: DateTime<Utc>,
+    pub timestamp: drf::DateTime,
 }
 
 /// `session_status.status`. The frontend acts on `"disconnected"` only.
@@ -239,8 +237,7 @@ pub struct PushedSuggestion {
     /// 0..=1, or `null`.
     pub confidence: Option<f64>,
     /// `created_at`, ISO-8601 UTC.
-    #[serde(serialize_with = "drf_time")]
-    pub created_at: DateTime<Utc>,
+    pub created_at: drf::DateTime,
 }
 
 /// `data` of `copilot_suggestion_status_updated`.
@@ -355,21 +352,10 @@ fn string(fields: &Map<String, Value>, name: &str, max_chars: usize) -> Option<S
     (s.chars().count() <= max_chars).then(|| s.to_owned())
 }
 
-/// Timestamps as the REST API renders them (DRF): UTC with `Z`, microseconds unless zero.
-fn drf_time<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    use chrono::{SecondsFormat, Timelike};
-    let format = if t.nanosecond() / 1000 == 0 {
-        SecondsFormat::Secs
-    } else {
-        SecondsFormat::Micros
-    };
-    s.serialize_str(&t.to_rfc3339_opts(format, true))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use chrono::{DateTime, TimeZone, Utc};
     use serde_json::json;
 
     fn json_of(message: &ServerMessage) -> Value {
@@ -547,7 +533,7 @@ mod tests {
                 is_final: true,
                 start_ms: 1_250,
                 end_ms: 2_900,
-                timestamp: at(),
+                timestamp: at().into(),
             },
         };
         assert_eq!(
@@ -578,7 +564,7 @@ mod tests {
                 confidence: None,
                 start_ms: 1_250,
                 end_ms: 1_700,
-                timestamp: at(),
+                timestamp: at().into(),
             },
         };
         let value = json_of(&message);
@@ -598,7 +584,7 @@ mod tests {
                     status: SuggestionStatus::Proposed,
                     payload: json!({"title": "Send the deck"}),
                     confidence: Some(0.8),
-                    created_at: at(),
+                    created_at: at().into(),
                 }],
                 meeting_id: meeting,
             },
@@ -637,10 +623,8 @@ mod tests {
     #[test]
     fn whole_second_timestamps_have_no_fraction() {
         let whole = at() - chrono::Duration::microseconds(123_450);
-        let mut buf = Vec::new();
-        drf_time(&whole, &mut serde_json::Serializer::new(&mut buf)).expect("serializes");
         assert_eq!(
-            String::from_utf8(buf).expect("utf8"),
+            serde_json::to_string(&drf::DateTime(whole)).expect("serializes"),
             r#""2026-11-24T08:25:00Z""#
         );
     }

@@ -12,6 +12,11 @@
 //! A new list (audit actions, export formats, …) is one more entry in the [`vocab!`] invocation
 //! below, with its contract section in the doc comment, and one line in the test that holds each
 //! list equal to its columns' `CHECK` (tests/tests/api/vocab.rs).
+//!
+//! [`drf::DateTime`] is the contract's other shared word: a timestamp as DRF writes it, for every
+//! function's JSON and the live-socket frames alike.
+
+pub mod drf;
 
 use std::fmt;
 
