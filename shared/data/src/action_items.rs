@@ -3,13 +3,13 @@
 //! `user_edited` and leaves its `generated_key` as it was, so the minutes worker never changes
 //! it again ([`crate::minutes::complete_task`]).
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use meetin_vocab::{ItemStatus, Priority};
 use serde_json::Value;
+use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
-use crate::minutes::ActionItem;
-use crate::{PgPool, action_item_columns, caller_may};
+use crate::{PgPool, caller_may};
 
 /// Longest title, in characters (the `action_items.title` column).
 pub const TITLE_MAX_CHARS: usize = 500;
@@ -21,6 +21,37 @@ pub const DESCRIPTION_MAX_CHARS: usize = 1_000;
 pub const SOURCE_SEGMENTS_MAX: usize = 50;
 /// Most action items a meeting may have (users' and generated ones together).
 pub const MAX_PER_MEETING: i64 = 200;
+
+/// A row of `action_items` with its assignee's e-mail.
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct ActionItem {
+    pub id: Uuid,
+    pub meeting_id: Uuid,
+    pub minutes_id: Uuid,
+    /// At most 500 characters.
+    pub title: String,
+    pub description: String,
+    pub assignee_id: Option<Uuid>,
+    pub assignee_email: Option<String>,
+    pub due_date: Option<NaiveDate>,
+    pub priority: Priority,
+    pub status: ItemStatus,
+    /// A JSON array of segment ids.
+    pub source_segment_ids: Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The columns of [`ActionItem`] for a query over `action_items a LEFT JOIN users au ON
+/// au.id = a.assignee_id`.
+#[macro_export]
+macro_rules! action_item_columns {
+    () => {
+        "a.id, a.meeting_id, a.minutes_id, a.title, a.description, a.assignee_id, \
+         au.email AS assignee_email, a.due_date, a.priority, a.status, a.source_segment_ids, \
+         a.created_at, a.updated_at"
+    };
+}
 
 /// An item to create; the meeting and its minutes are the server's.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,9 +109,10 @@ pub async fn count(pool: &PgPool, caller: Uuid, meeting: Uuid) -> Result<i64, sq
 }
 
 /// A page of the action items of `meeting`, oldest first (ties by id, so pages are stable),
-/// if `caller` may read it.
-pub async fn list(
-    pool: &PgPool,
+/// if `caller` may read it. The one read of a meeting's items: `GET action-items/` pages it,
+/// the minutes answers take all of them ([`crate::minutes::action_items_of`]).
+pub async fn list<'e>(
+    db: impl PgExecutor<'e>,
     caller: Uuid,
     meeting: Uuid,
     limit: i64,
@@ -98,7 +130,7 @@ pub async fn list(
     .bind(meeting)
     .bind(limit)
     .bind(offset)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await
 }
 

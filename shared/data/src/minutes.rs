@@ -10,11 +10,12 @@
 //! still `running`: a redelivered job, or a second run of it, changes nothing.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use meetin_vocab::{ItemStatus, OutputLanguage, Priority, TaskStatus};
+use meetin_vocab::{OutputLanguage, Priority, TaskStatus};
 use serde_json::Value;
 use sqlx::{FromRow, PgExecutor, PgPool};
 use uuid::Uuid;
 
+use crate::action_items::{self, ActionItem};
 use crate::caller_may;
 
 /// The largest `content_json` minutes may hold, serialized as JSON, in bytes (128 KiB): every
@@ -405,37 +406,6 @@ pub async fn find_task<'e>(
     .await
 }
 
-/// A row of `action_items` with its assignee's e-mail.
-#[derive(Debug, Clone, PartialEq, FromRow)]
-pub struct ActionItem {
-    pub id: Uuid,
-    pub meeting_id: Uuid,
-    pub minutes_id: Uuid,
-    /// At most 500 characters.
-    pub title: String,
-    pub description: String,
-    pub assignee_id: Option<Uuid>,
-    pub assignee_email: Option<String>,
-    pub due_date: Option<NaiveDate>,
-    pub priority: Priority,
-    pub status: ItemStatus,
-    /// A JSON array of segment ids.
-    pub source_segment_ids: Value,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-/// The columns of [`ActionItem`] for a query over `action_items a LEFT JOIN users au ON
-/// au.id = a.assignee_id`.
-#[macro_export]
-macro_rules! action_item_columns {
-    () => {
-        "a.id, a.meeting_id, a.minutes_id, a.title, a.description, a.assignee_id, \
-         au.email AS assignee_email, a.due_date, a.priority, a.status, a.source_segment_ids, \
-         a.created_at, a.updated_at"
-    };
-}
-
 /// The action items of `meeting`, oldest first, if `caller` may read it: at most
 /// [`crate::action_items::MAX_PER_MEETING`] (all of them, since no write passes it).
 pub async fn action_items_of<'e>(
@@ -443,19 +413,7 @@ pub async fn action_items_of<'e>(
     caller: Uuid,
     meeting: Uuid,
 ) -> Result<Vec<ActionItem>, sqlx::Error> {
-    sqlx::query_as(concat!(
-        "SELECT ",
-        action_item_columns!(),
-        " FROM action_items a JOIN meetings m ON m.id = a.meeting_id \
-           LEFT JOIN users au ON au.id = a.assignee_id WHERE a.meeting_id = $2 AND ",
-        caller_may!(read, "m.organization_id", "$1"),
-        " ORDER BY a.created_at, a.id LIMIT $3"
-    ))
-    .bind(caller)
-    .bind(meeting)
-    .bind(crate::action_items::MAX_PER_MEETING)
-    .fetch_all(db)
-    .await
+    action_items::list(db, caller, meeting, action_items::MAX_PER_MEETING, 0).await
 }
 
 /// What a generation needs about its meeting.
