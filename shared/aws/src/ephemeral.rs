@@ -195,20 +195,42 @@ impl EphemeralStore {
         now: DateTime<Utc>,
         operation: &'static str,
     ) -> Result<RevocationOutcome, StoreError> {
+        let item = HashMap::from([(REVOKED_AT.to_owned(), n(now.timestamp_millis()))]);
+        Ok(match self.put_new(pk, item, until, operation).await? {
+            PutNew::Written => RevocationOutcome::Revoked,
+            PutNew::Existing(old) => RevocationOutcome::AlreadyRevoked {
+                revoked_at: old
+                    .as_ref()
+                    .and_then(|item| number(item, REVOKED_AT))
+                    .and_then(DateTime::from_timestamp_millis),
+            },
+        })
+    }
+
+    /// Writes the record `pk` (sort key `revoked`, expiring at `until`) with `attributes`
+    /// unless one exists: one conditional write. A refused write answers the existing record
+    /// (read again when DynamoDB did not return it; `None` when it is gone meanwhile).
+    pub(crate) async fn put_new(
+        &self,
+        pk: &str,
+        attributes: HashMap<String, AttributeValue>,
+        until: DateTime<Utc>,
+        operation: &'static str,
+    ) -> Result<PutNew, StoreError> {
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
+            .set_item(Some(attributes))
             .item(PARTITION_KEY, s(pk))
             .item(SORT_KEY, s("revoked"))
             .item(TTL_ATTRIBUTE, n(until.timestamp()))
-            .item(REVOKED_AT, n(now.timestamp_millis()))
             .condition_expression("attribute_not_exists(pk)")
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         let old = match result {
-            Ok(_) => return Ok(RevocationOutcome::Revoked),
+            Ok(_) => return Ok(PutNew::Written),
             Err(err) => match err.as_service_error() {
                 Some(PutItemError::ConditionalCheckFailedException(refused)) => {
                     refused.item.clone()
@@ -216,19 +238,15 @@ impl EphemeralStore {
                 _ => return Err(StoreError::from_sdk(operation, err)),
             },
         };
-        // DynamoDB returns the existing record with the refusal; read it if it did not.
         let old = match old {
             Some(item) => Some(item),
             None => self.get(pk, operation).await?,
         };
-        let revoked_at = old
-            .as_ref()
-            .and_then(|item| number(item, REVOKED_AT))
-            .and_then(DateTime::from_timestamp_millis);
-        Ok(RevocationOutcome::AlreadyRevoked { revoked_at })
+        Ok(PutNew::Existing(old))
     }
 
-    async fn get(
+    /// The record `pk` (sort key `revoked`), read consistently.
+    pub(crate) async fn get(
         &self,
         pk: &str,
         operation: &'static str,
@@ -256,6 +274,13 @@ impl EphemeralStore {
             number(&item, TTL_ATTRIBUTE).is_none_or(|exp| exp > now.timestamp())
         }))
     }
+}
+
+/// How [`EphemeralStore::put_new`] ended.
+pub(crate) enum PutNew {
+    Written,
+    /// Refused: the record there (`None` if it was gone by the time it was read).
+    Existing(Option<HashMap<String, AttributeValue>>),
 }
 
 pub(crate) fn s(value: &str) -> AttributeValue {

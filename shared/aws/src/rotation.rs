@@ -7,14 +7,11 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
-use crate::ephemeral::{
-    EphemeralStore, PARTITION_KEY, SORT_KEY, StoreError, TTL_ATTRIBUTE, n, number, s,
-};
+use crate::ephemeral::{EphemeralStore, PARTITION_KEY, PutNew, SORT_KEY, StoreError, n, number, s};
 
 /// The latest rotation, epoch milliseconds (the attribute revocations always had).
 const ROTATED_AT: &str = "revoked_at";
@@ -85,7 +82,7 @@ impl EphemeralStore {
             (CHILDREN.to_owned(), set(child)),
             (GENERATION.to_owned(), n(1)),
         ]);
-        Ok(match self.put_new(jti, item, until).await? {
+        Ok(match self.put_token(jti, item, until).await? {
             None => Claim::FirstRotation,
             Some(old) => Claim::Seen(record(&old)?),
         })
@@ -163,7 +160,7 @@ impl EphemeralStore {
             (ROTATED_AT.to_owned(), n(now.timestamp_millis())),
             (SUPERSEDED.to_owned(), AttributeValue::Bool(true)),
         ]);
-        Ok(match self.put_new(jti, item, until).await? {
+        Ok(match self.put_token(jti, item, until).await? {
             None => SupersedeOutcome::Superseded,
             Some(old) => match record(&old)? {
                 TokenRecord::Superseded => SupersedeOutcome::AlreadySuperseded,
@@ -174,66 +171,27 @@ impl EphemeralStore {
 
     /// What the store holds for refresh token `jti` (`None`: never presented nor superseded).
     pub async fn token_record(&self, jti: &str) -> Result<Option<TokenRecord>, StoreError> {
-        self.get_record(&pk(jti))
+        self.get(&pk(jti), OPERATION)
             .await?
             .map(|item| record(&item))
             .transpose()
     }
 
-    async fn get_record(
-        &self,
-        key: &str,
-    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
-        let output = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .key(PARTITION_KEY, s(key))
-            .key(SORT_KEY, s(SORT_VALUE))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|err| StoreError::from_sdk(OPERATION, err))?;
-        Ok(output.item)
-    }
-
-    /// Writes `jti`'s record unless it has one; returns the existing record then.
-    async fn put_new(
+    /// Writes `jti`'s record unless it has one; answers the existing record then.
+    async fn put_token(
         &self,
         jti: &str,
         attributes: HashMap<String, AttributeValue>,
         until: DateTime<Utc>,
     ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
-        let key = pk(jti);
-        let result = self
-            .client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(attributes))
-            .item(PARTITION_KEY, s(&key))
-            .item(SORT_KEY, s(SORT_VALUE))
-            .item(TTL_ATTRIBUTE, n(until.timestamp()))
-            .condition_expression("attribute_not_exists(pk)")
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        let old = match result {
-            Ok(_) => return Ok(None),
-            Err(err) => match err.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(refused)) => {
-                    refused.item.clone()
-                }
-                _ => return Err(StoreError::from_sdk(OPERATION, err)),
-            },
-        };
-        if old.is_some() {
-            return Ok(old);
+        match self.put_new(&pk(jti), attributes, until, OPERATION).await? {
+            PutNew::Written => Ok(None),
+            PutNew::Existing(Some(old)) => Ok(Some(old)),
+            PutNew::Existing(None) => Err(StoreError::malformed(
+                OPERATION,
+                "a refused write but no record",
+            )),
         }
-        // DynamoDB returns the existing record with the refusal; read it if it did not.
-        self.get_record(&key)
-            .await?
-            .map(Some)
-            .ok_or_else(|| StoreError::malformed(OPERATION, "a refused write but no record"))
     }
 }
 
