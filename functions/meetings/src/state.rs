@@ -31,7 +31,6 @@ pub struct Uploads {
     pub s3: aws_sdk_s3::Client,
     /// `RECORDINGS_BUCKET`.
     pub bucket: String,
-    pub sqs: aws_sdk_sqs::Client,
     /// `TRANSCRIPTION_QUEUE_URL`: where the recording worker's jobs go.
     pub jobs: JobQueue<TranscribeRecording>,
     /// How long `transcribe/` waits for the worker (`TRANSCRIBE_WAIT_SECONDS`, 0..=25,
@@ -65,7 +64,6 @@ impl Uploads {
         Ok(Self {
             s3: meetin_aws::s3_client(sdk),
             bucket: RecordingsBucket::from_lookup(lookup)?.0,
-            sqs: aws_sdk_sqs::Client::new(sdk),
             jobs: JobQueue::new(
                 aws_sdk_sqs::Client::new(sdk),
                 TranscriptionQueueUrl::from_lookup(lookup)?.0,

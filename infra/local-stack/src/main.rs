@@ -116,7 +116,10 @@ async fn serve(port: u16) -> anyhow::Result<()> {
     let state = meetings::MeetingsState::load_with(&lookup, &sdk, PoolSettings::LOCAL).await?;
     let transcription_state = transcription::TranscriptionState {
         app: state.app.clone(),
-        jobs: transcription::MinutesJobs::new(state.uploads.sqs.clone(), minutes_queue_url.clone()),
+        jobs: transcription::MinutesJobs::new(
+            state.uploads.jobs.sqs().clone(),
+            minutes_queue_url.clone(),
+        ),
     };
     let mut worker =
         recording_worker::Worker::load_with(&lookup, &sdk, PoolSettings::LOCAL).await?;

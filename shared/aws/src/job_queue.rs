@@ -50,11 +50,6 @@ impl<J: JobMessage> JobQueue<J> {
         }
     }
 
-    /// The queue's URL.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
     /// The SQS client it sends with.
     pub fn sqs(&self) -> &aws_sdk_sqs::Client {
         &self.sqs

@@ -147,7 +147,10 @@ impl TestApp {
         let ctx = state.app.clone();
         let transcription = transcription::TranscriptionState {
             app: state.app.clone(),
-            jobs: transcription::MinutesJobs::new(state.uploads.sqs.clone(), minutes_queue_url),
+            jobs: transcription::MinutesJobs::new(
+                state.uploads.jobs.sqs().clone(),
+                minutes_queue_url,
+            ),
         };
         Self {
             app: meetin_local::app(state.clone(), transcription, &cors),

@@ -34,7 +34,7 @@ async fn set_processing_since(app: &TestApp, id: Uuid, minutes_ago: i32, attempt
 
 /// The jobs waiting on `queue`.
 async fn queued(app: &TestApp, queue: &str) -> usize {
-    jobs(&app.uploads.sqs, queue).await.len()
+    jobs(app.uploads.jobs.sqs(), queue).await.len()
 }
 
 #[tokio::test]

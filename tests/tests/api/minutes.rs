@@ -14,10 +14,12 @@ use crate::recordings::meeting;
 /// An app whose minutes queue is its own, so a test counts only its jobs.
 pub(crate) async fn app_with_own_minutes_queue() -> (TestApp, String) {
     let shared = TestApp::spawn().await;
-    let url =
-        meetin_test_support::ensure_job_queue(&shared.uploads.sqs, &unique("meetin-test-mq-"))
-            .await
-            .expect("queue");
+    let url = meetin_test_support::ensure_job_queue(
+        shared.uploads.jobs.sqs(),
+        &unique("meetin-test-mq-"),
+    )
+    .await
+    .expect("queue");
     let app = TestApp::spawn_with(&[("MINUTES_QUEUE_URL", &url)]).await;
     (app, url)
 }
@@ -110,7 +112,7 @@ async fn generate_queues_one_job_and_the_task_reads_queued() {
         .and_then(|s| s.parse().ok())
         .expect("task_id");
 
-    let jobs = minutes_jobs(&app.uploads.sqs, &queue).await;
+    let jobs = minutes_jobs(app.uploads.jobs.sqs(), &queue).await;
     assert_eq!(jobs.len(), 1);
     assert_eq!(
         (
@@ -182,7 +184,11 @@ async fn generate_refusals() {
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{r:?}");
     let r = app.post(&path, json!({}), None).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{r:?}");
-    assert!(minutes_jobs(&app.uploads.sqs, &queue).await.is_empty());
+    assert!(
+        minutes_jobs(app.uploads.jobs.sqs(), &queue)
+            .await
+            .is_empty()
+    );
     assert_eq!(
         app.count(
             "SELECT count(*) FROM minutes_tasks WHERE meeting_id = $1",
@@ -212,7 +218,7 @@ async fn generate_refusals() {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{r:?}");
     // The default language of an `auto` meeting is English.
-    let jobs = minutes_jobs(&app.uploads.sqs, &queue).await;
+    let jobs = minutes_jobs(app.uploads.jobs.sqs(), &queue).await;
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].output_language, OutputLanguage::En);
 }

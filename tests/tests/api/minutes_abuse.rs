@@ -65,7 +65,7 @@ async fn twenty_concurrent_generations_are_one_task_one_job_one_version() {
         );
     }
     assert_eq!(tasks_of(&app, m).await, 1);
-    let jobs = minutes_jobs(&app.uploads.sqs, &queue).await;
+    let jobs = minutes_jobs(app.uploads.jobs.sqs(), &queue).await;
     assert_eq!(jobs.len(), 1, "one job on the queue: {jobs:?}");
     assert_eq!(jobs[0].task_id, first);
 
@@ -79,7 +79,11 @@ async fn twenty_concurrent_generations_are_one_task_one_job_one_version() {
         .post(&generate_path(m), json!({}), Some(&a.access))
         .await;
     assert_eq!((r.status, task_of(&r.body)), (StatusCode::ACCEPTED, first));
-    assert!(minutes_jobs(&app.uploads.sqs, &queue).await.is_empty());
+    assert!(
+        minutes_jobs(app.uploads.jobs.sqs(), &queue)
+            .await
+            .is_empty()
+    );
     sqlx::query("UPDATE minutes_tasks SET status = 'queued', started_at = NULL WHERE id = $1")
         .bind(first)
         .execute(&app.pool)
@@ -99,7 +103,7 @@ async fn twenty_concurrent_generations_are_one_task_one_job_one_version() {
     assert_eq!(r.status, StatusCode::ACCEPTED, "{r:?}");
     assert_ne!(task_of(&r.body), first);
     assert_eq!(tasks_of(&app, m).await, 2);
-    assert_eq!(minutes_jobs(&app.uploads.sqs, &queue).await.len(), 1);
+    assert_eq!(minutes_jobs(app.uploads.jobs.sqs(), &queue).await.len(), 1);
 }
 
 #[tokio::test]
@@ -113,7 +117,7 @@ async fn a_generation_whose_worker_died_no_longer_blocks() {
         .post(&generate_path(m), json!({}), Some(&a.access))
         .await;
     let dead = task_of(&r.body);
-    let old_job = minutes_jobs(&app.uploads.sqs, &queue).await;
+    let old_job = minutes_jobs(app.uploads.jobs.sqs(), &queue).await;
     assert_eq!(old_job.len(), 1);
 
     // GIVEN its worker started it 19 minutes ago (within 900 s + 300 s): it still blocks
@@ -152,7 +156,7 @@ async fn a_generation_whose_worker_died_no_longer_blocks() {
         old["error"],
         "The generation did not finish in time and was replaced by a newer request."
     );
-    let jobs = minutes_jobs(&app.uploads.sqs, &queue).await;
+    let jobs = minutes_jobs(app.uploads.jobs.sqs(), &queue).await;
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].task_id, fresh);
 
@@ -295,7 +299,11 @@ async fn writes_racing_the_meetings_deletion_are_its_404_and_write_nothing() {
         }
     }
     // The generation queued no job.
-    assert!(minutes_jobs(&app.uploads.sqs, &queue).await.is_empty());
+    assert!(
+        minutes_jobs(app.uploads.jobs.sqs(), &queue)
+            .await
+            .is_empty()
+    );
 
     // AND a meeting without minutes: the item's minutes are not half-created
     let m = meeting(&app, &a).await;

@@ -80,7 +80,7 @@ fn start_poller(
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(meetin_local::workers::poll(
         "minutes-worker",
-        app.uploads.sqs.clone(),
+        app.uploads.jobs.sqs().clone(),
         queue.to_owned(),
         move |event| {
             let worker = worker.clone();
@@ -142,7 +142,8 @@ pub(crate) async fn generate(
         .expect("task_id");
     let out = app
         .uploads
-        .sqs
+        .jobs
+        .sqs()
         .receive_message()
         .queue_url(queue)
         .max_number_of_messages(10)
@@ -155,7 +156,8 @@ pub(crate) async fn generate(
     let body = messages[0].body().expect("body").to_owned();
     for m in messages {
         app.uploads
-            .sqs
+            .jobs
+            .sqs()
             .delete_message()
             .queue_url(queue)
             .receipt_handle(m.receipt_handle.unwrap_or_default())
@@ -439,7 +441,8 @@ async fn a_poison_minutes_job_reaches_the_dead_letter_queue_after_three_receives
     let worker = std::sync::Arc::new(app.minutes_worker(&[("MINUTES_QUEUE_URL", &queue)]).await);
     let stop = start_poller(&app, worker, &queue);
     app.uploads
-        .sqs
+        .jobs
+        .sqs()
         .send_message()
         .queue_url(&queue)
         .message_body(r#"{"type":"generate_minutes","version":9}"#)
@@ -451,7 +454,8 @@ async fn a_poison_minutes_job_reaches_the_dead_letter_queue_after_three_receives
     for _ in 0..60 {
         let out = app
             .uploads
-            .sqs
+            .jobs
+            .sqs()
             .receive_message()
             .queue_url(&dlq)
             .wait_time_seconds(1)

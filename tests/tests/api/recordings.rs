@@ -15,7 +15,7 @@ use crate::helpers::{Account, TestApp, random_ip, unique};
 /// An app whose transcription queue is its own, so a test counts only its jobs.
 pub(crate) async fn app_with_own_queue() -> (TestApp, String) {
     let shared = TestApp::spawn().await;
-    let sqs = shared.uploads.sqs.clone();
+    let sqs = shared.uploads.jobs.sqs().clone();
     let url = meetin_test_support::ensure_transcription_queue(&sqs, &unique("meetin-test-tq-"))
         .await
         .expect("queue");
@@ -147,7 +147,7 @@ async fn presigned_put_then_complete_marks_uploaded_and_queues_one_job() {
     assert_eq!(r.body["mime_type"], "audio/wav");
     assert_eq!(status_of(&app, id).await, "uploaded");
 
-    let queued = jobs(&app.uploads.sqs, &queue).await;
+    let queued = jobs(app.uploads.jobs.sqs(), &queue).await;
     assert_eq!(queued.len(), 1, "{queued:?}");
     assert_eq!(
         (
@@ -182,7 +182,7 @@ async fn both_complete_paths_and_the_default_webm() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
     assert_eq!(status_of(&app, id).await, "uploaded");
-    assert_eq!(jobs(&app.uploads.sqs, &queue).await.len(), 1);
+    assert_eq!(jobs(app.uploads.jobs.sqs(), &queue).await.len(), 1);
 }
 
 /// Each case: what initiate declares, what is PUT (if anything), the complete body, and the
@@ -284,7 +284,7 @@ async fn rejections_are_400s_and_nothing_is_uploaded() {
         );
         assert_eq!(status_of(&app, id).await, "created");
     }
-    assert_eq!(jobs(&app.uploads.sqs, &queue).await.len(), 0);
+    assert_eq!(jobs(app.uploads.jobs.sqs(), &queue).await.len(), 0);
 }
 
 pub(crate) fn multipart(

@@ -33,7 +33,7 @@ pub(crate) fn start_poller(app: &TestApp, worker: recording_worker::Worker, queu
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(meetin_local::workers::poll(
         "recording-worker",
-        app.uploads.sqs.clone(),
+        app.uploads.jobs.sqs().clone(),
         queue.to_owned(),
         move |event| {
             let worker = worker.clone();
@@ -457,7 +457,7 @@ async fn a_poison_message_reaches_the_dead_letter_queue_after_three_receives() {
     let (app, queue) = app_with_own_queue().await;
     let deepgram = FakeDeepgram::start().await.expect("fake Deepgram");
     let _poller = start_poller(&app, app.worker(&deepgram, DEFAULT_KEY).await, &queue);
-    let sqs = &app.uploads.sqs;
+    let sqs = app.uploads.jobs.sqs();
     sqs.send_message()
         .queue_url(&queue)
         .message_body("not a job")
