@@ -104,20 +104,12 @@ impl<'s> AudioStream<'s> {
         source: Box<dyn MediaSource + 's>,
         max_duration_ms: u64,
     ) -> Result<Self, WhisperError> {
-        let (format, track_id) = open_track(source)?;
-        let track = format
-            .tracks()
-            .iter()
-            .find(|t| t.id == track_id)
-            .ok_or(WhisperError::NoAudioTrack)?;
-        let Some(CodecParameters::Audio(params)) = &track.codec_params else {
-            return Err(WhisperError::NoAudioTrack);
-        };
-        let decoder = guarded("opening the decoder", || {
-            CODECS
-                .make_audio_decoder(params, &AudioDecoderOptions::default())
-                .map_err(|e| WhisperError::UnsupportedCodec(e.to_string()))
-        })?;
+        let OpenTrack {
+            format,
+            track_id,
+            decoder,
+            ..
+        } = open_track(source)?;
         Ok(Self {
             format,
             decoder,
@@ -273,26 +265,14 @@ pub fn measure(
     source: Box<dyn MediaSource + '_>,
     max_duration_ms: u64,
 ) -> Result<Measured, WhisperError> {
-    let (mut format, track_id) = open_track(source)?;
-    let track = format
-        .tracks()
-        .iter()
-        .find(|t| t.id == track_id)
-        .ok_or(WhisperError::NoAudioTrack)?;
-    // The decoder's own checks of its configuration (e.g. Vorbis: at most 32 channels), as
-    // transcription would meet them.
-    if let Some(CodecParameters::Audio(params)) = &track.codec_params {
-        guarded("opening the decoder", || {
-            CODECS
-                .make_audio_decoder(params, &AudioDecoderOptions::default())
-                .map(drop)
-                .map_err(|e| WhisperError::UnsupportedCodec(e.to_string()))
-        })?;
-    }
-    let time_base = track.time_base.or_else(|| match &track.codec_params {
-        Some(CodecParameters::Audio(p)) => p.sample_rate.and_then(TimeBase::try_from_recip),
-        _ => None,
-    });
+    // The decoder is opened too, for its own checks of its configuration (e.g. Vorbis: at
+    // most 32 channels), as transcription would meet them.
+    let OpenTrack {
+        mut format,
+        track_id,
+        time_base,
+        ..
+    } = open_track(source)?;
     let Some(time_base) = time_base else {
         return Err(WhisperError::Undecodable(
             "the audio track has no time base".into(),
@@ -340,11 +320,17 @@ pub fn measure(
     })
 }
 
-/// Probes `source` and checks what its default audio track declares; the reader and the
-/// track's id.
-fn open_track<'s>(
-    source: Box<dyn MediaSource + 's>,
-) -> Result<(Box<dyn FormatReader + 's>, u32), WhisperError> {
+/// A probed container, its default audio track (checked) and that track's decoder.
+struct OpenTrack<'s> {
+    format: Box<dyn FormatReader + 's>,
+    track_id: u32,
+    /// The track's time base, else one tick per sample.
+    time_base: Option<TimeBase>,
+    decoder: Box<dyn AudioDecoder>,
+}
+
+/// Probes `source`, checks what its default audio track declares and opens its decoder.
+fn open_track<'s>(source: Box<dyn MediaSource + 's>) -> Result<OpenTrack<'s>, WhisperError> {
     let stream = MediaSourceStream::new(source, MediaSourceStreamOptions::default());
     if stream.byte_len() == Some(0) {
         return Err(WhisperError::EmptyAudio);
@@ -366,8 +352,21 @@ fn open_track<'s>(
         return Err(WhisperError::NoAudioTrack);
     };
     check_declared(params)?;
+    let decoder = guarded("opening the decoder", || {
+        CODECS
+            .make_audio_decoder(params, &AudioDecoderOptions::default())
+            .map_err(|e| WhisperError::UnsupportedCodec(e.to_string()))
+    })?;
     let track_id = track.id;
-    Ok((format, track_id))
+    let time_base = track
+        .time_base
+        .or_else(|| params.sample_rate.and_then(TimeBase::try_from_recip));
+    Ok(OpenTrack {
+        format,
+        track_id,
+        time_base,
+        decoder,
+    })
 }
 
 /// Refuses what a track declares outside [`limits`] (an absent value is checked when the
