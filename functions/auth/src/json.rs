@@ -468,7 +468,8 @@ mod tests {
     /// Each documented maxLength is the limit its parser enforces.
     #[test]
     fn schema_limits_are_the_parsers() {
-        let doc = serde_json::to_value(crate::openapi()).expect("document");
+        let doc = serde_json::to_value(<crate::Api as meetin_http::HttpFunction>::openapi())
+            .expect("document");
         let max = |schema: &str, field: &str| {
             doc["components"]["schemas"][schema]["properties"][field]["maxLength"].as_u64()
         };

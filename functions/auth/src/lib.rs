@@ -17,9 +17,9 @@ pub mod json;
 pub mod organizations;
 pub mod rotation;
 
-use axum::Router;
 use axum::response::{Html, IntoResponse};
 use http::header;
+use meetin_http::HttpFunction;
 use meetin_http::{AnonRateLimit, AppContext};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -27,49 +27,45 @@ use utoipa_axum::routes;
 /// The committed OpenAPI document of the whole API (regenerated and checked by the tests).
 pub const OPENAPI_JSON: &str = include_str!("../../../docs/openapi.json");
 
-/// The route table.
-fn api() -> OpenApiRouter<AppContext> {
-    use accounts as a;
-    use invitations as i;
-    use organizations as o;
-    meetin_http::api::router()
-        .routes(routes!(a::register))
-        .routes(routes!(a::login))
-        .routes(routes!(a::refresh))
-        .routes(routes!(a::logout))
-        .routes(routes!(a::change_password))
-        .routes(routes!(a::profile))
-        .routes(routes!(o::list, o::create))
-        .routes(routes!(o::detail, o::replace, o::update, o::delete))
-        .routes(routes!(o::members, o::add_member))
-        .routes(routes!(o::change_role, o::remove_member))
-        .routes(routes!(o::leave))
-        .routes(routes!(i::list))
-        .routes(routes!(i::accept))
-        .routes(routes!(i::decline))
-        .routes(routes!(root))
-        .routes(routes!(schema))
-}
+/// The `auth` function.
+pub struct Api;
 
-/// This function's routes with its state, ready to merge (the local stack) or finish.
-pub fn routes(state: AppContext) -> Router {
-    router().with_state(state)
-}
+impl HttpFunction for Api {
+    const NAME: &'static str = "auth";
+    type State = AppContext;
 
-/// The routes before their state is attached (see `main.rs`: built during the start-up's
-/// secret reads).
-pub fn router() -> Router<AppContext> {
-    meetin_http::api::stateless(api())
-}
+    /// The shared context alone.
+    async fn state(
+        app: AppContext,
+        _: meetin_core::settings::Lookup<'_>,
+        _: &meetin_aws::aws_config::SdkConfig,
+    ) -> anyhow::Result<AppContext> {
+        Ok(app)
+    }
 
-/// What the Lambda serves.
-pub fn app(state: AppContext) -> Router {
-    meetin_http::finish_router(routes(state))
-}
-
-/// This function's part of the OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    meetin_http::api::document(api())
+    /// The route table.
+    fn api() -> OpenApiRouter<AppContext> {
+        use accounts as a;
+        use invitations as i;
+        use organizations as o;
+        meetin_http::api::router()
+            .routes(routes!(a::register))
+            .routes(routes!(a::login))
+            .routes(routes!(a::refresh))
+            .routes(routes!(a::logout))
+            .routes(routes!(a::change_password))
+            .routes(routes!(a::profile))
+            .routes(routes!(o::list, o::create))
+            .routes(routes!(o::detail, o::replace, o::update, o::delete))
+            .routes(routes!(o::members, o::add_member))
+            .routes(routes!(o::change_role, o::remove_member))
+            .routes(routes!(o::leave))
+            .routes(routes!(i::list))
+            .routes(routes!(i::accept))
+            .routes(routes!(i::decline))
+            .routes(routes!(root))
+            .routes(routes!(schema))
+    }
 }
 
 /// Tells load balancers and people that the service is up.

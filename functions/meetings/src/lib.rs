@@ -20,45 +20,44 @@ pub mod speakers;
 pub mod state;
 pub mod transcribe;
 
-use axum::Router;
+use meetin_http::HttpFunction;
 pub use state::{MeetingsState, Uploads};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// The route table.
-fn api() -> OpenApiRouter<MeetingsState> {
-    use meetings as m;
-    meetin_http::api::router()
-        .routes(routes!(m::list, m::create))
-        .routes(routes!(m::detail, m::replace, m::update, m::delete))
-        .routes(routes!(live::start))
-        .routes(routes!(live::stop))
-        .routes(routes!(live::status))
-        .routes(routes!(speakers::rename))
-        .routes(routes!(recordings::initiate))
-        .routes(routes!(recordings::upload))
-        .routes(routes!(recordings::complete))
-        .routes(routes!(recordings::complete_under_meetings))
-        .routes(routes!(transcribe::transcribe))
-}
+/// The `meetings` function.
+pub struct Api;
 
-/// This function's routes with its state, ready to merge (the local stack) or finish.
-pub fn routes(state: MeetingsState) -> Router {
-    router().with_state(state)
-}
+impl HttpFunction for Api {
+    const NAME: &'static str = "meetings";
+    type State = MeetingsState;
 
-/// The routes before their state is attached (see `main.rs`: built during the start-up's
-/// secret reads).
-pub fn router() -> Router<MeetingsState> {
-    meetin_http::api::stateless(api())
-}
+    /// The shared context and the upload clients ([`Uploads::load`]).
+    async fn state(
+        app: meetin_http::AppContext,
+        lookup: meetin_core::settings::Lookup<'_>,
+        sdk: &meetin_aws::aws_config::SdkConfig,
+    ) -> anyhow::Result<MeetingsState> {
+        Ok(MeetingsState {
+            uploads: Uploads::load(lookup, sdk)?,
+            app,
+        })
+    }
 
-/// What the Lambda serves.
-pub fn app(state: MeetingsState) -> Router {
-    meetin_http::finish_router(routes(state))
-}
-
-/// This function's part of the OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    meetin_http::api::document(api())
+    /// The route table.
+    fn api() -> OpenApiRouter<MeetingsState> {
+        use meetings as m;
+        meetin_http::api::router()
+            .routes(routes!(m::list, m::create))
+            .routes(routes!(m::detail, m::replace, m::update, m::delete))
+            .routes(routes!(live::start))
+            .routes(routes!(live::stop))
+            .routes(routes!(live::status))
+            .routes(routes!(speakers::rename))
+            .routes(routes!(recordings::initiate))
+            .routes(routes!(recordings::upload))
+            .routes(routes!(recordings::complete))
+            .routes(routes!(recordings::complete_under_meetings))
+            .routes(routes!(transcribe::transcribe))
+    }
 }

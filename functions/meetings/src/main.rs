@@ -4,14 +4,8 @@
 // its layout needs more than the default 128 query levels. Compile time only.
 #![recursion_limit = "256"]
 
-use meetin_data::PoolSettings;
-
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     meetin_core::telemetry::init();
-    meetin_http::run_function(
-        || meetings::MeetingsState::from_env(PoolSettings::LAMBDA),
-        meetings::router,
-    )
-    .await
+    meetin_http::function::run::<meetings::Api>().await
 }

@@ -19,205 +19,49 @@
 //! for every other failure (refusal, truncation, content filter, quota, bad request), the task
 //! is `failed` with the reason.
 
+mod deps;
+
 use std::time::Duration;
 
-use meetin_aws::aws_sdk_sqs;
-use meetin_core::settings::Lookup;
-use meetin_core::{DatabaseTarget, Setting};
-use meetin_data::PgPool;
 use meetin_data::minutes::{self, GeneratedItem, GeneratedMinutes, TaskMeeting, TaskStart};
 use meetin_messages::jobs::{GenerateMinutes, MAX_RECEIVES};
-use meetin_minutes::{
-    EngineError, Generated, Line, LlmEngine, MeetingInfo, OfflineEngine, StructuredChat, Usage,
-};
-use meetin_openai::{ChatClient, Provider, StructuredRequest};
+use meetin_minutes::{Generated, Line, MeetingInfo};
 use meetin_vocab::TaskStatus;
-use meetin_worker::lambda_runtime::{self, LambdaEvent};
-use meetin_worker::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use meetin_worker::{Concurrency, Retries};
+use meetin_worker::{Concurrency, Retries, SqsWorker};
 
+pub use deps::{Engine, OpenAiChat, Worker};
 pub use meetin_worker::Outcome;
 
 /// The first retry's delay; each later receive doubles it.
 pub const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_secs(30);
 
-/// [`StructuredChat`] over the OpenAI / Azure OpenAI client.
-pub struct OpenAiChat(pub ChatClient);
+impl SqsWorker for Worker {
+    const NAME: &'static str = "minutes-worker";
+    /// One record at a time: each may hold an LLM call for minutes.
+    const CONCURRENCY: Concurrency = Concurrency::Sequential;
+    type Job = GenerateMinutes;
 
-impl StructuredChat for OpenAiChat {
-    fn model(&self) -> String {
-        self.0.model_label()
+    fn retries(&self) -> &Retries {
+        &self.retries
     }
 
-    async fn complete(
-        &self,
-        system: &str,
-        user: &str,
-        schema_name: &str,
-        schema: &serde_json::Value,
-        max_completion_tokens: u32,
-    ) -> Result<(serde_json::Value, Usage), EngineError> {
-        let request = StructuredRequest {
-            system,
-            user,
-            schema_name,
-            schema,
-            max_completion_tokens,
-            temperature: Some(0.2),
-        };
-        match self.0.structured(&request).await {
-            Ok(response) => Ok((
-                response.content,
-                Usage {
-                    prompt_tokens: response.usage.prompt_tokens,
-                    completion_tokens: response.usage.completion_tokens,
-                },
-            )),
-            Err(err) => Err(EngineError {
-                retryable: err.is_retryable(),
-                reason: err.to_string(),
-            }),
-        }
+    fn retries_mut(&mut self) -> &mut Retries {
+        &mut self.retries
     }
-}
 
-/// The engine minutes are written with.
-pub enum Engine {
-    /// OpenAI or Azure OpenAI.
-    Llm(Box<LlmEngine<OpenAiChat>>),
-    /// No key configured: deterministic, labelled with its name.
-    Offline(OfflineEngine),
-}
-
-impl Engine {
-    /// The LLM engine when a provider is configured, else the offline one.
-    pub fn from_provider(provider: Option<Provider>) -> Self {
-        match provider {
-            Some(provider) => Self::Llm(Box::new(LlmEngine::new(OpenAiChat(ChatClient::new(
-                provider,
-                reqwest::Client::new(),
-            ))))),
-            None => Self::Offline(OfflineEngine::default()),
+    fn describe(&self) -> String {
+        match &self.engine {
+            Engine::Llm(_) => format!("{} (an LLM key is configured)", self.engine.model()),
+            Engine::Offline(_) => format!(
+                "OFFLINE ({}): no OPENAI_API_KEY or AZURE_OPENAI_*; deterministic minutes from cue phrases. Set a key for LLM minutes.",
+                self.engine.model()
+            ),
         }
     }
 
-    /// What `generated_by_model` will say.
-    pub fn model(&self) -> String {
-        use meetin_minutes::Engine as _;
-        match self {
-            Self::Llm(e) => e.model(),
-            Self::Offline(e) => e.model(),
-        }
+    async fn run(&self, job: GenerateMinutes, receive: u32) -> Outcome {
+        run(&job, receive, self).await
     }
-
-    async fn generate(
-        &self,
-        meeting: &MeetingInfo,
-        lines: &[Line],
-    ) -> Result<Generated, EngineError> {
-        match self {
-            Self::Llm(e) => meetin_minutes::generate(e.as_ref(), meeting, lines).await,
-            Self::Offline(e) => meetin_minutes::generate(e, meeting, lines).await,
-        }
-    }
-}
-
-/// What the worker needs, built once per cold start.
-pub struct Worker {
-    pub pool: PgPool,
-    /// The back-off of a retried record on `MINUTES_QUEUE_URL` (first delay
-    /// [`DEFAULT_RETRY_BACKOFF`]).
-    pub retries: Retries,
-    pub engine: Engine,
-}
-
-impl Worker {
-    /// The worker for settings read through `lookup`: the AWS endpoint, the database (URL or
-    /// RDS secret), `MINUTES_QUEUE_URL` (optional), and the LLM (`OPENAI_API_KEY` /
-    /// `AZURE_OPENAI_*`, or `LLM_SECRET_ID` naming a secret with those keys as JSON; none: the
-    /// offline engine).
-    pub async fn load(
-        lookup: Lookup<'_>,
-        pool_settings: meetin_data::PoolSettings,
-    ) -> anyhow::Result<Self> {
-        let sdk = meetin_aws::sdk_config_from(lookup).await?;
-        Self::load_with(lookup, &sdk, pool_settings).await
-    }
-
-    /// [`Worker::load`] with an SDK configuration the caller already loaded (the local
-    /// stack shares one between its functions and workers).
-    pub async fn load_with(
-        lookup: Lookup<'_>,
-        sdk: &meetin_aws::aws_config::SdkConfig,
-        pool_settings: meetin_data::PoolSettings,
-    ) -> anyhow::Result<Self> {
-        let database = DatabaseTarget::from_lookup(lookup)?;
-        let queue_url = lookup("MINUTES_QUEUE_URL").filter(|u| !u.trim().is_empty());
-        let secrets = meetin_aws::aws_sdk_secretsmanager::Client::new(sdk);
-        let llm_secret = async {
-            match lookup("LLM_SECRET_ID").filter(|s| !s.trim().is_empty()) {
-                Some(id) => meetin_aws::secrets::json_fields(&secrets, &id)
-                    .await
-                    .map(Some),
-                None => Ok(None),
-            }
-        };
-        let (url, secret) = tokio::try_join!(
-            meetin_aws::secrets::database_url(&secrets, &database),
-            llm_secret
-        )?;
-        // The secret's keys (e.g. OPENAI_API_KEY) fill what the environment leaves unset.
-        let with_secret = |name: &str| {
-            lookup(name)
-                .filter(|v| !v.trim().is_empty())
-                .or_else(|| secret.as_ref().and_then(|s| s.get(name).cloned()))
-        };
-        let provider = meetin_openai::provider_from_lookup(&with_secret)
-            .map_err(|e| anyhow::anyhow!("LLM settings: {e}"))?;
-        Ok(Self {
-            pool: meetin_data::connect_lazy(&url, pool_settings)?,
-            retries: Retries {
-                sqs: aws_sdk_sqs::Client::new(sdk),
-                queue_url,
-                backoff: DEFAULT_RETRY_BACKOFF,
-            },
-            engine: Engine::from_provider(provider),
-        })
-    }
-
-    /// [`Worker::load`] from the process environment.
-    pub async fn from_env(pool_settings: meetin_data::PoolSettings) -> anyhow::Result<Self> {
-        Self::load(&|name| std::env::var(name).ok(), pool_settings).await
-    }
-}
-
-/// The Lambda handler: each record on its own, one after the other (each may hold an LLM
-/// call for minutes; [`meetin_worker::handle`]); the ids to deliver again as
-/// `batchItemFailures`.
-pub async fn handle(
-    event: LambdaEvent<SqsEvent>,
-    worker: &Worker,
-) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    meetin_worker::handle(
-        event,
-        &worker.retries,
-        Concurrency::Sequential,
-        |job, receive| run_job(job, receive, worker),
-    )
-    .await
-}
-
-/// One record through the skeleton ([`meetin_worker::process`]): how it ended (the
-/// benchmark times this).
-pub async fn process(record: &SqsMessage, worker: &Worker) -> Outcome {
-    meetin_worker::process(record, &worker.retries, |job, receive| {
-        run_job(job, receive, worker)
-    })
-    .await
-}
-
-async fn run_job(job: GenerateMinutes, receive: u32, worker: &Worker) -> Outcome {
-    run(&job, receive, worker).await
 }
 
 /// Steps 2 to 4 for one job on its `receive`-th delivery.

@@ -1,11 +1,11 @@
 //! Lambda entry point of `minutes-worker`: wiring only.
 
-use meetin_data::PoolSettings;
-use meetin_worker::lambda_runtime::{self, service_fn};
+// The start-up future nests deep (from_env, load, load_with, the joined secret reads): its
+// layout needs more than the default 128 query levels. Compile time only.
+#![recursion_limit = "256"]
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
+async fn main() -> Result<(), meetin_worker::lambda_runtime::Error> {
     meetin_core::telemetry::init();
-    let worker = minutes_worker::Worker::from_env(PoolSettings::LAMBDA).await?;
-    lambda_runtime::run(service_fn(|event| minutes_worker::handle(event, &worker))).await
+    meetin_worker::run::<minutes_worker::Worker>().await
 }

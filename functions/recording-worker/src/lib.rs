@@ -1,7 +1,7 @@
 //! `recording-worker`: the SQS consumer of `transcribe_recording` jobs (contract §4.1, §4.2;
 //! docs/api-decisions.md, "Recording transcription").
 //!
-//! For each record of an [`SqsEvent`], on its own (one bad body never fails its neighbours):
+//! For each record of an SQS event (the skeleton, [`meetin_worker::handle_batch`]), on its own (one bad body never fails its neighbours):
 //!
 //! 1. parse the body as a [`TranscribeRecording`]; a body that cannot be one is **poison**: it is
 //!    reported as a batch item failure (with the retry backoff) and reaches the dead-letter
@@ -14,7 +14,7 @@
 //!    bits) and it must last at most [`Worker::max_duration_ms`]
 //!    (`MAX_RECORDING_DURATION_SECONDS`, 4 hours by default); otherwise it fails at once,
 //!    before any transcription is paid for;
-//! 4. transcribe it with the [`Engine`] the settings chose ([`TranscriptionProvider`]):
+//! 4. transcribe it with the [`Engine`] the settings chose (`TRANSCRIPTION_PROVIDER`):
 //!    - **Deepgram**: send its pre-recorded API a presigned S3 GET URL of the object (nova-3,
 //!      diarization, utterances, punctuation, smart formatting, the meeting's language or
 //!      language detection);
@@ -36,28 +36,24 @@
 //! once the claim is older than the worker's longest run, takes it again, and a claim past
 //! [`transcripts::MAX_TRANSCRIPTION_ATTEMPTS`] fails it instead.
 
+mod deps;
+
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
+use meetin_aws::aws_sdk_s3;
 use meetin_aws::aws_sdk_s3::presigning::PresigningConfig;
-use meetin_aws::{aws_sdk_s3, aws_sdk_sqs};
-use meetin_core::settings::Lookup;
-use meetin_core::{
-    DatabaseTarget, DeepgramSettings, RecordingsBucket, Setting, TranscriptionProvider,
-};
-use meetin_data::PgPool;
 use meetin_data::transcripts::{self, Claim, NewRecordingTranscript};
 use meetin_deepgram::{DeepgramClient, DeepgramError, PrerecordedOptions};
 use meetin_messages::jobs::{MAX_RECEIVES, TranscribeRecording};
 use meetin_messages::transcript::Transcription;
 use meetin_vocab::{LanguagePreference, RecordingStatus};
 use meetin_whisper::{WhisperEngine, WhisperError};
-use meetin_worker::lambda_runtime::{self, LambdaEvent};
-use meetin_worker::sqs::{SqsBatchResponse, SqsEvent};
-use meetin_worker::{Concurrency, Retries};
+use meetin_worker::{Concurrency, Retries, SqsWorker};
+use std::sync::Arc;
 use uuid::Uuid;
 
+pub use deps::{Engine, Worker};
 pub use meetin_worker::Outcome;
 
 /// How long the presigned GET URL Deepgram fetches the audio with is valid. Deepgram fetches
@@ -74,166 +70,30 @@ pub const PROVIDER: &str = "deepgram";
 /// `transcripts.provider` of what the embedded Whisper engine transcribed.
 pub const WHISPER_PROVIDER: &str = meetin_whisper::PROVIDER;
 
-/// What turns a recording into text, chosen once per cold start.
-#[derive(Clone)]
-pub enum Engine {
-    /// Deepgram's pre-recorded API, fetching a presigned URL.
-    Deepgram(DeepgramClient),
-    /// The embedded Whisper tiny.en model (one per process; transcriptions run one at a time).
-    Whisper(Arc<WhisperEngine>),
-}
+impl SqsWorker for Worker {
+    const NAME: &'static str = "recording-worker";
+    /// Every record at once: each waits on S3 and Deepgram (Whisper runs one at a time).
+    const CONCURRENCY: Concurrency = Concurrency::Concurrent;
+    type Job = TranscribeRecording;
 
-impl Engine {
-    /// `transcripts.provider` of what this engine stores.
-    pub fn provider(&self) -> &'static str {
-        match self {
-            Self::Deepgram(_) => PROVIDER,
-            Self::Whisper(_) => WHISPER_PROVIDER,
+    fn retries(&self) -> &Retries {
+        &self.retries
+    }
+
+    fn retries_mut(&mut self) -> &mut Retries {
+        &mut self.retries
+    }
+
+    fn describe(&self) -> String {
+        match &self.engine {
+            Engine::Whisper(_) => "WHISPER tiny.en, offline in the worker (no DEEPGRAM_API_KEY): English, one speaker. Set DEEPGRAM_API_KEY for Deepgram (diarization, languages).".to_owned(),
+            Engine::Deepgram(client) => format!("Deepgram at {}", client.endpoint()),
         }
     }
-}
 
-impl std::fmt::Debug for Engine {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Deepgram(_) => f.write_str("Engine::Deepgram"),
-            Self::Whisper(engine) => f.debug_tuple("Engine::Whisper").field(engine).finish(),
-        }
+    async fn run(&self, job: TranscribeRecording, receive: u32) -> Outcome {
+        transcribe(&job, receive, self).await
     }
-}
-
-/// What the worker needs, built once per cold start.
-#[derive(Clone)]
-pub struct Worker {
-    pub pool: PgPool,
-    /// Presigns the GET Deepgram fetches; downloads the object for Whisper.
-    pub s3: aws_sdk_s3::Client,
-    /// `RECORDINGS_BUCKET`: the only bucket the worker reads, whatever a job names.
-    pub bucket: String,
-    /// The back-off of a retried record on `TRANSCRIPTION_QUEUE_URL` (first delay
-    /// [`DEFAULT_RETRY_BACKOFF`]); without the URL, SQS's visibility timeout alone spaces the
-    /// attempts.
-    pub retries: Retries,
-    pub engine: Engine,
-    /// The longest recording transcribed, in ms (`MAX_RECORDING_DURATION_SECONDS`, default
-    /// [`meetin_whisper::DEFAULT_MAX_DURATION_MS`]); a longer one fails before transcription.
-    pub max_duration_ms: u64,
-}
-
-/// `MAX_RECORDING_DURATION_SECONDS`: a whole number of seconds from 1 to 86,400 (the
-/// `recordings.duration_ms` column's 24 h); unset, 4 hours.
-pub fn max_duration_ms(lookup: Lookup<'_>) -> anyhow::Result<u64> {
-    let Some(raw) = lookup("MAX_RECORDING_DURATION_SECONDS").filter(|v| !v.trim().is_empty())
-    else {
-        return Ok(meetin_whisper::DEFAULT_MAX_DURATION_MS);
-    };
-    match raw.trim().parse::<u64>() {
-        Ok(seconds) if (1..=86_400).contains(&seconds) => Ok(seconds * 1000),
-        _ => Err(anyhow::anyhow!(
-            "MAX_RECORDING_DURATION_SECONDS: {raw:?} is not a whole number of seconds from 1 to 86400"
-        )),
-    }
-}
-
-impl Worker {
-    /// The worker for settings read through `lookup`: the AWS endpoint, the database (URL or
-    /// RDS secret), `RECORDINGS_BUCKET`, `TRANSCRIPTION_QUEUE_URL` (optional) and the engine
-    /// ([`TranscriptionProvider`]): Deepgram ([`DeepgramSettings`]; its key secret is read
-    /// beside the database's) or Whisper, whose model (`WHISPER_MODEL_PATH`, default the
-    /// provisioning cache) is loaded here; a missing model fails the start with a message
-    /// naming `infra/local/whisper-model.sh`, never a fallback.
-    pub async fn load(
-        lookup: Lookup<'_>,
-        pool_settings: meetin_data::PoolSettings,
-    ) -> anyhow::Result<Self> {
-        let sdk = meetin_aws::sdk_config_from(lookup).await?;
-        Self::load_with(lookup, &sdk, pool_settings).await
-    }
-
-    /// [`Worker::load`] with an SDK configuration the caller already loaded (the local
-    /// stack shares one between its functions and workers).
-    pub async fn load_with(
-        lookup: Lookup<'_>,
-        sdk: &meetin_aws::aws_config::SdkConfig,
-        pool_settings: meetin_data::PoolSettings,
-    ) -> anyhow::Result<Self> {
-        let database = DatabaseTarget::from_lookup(lookup)?;
-        let provider = TranscriptionProvider::from_lookup(lookup)?;
-        let bucket = RecordingsBucket::from_lookup(lookup)?.0;
-        let queue_url = lookup("TRANSCRIPTION_QUEUE_URL").filter(|u| !u.trim().is_empty());
-        let max_duration_ms = max_duration_ms(lookup)?;
-        let secrets = meetin_aws::aws_sdk_secretsmanager::Client::new(sdk);
-        let (url, engine) = match provider {
-            TranscriptionProvider::Deepgram => {
-                let deepgram = DeepgramSettings::from_lookup(lookup)?;
-                let (url, key) = tokio::try_join!(
-                    meetin_aws::secrets::database_url(&secrets, &database),
-                    meetin_aws::secrets::deepgram_api_key(&secrets, &deepgram.key),
-                )?;
-                let base_url = deepgram
-                    .base_url
-                    .as_deref()
-                    .unwrap_or(meetin_deepgram::DEFAULT_BASE_URL);
-                let base_url = url::Url::parse(base_url)
-                    .map_err(|e| anyhow::anyhow!("DEEPGRAM_BASE_URL is not a URL: {e}"))?;
-                let client = DeepgramClient::new(base_url, key, reqwest::Client::new());
-                (url, Engine::Deepgram(client))
-            }
-            TranscriptionProvider::Whisper => {
-                let path = meetin_whisper::model_path(lookup).ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "TRANSCRIPTION_PROVIDER is whisper but neither WHISPER_MODEL_PATH nor HOME is set"
-                    )
-                })?;
-                let (url, engine) = tokio::join!(
-                    meetin_aws::secrets::database_url(&secrets, &database),
-                    load_whisper(path),
-                );
-                let (url, engine) = (url?, engine?.with_max_duration_ms(max_duration_ms));
-                (url, Engine::Whisper(Arc::new(engine)))
-            }
-        };
-        Ok(Self {
-            pool: meetin_data::connect_lazy(&url, pool_settings)?,
-            s3: meetin_aws::s3_client(sdk),
-            bucket,
-            retries: Retries {
-                sqs: aws_sdk_sqs::Client::new(sdk),
-                queue_url,
-                backoff: DEFAULT_RETRY_BACKOFF,
-            },
-            engine,
-            max_duration_ms,
-        })
-    }
-
-    /// [`Worker::load`] from the process environment.
-    pub async fn from_env(pool_settings: meetin_data::PoolSettings) -> anyhow::Result<Self> {
-        Self::load(&|name| std::env::var(name).ok(), pool_settings).await
-    }
-}
-
-/// Loads the Whisper model on a blocking thread (about a second of file reading).
-async fn load_whisper(path: PathBuf) -> anyhow::Result<WhisperEngine> {
-    tokio::task::spawn_blocking(move || WhisperEngine::load(path))
-        .await
-        .map_err(|e| anyhow::anyhow!("loading the Whisper model: {e}"))?
-        .map_err(anyhow::Error::from)
-}
-
-/// The Lambda handler: every record on its own, concurrently ([`meetin_worker::handle`]);
-/// the ids of those to deliver again as `batchItemFailures`.
-pub async fn handle(
-    event: LambdaEvent<SqsEvent>,
-    worker: &Worker,
-) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    meetin_worker::handle(
-        event,
-        &worker.retries,
-        Concurrency::Concurrent,
-        |job: TranscribeRecording, receive| async move { transcribe(&job, receive, worker).await },
-    )
-    .await
 }
 
 /// Steps 2 to 4 for one job on its `receive`-th delivery.

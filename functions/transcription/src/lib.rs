@@ -28,12 +28,12 @@ pub mod state;
 pub use state::{MinutesJobs, TranscriptionState};
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 
 use meetin_core::Access;
 use meetin_data::transcripts::{self, SegmentRow, TranscriptWithSegments};
+use meetin_http::HttpFunction;
 use meetin_http::docs::{DetailBody, FieldErrorsBody};
 use meetin_http::extract::{PageUrl, path_uuid};
 use meetin_http::{ApiResult, AppContext, AuthUser, PathParams};
@@ -260,42 +260,44 @@ pub(crate) async fn write_failed(
     }
 }
 
-/// The route table.
-fn api() -> OpenApiRouter<TranscriptionState> {
-    meetin_http::api::router()
-        .routes(routes!(transcript))
-        .routes(routes!(minutes::get, edits::replace, edits::update))
-        .routes(routes!(minutes::generate))
-        .routes(routes!(edits::versions))
-        .routes(routes!(edits::version))
-        .routes(routes!(edits::diff))
-        .routes(routes!(action_items::list, action_items::create))
-        .routes(routes!(
-            action_items::detail,
-            action_items::replace,
-            action_items::update,
-            action_items::delete
-        ))
-        .routes(routes!(minutes::task))
-}
+/// The `transcription` function.
+pub struct Api;
 
-/// This function's routes with its state, ready to merge (the local stack) or finish.
-pub fn routes(state: TranscriptionState) -> Router {
-    router().with_state(state)
-}
+impl HttpFunction for Api {
+    const NAME: &'static str = "transcription";
+    type State = TranscriptionState;
 
-/// The routes before their state is attached (see `main.rs`: built during the start-up's
-/// secret reads).
-pub fn router() -> Router<TranscriptionState> {
-    meetin_http::api::stateless(api())
-}
+    /// The shared context and the minutes queue (`MINUTES_QUEUE_URL`).
+    async fn state(
+        app: AppContext,
+        lookup: meetin_core::settings::Lookup<'_>,
+        sdk: &meetin_aws::aws_config::SdkConfig,
+    ) -> anyhow::Result<TranscriptionState> {
+        Ok(TranscriptionState {
+            jobs: MinutesJobs::new(
+                meetin_aws::aws_sdk_sqs::Client::new(sdk),
+                <meetin_core::MinutesQueueUrl as meetin_core::Setting>::from_lookup(lookup)?.0,
+            ),
+            app,
+        })
+    }
 
-/// What the Lambda serves.
-pub fn app(state: TranscriptionState) -> Router {
-    meetin_http::finish_router(routes(state))
-}
-
-/// This function's part of the OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    meetin_http::api::document(api())
+    /// The route table.
+    fn api() -> OpenApiRouter<TranscriptionState> {
+        meetin_http::api::router()
+            .routes(routes!(transcript))
+            .routes(routes!(minutes::get, edits::replace, edits::update))
+            .routes(routes!(minutes::generate))
+            .routes(routes!(edits::versions))
+            .routes(routes!(edits::version))
+            .routes(routes!(edits::diff))
+            .routes(routes!(action_items::list, action_items::create))
+            .routes(routes!(
+                action_items::detail,
+                action_items::replace,
+                action_items::update,
+                action_items::delete
+            ))
+            .routes(routes!(minutes::task))
+    }
 }

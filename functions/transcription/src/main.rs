@@ -1,13 +1,11 @@
 //! Lambda entry point of the `transcription` function: wiring only.
 
-use meetin_data::PoolSettings;
+// The start-up future nests deep (state, context, service context, three joined loads):
+// its layout needs more than the default 128 query levels. Compile time only.
+#![recursion_limit = "256"]
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     meetin_core::telemetry::init();
-    meetin_http::run_function(
-        || transcription::TranscriptionState::from_env(PoolSettings::LAMBDA),
-        transcription::router,
-    )
-    .await
+    meetin_http::function::run::<transcription::Api>().await
 }

@@ -1,5 +1,5 @@
 //! The minutes worker's own time: one `generate_minutes` job through
-//! `minutes_worker::process` (task start, transcript read, generation, the minutes, version and
+//! `meetin_worker::process_record` (task start, transcript read, generation, the minutes, version and
 //! action items written), for synthetic 1-hour and 3-hour transcripts, with
 //!
 //! - the LLM engine talking to the fake OpenAI of test-support, which answers at once (so the
@@ -13,9 +13,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
-use aws_lambda_events::event::sqs::SqsMessage;
 use meetin_messages::jobs::{GenerateMinutes, JobMessage, OutputLanguage};
 use meetin_test_support::fake_openai::FakeOpenAi;
+use meetin_worker::sqs::SqsMessage;
 use uuid::Uuid;
 
 use crate::load::Stats;
@@ -107,8 +107,11 @@ pub async fn bench(
             lookup_settings.insert("OPENAI_BASE_URL".into(), base.clone());
         }
         let lookup = |name: &str| lookup_settings.get(name).cloned();
-        let worker =
-            minutes_worker::Worker::load(&lookup, meetin_data::PoolSettings::LOCAL).await?;
+        let worker = <minutes_worker::Worker as meetin_worker::Deps>::load(
+            &lookup,
+            meetin_data::PoolSettings::LOCAL,
+        )
+        .await?;
         let engine = if llm {
             format!(
                 "{} via the fake OpenAI (answers at once)",
@@ -150,7 +153,7 @@ pub async fn bench(
                 record.message_id = Some(task.to_string());
                 record.body = Some(job.to_body());
                 let started = Instant::now();
-                let outcome = minutes_worker::process(&record, &worker).await;
+                let outcome = meetin_worker::process_record(&record, &worker).await;
                 row.runs.push(started.elapsed());
                 ensure!(
                     matches!(outcome, minutes_worker::Outcome::Done { .. }),
@@ -188,7 +191,7 @@ pub async fn bench(
 /// The table for docs/benchmarks.md.
 pub fn print(rows: &[MinutesRow]) {
     println!(
-        "## Minutes worker, its own time per job (minutes_worker::process: task, transcript \
+        "## Minutes worker, its own time per job (meetin_worker::process_record: task, transcript \
          read, generation, writes)"
     );
     println!();

@@ -5,7 +5,7 @@
 //! |-------------|--------------------------------------------------------------------|
 //! | [`http`]    | API Gateway's HTTP API: the listener, its limits, the JSON refusals |
 //! | [`sockets`] | API Gateway's WebSocket API and Management API (to come)           |
-//! | [`workers`] | SQS invoking the worker functions (the recording worker)           |
+//! | [`workers`] | SQS invoking the worker functions ([`workers::WORKERS`])           |
 //! | [`bridge`]  | the Fargate Deepgram bridge (to come)                              |
 
 pub mod bridge;
@@ -13,26 +13,68 @@ pub mod http;
 pub mod sockets;
 pub mod workers;
 
+use std::future::Future;
+use std::pin::Pin;
+
 use ::http::{HeaderValue, Method, header};
 use axum::Router;
+use meetin_aws::aws_config::SdkConfig;
 use meetin_core::CorsOrigins;
+use meetin_core::settings::Lookup;
+use meetin_http::{AppContext, HttpFunction};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-/// The served app, exactly the deployed routers, with the CORS API Gateway applies in AWS.
-/// `meetings` and `transcription` carry the same `AppContext` plus the recordings bucket and
-/// queue, and the minutes queue.
-pub fn app(
-    meetings: meetings::MeetingsState,
-    transcription: transcription::TranscriptionState,
+/// A future the stack awaits while it borrows its settings.
+type Loading<'a, T> = Pin<Box<dyn Future<Output = anyhow::Result<T>> + Send + 'a>>;
+
+/// One HTTP function of the stack: its name, its OpenAPI part and how its routes are built.
+pub struct Function {
+    pub name: &'static str,
+    pub openapi: fn() -> utoipa::openapi::OpenApi,
+    routes: for<'a> fn(AppContext, Lookup<'a>, &'a SdkConfig) -> Loading<'a, Router>,
+}
+
+impl Function {
+    /// The entry of `F`.
+    pub const fn of<F: HttpFunction>() -> Self {
+        Self {
+            name: F::NAME,
+            openapi: F::openapi,
+            routes: routes_of::<F>,
+        }
+    }
+}
+
+fn routes_of<'a, F: HttpFunction>(
+    app: AppContext,
+    lookup: Lookup<'a>,
+    sdk: &'a SdkConfig,
+) -> Loading<'a, Router> {
+    Box::pin(async move { Ok(F::routes(F::state(app, lookup, sdk).await?)) })
+}
+
+/// Every HTTP function, in the order their routes and OpenAPI parts merge. A new function is
+/// one line here.
+pub const FUNCTIONS: [Function; 3] = [
+    Function::of::<auth::Api>(),
+    Function::of::<meetings::Api>(),
+    Function::of::<transcription::Api>(),
+];
+
+/// The served app: exactly the deployed routers of [`FUNCTIONS`], each with its state built
+/// from the shared `ctx` (one process: one pool, one rate limiter) and settings read through
+/// `lookup`, with the CORS API Gateway applies in AWS.
+pub async fn app(
+    ctx: &AppContext,
+    lookup: Lookup<'_>,
+    sdk: &SdkConfig,
     origins: &CorsOrigins,
-) -> Router {
-    let ctx = meetings.app.clone();
-    meetin_http::finish_router(
-        auth::routes(ctx)
-            .merge(meetings::routes(meetings))
-            .merge(transcription::routes(transcription)),
-    )
-    .layer(cors(&origins.0))
+) -> anyhow::Result<Router> {
+    let mut routes = Router::new();
+    for function in &FUNCTIONS {
+        routes = routes.merge((function.routes)(ctx.clone(), lookup, sdk).await?);
+    }
+    Ok(meetin_http::finish_router(routes).layer(cors(&origins.0)))
 }
 
 /// docs/api-decisions.md ("CORS"): the configured origins, GET/POST/PUT/PATCH/DELETE, the
@@ -58,9 +100,9 @@ pub fn cors(origins: &[String]) -> CorsLayer {
 
 /// The OpenAPI document of every function, merged.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    auth::openapi()
-        .merge_from(meetings::openapi())
-        .merge_from(transcription::openapi())
+    let mut parts = FUNCTIONS.iter().map(|f| (f.openapi)());
+    let first = parts.next().expect("the stack has functions");
+    parts.fold(first, |doc, part| doc.merge_from(part))
 }
 
 /// The document as committed in `docs/openapi.json`.

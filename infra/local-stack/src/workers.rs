@@ -12,10 +12,98 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use lambda_runtime::LambdaEvent;
+use std::sync::Arc;
+
+use anyhow::Context;
+use meetin_aws::aws_config::SdkConfig;
 use meetin_aws::aws_sdk_sqs;
 use meetin_aws::aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use meetin_core::settings::Lookup;
+use meetin_data::PoolSettings;
+use meetin_worker::SqsWorker;
+use meetin_worker::lambda_runtime::{self, LambdaEvent};
+use meetin_worker::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use tokio::task::JoinHandle;
+
+use crate::Loading;
+
+/// One worker of the stack: its name and how it starts.
+pub struct Worker {
+    pub name: &'static str,
+    start: for<'a> fn(Lookup<'a>, &'a SdkConfig, Duration) -> Loading<'a, Running>,
+}
+
+impl Worker {
+    /// The entry of `W`.
+    pub const fn of<W: SqsWorker>() -> Self {
+        Self {
+            name: W::NAME,
+            start: start::<W>,
+        }
+    }
+
+    /// Loads the worker from settings read through `lookup` (its queue's `*_QUEUE_URL`
+    /// included), sets its first retry delay to `backoff`, and polls its queue until
+    /// [`Running::task`] is aborted.
+    pub async fn start(
+        &self,
+        lookup: Lookup<'_>,
+        sdk: &SdkConfig,
+        backoff: Duration,
+    ) -> anyhow::Result<Running> {
+        (self.start)(lookup, sdk, backoff).await
+    }
+}
+
+/// Every worker, each fed by its own queue. A new worker is one line here.
+pub const WORKERS: [Worker; 2] = [
+    Worker::of::<recording_worker::Worker>(),
+    Worker::of::<minutes_worker::Worker>(),
+];
+
+/// A worker polling its queue.
+pub struct Running {
+    pub name: &'static str,
+    pub queue_url: String,
+    /// What it runs with ([`SqsWorker::describe`]).
+    pub description: String,
+    pub task: JoinHandle<()>,
+}
+
+fn start<'a, W: SqsWorker>(
+    lookup: Lookup<'a>,
+    sdk: &'a SdkConfig,
+    backoff: Duration,
+) -> Loading<'a, Running> {
+    Box::pin(async move {
+        let mut worker = W::load_with(lookup, sdk, PoolSettings::LOCAL).await?;
+        worker.retries_mut().backoff = backoff;
+        let retries = worker.retries();
+        let queue_url = retries
+            .queue_url
+            .clone()
+            .with_context(|| format!("{}: its queue's URL is not set", W::NAME))?;
+        let sqs = retries.sqs.clone();
+        let description = worker.describe();
+        let worker = Arc::new(worker);
+        let task = tokio::spawn(poll(
+            W::NAME,
+            sqs,
+            queue_url.clone(),
+            move |event| {
+                let worker = Arc::clone(&worker);
+                async move { meetin_worker::handle_batch(event, worker.as_ref()).await }
+            },
+            std::future::pending(),
+        ));
+        Ok(Running {
+            name: W::NAME,
+            queue_url,
+            description,
+            task,
+        })
+    })
+}
 
 /// Messages per receive (SQS's maximum, the template's `BatchSize`).
 const BATCH_SIZE: i32 = 10;

@@ -19,7 +19,7 @@ pub use refusal::Refusal;
 pub use role::Role;
 pub use settings::{
     AwsSettings, CorsOrigins, DatabaseTarget, DeepgramKey, DeepgramSettings, EphemeralTable,
-    JwtSettings, LoginBackoff, MinutesQueueName, MinutesQueueUrl, RateLimits, RecordingsBucket,
-    RefreshReuseGrace, Setting, SettingsError, TranscriptionProvider, TranscriptionQueueName,
-    TranscriptionQueueUrl,
+    JwtSettings, LlmSecretId, LoginBackoff, MaxRecordingDuration, MinutesQueueUrl, RateLimits,
+    RecordingsBucket, RefreshReuseGrace, Setting, SettingsError, TranscribeWait,
+    TranscriptionProvider, TranscriptionQueueUrl,
 };

@@ -1,13 +1,11 @@
-//! The router and OpenAPI boilerplate every HTTP function shares, so a function's `lib.rs`
-//! reads as its route table:
+//! The router and OpenAPI boilerplate behind [`crate::HttpFunction`], so a function's
+//! `lib.rs` reads as its route table:
 //!
 //! ```ignore
 //! fn api() -> OpenApiRouter<AppContext> {
 //!     meetin_http::api::router()
 //!         .routes(routes!(organizations::list, organizations::create)) // /api/auth/organizations/
 //! }
-//! pub fn routes(state: AppContext) -> Router { meetin_http::api::routes(api(), state) }
-//! pub fn openapi() -> OpenApi { meetin_http::api::document(api()) }
 //! ```
 
 use axum::Router;
@@ -22,15 +20,6 @@ where
     S: Clone + Send + Sync + 'static,
 {
     OpenApiRouter::with_openapi(docs::base_document())
-}
-
-/// The function's routes with its state attached, ready to merge (the local stack) or to
-/// finish (`crate::finish_router`, what Lambda serves).
-pub fn routes<S>(api: OpenApiRouter<S>, state: S) -> Router
-where
-    S: Clone + Send + Sync + 'static,
-{
-    stateless(api).with_state(state)
 }
 
 /// The function's routes still waiting for their state: a cold start builds them (the

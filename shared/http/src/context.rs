@@ -11,7 +11,7 @@ use meetin_aws::EphemeralStore;
 use meetin_core::settings::Lookup;
 use meetin_core::{LoginBackoff, RateLimits, RefreshReuseGrace, Setting};
 use meetin_data::{PgPool, PoolSettings};
-pub use meetin_service::{DB_WARM_UP_TIMEOUT, DatabaseWarmUp, ServiceContext};
+pub use meetin_service::{DB_WARM_UP_TIMEOUT, DatabaseWarmUp, Deps, ServiceContext};
 
 /// The service core's context and the settings only the HTTP functions read. Its service
 /// fields read through it (`ctx.pool`, `ctx.jwt`, …: it derefs to [`ServiceContext`]).
@@ -34,8 +34,8 @@ impl Deref for AppContext {
 }
 
 impl AppContext {
-    /// A context with the default refresh grace and login backoff ([`AppContext::load`]
-    /// reads them from settings).
+    /// A context with the default refresh grace and login backoff (`Deps::load` reads them
+    /// from settings).
     pub fn new(
         pool: PgPool,
         jwt_signing_key: &[u8],
@@ -48,26 +48,14 @@ impl AppContext {
             login_backoff: LoginBackoff::default(),
         }
     }
+}
 
-    /// Reads this context's settings from the environment and its secrets from Secrets
-    /// Manager, and opens the connections the first request needs, all at once (see
-    /// [`AppContext::load`]).
-    pub async fn from_env(pool_settings: PoolSettings) -> anyhow::Result<Self> {
-        Self::load(&|name| std::env::var(name).ok(), pool_settings).await
-    }
-
-    /// [`AppContext::from_env`] with settings read through `lookup`: the secret reads, the
-    /// first database connection and the first DynamoDB connection run concurrently
-    /// ([`ServiceContext::load_with`] says how).
-    pub async fn load(lookup: Lookup<'_>, pool_settings: PoolSettings) -> anyhow::Result<Self> {
-        let sdk = meetin_aws::sdk_config_from(lookup).await?;
-        Self::load_with(lookup, &sdk, pool_settings).await
-    }
-
-    /// [`AppContext::load`] with the SDK configuration (from [`meetin_aws::sdk_config`]) that the
-    /// caller loaded for its own clients: a function state that also needs S3 or SQS shares
-    /// one, with one HTTP client and trust store, built once per cold start.
-    pub async fn load_with(
+impl Deps for AppContext {
+    /// The service context ([`ServiceContext`]'s `load_with`: the secret reads, the first
+    /// database connection and the first DynamoDB connection run concurrently) and the
+    /// account-security settings, with the SDK configuration the caller loaded for its own
+    /// clients: a function state that also needs S3 or SQS shares one.
+    async fn load_with(
         lookup: Lookup<'_>,
         sdk: &meetin_aws::aws_config::SdkConfig,
         pool_settings: PoolSettings,

@@ -9,18 +9,20 @@ pub mod context;
 pub mod docs;
 pub mod error;
 pub mod extract;
+pub mod function;
 pub mod layers;
 pub mod paginate;
 pub mod stage;
 pub mod start;
 pub mod throttle;
 
-pub use context::AppContext;
+pub use context::{AppContext, Deps};
 pub use error::{ApiError, ApiResult};
 pub use extract::{
     AnonRateLimit, AuthRateLimit, AuthUser, ClientIp, JsonBody, PageUrl, PathParams,
     RefreshRateLimit,
 };
+pub use function::HttpFunction;
 pub use layers::{finish_router, not_found, run_on_lambda};
 pub use paginate::PageRequest;
 pub use start::{run_function, run_on_lambda_starting};

@@ -11,6 +11,8 @@ use meetin_core::settings::Lookup;
 use meetin_core::{AwsSettings, DatabaseTarget, EphemeralTable, JwtSettings, RateLimits, Setting};
 use meetin_data::{PgPool, PoolSettings};
 
+use crate::Deps;
+
 /// How long a cold start waits for its first database connection before leaving it to the
 /// first request: far longer than a TLS connection through RDS Proxy takes, short enough
 /// that an unreachable database does not hold the start for the pool's acquire timeout.
@@ -47,7 +49,9 @@ impl ServiceContext {
             database_warm_up: DatabaseWarmUp::done(),
         }
     }
+}
 
+impl Deps for ServiceContext {
     /// Reads this context's settings through `lookup` and its secrets from Secrets Manager
     /// with the SDK configuration (from `meetin_aws::sdk_config`) the caller loaded for its
     /// own clients, and opens the connections the first request needs.
@@ -61,7 +65,7 @@ impl ServiceContext {
     /// would queue behind the secret read in the emulator's one process). Only a missing
     /// setting or an unreadable secret fails; a database or DynamoDB that is briefly
     /// unreachable is logged, and the first request connects.
-    pub async fn load_with(
+    async fn load_with(
         lookup: Lookup<'_>,
         sdk: &meetin_aws::aws_config::SdkConfig,
         pool_settings: PoolSettings,

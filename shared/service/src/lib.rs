@@ -9,10 +9,12 @@
 pub mod access;
 pub mod auth;
 pub mod context;
+pub mod deps;
 pub mod error;
 pub mod throttle;
 
 pub use auth::authenticate;
 pub use context::{DB_WARM_UP_TIMEOUT, DatabaseWarmUp, ServiceContext};
+pub use deps::Deps;
 pub use error::{Internal, ServiceError, ServiceResult};
 pub use throttle::Scope;

@@ -13,8 +13,8 @@ pub mod speech;
 pub mod stack;
 
 pub use provision::{
-    ensure_database, ensure_ephemeral_table, ensure_job_queue, ensure_recordings_bucket,
-    ensure_secret, ensure_transcription_queue, minutes_queue_url, provision_local,
-    transcription_queue_url,
+    JOB_QUEUES, ensure_database, ensure_ephemeral_table, ensure_job_queue,
+    ensure_recordings_bucket, ensure_secret, ensure_transcription_queue, job_queue_urls,
+    provision_local,
 };
 pub use settings::local_settings;

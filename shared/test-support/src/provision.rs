@@ -13,10 +13,7 @@ use meetin_aws::aws_sdk_s3;
 use meetin_aws::aws_sdk_sqs;
 use meetin_aws::ephemeral::{PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE};
 use meetin_core::settings::Lookup;
-use meetin_core::{
-    AwsSettings, EphemeralTable, JwtSettings, MinutesQueueName, MinutesQueueUrl, RecordingsBucket,
-    Setting, TranscriptionQueueName, TranscriptionQueueUrl,
-};
+use meetin_core::{AwsSettings, EphemeralTable, JwtSettings, RecordingsBucket, Setting};
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 
@@ -270,27 +267,35 @@ pub async fn ensure_transcription_queue(
     ensure_job_queue(client, name).await
 }
 
-/// `TRANSCRIPTION_QUEUE_URL` when set, else the URL of the queue `TRANSCRIPTION_QUEUE_NAME`,
-/// created (with its dead-letter queue) if missing.
-pub async fn transcription_queue_url(
+/// The job queues of the stack, by the prefix of their settings: locally `{P}_QUEUE_NAME`
+/// names the queue to create, deployed functions read `{P}_QUEUE_URL` (the template's
+/// `Ref`). A new worker's queue is one more entry here and one in `template.yaml`.
+pub const JOB_QUEUES: [&str; 2] = ["TRANSCRIPTION", "MINUTES"];
+
+/// `{P}_QUEUE_URL` and its value for each of [`JOB_QUEUES`]: the setting when set, else the
+/// URL of the queue `{P}_QUEUE_NAME`, created (with its dead-letter queue) if missing. The
+/// local stack and the tests add these to the settings their functions and workers read.
+pub async fn job_queue_urls(
     lookup: Lookup<'_>,
     sdk: &SdkConfig,
-) -> anyhow::Result<String> {
-    if let Ok(url) = TranscriptionQueueUrl::from_lookup(lookup) {
-        return Ok(url.0);
+) -> anyhow::Result<Vec<(String, String)>> {
+    let client = aws_sdk_sqs::Client::new(sdk);
+    let mut urls = Vec::with_capacity(JOB_QUEUES.len());
+    for prefix in JOB_QUEUES {
+        let url_var = format!("{prefix}_QUEUE_URL");
+        let url = match lookup(&url_var).filter(|u| !u.trim().is_empty()) {
+            Some(url) => url,
+            None => {
+                let name_var = format!("{prefix}_QUEUE_NAME");
+                let name = lookup(&name_var)
+                    .filter(|n| !n.trim().is_empty())
+                    .with_context(|| format!("{name_var} or {url_var} must be set"))?;
+                ensure_job_queue(&client, &name).await?
+            }
+        };
+        urls.push((url_var, url));
     }
-    let name = TranscriptionQueueName::from_lookup(lookup)?;
-    ensure_job_queue(&aws_sdk_sqs::Client::new(sdk), &name.0).await
-}
-
-/// `MINUTES_QUEUE_URL` when set, else the URL of the queue `MINUTES_QUEUE_NAME`, created (with
-/// its dead-letter queue) if missing.
-pub async fn minutes_queue_url(lookup: Lookup<'_>, sdk: &SdkConfig) -> anyhow::Result<String> {
-    if let Ok(url) = MinutesQueueUrl::from_lookup(lookup) {
-        return Ok(url.0);
-    }
-    let name = MinutesQueueName::from_lookup(lookup)?;
-    ensure_job_queue(&aws_sdk_sqs::Client::new(sdk), &name.0).await
+    Ok(urls)
 }
 
 /// Everything the configured stack needs, in the database and the emulator; answers the SDK
@@ -305,7 +310,6 @@ pub async fn provision_local(lookup: Lookup<'_>, database_url: &str) -> anyhow::
     ensure_secret(&aws_sdk_secretsmanager::Client::new(&sdk), &jwt.secret_id).await?;
     let bucket = RecordingsBucket::from_lookup(lookup)?;
     ensure_recordings_bucket(&meetin_aws::s3_client(&sdk), &bucket.0).await?;
-    transcription_queue_url(lookup, &sdk).await?;
-    minutes_queue_url(lookup, &sdk).await?;
+    job_queue_urls(lookup, &sdk).await?;
     Ok(sdk)
 }

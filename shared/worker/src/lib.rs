@@ -24,8 +24,12 @@ use meetin_messages::jobs::{self, JobMessage};
 use tracing::Instrument;
 use uuid::Uuid;
 
+pub mod function;
+
 pub use aws_lambda_events::event::sqs;
+pub use function::{SqsWorker, handle_batch, process_record, run};
 pub use lambda_runtime;
+pub use meetin_service::Deps;
 
 /// The longest back-off between two attempts of a record.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(900);

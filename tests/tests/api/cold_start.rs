@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use meetin_data::PoolSettings;
-use meetin_http::AppContext;
+use meetin_http::{AppContext, Deps};
 
 use crate::helpers::{TestApp, test_config};
 

@@ -483,25 +483,25 @@ async fn the_worker_sample_events_go_through_each_workers_handle() {
 
     // A job for a recording (or task) this database does not hold: handled, nothing to
     // deliver again, nothing paid for.
-    let r = recording_worker::handle(
+    let r = meetin_worker::handle_batch(
         sqs_event("recording-worker/sqs-transcribe.json"),
         &recordings,
     )
     .await
     .expect("handled");
     assert!(redelivered(&r).is_empty(), "{r:?}");
-    let r = minutes_worker::handle(sqs_event("minutes-worker/sqs-generate.json"), &minutes)
+    let r = meetin_worker::handle_batch(sqs_event("minutes-worker/sqs-generate.json"), &minutes)
         .await
         .expect("handled");
     assert!(redelivered(&r).is_empty(), "{r:?}");
     assert!(deepgram.requests().is_empty());
 
     // A batch of a job and a body that is not one: only the poison is delivered again.
-    let r = recording_worker::handle(sqs_event("recording-worker/sqs-poison.json"), &recordings)
+    let r = meetin_worker::handle_batch(sqs_event("recording-worker/sqs-poison.json"), &recordings)
         .await
         .expect("handled");
     assert_eq!(redelivered(&r), ["6d1e8a4f-2b7c-4d90-8e3a-5f6b7c8d9e01"]);
-    let r = minutes_worker::handle(sqs_event("minutes-worker/sqs-poison.json"), &minutes)
+    let r = meetin_worker::handle_batch(sqs_event("minutes-worker/sqs-poison.json"), &minutes)
         .await
         .expect("handled");
     assert_eq!(redelivered(&r), ["9c664854-7041-40e9-940b-7ab4775d73f7"]);

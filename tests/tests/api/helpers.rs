@@ -12,7 +12,7 @@ use http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use meetin_core::{AwsSettings, CorsOrigins, Setting};
 use meetin_data::{PgPool, PoolSettings};
-use meetin_http::AppContext;
+use meetin_http::{AppContext, Deps};
 use meetin_test_support::fake_deepgram::FakeDeepgram;
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
@@ -128,34 +128,26 @@ impl TestApp {
             max_connections: 5,
             ..PoolSettings::LOCAL
         };
-        // The queue's URL from its name, as the local stack resolves it.
+        // The queues' URLs from their names, as the local stack resolves them.
         let sdk = meetin_aws::sdk_config(&AwsSettings::from_lookup(&lookup).expect("AWS")).await;
-        let queue_url = meetin_test_support::transcription_queue_url(&lookup, &sdk)
+        let queue_urls = meetin_test_support::job_queue_urls(&lookup, &sdk)
             .await
-            .expect("the transcription queue");
-        let minutes_queue_url = meetin_test_support::minutes_queue_url(&lookup, &sdk)
-            .await
-            .expect("the minutes queue");
+            .expect("the job queues");
         let mut settings = settings.clone();
-        settings.insert("TRANSCRIPTION_QUEUE_URL".into(), queue_url);
-        settings.insert("MINUTES_QUEUE_URL".into(), minutes_queue_url.clone());
+        settings.extend(queue_urls);
         let lookup = |name: &str| settings.get(name).cloned();
-        let state = meetings::MeetingsState::load(&lookup, pool_settings)
+        let ctx = AppContext::load_with(&lookup, &sdk, pool_settings)
             .await
             .expect("the test context");
         let cors = CorsOrigins::from_lookup(&lookup).expect("CORS_ALLOWED_ORIGINS");
-        let ctx = state.app.clone();
-        let transcription = transcription::TranscriptionState {
-            app: state.app.clone(),
-            jobs: transcription::MinutesJobs::new(
-                state.uploads.jobs.sqs().clone(),
-                minutes_queue_url,
-            ),
-        };
+        let app = meetin_local::app(&ctx, &lookup, &sdk, &cors)
+            .await
+            .expect("the stack's functions");
+        let uploads = meetings::Uploads::load(&lookup, &sdk).expect("the upload clients");
         Self {
-            app: meetin_local::app(state.clone(), transcription, &cors),
+            app,
             pool: ctx.pool.clone(),
-            uploads: state.uploads,
+            uploads,
             ctx,
             settings,
         }

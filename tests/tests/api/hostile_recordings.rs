@@ -122,11 +122,13 @@ async fn a_recording_past_the_duration_limit_fails_before_transcription_with_the
 
 #[test]
 fn the_duration_limit_setting_is_checked() {
+    use meetin_core::{MaxRecordingDuration, Setting};
     let limit = |v: &str| {
         let v = v.to_owned();
-        recording_worker::max_duration_ms(&move |name| {
+        MaxRecordingDuration::from_lookup(&move |name| {
             (name == "MAX_RECORDING_DURATION_SECONDS").then(|| v.clone())
         })
+        .map(|d| d.as_ms())
     };
     assert_eq!(limit("").expect("default"), 4 * 3_600_000);
     assert_eq!(limit("90").expect("90 s"), 90_000);

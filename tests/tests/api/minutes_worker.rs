@@ -84,7 +84,7 @@ fn start_poller(
         queue.to_owned(),
         move |event| {
             let worker = worker.clone();
-            async move { minutes_worker::handle(event, &worker).await }
+            async move { meetin_worker::handle_batch(event, worker.as_ref()).await }
         },
         async move {
             let _ = stopped.await;
@@ -108,7 +108,7 @@ pub(crate) async fn handle(
 ) -> SqsBatchResponse {
     let mut event = SqsEvent::default();
     event.records = records;
-    minutes_worker::handle(LambdaEvent::new(event, Default::default()), worker)
+    meetin_worker::handle_batch(LambdaEvent::new(event, Default::default()), worker)
         .await
         .expect("the handler answers")
 }

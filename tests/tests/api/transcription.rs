@@ -37,7 +37,7 @@ pub(crate) fn start_poller(app: &TestApp, worker: recording_worker::Worker, queu
         queue.to_owned(),
         move |event| {
             let worker = worker.clone();
-            async move { recording_worker::handle(event, &worker).await }
+            async move { meetin_worker::handle_batch(event, &worker).await }
         },
         async move {
             let _ = stopped.await;
@@ -62,7 +62,7 @@ pub(crate) async fn handle(
 ) -> SqsBatchResponse {
     let mut event = SqsEvent::default();
     event.records = records;
-    recording_worker::handle(LambdaEvent::new(event, Default::default()), worker)
+    meetin_worker::handle_batch(LambdaEvent::new(event, Default::default()), worker)
         .await
         .expect("the handler answers")
 }

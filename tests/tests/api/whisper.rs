@@ -315,7 +315,11 @@ async fn the_engine_follows_the_settings_and_a_missing_model_stops_the_start() {
         "/nonexistent/ggml-tiny.en.bin".into(),
     );
     let lookup = |name: &str| settings.get(name).cloned();
-    let Err(err) = recording_worker::Worker::load(&lookup, meetin_data::PoolSettings::LOCAL).await
+    let Err(err) = <recording_worker::Worker as meetin_worker::Deps>::load(
+        &lookup,
+        meetin_data::PoolSettings::LOCAL,
+    )
+    .await
     else {
         panic!("a worker started without a model");
     };

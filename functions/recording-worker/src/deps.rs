@@ -1,0 +1,148 @@
+//! What the recording worker needs, built once per cold start ([`Deps`]): the pool, the
+//! bucket's client, the retry back-off and the engine the settings chose.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use meetin_aws::{aws_sdk_s3, aws_sdk_sqs};
+use meetin_core::settings::Lookup;
+use meetin_core::{
+    DatabaseTarget, DeepgramSettings, MaxRecordingDuration, RecordingsBucket, Setting,
+    TranscriptionProvider, TranscriptionQueueUrl,
+};
+use meetin_data::PgPool;
+use meetin_deepgram::DeepgramClient;
+use meetin_whisper::WhisperEngine;
+use meetin_worker::{Deps, Retries};
+
+use crate::{DEFAULT_RETRY_BACKOFF, PROVIDER, WHISPER_PROVIDER};
+
+/// What turns a recording into text, chosen once per cold start.
+#[derive(Clone)]
+pub enum Engine {
+    /// Deepgram's pre-recorded API, fetching a presigned URL.
+    Deepgram(DeepgramClient),
+    /// The embedded Whisper tiny.en model (one per process; transcriptions run one at a time).
+    Whisper(Arc<WhisperEngine>),
+}
+
+impl Engine {
+    /// `transcripts.provider` of what this engine stores.
+    pub fn provider(&self) -> &'static str {
+        match self {
+            Self::Deepgram(_) => PROVIDER,
+            Self::Whisper(_) => WHISPER_PROVIDER,
+        }
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Deepgram(_) => f.write_str("Engine::Deepgram"),
+            Self::Whisper(engine) => f.debug_tuple("Engine::Whisper").field(engine).finish(),
+        }
+    }
+}
+
+/// What the worker needs, built once per cold start.
+#[derive(Clone)]
+pub struct Worker {
+    pub pool: PgPool,
+    /// Presigns the GET Deepgram fetches; downloads the object for Whisper.
+    pub s3: aws_sdk_s3::Client,
+    /// `RECORDINGS_BUCKET`: the only bucket the worker reads, whatever a job names.
+    pub bucket: String,
+    /// The back-off of a retried record on `TRANSCRIPTION_QUEUE_URL` (first delay
+    /// [`DEFAULT_RETRY_BACKOFF`]); without the URL, SQS's visibility timeout alone spaces the
+    /// attempts.
+    pub retries: Retries,
+    pub engine: Engine,
+    /// The longest recording transcribed, in ms ([`MaxRecordingDuration`]); a longer one
+    /// fails before transcription.
+    pub max_duration_ms: u64,
+}
+
+impl Deps for Worker {
+    /// The worker for settings read through `lookup`: the AWS endpoint, the database (URL or
+    /// RDS secret), `RECORDINGS_BUCKET`, `TRANSCRIPTION_QUEUE_URL` (optional) and the engine
+    /// ([`TranscriptionProvider`]): Deepgram ([`DeepgramSettings`]; its key secret is read
+    /// beside the database's) or Whisper, whose model (`WHISPER_MODEL_PATH`, default the
+    /// provisioning cache) is loaded here; a missing model fails the start with a message
+    /// naming `infra/local/whisper-model.sh`, never a fallback.
+    async fn load_with(
+        lookup: Lookup<'_>,
+        sdk: &meetin_aws::aws_config::SdkConfig,
+        pool_settings: meetin_data::PoolSettings,
+    ) -> anyhow::Result<Self> {
+        let database = DatabaseTarget::from_lookup(lookup)?;
+        let provider = TranscriptionProvider::from_lookup(lookup)?;
+        let bucket = RecordingsBucket::from_lookup(lookup)?.0;
+        let queue_url = TranscriptionQueueUrl::optional(lookup).map(|u| u.0);
+        let max_duration_ms = MaxRecordingDuration::from_lookup(lookup)?.as_ms();
+        let secrets = meetin_aws::aws_sdk_secretsmanager::Client::new(sdk);
+        let (url, engine) = match provider {
+            TranscriptionProvider::Deepgram => {
+                let deepgram = DeepgramSettings::from_lookup(lookup)?;
+                let (url, key) = tokio::try_join!(
+                    meetin_aws::secrets::database_url(&secrets, &database),
+                    meetin_aws::secrets::deepgram_api_key(&secrets, &deepgram.key),
+                )?;
+                let base_url = deepgram
+                    .base_url
+                    .as_deref()
+                    .unwrap_or(meetin_deepgram::DEFAULT_BASE_URL);
+                let base_url = url::Url::parse(base_url)
+                    .map_err(|e| anyhow::anyhow!("DEEPGRAM_BASE_URL is not a URL: {e}"))?;
+                let client = DeepgramClient::new(base_url, key, reqwest::Client::new());
+                (url, Engine::Deepgram(client))
+            }
+            TranscriptionProvider::Whisper => {
+                let path = meetin_whisper::model_path(lookup).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "TRANSCRIPTION_PROVIDER is whisper but neither WHISPER_MODEL_PATH nor HOME is set"
+                    )
+                })?;
+                let (url, engine) = tokio::join!(
+                    meetin_aws::secrets::database_url(&secrets, &database),
+                    load_whisper(path),
+                );
+                let (url, engine) = (url?, engine?.with_max_duration_ms(max_duration_ms));
+                (url, Engine::Whisper(Arc::new(engine)))
+            }
+        };
+        Ok(Self {
+            pool: meetin_data::connect_lazy(&url, pool_settings)?,
+            s3: meetin_aws::s3_client(sdk),
+            bucket,
+            retries: Retries {
+                sqs: aws_sdk_sqs::Client::new(sdk),
+                queue_url,
+                backoff: DEFAULT_RETRY_BACKOFF,
+            },
+            engine,
+            max_duration_ms,
+        })
+    }
+}
+
+/// Loads the Whisper model on a blocking thread (about a second of file reading).
+async fn load_whisper(path: PathBuf) -> anyhow::Result<WhisperEngine> {
+    tokio::task::spawn_blocking(move || WhisperEngine::load(path))
+        .await
+        .map_err(|e| anyhow::anyhow!("loading the Whisper model: {e}"))?
+        .map_err(anyhow::Error::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_longest_recording_is_the_whisper_engines() {
+        assert_eq!(
+            MaxRecordingDuration::default().as_ms(),
+            meetin_whisper::DEFAULT_MAX_DURATION_MS
+        );
+    }
+}
