@@ -12,6 +12,8 @@ pub mod job_queue;
 pub mod login_failures;
 pub mod rate_limit;
 pub mod rotation;
+#[cfg(feature = "s3")]
+pub mod s3_upload;
 pub mod secrets;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
