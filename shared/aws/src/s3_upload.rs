@@ -108,11 +108,11 @@ impl MultipartUpload {
             self.part.extend_from_slice(&chunk[..take]);
             self.size_bytes += take as u64;
             chunk = &chunk[take..];
-            if self.part.len() == PART_BYTES {
-                if let Err(err) = self.send_part().await {
-                    self.abort_now().await;
-                    return Err(err);
-                }
+            if self.part.len() == PART_BYTES
+                && let Err(err) = self.send_part().await
+            {
+                self.abort_now().await;
+                return Err(err);
             }
         }
         Ok(())
@@ -145,11 +145,11 @@ impl MultipartUpload {
     /// Sends the last part and completes the object. On an error the upload is aborted.
     pub async fn finish(mut self) -> Result<StoredObject, UploadError> {
         // An empty object still has one (empty) part: S3 completes no upload without one.
-        if !self.part.is_empty() || self.parts.is_empty() {
-            if let Err(err) = self.send_part().await {
-                self.abort_now().await;
-                return Err(err);
-            }
+        if (!self.part.is_empty() || self.parts.is_empty())
+            && let Err(err) = self.send_part().await
+        {
+            self.abort_now().await;
+            return Err(err);
         }
         let completed = self
             .s3
