@@ -13,7 +13,7 @@
 
 pub mod json;
 pub mod live;
-pub mod media;
+pub use meetin_core::media;
 pub mod meetings;
 pub mod recordings;
 pub mod speakers;

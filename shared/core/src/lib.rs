@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod jwt;
+pub mod media;
 pub mod pagination;
 pub mod password;
 pub mod refusal;

@@ -1,5 +1,6 @@
 //! What a recording upload may be (contract §2.4, "Upload validation lists") and whether its
-//! first bytes are what it claims to be.
+//! first bytes are what it claims to be: one implementation for every way a recording comes
+//! in (the `meetings` function's presigned and small direct uploads, the streaming ingress).
 //!
 //! Magic bytes come from the `infer` crate where it recognizes the format: RIFF/WAVE
 //! (`infer::audio::is_wav`), OGG (`is_ogg`), FLAC (`is_flac`), EBML, the WebM/Matroska header
