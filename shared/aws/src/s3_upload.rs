@@ -1,9 +1,10 @@
 //! Streaming an object of unknown length into S3 with bounded memory: a multipart upload fed
 //! a chunk at a time (S3 `CreateMultipartUpload`, `UploadPart`, `CompleteMultipartUpload`).
 //! At most one part ([`PART_BYTES`]) is held; a part is sent before more is read, so a slow
-//! S3 slows the sender instead of growing the buffer. An upload that does not finish (an
-//! error, a client gone, the future dropped) is aborted, so S3 keeps neither the object nor
-//! its parts.
+//! S3 slows the sender instead of growing the buffer. An object that ends within its first
+//! part is one `PutObject` (no multipart upload is started). An upload that does not finish
+//! (an error, a client gone, the future dropped) is aborted, so S3 keeps neither the object
+//! nor its parts.
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
@@ -39,7 +40,7 @@ pub struct StoredObject {
     pub e_tag: Option<String>,
 }
 
-/// One object being written: [`MultipartUpload::write`] chunks, then
+/// One object being written: [`MultipartUpload::new`], [`MultipartUpload::write`] chunks, then
 /// [`MultipartUpload::finish`] or [`MultipartUpload::abort`]. Dropped unfinished, it aborts in
 /// the background.
 #[derive(Debug)]
@@ -47,7 +48,9 @@ pub struct MultipartUpload {
     s3: aws_sdk_s3::Client,
     bucket: String,
     key: String,
-    upload_id: String,
+    content_type: String,
+    /// Started once the first part is full.
+    upload_id: Option<String>,
     part: Vec<u8>,
     parts: Vec<CompletedPart>,
     size_bytes: u64,
@@ -56,35 +59,42 @@ pub struct MultipartUpload {
 }
 
 impl MultipartUpload {
-    /// Starts a multipart upload of `key` in `bucket` with the given `Content-Type`.
-    pub async fn start(
-        s3: &aws_sdk_s3::Client,
-        bucket: &str,
-        key: &str,
-        content_type: &str,
-    ) -> Result<Self, UploadError> {
-        let created = s3
-            .create_multipart_upload()
-            .bucket(bucket)
-            .key(key)
-            .content_type(content_type)
-            .send()
-            .await
-            .map_err(failed("CreateMultipartUpload"))?;
-        let upload_id = created.upload_id.ok_or_else(|| UploadError {
-            operation: "CreateMultipartUpload",
-            detail: "no UploadId in the answer".into(),
-        })?;
-        Ok(Self {
+    /// An upload of `key` in `bucket` with the given `Content-Type`; nothing is sent to S3
+    /// before the first part is full (or [`MultipartUpload::finish`]).
+    pub fn new(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, content_type: &str) -> Self {
+        Self {
             s3: s3.clone(),
             bucket: bucket.to_owned(),
             key: key.to_owned(),
-            upload_id,
+            content_type: content_type.to_owned(),
+            upload_id: None,
             part: Vec::new(),
             parts: Vec::new(),
             size_bytes: 0,
             settled: false,
-        })
+        }
+    }
+
+    /// The upload id, starting the multipart upload on first use.
+    async fn upload_id(&mut self) -> Result<String, UploadError> {
+        if let Some(id) = &self.upload_id {
+            return Ok(id.clone());
+        }
+        let created = self
+            .s3
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .content_type(&self.content_type)
+            .send()
+            .await
+            .map_err(failed("CreateMultipartUpload"))?;
+        let id = created.upload_id.ok_or_else(|| UploadError {
+            operation: "CreateMultipartUpload",
+            detail: "no UploadId in the answer".into(),
+        })?;
+        self.upload_id = Some(id.clone());
+        Ok(id)
     }
 
     /// The key being written.
@@ -97,8 +107,8 @@ impl MultipartUpload {
         self.size_bytes
     }
 
-    /// Appends `chunk`, sending every full part before returning. On an error the upload is
-    /// aborted.
+    /// Appends `chunk`, sending every full part before returning (the first starts the
+    /// multipart upload). On an error the upload is aborted.
     pub async fn write(&mut self, mut chunk: &[u8]) -> Result<(), UploadError> {
         while !chunk.is_empty() {
             if self.part.capacity() == 0 {
@@ -120,6 +130,7 @@ impl MultipartUpload {
 
     /// Sends what is buffered as the next part.
     async fn send_part(&mut self) -> Result<(), UploadError> {
+        let upload_id = self.upload_id().await?;
         let number = i32::try_from(self.parts.len() + 1).unwrap_or(i32::MAX);
         let body = std::mem::take(&mut self.part);
         let sent = self
@@ -127,7 +138,7 @@ impl MultipartUpload {
             .upload_part()
             .bucket(&self.bucket)
             .key(&self.key)
-            .upload_id(&self.upload_id)
+            .upload_id(upload_id)
             .part_number(number)
             .body(ByteStream::from(body))
             .send()
@@ -142,21 +153,39 @@ impl MultipartUpload {
         Ok(())
     }
 
-    /// Sends the last part and completes the object. On an error the upload is aborted.
+    /// Stores what is left: one `PutObject` when the object fits its first part, else the
+    /// last part and `CompleteMultipartUpload`. On an error the upload is aborted.
     pub async fn finish(mut self) -> Result<StoredObject, UploadError> {
-        // An empty object still has one (empty) part: S3 completes no upload without one.
-        if (!self.part.is_empty() || self.parts.is_empty())
+        if self.upload_id.is_none() {
+            let put = self
+                .s3
+                .put_object()
+                .bucket(&self.bucket)
+                .key(&self.key)
+                .content_type(&self.content_type)
+                .body(ByteStream::from(std::mem::take(&mut self.part)))
+                .send()
+                .await
+                .map_err(failed("PutObject"));
+            self.settled = true;
+            return put.map(|done| StoredObject {
+                size_bytes: self.size_bytes,
+                e_tag: done.e_tag,
+            });
+        }
+        if !self.part.is_empty()
             && let Err(err) = self.send_part().await
         {
             self.abort_now().await;
             return Err(err);
         }
+        let upload_id = self.upload_id.clone().unwrap_or_default();
         let completed = self
             .s3
             .complete_multipart_upload()
             .bucket(&self.bucket)
             .key(&self.key)
-            .upload_id(&self.upload_id)
+            .upload_id(upload_id)
             .multipart_upload(
                 CompletedMultipartUpload::builder()
                     .set_parts(Some(std::mem::take(&mut self.parts)))
@@ -191,21 +220,25 @@ impl MultipartUpload {
         }
         self.settled = true;
         self.part = Vec::new();
-        abort(&self.s3, &self.bucket, &self.key, &self.upload_id).await;
+        if let Some(upload_id) = &self.upload_id {
+            abort(&self.s3, &self.bucket, &self.key, upload_id).await;
+        }
     }
 }
 
 impl Drop for MultipartUpload {
     fn drop(&mut self) {
+        let Some(upload_id) = self.upload_id.take() else {
+            return;
+        };
         if self.settled {
             return;
         }
         // Dropped mid-way (the request's future cancelled): abort in the background.
-        let (s3, bucket, key, upload_id) = (
+        let (s3, bucket, key) = (
             self.s3.clone(),
             std::mem::take(&mut self.bucket),
             std::mem::take(&mut self.key),
-            std::mem::take(&mut self.upload_id),
         );
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move { abort(&s3, &bucket, &key, &upload_id).await });

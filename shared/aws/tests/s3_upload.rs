@@ -61,9 +61,7 @@ async fn a_finished_upload_stores_every_byte_in_order() {
     let (s3, bucket) = bucket().await;
     let key = key();
     let body = pattern(2 * PART_BYTES + 12_345);
-    let mut upload = MultipartUpload::start(&s3, &bucket, &key, "audio/wav")
-        .await
-        .expect("start");
+    let mut upload = MultipartUpload::new(&s3, &bucket, &key, "audio/wav");
     for chunk in body.chunks(64 * 1024 + 7) {
         upload.write(chunk).await.expect("write");
     }
@@ -88,9 +86,7 @@ async fn a_finished_upload_stores_every_byte_in_order() {
 async fn an_empty_upload_is_an_empty_object() {
     let (s3, bucket) = bucket().await;
     let key = key();
-    let upload = MultipartUpload::start(&s3, &bucket, &key, "audio/wav")
-        .await
-        .expect("start");
+    let upload = MultipartUpload::new(&s3, &bucket, &key, "audio/wav");
     let stored = upload.finish().await.expect("finish");
     assert_eq!(stored.size_bytes, 0);
     let head = s3
@@ -107,9 +103,7 @@ async fn an_empty_upload_is_an_empty_object() {
 async fn an_aborted_upload_leaves_no_object_and_no_parts() {
     let (s3, bucket) = bucket().await;
     let key = key();
-    let mut upload = MultipartUpload::start(&s3, &bucket, &key, "audio/wav")
-        .await
-        .expect("start");
+    let mut upload = MultipartUpload::new(&s3, &bucket, &key, "audio/wav");
     upload
         .write(&pattern(PART_BYTES + 10))
         .await
@@ -124,9 +118,7 @@ async fn an_aborted_upload_leaves_no_object_and_no_parts() {
 async fn a_dropped_upload_is_aborted_in_the_background() {
     let (s3, bucket) = bucket().await;
     let key = key();
-    let mut upload = MultipartUpload::start(&s3, &bucket, &key, "audio/wav")
-        .await
-        .expect("start");
+    let mut upload = MultipartUpload::new(&s3, &bucket, &key, "audio/wav");
     upload
         .write(&pattern(PART_BYTES + 10))
         .await
@@ -145,9 +137,33 @@ async fn a_dropped_upload_is_aborted_in_the_background() {
 }
 
 #[tokio::test]
-async fn an_upload_to_a_missing_bucket_fails_to_start() {
-    let (s3, _) = bucket().await;
-    let err = MultipartUpload::start(&s3, "meetin-no-such-bucket-ever", &key(), "audio/wav")
+async fn an_object_within_one_part_is_one_put_and_a_missing_bucket_fails_it() {
+    let (s3, bucket) = bucket().await;
+    let key = key();
+    let mut small = MultipartUpload::new(&s3, &bucket, &key, "audio/ogg");
+    small.write(b"OggS and a little more").await.expect("write");
+    assert_eq!(
+        open_uploads(&s3, &bucket, &key).await,
+        0,
+        "no multipart upload yet"
+    );
+    let stored = small.finish().await.expect("finish");
+    assert_eq!(stored.size_bytes, 22);
+    let head = s3
+        .head_object()
+        .bucket(&bucket)
+        .key(&key)
+        .send()
+        .await
+        .expect("HeadObject");
+    assert_eq!(head.content_type.as_deref(), Some("audio/ogg"));
+    let mut nowhere = MultipartUpload::new(&s3, "meetin-no-such-bucket-ever", &key, "audio/ogg");
+    nowhere.write(b"OggS").await.expect("buffered");
+    let err = nowhere.finish().await.expect_err("no bucket");
+    assert_eq!(err.operation, "PutObject");
+    let mut large = MultipartUpload::new(&s3, "meetin-no-such-bucket-ever", &key, "audio/ogg");
+    let err = large
+        .write(&pattern(PART_BYTES))
         .await
         .expect_err("no bucket");
     assert_eq!(err.operation, "CreateMultipartUpload");
