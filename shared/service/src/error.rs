@@ -29,6 +29,17 @@ impl fmt::Debug for Internal {
     }
 }
 
+impl ServiceError {
+    /// An internal failure (logged with this call site, never shown to a client).
+    #[track_caller]
+    pub fn internal(error: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(Internal {
+            error: error.into(),
+            location: Location::caller(),
+        })
+    }
+}
+
 impl From<Refusal> for ServiceError {
     fn from(refusal: Refusal) -> Self {
         Self::Refused(refusal)
