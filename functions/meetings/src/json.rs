@@ -8,7 +8,7 @@ use std::future::Future;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use meetin_core::validation::{Fields, NULL, NULL_CHARACTER, REQUIRED, Text};
 use meetin_data::live_sessions::LiveSession;
-use meetin_data::meetings::{CreatedMeeting, MeetingChanges, MeetingDetail, Recording};
+use meetin_data::meetings::{CreatedMeeting, MeetingChanges, MeetingDetail};
 use meetin_data::speakers::Speaker;
 use meetin_http::{ApiError, ApiResult};
 use meetin_vocab::drf;
@@ -52,36 +52,8 @@ impl From<LiveSession> for LiveSessionJson {
     }
 }
 
-/// A recording of the meeting's audio.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RecordingJson {
-    pub id: Uuid,
-    /// `recordings/{meeting_id}/{uuid}{ext}`.
-    pub storage_key: String,
-    pub mime_type: String,
-    /// Milliseconds.
-    pub duration_ms: Option<i32>,
-    /// Bytes.
-    pub size_bytes: Option<i64>,
-    pub status: RecordingStatus,
-    pub created_at: drf::DateTime,
-    pub uploaded_at: Option<drf::DateTime>,
-}
-
-impl From<Recording> for RecordingJson {
-    fn from(r: Recording) -> Self {
-        Self {
-            id: r.id,
-            storage_key: r.storage_key,
-            mime_type: r.mime_type,
-            duration_ms: r.duration_ms,
-            size_bytes: r.size_bytes,
-            status: r.status,
-            created_at: r.created_at.into(),
-            uploaded_at: r.uploaded_at.map(drf::DateTime),
-        }
-    }
-}
+/// A recording of the meeting's audio (one shape for every upload path).
+pub use meetin_recordings::RecordingJson;
 
 /// A speaker of the meeting's transcripts.
 #[derive(Debug, Serialize, ToSchema)]

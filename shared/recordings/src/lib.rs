@@ -19,7 +19,42 @@ use meetin_data::PgPool;
 use meetin_data::recordings::{self, NewRecording, Recording};
 use meetin_service::{ServiceError, ServiceResult};
 use meetin_vocab::RecordingStatus;
+use meetin_vocab::drf;
+use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
+
+/// A recording as the API answers it (`GET /api/meetings/{id}/` embeds them; the upload
+/// routes answer one).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordingJson {
+    pub id: Uuid,
+    /// `recordings/{meeting_id}/{uuid}{ext}`.
+    pub storage_key: String,
+    pub mime_type: String,
+    /// Milliseconds.
+    pub duration_ms: Option<i32>,
+    /// Bytes.
+    pub size_bytes: Option<i64>,
+    pub status: RecordingStatus,
+    pub created_at: drf::DateTime,
+    pub uploaded_at: Option<drf::DateTime>,
+}
+
+impl From<Recording> for RecordingJson {
+    fn from(r: Recording) -> Self {
+        Self {
+            id: r.id,
+            storage_key: r.storage_key,
+            mime_type: r.mime_type,
+            duration_ms: r.duration_ms,
+            size_bytes: r.size_bytes,
+            status: r.status,
+            created_at: r.created_at.into(),
+            uploaded_at: r.uploaded_at.map(drf::DateTime),
+        }
+    }
+}
 
 /// The refusal of a body with no `audio` file (not multipart, no such field, or a body that
 /// does not parse): DRF's reading of such a request.
