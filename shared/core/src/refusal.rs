@@ -170,6 +170,22 @@ impl Refusal {
         }
     }
 
+    /// The headers the refusal answers with besides its body: `WWW-Authenticate` on a 401
+    /// (simplejwt's `Bearer realm="api"`), `Retry-After` on a 429.
+    pub fn headers(&self) -> Option<(http::HeaderName, http::HeaderValue)> {
+        match self {
+            Self::Unauthorized { .. } | Self::AccessTokenNotValid(_) => Some((
+                http::header::WWW_AUTHENTICATE,
+                http::HeaderValue::from_static("Bearer realm=\"api\""),
+            )),
+            Self::Throttled { retry_after_secs } => Some((
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from(*retry_after_secs),
+            )),
+            _ => None,
+        }
+    }
+
     /// The JSON body, exactly as the client sees it.
     pub fn body(&self) -> Value {
         let detail = |detail: &str, code: Option<&str>| {

@@ -9,7 +9,7 @@ use std::panic::Location;
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, StatusCode, header};
+use http::StatusCode;
 use meetin_core::password::{self, PasswordError};
 use meetin_core::refusal::{INTERNAL_ERROR_MESSAGE, error_body};
 use meetin_core::validation::FieldErrors;
@@ -188,18 +188,8 @@ impl IntoResponse for ApiError {
 
 fn refusal_response(refusal: &Refusal) -> Response {
     let mut response = (refusal.status(), Json(refusal.body())).into_response();
-    let headers = response.headers_mut();
-    match refusal {
-        Refusal::Unauthorized { .. } | Refusal::AccessTokenNotValid(_) => {
-            headers.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"api\""),
-            );
-        }
-        Refusal::Throttled { retry_after_secs } => {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
-        }
-        _ => {}
+    if let Some((name, value)) = refusal.headers() {
+        response.headers_mut().insert(name, value);
     }
     response
 }
@@ -207,6 +197,7 @@ fn refusal_response(refusal: &Refusal) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header;
     use meetin_core::refusal::TokenProblem;
     use serde_json::json;
 

@@ -24,24 +24,14 @@ use crate::{ApiError, AppContext};
 #[derive(Debug, Clone)]
 pub struct AuthUser(pub User);
 
-/// simplejwt's reading of the header: anything but `Bearer <token>` is no credentials.
+/// The `Authorization` header's access token ([`meetin_service::bearer_token`]).
 fn bearer_token(parts: &Parts) -> Result<&str, Refusal> {
-    let header = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(Refusal::not_authenticated)?;
-    let mut words = header.split_whitespace();
-    if words.next() != Some("Bearer") {
-        return Err(Refusal::not_authenticated());
-    }
-    match (words.next(), words.next()) {
-        (Some(token), None) => Ok(token),
-        _ => Err(Refusal::Unauthorized {
-            detail: "Authorization header must contain two space-delimited values".into(),
-            code: Some("bad_authorization_header"),
-        }),
-    }
+    meetin_service::bearer_token(
+        parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    )
 }
 
 impl<S> FromRequestParts<S> for AuthUser

@@ -41,3 +41,21 @@ fn unauthorized(detail: &'static str, code: &'static str) -> Refusal {
         code: Some(code),
     }
 }
+
+/// The access token of an `Authorization` header value, read as simplejwt does: anything but
+/// `Bearer <token>` is no credentials (401 `Authentication credentials were not provided.`);
+/// more than two words is its own 401.
+pub fn bearer_token(authorization: Option<&str>) -> Result<&str, Refusal> {
+    let header = authorization.ok_or_else(Refusal::not_authenticated)?;
+    let mut words = header.split_whitespace();
+    if words.next() != Some("Bearer") {
+        return Err(Refusal::not_authenticated());
+    }
+    match (words.next(), words.next()) {
+        (Some(token), None) => Ok(token),
+        _ => Err(Refusal::Unauthorized {
+            detail: "Authorization header must contain two space-delimited values".into(),
+            code: Some("bad_authorization_header"),
+        }),
+    }
+}

@@ -13,7 +13,7 @@ pub mod deps;
 pub mod error;
 pub mod throttle;
 
-pub use auth::authenticate;
+pub use auth::{authenticate, bearer_token};
 pub use context::{DB_WARM_UP_TIMEOUT, DatabaseWarmUp, ServiceContext};
 pub use deps::Deps;
 pub use error::{Internal, ServiceError, ServiceResult};
