@@ -3,7 +3,8 @@
 //!
 //! `axum::serve` leaves head limits to hyper, which answers an oversized head (431) or URI
 //! (414) itself, with an empty body and no way to change it. Here hyper's parser limits sit
-//! far above API Gateway's and [`refusal`] enforces API Gateway's own in front of the app.
+//! far above API Gateway's and [`refusal`] enforces API Gateway's own as the app's outermost
+//! layer but CORS ([`api_gateway_limits`]), so those answers carry CORS headers too.
 //! hyper still answers itself past [`PARSER_MAX_HEAD_BYTES`], [`PARSER_MAX_HEADERS`] headers
 //! or a 65,534-byte URI (hyper's fixed `MAX_URI_LEN`): no client of this API sends those.
 
@@ -90,12 +91,17 @@ async fn handle(
     peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Result<Response, Infallible> {
-    if let Some(refused) = refusal(&req) {
-        return Ok(refused.into_response());
-    }
     let mut req = req.map(Body::new);
     req.extensions_mut().insert(ConnectInfo(peer));
     app.oneshot(req).await
+}
+
+/// API Gateway's limits as a layer ([`refusal`]): what it refuses never reaches a function.
+pub async fn api_gateway_limits(req: Request<Body>, next: axum::middleware::Next) -> Response {
+    match refusal(&req) {
+        Some(refused) => refused.into_response(),
+        None => next.run(req).await,
+    }
 }
 
 /// What API Gateway (or Lambda, for the body) would refuse before the function runs.

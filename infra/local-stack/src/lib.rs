@@ -74,7 +74,9 @@ pub async fn app(
     for function in &FUNCTIONS {
         routes = routes.merge((function.routes)(ctx.clone(), lookup, sdk).await?);
     }
-    Ok(meetin_http::finish_router(routes).layer(cors(&origins.0)))
+    Ok(meetin_http::finish_router(routes)
+        .layer(axum::middleware::from_fn(http::api_gateway_limits))
+        .layer(cors(&origins.0)))
 }
 
 /// docs/api-decisions.md ("CORS"): the configured origins, GET/POST/PUT/PATCH/DELETE, the

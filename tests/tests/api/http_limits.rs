@@ -177,3 +177,56 @@ async fn ordinary_requests_reach_the_app() {
         .expect("schema");
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_listeners_own_refusals_carry_cors_headers_for_an_allowed_origin() {
+    // The page must be able to read why its request was refused (issue 18, item 4).
+    let addr = serve().await;
+    let origin = "origin: http://localhost:3000";
+    let query = "a".repeat(meetin_local::http::MAX_URI_BYTES);
+    let filler = "b".repeat(meetin_local::http::MAX_HEAD_BYTES);
+    let length = meetin_http::layers::BODY_LIMIT_BYTES + 1;
+    let answers = [
+        raw(
+            addr,
+            &format!("GET /api/auth/organizations/?q={query} HTTP/1.1\r\nhost: localhost\r\n{origin}"),
+        )
+        .await,
+        raw(
+            addr,
+            &format!("GET / HTTP/1.1\r\nhost: localhost\r\n{origin}\r\nx-filler: {filler}"),
+        )
+        .await,
+        raw(
+            addr,
+            &format!(
+                "POST /api/auth/register/ HTTP/1.1\r\nhost: localhost\r\n{origin}\r\ncontent-type: application/json\r\ncontent-length: {length}"
+            ),
+        )
+        .await,
+    ];
+    let statuses: Vec<StatusCode> = answers.iter().map(|a| a.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::URI_TOO_LONG,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            StatusCode::PAYLOAD_TOO_LARGE
+        ]
+    );
+    for a in &answers {
+        assert!(
+            a.head
+                .contains("access-control-allow-origin: http://localhost:3000"),
+            "{a:?}"
+        );
+    }
+    // An origin not on the list gets no CORS header.
+    let a = raw(
+        addr,
+        &format!("GET /api/auth/organizations/?q={query} HTTP/1.1\r\nhost: localhost\r\norigin: https://elsewhere.example"),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::URI_TOO_LONG);
+    assert!(!a.head.contains("access-control-allow-origin"), "{a:?}");
+}
