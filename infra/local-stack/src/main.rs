@@ -116,6 +116,9 @@ async fn serve(port: u16) -> anyhow::Result<()> {
     let cors = CorsOrigins::from_env()?;
     let aws = AwsSettings::from_env()?;
     let app = meetin_local::app(&ctx, &lookup, &sdk, &cors).await?;
+    // The upload path goes to the Fargate service's ingress, as CloudFront sends it in AWS.
+    let bridge = live_bridge::Bridge::with_context(ctx.service.clone(), &lookup, &sdk)?;
+    let app = meetin_local::public_app(app, bridge);
     let mut workers = Vec::new();
     for worker in &meetin_local::workers::WORKERS {
         workers.push(worker.start(&lookup, &sdk, LOCAL_RETRY_BACKOFF).await?);
@@ -130,6 +133,9 @@ async fn serve(port: u16) -> anyhow::Result<()> {
     println!(
         "  http      {} at their production paths (GET / answers)",
         names.join(", ")
+    );
+    println!(
+        "  ingress   POST /api/meetings/{{id}}/recordings/upload/ by live-bridge (the Fargate service's code): streamed to S3, up to 500 MB"
     );
     println!(
         "  aws       {} (table {})",

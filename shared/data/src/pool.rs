@@ -25,6 +25,14 @@ impl PoolSettings {
         idle_timeout: Duration::from_secs(300),
     };
 
+    /// A long-running service task (the Fargate ingress and bridge): many requests at once,
+    /// each holding a connection only for its short queries, never during an upload.
+    pub const SERVICE: Self = Self {
+        max_connections: 10,
+        acquire_timeout: Duration::from_secs(5),
+        idle_timeout: Duration::from_secs(300),
+    };
+
     pub const LOCAL: Self = Self {
         max_connections: 10,
         acquire_timeout: Duration::from_secs(10),

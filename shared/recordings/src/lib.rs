@@ -110,7 +110,19 @@ impl BodyLimit {
     }
 }
 
-/// Reads the multipart `body` (its `Content-Type` header names the boundary), stores its
+/// A multipart request's body and the headers that describe it.
+#[derive(Debug)]
+pub struct UploadBody<'a, S> {
+    /// `Content-Type`: `multipart/form-data; boundary=…`.
+    pub content_type: Option<&'a str>,
+    /// `Content-Length`, when declared.
+    pub content_length: Option<u64>,
+    /// The body's bytes as they arrive.
+    pub body: S,
+}
+
+/// Reads the multipart `body` (its `Content-Type` header names the boundary; a declared
+/// `Content-Length` past the limit is refused before any of it is read), stores its
 /// `audio` file under a new key of `meeting` in `store` and records it `uploaded` for
 /// `caller`, a member or admin of the meeting's organization.
 ///
@@ -125,8 +137,7 @@ pub async fn receive_upload<S, E>(
     pool: &PgPool,
     caller: Uuid,
     meeting: Uuid,
-    content_type: Option<&str>,
-    body: S,
+    upload: UploadBody<'_, S>,
     limit: BodyLimit,
 ) -> ServiceResult<Recording>
 where
@@ -134,6 +145,14 @@ where
     E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
 {
     meetin_service::access::meeting(pool, caller, meeting, Access::Write).await?;
+    let UploadBody {
+        content_type,
+        content_length,
+        body,
+    } = upload;
+    if limit.refuses_length(content_length) {
+        return Err((limit.refusal)().into());
+    }
     let Some(boundary) = content_type.and_then(|ct| multer::parse_boundary(ct).ok()) else {
         return Err(no_audio());
     };

@@ -1,0 +1,192 @@
+//! `live-bridge`: the long-running service on Fargate, behind a load balancer that the API's
+//! public host (CloudFront) routes some paths to (docs/api-decisions.md, "Large uploads").
+//!
+//! | path                                             | module      |
+//! |--------------------------------------------------|-------------|
+//! | `POST /api/meetings/{id}/recordings/upload/`     | [`ingress`] |
+//! | `GET /health`                                    | this file   |
+//!
+//! What API Gateway cannot carry goes through here: a recording upload of any size up to the
+//! contract's 500 MB (API Gateway stops at 10 MB and Lambda at 6 MB), streamed to S3. The live
+//! transcription bridge (Deepgram streams, the frontend's legacy WebSocket path) will join it.
+//! It authenticates and authorizes with the service core, exactly as the Lambda functions do,
+//! and links no Lambda crate and no axum (CI's layering check).
+
+pub mod ingress;
+pub mod server;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use meetin_aws::aws_config::SdkConfig;
+use meetin_core::settings::Lookup;
+use meetin_core::{CorsOrigins, RecordingsBucket, Refusal, Setting, SettingsError};
+use meetin_data::PoolSettings;
+use meetin_recordings::RecordingStore;
+use meetin_service::{Deps, ServiceContext, ServiceError};
+use tower::{Layer, ServiceExt};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+/// The port the task listens on (the load balancer's target port), unless `PORT` says.
+pub const DEFAULT_PORT: u16 = 8080;
+
+/// What the service needs, built once per task.
+#[derive(Clone, Debug)]
+pub struct Bridge {
+    /// The pool, JWT keys, ephemeral store and rate limiter of the service core.
+    pub service: ServiceContext,
+    /// The recordings bucket (`RECORDINGS_BUCKET`).
+    pub recordings: RecordingStore,
+    /// The browser origins CORS allows (`CORS_ALLOWED_ORIGINS`): nothing in front of the
+    /// task adds CORS headers.
+    pub cors: CorsOrigins,
+}
+
+impl Bridge {
+    /// The service around `service` (the local stack shares its functions' context), with
+    /// the bucket's client for `sdk` and the settings read through `lookup`.
+    pub fn with_context(
+        service: ServiceContext,
+        lookup: Lookup<'_>,
+        sdk: &SdkConfig,
+    ) -> Result<Self, SettingsError> {
+        Ok(Self {
+            service,
+            recordings: RecordingStore {
+                s3: meetin_aws::s3_client(sdk),
+                bucket: RecordingsBucket::from_lookup(lookup)?.0,
+            },
+            cors: CorsOrigins::from_lookup(lookup)?,
+        })
+    }
+}
+
+impl Deps for Bridge {
+    /// The service core's context, then [`Bridge::with_context`].
+    async fn load_with(
+        lookup: Lookup<'_>,
+        sdk: &SdkConfig,
+        pool: PoolSettings,
+    ) -> anyhow::Result<Self> {
+        let service = ServiceContext::load_with(lookup, sdk, pool).await?;
+        Ok(Self::with_context(service, lookup, sdk)?)
+    }
+}
+
+/// A response body: the JSON and empty answers are whole.
+pub type Body = Full<Bytes>;
+
+/// The service for [`server::serve`]: each request through [`handle`].
+pub fn service(
+    bridge: Bridge,
+) -> impl Fn(Request<Incoming>, SocketAddr) -> BoxFuture<'static, Response<Body>> + Clone + Send + 'static
+{
+    let bridge = Arc::new(bridge);
+    move |req, _peer| Box::pin(handle(Arc::clone(&bridge), req))
+}
+
+/// One request: [`route`] inside CORS ([`cors`]: nothing in front of the task adds it).
+pub async fn handle<B>(bridge: Arc<Bridge>, req: Request<B>) -> Response<Body>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let layer = cors(&bridge.cors.0);
+    let routed = layer.layer(tower::service_fn(move |req: Request<B>| {
+        let bridge = Arc::clone(&bridge);
+        async move { Ok::<_, std::convert::Infallible>(route(&bridge, req).await) }
+    }));
+    match routed.oneshot(req).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}
+
+/// A request body's error, boxed.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The paths this service answers; any other is the API's JSON 404. Generic over the request
+/// body: hyper's on Fargate, axum's where the local stack mounts it.
+pub async fn route<B>(bridge: &Bridge, req: Request<B>) -> Response<Body>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let path = req.uri().path();
+    if path == "/health" {
+        return json(StatusCode::OK, &serde_json::json!({"status": "ok"}));
+    }
+    if let Some(meeting) = ingress::upload_path(path) {
+        if req.method() != Method::POST {
+            return refusal(&Refusal::method_not_allowed(req.method()));
+        }
+        return match meeting {
+            Some(meeting) => ingress::upload(bridge, meeting, req).await,
+            // A malformed id: the JSON 404, as the functions answer it.
+            None => refusal(&Refusal::not_found()),
+        };
+    }
+    refusal(&Refusal::not_found())
+}
+
+/// docs/api-decisions.md ("CORS"): the configured origins, GET/POST/PUT/PATCH/DELETE, the
+/// `authorization` and `content-type` headers, no credentials; what API Gateway's
+/// `CorsConfiguration` gives the functions (the local stack applies this one too).
+pub fn cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .allow_credentials(false)
+        .max_age(std::time::Duration::from_secs(3600))
+}
+
+/// `value` as a JSON answer with `status`.
+pub fn json(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(value.to_string())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// A refusal as the functions answer it: its status, JSON body and headers.
+pub fn refusal(refusal: &Refusal) -> Response<Body> {
+    let mut response = json(refusal.status(), &refusal.body());
+    if let Some((name, value)) = refusal.headers() {
+        response.headers_mut().insert(name, value);
+    }
+    response
+}
+
+/// A service error as the functions answer it: a refusal as such; an internal failure
+/// logged with its call site and answered with the contract's 500, no internals.
+pub fn error(err: ServiceError) -> Response<Body> {
+    match err {
+        ServiceError::Refused(r) => refusal(&r),
+        ServiceError::Internal(internal) => {
+            tracing::error!(error = ?internal, "internal error");
+            json(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &meetin_core::refusal::error_body(meetin_core::refusal::INTERNAL_ERROR_MESSAGE),
+            )
+        }
+    }
+}
