@@ -1,18 +1,21 @@
 //! The engine trait and the map-reduce pipeline: chunk → extract each chunk → merge.
 
+mod merge;
+
 use std::collections::BTreeSet;
 use std::future::Future;
 
-use chrono::{NaiveDate, SubsecRound, Utc};
+use chrono::{SubsecRound, Utc};
 
 use crate::chunk::{Chunk, chunk_transcript};
 use crate::content::{
-    AI_VERSION, ActionItem, Confidence, Coverage, Decision, MAX_MODEL_CHARS, MAX_TITLE_CHARS,
-    MinutesContent, Status, TimeRange, action_item_id, decision_id, item_key,
+    AI_VERSION, ActionItem, Confidence, Coverage, Decision, MAX_MODEL_CHARS, MinutesContent,
+    Status, TimeRange, action_item_id, decision_id,
 };
 use crate::markdown::render_markdown;
-use crate::text::{hms, normalise, one_line, truncate_chars};
-use crate::types::{EngineError, Extraction, Language, Line, MeetingInfo, Priority, Usage};
+use crate::text::{hms, one_line, truncate_chars};
+use crate::types::{EngineError, Extraction, Language, Line, MeetingInfo, Usage};
+use merge::merge;
 
 /// Something that turns one chunk of transcript into an [`Extraction`].
 pub trait Engine: Sync {
@@ -260,158 +263,6 @@ fn coverage<'a, 'b: 'a>(
         complete: silent || covered.iter().all(|&c| c),
         ranges,
     }
-}
-
-/// An item being merged: a decision (`person` = made_by) or an action item (`person` = owner).
-#[derive(Debug)]
-struct Item {
-    title: String,
-    key: String,
-    words: BTreeSet<String>,
-    numbers: BTreeSet<String>,
-    description: String,
-    person: Option<String>,
-    due_date: Option<NaiveDate>,
-    priority: Priority,
-    sources: BTreeSet<usize>,
-}
-
-impl Item {
-    fn new(
-        title: &str,
-        description: &str,
-        person: Option<&str>,
-        due_date: Option<NaiveDate>,
-        priority: Priority,
-        sources: &[usize],
-        line_count: usize,
-    ) -> Option<Item> {
-        let title = truncate_chars(&one_line(title), MAX_TITLE_CHARS);
-        let key = item_key(&title);
-        if key.is_empty() {
-            return None;
-        }
-        let words: BTreeSet<String> = key.split(' ').map(str::to_string).collect();
-        let numbers = words
-            .iter()
-            .filter(|w| w.chars().any(|c| c.is_ascii_digit()))
-            .cloned()
-            .collect();
-        Some(Item {
-            title,
-            key,
-            words,
-            numbers,
-            description: one_line(description),
-            person: person.map(one_line).filter(|p| !p.is_empty()),
-            due_date,
-            priority,
-            sources: sources
-                .iter()
-                .copied()
-                .filter(|&i| i < line_count)
-                .collect(),
-        })
-    }
-
-    /// Same item: equal keys, or token Jaccard ≥ 0.8 with the same numbers ("Ship feature 12"
-    /// and "Ship feature 13" differ by one word in three but are different items).
-    fn same_as(&self, other: &Item) -> bool {
-        if self.key == other.key {
-            return true;
-        }
-        if self.numbers != other.numbers {
-            return false;
-        }
-        let common = self.words.intersection(&other.words).count();
-        let union = self.words.len() + other.words.len() - common;
-        union > 0 && common * 5 >= union * 4
-    }
-
-    fn absorb(&mut self, other: Item) {
-        if self.description.is_empty() {
-            self.description = other.description;
-        }
-        if self.person.is_none() {
-            self.person = other.person;
-        }
-        if self.due_date.is_none() {
-            self.due_date = other.due_date;
-        }
-        self.priority = self.priority.max(other.priority);
-        self.sources.extend(other.sources);
-    }
-}
-
-fn add_item(items: &mut Vec<Item>, item: Option<Item>) {
-    let Some(item) = item else { return };
-    match items.iter_mut().find(|i| i.same_as(&item)) {
-        Some(existing) => existing.absorb(item),
-        None => items.push(item),
-    }
-}
-
-fn add_text(list: &mut Vec<String>, keys: &mut BTreeSet<String>, text: &str) {
-    let text = one_line(text);
-    let key = normalise(&text);
-    if !key.is_empty() && keys.insert(key) {
-        list.push(text);
-    }
-}
-
-#[derive(Debug, Default)]
-struct Merged {
-    summary: String,
-    key_points: Vec<String>,
-    next_steps: Vec<String>,
-    decisions: Vec<Item>,
-    action_items: Vec<Item>,
-}
-
-/// The reduce step: lists merged in chunk order, then items sorted by their earliest source.
-fn merge(extractions: impl Iterator<Item = Extraction>, line_count: usize) -> Merged {
-    let mut merged = Merged::default();
-    let mut paragraphs = Vec::new();
-    let (mut paragraph_keys, mut kp_keys, mut ns_keys) =
-        (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
-    for x in extractions {
-        add_text(&mut paragraphs, &mut paragraph_keys, &x.summary);
-        for k in &x.key_points {
-            add_text(&mut merged.key_points, &mut kp_keys, k);
-        }
-        for n in &x.next_steps {
-            add_text(&mut merged.next_steps, &mut ns_keys, n);
-        }
-        for d in x.decisions {
-            let item = Item::new(
-                &d.title,
-                &d.description,
-                d.made_by.as_deref(),
-                None,
-                Priority::Medium,
-                &d.source_lines,
-                line_count,
-            );
-            add_item(&mut merged.decisions, item);
-        }
-        for a in x.action_items {
-            let item = Item::new(
-                &a.title,
-                &a.description,
-                a.owner.as_deref(),
-                a.due_date,
-                a.priority,
-                &a.source_lines,
-                line_count,
-            );
-            add_item(&mut merged.action_items, item);
-        }
-    }
-    merged.summary = paragraphs.join("\n\n");
-    let by_first_source = |i: &Item| i.sources.first().copied().unwrap_or(usize::MAX);
-    merged.decisions.sort_by_key(by_first_source);
-    merged.action_items.sort_by_key(by_first_source);
-    merged
 }
 
 #[cfg(test)]

@@ -1,5 +1,8 @@
+use chrono::NaiveDate;
+
+use super::merge::Item;
 use super::*;
-use crate::types::{ExtractedActionItem, ExtractedDecision};
+use crate::types::{ExtractedActionItem, ExtractedDecision, Priority};
 
 fn action(title: &str, owner: Option<&str>, priority: Priority, src: &[usize]) -> Item {
     Item::new(title, "", owner, None, priority, src, 100).expect("a non-empty title")
