@@ -44,9 +44,7 @@ fn openapi_error_bodies_classify() {
         "x".repeat(1000)
     );
     let e = status_error(500, long.as_bytes());
-    assert!(
-        matches!(&e, LlmError::Unavailable { message, .. } if message.chars().count() == 300)
-    );
+    assert!(matches!(&e, LlmError::Unavailable { message, .. } if message.chars().count() == 300));
 }
 
 fn completion(finish: &str, content: Value, refusal: Value) -> Vec<u8> {
@@ -61,8 +59,8 @@ fn completion(finish: &str, content: Value, refusal: Value) -> Vec<u8> {
 
 #[test]
 fn completions_read() {
-    let ok = read_completion(&completion("stop", r#"{"a":1}"#.into(), Value::Null))
-        .expect("an object");
+    let ok =
+        read_completion(&completion("stop", r#"{"a":1}"#.into(), Value::Null)).expect("an object");
     assert_eq!(ok.content, serde_json::json!({"a": 1}));
     assert_eq!(ok.model, "gpt-4o-mini-2024-07-18");
     assert_eq!(
@@ -119,8 +117,7 @@ fn body_is_the_documented_shape() {
         },
         reqwest::Client::new(),
     );
-    let body: Value =
-        serde_json::from_slice(&openai.body(&request).expect("body")).expect("json");
+    let body: Value = serde_json::from_slice(&openai.body(&request).expect("body")).expect("json");
     assert_eq!(
         body,
         serde_json::json!({
