@@ -31,8 +31,7 @@ fn numeric_means_pythons_isdigit() {
         assert_eq!(check_rules(digits), vec![ENTIRELY_NUMERIC], "{digits}");
     }
     // Fractions and Roman numerals are numeric but not digits; one letter is enough.
-    for not_digits in ["½½½½½½½½½½", "ⅫⅫⅫⅫⅫⅫⅫⅫⅫⅫ", "938471056x", ""]
-    {
+    for not_digits in ["½½½½½½½½½½", "ⅫⅫⅫⅫⅫⅫⅫⅫⅫⅫ", "938471056x", ""] {
         assert!(!is_python_digits(not_digits), "{not_digits}");
     }
 }
