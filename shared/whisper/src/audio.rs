@@ -18,13 +18,13 @@
 //! `max_duration_ms` ends with [`WhisperError::TooLong`]. [`measure`] finds a recording's
 //! length from its packets alone (no decoding), before any transcription is paid for.
 
+mod resample;
+
 use std::io::ErrorKind;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use rubato::audioadapter_buffers::direct::InterleavedSlice;
-use rubato::{Fft, FixedSync, Indexing, Resampler};
 use symphonia::core::codecs::CodecParameters;
-use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
+use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
 use symphonia::core::codecs::registry::CodecRegistry;
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::probe::Hint;
@@ -34,36 +34,18 @@ use symphonia::core::meta::MetadataOptions;
 use symphonia::core::units::{TimeBase, Timestamp};
 
 use crate::WhisperError;
+use limits::{check_channels, check_declared, check_rate, out_of_range};
+use resample::{Resample, downmix};
 
 /// Whisper's input rate (samples per second).
 pub const SAMPLE_RATE: u32 = 16_000;
-
-/// Input frames per resampler call: about 21 ms at 48 kHz.
-const RESAMPLER_CHUNK: usize = 1024;
 
 /// Consecutive undecodable packets after which a stream is given up on.
 const MAX_BAD_PACKETS: u32 = 64;
 
 /// What a recording may declare, checked before anything is sized from it: the range real
 /// recordings use. Anything outside is refused as [`WhisperError::OutOfRange`].
-pub mod limits {
-    /// The lowest sample rate (Hz): narrow-band telephone audio.
-    pub const MIN_SAMPLE_RATE: u32 = 8_000;
-    /// The highest sample rate (Hz): studio audio.
-    pub const MAX_SAMPLE_RATE: u32 = 192_000;
-    /// The most channels (7.1 surround).
-    pub const MAX_CHANNELS: usize = 8;
-    /// The most bits per sample (32-bit PCM or float).
-    pub const MAX_BITS_PER_SAMPLE: u32 = 32;
-    /// The most frames one packet may declare or decode to: about 5.5 s at 48 kHz, far above
-    /// every codec's frame (AAC 1,024, MP3 1,152, Opus 5,760, FLAC 65,535), so a decoded buffer
-    /// holds at most 8 MiB of `f32` samples.
-    pub const MAX_FRAMES_PER_PACKET: u64 = 1 << 18;
-    /// The resampler works at the rate rounded to a multiple of this (Hz), so its FFT sizes
-    /// (rate ÷ gcd(rate, 16,000) ≤ 7,680) stay small whatever the rate; every standard rate
-    /// is a multiple of it, and another is off by at most 0.16 %.
-    pub const RATE_STEP: u32 = 25;
-}
+pub mod limits;
 
 /// The default longest recording transcribed: 4 hours (ms).
 pub const DEFAULT_MAX_DURATION_MS: u64 = 4 * 3_600_000;
@@ -369,54 +351,6 @@ fn open_track<'s>(source: Box<dyn MediaSource + 's>) -> Result<OpenTrack<'s>, Wh
     })
 }
 
-/// Refuses what a track declares outside [`limits`] (an absent value is checked when the
-/// decoder makes it).
-fn check_declared(params: &AudioCodecParameters) -> Result<(), WhisperError> {
-    if let Some(rate) = params.sample_rate {
-        check_rate(rate)?;
-    }
-    if let Some(channels) = &params.channels {
-        check_channels(channels.count())?;
-    }
-    for bits in [params.bits_per_sample, params.bits_per_coded_sample]
-        .into_iter()
-        .flatten()
-    {
-        if bits == 0 || bits > limits::MAX_BITS_PER_SAMPLE {
-            return Err(out_of_range("bits per sample", bits, "1 to 32"));
-        }
-    }
-    for frames in [params.max_frames_per_packet, params.frames_per_block]
-        .into_iter()
-        .flatten()
-    {
-        if frames == 0 || frames > limits::MAX_FRAMES_PER_PACKET {
-            return Err(out_of_range("frames per packet", frames, "1 to 262,144"));
-        }
-    }
-    Ok(())
-}
-
-fn check_rate(rate: u32) -> Result<(), WhisperError> {
-    if (limits::MIN_SAMPLE_RATE..=limits::MAX_SAMPLE_RATE).contains(&rate) {
-        Ok(())
-    } else {
-        Err(out_of_range("a sample rate", rate, "8,000 to 192,000 Hz"))
-    }
-}
-
-fn check_channels(channels: usize) -> Result<(), WhisperError> {
-    if (1..=limits::MAX_CHANNELS).contains(&channels) {
-        Ok(())
-    } else {
-        Err(out_of_range("channels", channels, "1 to 8"))
-    }
-}
-
-fn out_of_range(what: &str, value: impl std::fmt::Display, range: &str) -> WhisperError {
-    WhisperError::OutOfRange(format!("{what} of {value}, where recordings use {range}"))
-}
-
 /// Runs `f`, turning a panic (a demuxer or decoder tripping on a crafted file) into
 /// [`WhisperError::Undecodable`]: the file's fault, never worth another try. Needs
 /// `panic = "unwind"` (the workspace's release profile).
@@ -426,122 +360,6 @@ fn guarded<T>(stage: &str, f: impl FnOnce() -> Result<T, WhisperError>) -> Resul
             "the decoder failed on this file while {stage}"
         )))
     })
-}
-
-/// The average of the channels of interleaved samples.
-fn downmix(interleaved: &[f32], channels: usize) -> Vec<f32> {
-    if channels == 1 {
-        return interleaved.to_vec();
-    }
-    interleaved
-        .chunks_exact(channels)
-        .map(|frame| frame.iter().sum::<f32>() / channels as f32)
-        .collect()
-}
-
-/// A streaming mono resampler to [`SAMPLE_RATE`]: rubato's FFT resampler fed fixed chunks,
-/// its delay trimmed from the start and the output cut to `ceil(input × ratio)` at the end.
-struct Resample {
-    inner: Fft<f32>,
-    pending: Vec<f32>,
-    out: Vec<f32>,
-    /// Output frames still to drop (the resampler's delay).
-    skip: usize,
-    frames_in: u64,
-    frames_out: u64,
-}
-
-impl Resample {
-    /// `rate` within [`limits`]; the resampler works at it rounded to [`limits::RATE_STEP`].
-    fn new(rate: u32) -> Result<Self, WhisperError> {
-        let step = limits::RATE_STEP;
-        let snapped = (rate + step / 2) / step * step;
-        let inner = Fft::<f32>::new(
-            snapped as usize,
-            SAMPLE_RATE as usize,
-            RESAMPLER_CHUNK,
-            1,
-            FixedSync::Input,
-        )
-        .map_err(|e| WhisperError::Undecodable(format!("resampling from {rate} Hz: {e}")))?;
-        let skip = inner.output_delay();
-        let out = vec![0.0; inner.output_frames_max()];
-        Ok(Self {
-            inner,
-            pending: Vec::new(),
-            out,
-            skip,
-            frames_in: 0,
-            frames_out: 0,
-        })
-    }
-
-    fn push(&mut self, input: &[f32]) -> Result<Vec<f32>, WhisperError> {
-        self.frames_in += input.len() as u64;
-        self.pending.extend_from_slice(input);
-        let mut produced = Vec::new();
-        let mut offset = 0;
-        while self.pending.len() - offset >= self.inner.input_frames_next() {
-            let used = self.run(offset, None, &mut produced)?;
-            offset += used;
-        }
-        self.pending.drain(..offset);
-        Ok(produced)
-    }
-
-    /// The rest: the pending input, then silence until the delayed output is all out.
-    fn finish(&mut self) -> Result<Vec<f32>, WhisperError> {
-        let expected = (self.frames_in as f64 * self.inner.resample_ratio()).ceil() as u64;
-        let mut produced = Vec::new();
-        let partial = self.pending.len();
-        self.pending
-            .resize(self.inner.input_frames_next().max(partial), 0.0);
-        self.run(0, Some(partial), &mut produced)?;
-        // Each call yields at least one output frame, so this ends.
-        while self.frames_out + (produced.len() as u64) < expected {
-            self.pending.clear();
-            self.pending.resize(self.inner.input_frames_next(), 0.0);
-            self.run(0, Some(0), &mut produced)?;
-        }
-        let keep = expected.saturating_sub(self.frames_out) as usize;
-        produced.truncate(keep);
-        self.frames_out += produced.len() as u64;
-        self.pending.clear();
-        Ok(produced)
-    }
-
-    /// One resampler call on `pending[offset..]`; appends the output past the delay.
-    fn run(
-        &mut self,
-        offset: usize,
-        partial: Option<usize>,
-        produced: &mut Vec<f32>,
-    ) -> Result<usize, WhisperError> {
-        let error =
-            |e: &dyn std::fmt::Display| WhisperError::Undecodable(format!("resampling: {e}"));
-        let frames_in = self.pending.len() - offset;
-        let input =
-            InterleavedSlice::new(&self.pending[offset..], 1, frames_in).map_err(|e| error(&e))?;
-        let out_len = self.out.len();
-        let mut output =
-            InterleavedSlice::new_mut(&mut self.out[..], 1, out_len).map_err(|e| error(&e))?;
-        let indexing = Indexing {
-            partial_len: partial,
-            ..Indexing::default()
-        };
-        let (used, written) = self
-            .inner
-            .process_into_buffer(&input, &mut output, Some(&indexing))
-            .map_err(|e| error(&e))?;
-        let dropped = self.skip.min(written);
-        self.skip -= dropped;
-        let fresh = &self.out[dropped..written];
-        if partial.is_none() {
-            self.frames_out += fresh.len() as u64;
-        }
-        produced.extend_from_slice(fresh);
-        Ok(used)
-    }
 }
 
 #[cfg(test)]

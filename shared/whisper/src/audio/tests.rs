@@ -1,3 +1,5 @@
+use rubato::Resampler;
+
 use super::*;
 
 const PHRASE_WAV: &[u8] = include_bytes!("../../../../tests/fixtures/audio/phrase.wav");
