@@ -1,4 +1,6 @@
 use super::*;
+use meetin_core::password;
+use meetin_http::ApiError;
 use serde_json::json;
 
 /// Each documented maxLength is the limit its parser enforces.
