@@ -108,8 +108,7 @@ fn bad_frames_get_the_contract_error_strings() {
 #[test]
 fn speaker_mapping_lengths_are_counted_in_characters() {
     let frame = |label: &str, name: &str| {
-        json!({"type": "speaker_mapping", "speaker_label": label, "display_name": name})
-            .to_string()
+        json!({"type": "speaker_mapping", "speaker_label": label, "display_name": name}).to_string()
     };
     assert!(parse_client(&frame(&"é".repeat(100), &"é".repeat(255))).is_ok());
     assert_eq!(
