@@ -66,7 +66,7 @@ pub struct SkippedChunk {
 /// The transcript is cut into chunks under the engine's budget, each chunk is extracted in
 /// order, and the extractions are merged (protocols.md §4.5, map-reduce with structured map
 /// outputs): summaries one paragraph per chunk; key points and next steps de-duplicated
-/// ([`item_key`]-equal); decisions and action items merged when their titles are the same or
+/// ([`item_key`](crate::item_key)-equal); decisions and action items merged when their titles are the same or
 /// nearly (token Jaccard ≥ 0.8 and the same numbers), keeping the union of sources, the first
 /// person and due date, the highest priority.
 ///
