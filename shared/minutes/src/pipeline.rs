@@ -66,9 +66,9 @@ pub struct SkippedChunk {
 /// The transcript is cut into chunks under the engine's budget, each chunk is extracted in
 /// order, and the extractions are merged (protocols.md §4.5, map-reduce with structured map
 /// outputs): summaries one paragraph per chunk; key points and next steps de-duplicated
-/// ([`item_key`](crate::item_key)-equal); decisions and action items merged when their titles are the same or
-/// nearly (token Jaccard ≥ 0.8 and the same numbers), keeping the union of sources, the first
-/// person and due date, the highest priority.
+/// ([`item_key`](crate::item_key)-equal); decisions and action items merged when their titles
+/// are the same or nearly (token Jaccard ≥ 0.8 and the same numbers), keeping the union of
+/// sources, the first person and due date, the highest priority.
 ///
 /// Errors: a retryable engine error stops at once (the caller retries the whole job); a
 /// permanent one skips its chunk (see [`Generated::skipped`]) unless every chunk fails, in
