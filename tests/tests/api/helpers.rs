@@ -43,7 +43,11 @@ pub fn test_config() -> (HashMap<String, String>, String) {
 static PROVISIONED: OnceCell<()> = OnceCell::const_new();
 
 pub struct TestApp {
+    /// What API Gateway serves: every function's router.
     pub app: Router,
+    /// What the API's public host serves (CloudFront in AWS): `app`, with the upload path
+    /// going to the Fargate service's streaming ingress.
+    pub public: Router,
     pub ctx: AppContext,
     /// The recordings bucket and transcription queue the app uses.
     pub uploads: meetings::Uploads,
@@ -144,7 +148,10 @@ impl TestApp {
             .await
             .expect("the stack's functions");
         let uploads = meetings::Uploads::load(&lookup, &sdk).expect("the upload clients");
+        let bridge = live_bridge::Bridge::with_context(ctx.service.clone(), &lookup, &sdk)
+            .expect("the ingress");
         Self {
+            public: meetin_local::public_app(app.clone(), bridge),
             app,
             pool: ctx.pool.clone(),
             uploads,
@@ -221,11 +228,20 @@ impl TestApp {
         worker
     }
 
-    pub async fn send(&self, mut request: Request<Body>, ip: IpAddr) -> TestResponse {
+    pub async fn send(&self, request: Request<Body>, ip: IpAddr) -> TestResponse {
+        Self::send_to(&self.app, request, ip).await
+    }
+
+    /// [`TestApp::send`] to the public host ([`TestApp::public`]).
+    pub async fn send_public(&self, request: Request<Body>, ip: IpAddr) -> TestResponse {
+        Self::send_to(&self.public, request, ip).await
+    }
+
+    async fn send_to(app: &Router, mut request: Request<Body>, ip: IpAddr) -> TestResponse {
         request
             .extensions_mut()
             .insert(ConnectInfo(SocketAddr::new(ip, 40000)));
-        let response = self.app.clone().oneshot(request).await.expect("infallible");
+        let response = app.clone().oneshot(request).await.expect("infallible");
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response

@@ -10,6 +10,7 @@ mod fidelity;
 mod helpers;
 mod hostile_recordings;
 mod http_limits;
+mod ingress;
 mod invitations;
 mod meetings;
 mod meetings_hostile;

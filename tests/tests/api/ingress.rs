@@ -1,0 +1,349 @@
+//! The streaming ingress (live-bridge) on the upload path of the public host: recordings past
+//! API Gateway's limits are stored whole; a body that is not audio is refused on its first
+//! KiB; an upload cut off or refused leaves no row and nothing in S3.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use bytes::Bytes;
+use http::{Method, Request, StatusCode, header};
+use meetin_aws::aws_sdk_s3;
+use meetin_test_support::fake_deepgram::sine_wav;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::helpers::{TestApp, random_ip};
+use crate::recordings::{meeting, multipart};
+
+const BOUNDARY: &str = "meetin-ingress-boundary";
+
+/// The multipart head of an `audio` field named `filename`.
+fn part_head(filename: &str, content_type: &str) -> Vec<u8> {
+    format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"audio\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+/// An upload request whose body the test feeds chunk by chunk (an `Err` cuts it off).
+fn streamed(
+    meeting: Uuid,
+    token: &str,
+    content_length: Option<u64>,
+) -> (Request<Body>, mpsc::Sender<Result<Bytes, std::io::Error>>) {
+    let (sender, receiver) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|item| (item, receiver))
+    });
+    let mut builder = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/api/meetings/{meeting}/recordings/upload/"))
+        .header(header::HOST, "testserver")
+        .header(header::ORIGIN, "http://localhost:3000")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        );
+    if let Some(length) = content_length {
+        builder = builder.header(header::CONTENT_LENGTH, length);
+    }
+    let request = builder.body(Body::from_stream(stream)).expect("request");
+    (request, sender)
+}
+
+async fn rows_of(app: &TestApp, meeting: Uuid) -> i64 {
+    app.count(
+        "SELECT count(*) FROM recordings WHERE meeting_id = $1",
+        meeting,
+    )
+    .await
+}
+
+/// Objects and open multipart uploads under the meeting's prefix.
+async fn stored_under(app: &TestApp, meeting: Uuid) -> (usize, usize) {
+    let s3: &aws_sdk_s3::Client = &app.uploads.s3;
+    let prefix = format!("recordings/{meeting}/");
+    let objects = s3
+        .list_objects_v2()
+        .bucket(&app.uploads.bucket)
+        .prefix(&prefix)
+        .send()
+        .await
+        .expect("ListObjectsV2")
+        .contents
+        .unwrap_or_default()
+        .len();
+    let uploads = s3
+        .list_multipart_uploads()
+        .bucket(&app.uploads.bucket)
+        .prefix(&prefix)
+        .send()
+        .await
+        .expect("ListMultipartUploads")
+        .uploads
+        .unwrap_or_default()
+        .len();
+    (objects, uploads)
+}
+
+#[tokio::test]
+async fn a_recording_past_api_gateways_limits_is_stored_whole() {
+    let app = TestApp::spawn().await;
+    let a = app.register().await;
+    let m = meeting(&app, &a).await;
+    // About 19 MiB of 16-bit mono WAV at 16 kHz: past Lambda's 6 MB and three S3 parts.
+    let wav = sine_wav(10 * 60 * 1000, 16_000);
+    assert!(
+        wav.len() > 2 * meetin_aws::s3_upload::PART_BYTES,
+        "{}",
+        wav.len()
+    );
+
+    // Through API Gateway the function refuses it, pointing elsewhere.
+    let r = app
+        .send(
+            multipart(m, &a.access, "long.wav", "audio/wav", &wav),
+            random_ip(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{r:?}");
+
+    // Through the public host it is streamed in.
+    let r = app
+        .send_public(
+            multipart(m, &a.access, "long.wav", "audio/wav", &wav),
+            random_ip(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    assert_eq!(r.body["status"], "uploaded");
+    assert_eq!(r.body["mime_type"], "audio/wav");
+    assert_eq!(r.body["size_bytes"].as_u64(), Some(wav.len() as u64));
+    let key = r.body["storage_key"].as_str().expect("key").to_owned();
+    assert!(
+        key.starts_with(&format!("recordings/{m}/")) && key.ends_with(".wav"),
+        "{key}"
+    );
+    let object = app
+        .uploads
+        .s3
+        .get_object()
+        .bucket(&app.uploads.bucket)
+        .key(&key)
+        .send()
+        .await
+        .expect("the object");
+    let stored = object.body.collect().await.expect("bytes").into_bytes();
+    assert!(stored.as_ref() == wav.as_slice(), "the stored bytes differ");
+    assert_eq!(stored_under(&app, m).await, (1, 0));
+
+    // The meeting lists it, as the frontend reads it.
+    let detail = app.get(&format!("/api/meetings/{m}/"), &a.access).await;
+    let recordings = detail.body["recordings"].as_array().expect("recordings");
+    assert_eq!(recordings.len(), 1);
+    assert_eq!(recordings[0]["id"], r.body["id"]);
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_audio_is_refused_on_its_first_kib() {
+    let app = TestApp::spawn().await;
+    let a = app.register().await;
+    let m = meeting(&app, &a).await;
+    // Declares 100 MB but sends one chunk of text and then nothing: the answer may not wait.
+    let (request, sender) = streamed(m, &a.access, Some(100_000_000));
+    let mut first = part_head("meeting.wav", "audio/wav");
+    first.extend_from_slice(&[b'x'; 64 * 1024]);
+    sender.send(Ok(Bytes::from(first))).await.expect("send");
+    let r = tokio::time::timeout(
+        Duration::from_secs(20),
+        app.send_public(request, random_ip()),
+    )
+    .await
+    .expect("answered before the rest of the body");
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{r:?}");
+    assert_eq!(
+        r.body["error"],
+        meetin_core::media::content_mismatch(".wav", "audio/wav")
+    );
+    assert_eq!(
+        r.headers
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .map(|v| v.as_bytes()),
+        Some(&b"http://localhost:3000"[..]),
+        "the page can read the refusal"
+    );
+    assert_eq!(rows_of(&app, m).await, 0);
+    assert_eq!(stored_under(&app, m).await, (0, 0));
+}
+
+#[tokio::test]
+async fn an_upload_cut_off_midway_leaves_no_row_and_no_object() {
+    let app = TestApp::spawn().await;
+    let a = app.register().await;
+    let m = meeting(&app, &a).await;
+    let wav = sine_wav(5 * 60 * 1000, 16_000);
+    let (request, sender) = streamed(m, &a.access, None);
+    let feeder = tokio::spawn(async move {
+        sender
+            .send(Ok(Bytes::from(part_head("cut.wav", "audio/wav"))))
+            .await
+            .ok();
+        // More than one S3 part, so a multipart upload is open when the body breaks.
+        for chunk in wav.chunks(256 * 1024).take(40) {
+            if sender
+                .send(Ok(Bytes::copy_from_slice(chunk)))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        let cut = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "client gone");
+        sender.send(Err(cut)).await.ok();
+    });
+    let r = app.send_public(request, random_ip()).await;
+    feeder.await.expect("feeder");
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{r:?}");
+    assert_eq!(rows_of(&app, m).await, 0);
+    assert_eq!(
+        stored_under(&app, m).await,
+        (0, 0),
+        "aborted, nothing stored"
+    );
+}
+
+#[tokio::test]
+async fn the_ingress_refuses_as_the_function_does() {
+    let app = TestApp::spawn().await;
+    let a = app.register().await;
+    let m = meeting(&app, &a).await;
+    let wav = sine_wav(200, 16_000);
+
+    // Declared past 500 MB: refused before a byte is read.
+    let (request, _sender) = streamed(m, &a.access, Some(600_000_000));
+    let r = app.send_public(request, random_ip()).await;
+    assert_eq!(
+        (r.status, r.body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some(meetin_core::media::TOO_LARGE)),
+        "{r:?}"
+    );
+
+    // No credentials, a bad token; a viewer; an outsider; a malformed id; another method.
+    let mut anonymous = multipart(m, &a.access, "a.wav", "audio/wav", &wav);
+    anonymous.headers_mut().remove(header::AUTHORIZATION);
+    let r = app.send_public(anonymous, random_ip()).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{r:?}");
+    assert_eq!(
+        r.headers
+            .get(header::WWW_AUTHENTICATE)
+            .map(|v| v.as_bytes()),
+        Some(&b"Bearer realm=\"api\""[..])
+    );
+    let r = app
+        .send_public(
+            multipart(m, "not-a-token", "a.wav", "audio/wav", &wav),
+            random_ip(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{r:?}");
+
+    let viewer = app.register().await;
+    app.add_member(&a, a.org_id, &viewer, "viewer").await;
+    let r = app
+        .send_public(
+            multipart(m, &viewer.access, "a.wav", "audio/wav", &wav),
+            random_ip(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{r:?}");
+
+    let outsider = app.register().await;
+    let r = app
+        .send_public(
+            multipart(m, &outsider.access, "a.wav", "audio/wav", &wav),
+            random_ip(),
+        )
+        .await;
+    assert_eq!(
+        (r.status, &r.body),
+        (
+            StatusCode::NOT_FOUND,
+            &serde_json::json!({"detail": "No Meeting matches the given query."})
+        )
+    );
+
+    let mut malformed = multipart(m, &a.access, "a.wav", "audio/wav", &wav);
+    *malformed.uri_mut() = "/api/meetings/not-a-uuid/recordings/upload/"
+        .parse()
+        .expect("uri");
+    let r = app.send_public(malformed, random_ip()).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{r:?}");
+
+    let mut get = multipart(m, &a.access, "a.wav", "audio/wav", &wav);
+    *get.method_mut() = Method::GET;
+    let r = app.send_public(get, random_ip()).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{r:?}");
+
+    // The contract's checks and strings, as the function answers them.
+    for (filename, content_type, bytes, expected) in [
+        (
+            "a.txt",
+            "audio/wav",
+            wav.as_slice(),
+            meetin_core::media::invalid_extension(),
+        ),
+        (
+            "a.wav",
+            "text/plain",
+            wav.as_slice(),
+            meetin_core::media::invalid_mime("text/plain"),
+        ),
+        (
+            "a.wav",
+            "audio/wav",
+            &[][..],
+            meetin_core::media::EMPTY.to_owned(),
+        ),
+    ] {
+        let through_function = app
+            .send(
+                multipart(m, &a.access, filename, content_type, bytes),
+                random_ip(),
+            )
+            .await;
+        let through_ingress = app
+            .send_public(
+                multipart(m, &a.access, filename, content_type, bytes),
+                random_ip(),
+            )
+            .await;
+        assert_eq!(
+            (
+                through_ingress.status,
+                through_ingress.body["error"].as_str()
+            ),
+            (StatusCode::BAD_REQUEST, Some(expected.as_str())),
+            "{filename} {content_type}"
+        );
+        assert_eq!(through_ingress.body, through_function.body);
+    }
+    let mut no_file = TestApp::request(
+        Method::POST,
+        &format!("/api/meetings/{m}/recordings/upload/"),
+        Some(&Value::Null),
+        Some(&a.access),
+    );
+    no_file.headers_mut().insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    let r = app.send_public(no_file, random_ip()).await;
+    assert_eq!(
+        (r.status, r.body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some(meetin_recordings::NO_AUDIO))
+    );
+    assert_eq!(rows_of(&app, m).await, 0);
+    assert_eq!(stored_under(&app, m).await, (0, 0));
+}
