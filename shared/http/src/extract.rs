@@ -5,9 +5,12 @@ use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, OriginalUri, Request};
+use axum::extract::{
+    ConnectInfo, FromRef, FromRequest, FromRequestParts, OptionalFromRequestParts, OriginalUri,
+    Request,
+};
 use http::request::Parts;
-use http::{StatusCode, header};
+use http::{HeaderMap, StatusCode, header};
 use lambda_http::request::RequestContext;
 use meetin_core::Refusal;
 use meetin_core::pagination::RequestUrl;
@@ -144,7 +147,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Path::<T>::from_request_parts(parts, state)
+        <axum::extract::Path<T> as FromRequestParts<S>>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(params)| Self(params))
             .map_err(|_| ApiError::not_found())
@@ -208,6 +211,63 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             .map_err(|err| {
                 ApiError::detail(StatusCode::BAD_REQUEST, format!("JSON parse error - {err}"))
             })
+    }
+}
+
+/// What `If-Match` asks for (RFC 9110 §13.1.1, strong comparison), for resources whose
+/// `ETag` is `"<version>"` (a row's version number). As `Option<IfMatch>` among a handler's
+/// arguments: `None` when the request has no `If-Match`. Reading it refuses nothing; the
+/// handler compares it with the current version when its own checks allow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IfMatch {
+    /// `*`: any current representation.
+    Any,
+    /// The versions of the strong tags `"N"` given (a bare `N` is read as `"N"`). Weak tags
+    /// (`W/"N"`) and anything else match nothing, so a list of only those is never met.
+    Versions(Vec<i32>),
+}
+
+impl IfMatch {
+    /// Every `If-Match` header of the request, or `None` when there is none.
+    pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
+        let mut values = headers.get_all(header::IF_MATCH).iter().peekable();
+        values.peek()?;
+        let mut versions = Vec::new();
+        for value in values {
+            let Ok(text) = value.to_str() else { continue };
+            for tag in text.split(',').map(str::trim) {
+                if tag == "*" {
+                    return Some(Self::Any);
+                }
+                let digits = tag
+                    .strip_prefix('"')
+                    .and_then(|t| t.strip_suffix('"'))
+                    .unwrap_or(tag);
+                if !digits.is_empty()
+                    && digits.bytes().all(|b| b.is_ascii_digit())
+                    && let Ok(version) = digits.parse::<i32>()
+                {
+                    versions.push(version);
+                }
+            }
+        }
+        Some(Self::Versions(versions))
+    }
+
+    /// The versions the write is conditioned on (`None`: any).
+    pub fn versions(&self) -> Option<&[i32]> {
+        match self {
+            Self::Any => None,
+            Self::Versions(v) => Some(v),
+        }
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for IfMatch {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        Ok(Self::from_headers(&parts.headers))
     }
 }
 
@@ -277,5 +337,41 @@ mod tests {
         assert!(is_json("application/merge-patch+json"));
         assert!(!is_json("text/plain"));
         assert!(!is_json("multipart/form-data; boundary=x"));
+    }
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(
+                header::IF_MATCH,
+                http::HeaderValue::from_str(v).expect("header"),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn if_match_reads_strong_tags_and_star() {
+        assert_eq!(IfMatch::from_headers(&headers(&[])), None);
+        assert_eq!(
+            IfMatch::from_headers(&headers(&["\"3\""])),
+            Some(IfMatch::Versions(vec![3]))
+        );
+        assert_eq!(
+            IfMatch::from_headers(&headers(&["\"3\", W/\"4\", \"x\"", "5"])),
+            Some(IfMatch::Versions(vec![3, 5]))
+        );
+        assert_eq!(
+            IfMatch::from_headers(&headers(&["W/\"4\""])),
+            Some(IfMatch::Versions(vec![]))
+        );
+        assert_eq!(
+            IfMatch::from_headers(&headers(&["\"1\", *"])),
+            Some(IfMatch::Any)
+        );
+        assert_eq!(
+            IfMatch::from_headers(&headers(&["\"99999999999\""])),
+            Some(IfMatch::Versions(vec![]))
+        );
     }
 }

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod function;
 pub mod layers;
 pub mod paginate;
+pub mod responses;
 pub mod stage;
 pub mod start;
 pub mod throttle;
@@ -19,7 +20,7 @@ pub mod throttle;
 pub use context::{AppContext, Deps};
 pub use error::{ApiError, ApiResult};
 pub use extract::{
-    AnonRateLimit, AuthRateLimit, AuthUser, ClientIp, JsonBody, PageUrl, PathParams,
+    AnonRateLimit, AuthRateLimit, AuthUser, ClientIp, IfMatch, JsonBody, PageUrl, PathParams,
     RefreshRateLimit,
 };
 pub use function::HttpFunction;
