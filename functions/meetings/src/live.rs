@@ -14,7 +14,8 @@ use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use meetin_core::Refusal;
 use meetin_data::live_sessions::{self, LiveError};
-use meetin_http::docs::{DetailBody, ErrorBody};
+use meetin_http::docs::ErrorBody;
+use meetin_http::responses::{MeetingWrite, Viewer};
 use meetin_http::{ApiError, ApiResult, AppContext, AuthUser, JsonBody, PathParams};
 
 use crate::json::{LiveSessionJson, LiveStartRequest, NoActiveSessionBody};
@@ -36,8 +37,7 @@ pub const NO_BACKEND: &str = "No live transcription backend is available.";
     responses(
         (status = 201, description = "Started: `status` is `active` (once a transcription backend is reachable)", body = LiveSessionJson),
         (status = 400, description = "`{\"error\": \"Live session already active\"}`, or a `config` that is not an object", body = ErrorBody),
-        (status = 403, description = "A viewer of the meeting's organization", body = DetailBody),
-        (status = 404, description = "`No Meeting matches the given query.`", body = DetailBody),
+        MeetingWrite,
         (status = 500, description = "`{\"error\": \"Failed to start live session. Please try again.\"}`: no transcription backend reachable; a `failed` session is recorded", body = ErrorBody),
     ),
     security(("jwt" = []))
@@ -70,7 +70,7 @@ pub async fn start(
     params(("id" = uuid::Uuid, Path, description = "Meeting id")),
     responses(
         (status = 200, description = "Ended: `status` is `ended`, `ended_at` set", body = LiveSessionJson),
-        (status = 403, description = "A viewer of the meeting's organization", body = DetailBody),
+        Viewer,
         (status = 404, description = "`{\"error\": \"No active live session\"}`, or `No Meeting matches the given query.`", body = ErrorBody),
     ),
     security(("jwt" = []))

@@ -10,6 +10,7 @@ use meetin_core::pagination::{Page, PageNumber};
 use meetin_data::meetings::{self, MeetingChanges, NewMeeting};
 use meetin_http::docs::{DetailBody, FieldErrorsBody};
 use meetin_http::extract::path_uuid;
+use meetin_http::responses::{MeetingRead, MeetingWrite};
 use meetin_http::{ApiError, ApiResult, AppContext, AuthUser, JsonBody, PageUrl, PathParams};
 use serde::Deserialize;
 use serde_json::Value;
@@ -151,7 +152,7 @@ pub async fn create(
     params(("id" = uuid::Uuid, Path, description = "Meeting id")),
     responses(
         (status = 200, description = "The meeting", body = MeetingJson),
-        (status = 404, description = "`No Meeting matches the given query.`", body = DetailBody),
+        MeetingRead,
     ),
     security(("jwt" = []))
 )]
@@ -214,7 +215,7 @@ async fn edit(
         (status = 200, description = "Updated", body = MeetingJson),
         (status = 400, description = "Field errors", body = FieldErrorsBody),
         (status = 403, description = "A viewer of the meeting's (or the target) organization, or a move to another organization by someone who is not an admin of the meeting's", body = DetailBody),
-        (status = 404, description = "`No Meeting matches the given query.`", body = DetailBody),
+        MeetingRead,
     ),
     security(("jwt" = []))
 )]
@@ -236,7 +237,7 @@ pub async fn replace(
         (status = 200, description = "Updated", body = MeetingJson),
         (status = 400, description = "Field errors", body = FieldErrorsBody),
         (status = 403, description = "A viewer of the meeting's (or the target) organization, or a move to another organization by someone who is not an admin of the meeting's", body = DetailBody),
-        (status = 404, description = "`No Meeting matches the given query.`", body = DetailBody),
+        MeetingRead,
     ),
     security(("jwt" = []))
 )]
@@ -256,8 +257,7 @@ pub async fn update(
     params(("id" = uuid::Uuid, Path, description = "Meeting id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "A viewer of the meeting's organization", body = DetailBody),
-        (status = 404, description = "`No Meeting matches the given query.`", body = DetailBody),
+        MeetingWrite,
     ),
     security(("jwt" = []))
 )]

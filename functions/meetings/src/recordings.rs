@@ -20,11 +20,11 @@ use axum::extract::multipart::{Multipart, MultipartRejection};
 use http::{HeaderMap, StatusCode, header};
 use meetin_aws::aws_sdk_s3::presigning::PresigningConfig;
 use meetin_aws::aws_sdk_s3::primitives::ByteStream;
-use meetin_aws::aws_sdk_sqs;
 use meetin_core::Access;
 use meetin_data::recordings::{self, NewRecording, Recording, RecordingInMeeting};
 use meetin_http::docs::{DetailBody, ErrorBody};
 use meetin_http::extract::path_uuid;
+use meetin_http::responses::{MeetingWrite, Viewer};
 use meetin_http::{ApiError, ApiResult, AuthUser, JsonBody, PathParams};
 use meetin_messages::jobs::TranscribeRecording;
 use meetin_vocab::RecordingStatus;
@@ -35,6 +35,16 @@ use crate::json::{CompleteRequest, InitiateRequest, InitiatedJson, RecordingJson
 use crate::media::{self, Declared};
 use crate::meetings::{MeetingPath, writable, write_missed};
 use crate::state::{MeetingsState, Uploads};
+
+mod direct;
+mod objects;
+
+pub use direct::{DIRECT_UPLOAD_MAX_BYTES, DIRECT_UPLOAD_TOO_LARGE};
+use direct::{read_audio, too_large_for_direct};
+use objects::{
+    ObjectVersion, aws_error, copy_checked, delete_object, new_key, object_head, object_version,
+};
+pub use objects::{UPLOAD_CHANGED, upload_changed_under, upload_key};
 
 /// `/api/recordings/{id}/...` and `/api/meetings/recordings/{id}/...`.
 #[derive(Debug, Deserialize)]
@@ -48,67 +58,8 @@ const RECORDING: &str = "Recording";
 /// How long a presigned `PUT` URL is valid: 3600 s (the contract).
 pub const PRESIGNED_PUT_TTL: Duration = Duration::from_secs(3600);
 
-/// The largest direct-upload request body, in bytes (4 MiB). A Lambda behind API Gateway gets
-/// at most 6 MiB of event, binary bodies base64-encoded (4/3 larger) plus the event's own
-/// fields: 4 MiB of multipart fits with room to spare. Larger files use the presigned flow.
-pub const DIRECT_UPLOAD_MAX_BYTES: usize = 4 * 1024 * 1024;
-
-/// The 413 text of a direct upload over [`DIRECT_UPLOAD_MAX_BYTES`].
-pub const DIRECT_UPLOAD_TOO_LARGE: &str = "File too large for direct upload (at most 4 MiB through the API). Upload it with POST /api/meetings/{id}/recordings/initiate/, a PUT of the file to the upload_url it answers, then POST /api/recordings/{recording_id}/complete/.";
-
 pub const NO_AUDIO: &str = "No audio file provided";
 pub const NO_OBJECT: &str = "No uploaded file found for this recording";
-
-fn too_large_for_direct() -> ApiError {
-    meetin_core::Refusal::message(StatusCode::PAYLOAD_TOO_LARGE, DIRECT_UPLOAD_TOO_LARGE).into()
-}
-
-fn aws_error<E: std::error::Error + Send + Sync + 'static>(
-    what: &'static str,
-) -> impl Fn(E) -> ApiError {
-    move |err| {
-        anyhow::anyhow!("{}", aws_sdk_sqs::error::DisplayErrorContext(err))
-            .context(what)
-            .into()
-    }
-}
-
-/// The server-chosen object key of a new recording of `meeting`.
-fn new_key(meeting: Uuid, ext: &str) -> String {
-    format!("recordings/{meeting}/{}{ext}", Uuid::new_v4())
-}
-
-/// Where the presigned `PUT` of the recording whose `storage_key` is `recordings/{m}/{f}`
-/// uploads: `uploads/{m}/{f}`. Objects under `uploads/` are only ever read by `complete`, which
-/// copies the checked version to the `storage_key`; the bucket's lifecycle rule expires what
-/// is left there (template.yaml).
-pub fn upload_key(storage_key: &str) -> String {
-    format!(
-        "uploads/{}",
-        storage_key
-            .strip_prefix("recordings/")
-            .unwrap_or(storage_key)
-    )
-}
-
-/// The 409 of a `complete` whose upload changed (another PUT to its URL) between the check
-/// and the copy: nothing was copied or marked; upload again and complete again.
-pub const UPLOAD_CHANGED: &str = "The uploaded file changed while it was being checked. Upload it again, then complete the recording.";
-
-fn upload_changed() -> ApiError {
-    meetin_core::Refusal::message(StatusCode::CONFLICT, UPLOAD_CHANGED).into()
-}
-
-/// Whether an S3 read or copy of an upload failed because the upload is no longer the
-/// version checked: its precondition (`If-Match`, `x-amz-copy-source-if-match`) failed, or it
-/// is gone (a concurrent complete of the same recording copied and deleted it).
-pub fn upload_changed_under<E, R>(err: &meetin_aws::aws_sdk_s3::error::SdkError<E, R>) -> bool
-where
-    E: meetin_aws::aws_sdk_s3::error::ProvideErrorMetadata,
-{
-    err.as_service_error()
-        .is_some_and(|e| matches!(e.code(), Some("PreconditionFailed" | "NoSuchKey")))
-}
 
 /// Creates a recording (`created`) and answers a presigned S3 `PUT` for it. The body may name
 /// `filename` (only its extension is used), `content_type` and `size_bytes`; with none, a
@@ -120,8 +71,7 @@ where
     responses(
         (status = 200, description = "The recording id, the presigned PUT URL (3600 s) and the key", body = InitiatedJson),
         (status = 400, description = "Field errors (`{\"size_bytes\": [\"A valid integer is required.\"]}`, `{\"filename\": [\"Null characters are not allowed.\"]}`), then `{\"error\"}`: `The submitted file is empty.` (`size_bytes` 0), `File too large. Maximum size is 500MB.`, `Invalid file type. Allowed: ...`, `Invalid MIME type: <type>`, `File content does not match its type (...)` (an extension and a type that disagree)", body = ErrorBody),
-        (status = 403, description = "A viewer of the meeting's organization", body = DetailBody),
-        (status = 404, description = "`No Meeting matches the given query.`", body = DetailBody),
+        MeetingWrite,
     ),
     security(("jwt" = []))
 )]
@@ -178,75 +128,6 @@ pub async fn initiate(
         upload_url: presigned.uri().to_owned(),
         storage_key: key,
     }))
-}
-
-/// One version of an object: its size and its ETag.
-struct ObjectVersion {
-    size: i64,
-    etag: String,
-}
-
-/// The object's current size and ETag, or `None` when there is no such object.
-async fn object_version(uploads: &Uploads, key: &str) -> ApiResult<Option<ObjectVersion>> {
-    match uploads
-        .s3
-        .head_object()
-        .bucket(&uploads.bucket)
-        .key(key)
-        .send()
-        .await
-    {
-        Ok(head) => Ok(Some(ObjectVersion {
-            size: head.content_length().unwrap_or(0),
-            etag: head
-                .e_tag()
-                .ok_or_else(|| ApiError::internal("S3 answered an object without an ETag"))?
-                .to_owned(),
-        })),
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
-        Err(err) => Err(aws_error("reading the object's size")(err)),
-    }
-}
-
-/// The first [`media::SNIFF_BYTES`] bytes of the version `etag` of the object (409 when it
-/// changed since).
-async fn object_head(uploads: &Uploads, key: &str, etag: &str) -> ApiResult<Vec<u8>> {
-    let object = match uploads
-        .s3
-        .get_object()
-        .bucket(&uploads.bucket)
-        .key(key)
-        .if_match(etag)
-        .range(format!("bytes=0-{}", media::SNIFF_BYTES - 1))
-        .send()
-        .await
-    {
-        Ok(object) => object,
-        Err(err) if upload_changed_under(&err) => return Err(upload_changed()),
-        Err(err) => return Err(aws_error("reading the object's first bytes")(err)),
-    };
-    let bytes = object
-        .body
-        .collect()
-        .await
-        .map_err(aws_error("reading the object's first bytes"))?
-        .into_bytes();
-    Ok(bytes.iter().take(media::SNIFF_BYTES).copied().collect())
-}
-
-/// Deletes an object no row refers to; a failure is only logged (the object is unreachable
-/// through the API either way).
-async fn delete_object(uploads: &Uploads, key: &str) {
-    if let Err(err) = uploads
-        .s3
-        .delete_object()
-        .bucket(&uploads.bucket)
-        .key(key)
-        .send()
-        .await
-    {
-        tracing::warn!(key, error = %aws_sdk_sqs::error::DisplayErrorContext(err), "deleting an orphaned object");
-    }
 }
 
 fn size_mismatch(actual: i64, declared: i64) -> ApiError {
@@ -339,27 +220,6 @@ async fn complete_recording(
     Ok(Json(updated.into()))
 }
 
-/// Copies the version `etag` of the upload at `from` to `to` (S3 `CopyObject` with
-/// `x-amz-copy-source-if-match`): when another PUT replaced the upload after its check, the
-/// copy fails and nothing is copied (409).
-async fn copy_checked(uploads: &Uploads, from: &str, etag: &str, to: &str) -> ApiResult<()> {
-    match uploads
-        .s3
-        .copy_object()
-        .bucket(&uploads.bucket)
-        .key(to)
-        // Server-chosen keys: `[0-9a-z/.-]` only, nothing to percent-encode.
-        .copy_source(format!("{}/{from}", uploads.bucket))
-        .copy_source_if_match(etag)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(err) if upload_changed_under(&err) => Err(upload_changed()),
-        Err(err) => Err(aws_error("copying the checked upload")(err)),
-    }
-}
-
 /// Sends the `transcribe_recording` job of `recording` (whose meeting is `found`'s).
 pub(crate) async fn queue_transcription(
     uploads: &Uploads,
@@ -391,7 +251,7 @@ pub(crate) async fn queue_transcription(
     responses(
         (status = 200, description = "The recording, `uploaded`", body = RecordingJson),
         (status = 400, description = "`No uploaded file found for this recording`, `The submitted file is empty.`, `File too large. Maximum size is 500MB.`, `Uploaded size (N bytes) does not match the declared size (M bytes)`, `File content does not match its type (...)`, `Recording is already <status>`, `size_bytes must be a valid integer`, `Invalid size_bytes value`, `duration_ms must be a valid integer`, `Invalid duration_ms value`", body = ErrorBody),
-        (status = 403, description = "A viewer of the meeting's organization", body = DetailBody),
+        Viewer,
         (status = 404, description = "`No Recording matches the given query.`", body = DetailBody),
         (status = 409, description = "`The uploaded file changed while it was being checked. Upload it again, then complete the recording.`: another PUT to the upload URL replaced the file during the check; nothing was copied or marked", body = ErrorBody),
     ),
@@ -414,7 +274,7 @@ pub async fn complete(
     responses(
         (status = 200, description = "The recording, `uploaded`", body = RecordingJson),
         (status = 400, description = "As `POST /api/recordings/{id}/complete/`", body = ErrorBody),
-        (status = 403, description = "A viewer of the meeting's organization", body = DetailBody),
+        Viewer,
         (status = 404, description = "`No Recording matches the given query.`", body = DetailBody),
         (status = 409, description = "As `POST /api/recordings/{id}/complete/`", body = ErrorBody),
     ),
@@ -429,35 +289,6 @@ pub async fn complete_under_meetings(
     complete_recording(&state, caller.id, id, &body).await
 }
 
-/// The multipart `audio` field: its file name, content type and bytes; `None` when absent.
-async fn read_audio(
-    mut multipart: Multipart,
-) -> ApiResult<Option<(String, Option<String>, Vec<u8>)>> {
-    let multer_error = |err: axum::extract::multipart::MultipartError| {
-        if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            too_large_for_direct()
-        } else {
-            ApiError::bad_request(NO_AUDIO)
-        }
-    };
-    while let Some(mut field) = multipart.next_field().await.map_err(multer_error)? {
-        if field.name() != Some("audio") {
-            continue;
-        }
-        let filename = field.file_name().unwrap_or_default().to_owned();
-        let content_type = field.content_type().map(str::to_owned);
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field.chunk().await.map_err(multer_error)? {
-            if bytes.len() + chunk.len() > DIRECT_UPLOAD_MAX_BYTES {
-                return Err(too_large_for_direct());
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        return Ok(Some((filename, content_type, bytes)));
-    }
-    Ok(None)
-}
-
 /// Stores a small recording sent as the multipart field `audio` (what the existing frontend
 /// does) and answers it `uploaded`. Checks, in the contract's order and strings: a file is
 /// there, at most 500 MiB, an allowed extension, an allowed MIME type; then that its first
@@ -469,8 +300,7 @@ async fn read_audio(
     responses(
         (status = 201, description = "The recording, `uploaded`", body = RecordingJson),
         (status = 400, description = "`No audio file provided`, `File too large. Maximum size is 500MB.`, `Invalid file type. Allowed: .aac, .flac, .m4a, .mkv, .mov, .mp3, .mp4, .ogg, .wav, .webm`, `Invalid MIME type: <type>`, `The submitted file is empty.`, `File content does not match its type (...)`", body = ErrorBody),
-        (status = 403, description = "A viewer of the meeting's organization", body = DetailBody),
-        (status = 404, description = "`No Meeting matches the given query.`", body = DetailBody),
+        MeetingWrite,
         (status = 413, description = "Over 4 MiB: the text points to the presigned flow", body = ErrorBody),
     ),
     security(("jwt" = []))
@@ -541,23 +371,4 @@ pub async fn upload(
         }
     };
     Ok((StatusCode::CREATED, Json(recording.into())))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn uploads_go_under_their_own_prefix() {
-        let meeting = Uuid::new_v4();
-        let key = new_key(meeting, ".wav");
-        let upload = upload_key(&key);
-        assert_eq!(upload, key.replacen("recordings/", "uploads/", 1));
-        assert!(
-            upload.starts_with(&format!("uploads/{meeting}/")),
-            "{upload}"
-        );
-        // The 500-character column holds the key; the upload key is never stored.
-        assert!(key.len() < 100, "{key}");
-    }
 }

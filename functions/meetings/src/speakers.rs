@@ -4,8 +4,9 @@
 use axum::Json;
 use axum::extract::State;
 use meetin_data::speakers;
-use meetin_http::docs::{DetailBody, ErrorBody};
+use meetin_http::docs::ErrorBody;
 use meetin_http::extract::path_uuid;
+use meetin_http::responses::{self, MeetingWrite};
 use meetin_http::{ApiError, ApiResult, AppContext, AuthUser, JsonBody, PathParams};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -36,8 +37,7 @@ const SPEAKER: &str = "Speaker";
     responses(
         (status = 200, description = "The speaker", body = SpeakerJson),
         (status = 400, description = "`{\"error\": \"Display name too long\"}` (over 255 characters), or a `display_name` that is not text", body = ErrorBody),
-        (status = 403, description = "A viewer of the meeting's organization", body = DetailBody),
-        (status = 404, description = "`No Meeting matches the given query.` or `No Speaker matches the given query.`", body = DetailBody),
+        MeetingWrite::<responses::Speaker>,
     ),
     security(("jwt" = []))
 )]

@@ -17,8 +17,9 @@ use http::StatusCode;
 use meetin_core::{Access, Refusal};
 use meetin_data::recordings;
 use meetin_data::transcripts::{self, SegmentRow};
-use meetin_http::docs::{DetailBody, ErrorBody};
+use meetin_http::docs::ErrorBody;
 use meetin_http::extract::path_uuid;
+use meetin_http::responses::{self, MeetingWrite};
 use meetin_http::{ApiError, ApiResult, AuthUser, PathParams};
 use meetin_vocab::RecordingStatus;
 use serde::{Deserialize, Serialize};
@@ -116,8 +117,7 @@ pub struct TranscribeProcessingJson {
         (status = 200, description = "Transcribed: the segments, or `No transcript generated`", body = TranscribeCompletedJson),
         (status = 202, description = "Still running after the wait", body = TranscribeProcessingJson),
         (status = 400, description = "`Recording has not been uploaded yet: ...`", body = ErrorBody),
-        (status = 403, description = "A viewer of the meeting's organization", body = DetailBody),
-        (status = 404, description = "`No Meeting matches the given query.` or `No Recording matches the given query.`", body = DetailBody),
+        MeetingWrite::<responses::Recording>,
         (status = 500, description = "`Transcription failed. Please try again.` (the recording `failed`)", body = ErrorBody),
     ),
     security(("jwt" = []))
