@@ -13,6 +13,7 @@ use meetin_data::invitations::{self, InvitationError};
 use meetin_data::organizations::{self as orgs, MembershipError};
 use meetin_http::docs::{DetailBody, FieldErrorsBody};
 use meetin_http::extract::path_uuid;
+use meetin_http::responses::{MembershipAdmin, OrganizationAdmin};
 use meetin_http::{ApiError, ApiResult, AppContext, AuthUser, JsonBody, PageRequest, PathParams};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -117,7 +118,7 @@ pub async fn create(
     params(("id" = uuid::Uuid, Path, description = "Organization id")),
     responses(
         (status = 200, description = "The organization", body = OrganizationJson),
-        (status = 404, description = "Not an admin of it, or no such organization", body = DetailBody),
+        OrganizationAdmin,
     ),
     security(("jwt" = []))
 )]
@@ -167,7 +168,7 @@ async fn edit(
     responses(
         (status = 200, description = "Updated", body = OrganizationJson),
         (status = 400, description = "Field errors", body = FieldErrorsBody),
-        (status = 404, description = "Not an admin of it, or no such organization", body = DetailBody),
+        OrganizationAdmin,
     ),
     security(("jwt" = []))
 )]
@@ -188,7 +189,7 @@ pub async fn replace(
     responses(
         (status = 200, description = "Updated", body = OrganizationJson),
         (status = 400, description = "Field errors", body = FieldErrorsBody),
-        (status = 404, description = "Not an admin of it, or no such organization", body = DetailBody),
+        OrganizationAdmin,
     ),
     security(("jwt" = []))
 )]
@@ -207,7 +208,7 @@ pub async fn update(
     params(("id" = uuid::Uuid, Path, description = "Organization id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "Not an admin of it, or no such organization", body = DetailBody),
+        OrganizationAdmin,
     ),
     security(("jwt" = []))
 )]
@@ -319,8 +320,7 @@ pub async fn add_member(
     responses(
         (status = 200, description = "Updated", body = MemberJson),
         (status = 400, description = "A bad role, or the last admin would be demoted", body = FieldErrorsBody),
-        (status = 403, description = "Not an admin of the organization", body = DetailBody),
-        (status = 404, description = "No such membership in the organization", body = DetailBody),
+        MembershipAdmin,
     ),
     security(("jwt" = []))
 )]
@@ -358,8 +358,7 @@ pub async fn change_role(
     responses(
         (status = 204, description = "Removed"),
         (status = 400, description = "The last admin would be removed", body = meetin_http::docs::ErrorBody),
-        (status = 403, description = "Not an admin of the organization", body = DetailBody),
-        (status = 404, description = "No such membership in the organization", body = DetailBody),
+        MembershipAdmin,
     ),
     security(("jwt" = []))
 )]

@@ -21,6 +21,7 @@
 
 pub mod action_items;
 pub mod edits;
+pub mod json;
 pub mod limits;
 pub mod minutes;
 pub mod state;
