@@ -330,3 +330,22 @@ fn emails_follow_djangos_validator() {
         assert_eq!(normalize_email(bad), None, "{bad}");
     }
 }
+
+#[test]
+fn python_int_of_reads_json_as_pythons_int() {
+    for (value, int) in [
+        (json!(12), Some(12)),
+        (json!(12.9), Some(12)),
+        (json!(-12.9), Some(-12)),
+        (json!("12"), Some(12)),
+        (json!(" 1_000 "), Some(1000)),
+        (json!("12.5"), None),
+        (json!(true), Some(1)),
+        (json!(false), Some(0)),
+        (json!(null), None),
+        (json!([1]), None),
+        (json!(u64::MAX), Some(i128::from(u64::MAX))),
+    ] {
+        assert_eq!(python_int_of(&value), int, "{value}");
+    }
+}
