@@ -1,8 +1,8 @@
 //! The JSON this function speaks: the contract's Meeting, LiveSession and Speaker shapes, and
 //! each request body's documented schema beside its parser (the Recording shapes and bodies
-//! are in [`recording`]). Parsers collect every field's errors at once (DRF's behaviour, with
-//! the field kinds of `meetin_core::validation`) and use the limits the schemas document
-//! (checked by `tests::schema_limits_are_the_parsers`).
+//! are in `json/recording.rs`). Parsers collect every field's errors at once (DRF's
+//! behaviour, with the field kinds of `meetin_core::validation`) and use the limits the
+//! schemas document (checked by `tests::schema_limits_are_the_parsers`).
 
 use std::future::Future;
 

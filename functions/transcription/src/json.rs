@@ -1,7 +1,7 @@
 //! The JSON this function speaks, one file per resource: the minutes and their generation
-//! ([`minutes`]), their versions and diffs ([`version`]) and action items ([`action_item`]).
-//! Request bodies keep their documented schema beside their parser. (The transcript's shapes
-//! are still in the crate root.)
+//! (`json/minutes.rs`), their versions and diffs (`json/version.rs`) and action items
+//! (`json/action_item.rs`). Request bodies keep their documented schema beside their parser.
+//! (The transcript's shapes are still in the crate root.)
 
 mod action_item;
 mod minutes;

@@ -1,11 +1,11 @@
 //! Request-body validation with DRF's field-error shapes and messages. A handler reads its
 //! JSON object through [`Fields`], collecting every field's errors before failing once.
-
 //!
-//! One rule per file: [`python`] reproduces what Python prints and parses, [`email`] and
-//! [`username`] are Django's validators, [`body`] reads the body and path ids, [`kinds`] holds
-//! the DRF field kinds beyond text and numbers (related keys, dates, objects, lists) and
-//! [`numbers`] DRF's integer and boolean fields.
+//! One rule per file: `python.rs` reproduces what Python prints and parses, `email.rs` and
+//! `username.rs` are Django's validators, `body.rs` reads the body and path ids, `kinds.rs`
+//! holds the DRF field kinds beyond text and numbers (related keys, dates, datetimes, objects,
+//! lists of UUIDs) and `numbers.rs` DRF's integer and boolean fields. Everything public is
+//! re-exported here.
 
 mod body;
 mod email;
