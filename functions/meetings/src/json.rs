@@ -1,6 +1,6 @@
 //! The JSON this function speaks: the contract's Meeting, LiveSession and Speaker shapes, and
-//! each request body's documented schema beside its parser (the Recording shapes and bodies
-//! are in `json/recording.rs`). Parsers collect every field's errors at once (DRF's
+//! each request body's documented schema beside its parser (the recording bodies are in
+//! `json/recording.rs`, the Recording shape in `meetin_recordings`). Parsers collect every field's errors at once (DRF's
 //! behaviour, with the field kinds of `meetin_core::validation`) and use the limits the
 //! schemas document (checked by `tests::schema_limits_are_the_parsers`).
 

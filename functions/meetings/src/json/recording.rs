@@ -1,4 +1,4 @@
-//! The bodies of `recordings/initiate/` and `complete/`. `initiate`
+//! The bodies of `recordings/initiate/` and `complete/`, and `initiate`'s answer. `initiate`
 //! reads its body as DRF serializer fields; `complete` keeps the contract's own `{"error"}`
 //! strings (`size_bytes must be a valid integer`, `Invalid size_bytes value`) and Python's
 //! `int()` reading of numbers.
