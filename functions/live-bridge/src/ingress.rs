@@ -26,6 +26,7 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The contract's limit and its 400 `File too large. Maximum size is 500MB.`.
 pub const LIMIT: BodyLimit = BodyLimit {
     file_bytes: media::MAX_RECORDING_BYTES as u64,
+    body_bytes: media::MAX_RECORDING_BYTES as u64 + meetin_recordings::MULTIPART_OVERHEAD_BYTES,
     refusal: || Refusal::bad_request(media::TOO_LARGE),
 };
 

@@ -16,10 +16,8 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use axum::extract::multipart::{Multipart, MultipartRejection};
-use http::{HeaderMap, StatusCode, header};
+use http::{StatusCode, header};
 use meetin_aws::aws_sdk_s3::presigning::PresigningConfig;
-use meetin_aws::aws_sdk_s3::primitives::ByteStream;
 use meetin_core::Access;
 use meetin_data::recordings::{self, NewRecording, Recording, RecordingInMeeting};
 use meetin_http::docs::{DetailBody, ErrorBody};
@@ -27,6 +25,7 @@ use meetin_http::extract::path_uuid;
 use meetin_http::responses::{MeetingWrite, Viewer};
 use meetin_http::{ApiError, ApiResult, AuthUser, JsonBody, PathParams};
 use meetin_messages::jobs::TranscribeRecording;
+use meetin_recordings::UploadBody;
 use meetin_vocab::RecordingStatus;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -39,8 +38,8 @@ use crate::state::{MeetingsState, Uploads};
 mod direct;
 mod objects;
 
+use direct::DIRECT_LIMIT;
 pub use direct::{DIRECT_UPLOAD_MAX_BYTES, DIRECT_UPLOAD_TOO_LARGE};
-use direct::{read_audio, too_large_for_direct};
 use objects::{
     ObjectVersion, aws_error, copy_checked, delete_object, new_key, object_head, object_version,
 };
@@ -58,7 +57,8 @@ const RECORDING: &str = "Recording";
 /// How long a presigned `PUT` URL is valid: 3600 s (the contract).
 pub const PRESIGNED_PUT_TTL: Duration = Duration::from_secs(3600);
 
-pub const NO_AUDIO: &str = "No audio file provided";
+/// The refusal of an upload with no `audio` file.
+pub use meetin_recordings::NO_AUDIO;
 pub const NO_OBJECT: &str = "No uploaded file found for this recording";
 
 /// Creates a recording (`created`) and answers a presigned S3 `PUT` for it. The body may name
@@ -290,9 +290,9 @@ pub async fn complete_under_meetings(
 }
 
 /// Stores a small recording sent as the multipart field `audio` (what the existing frontend
-/// does) and answers it `uploaded`. Checks, in the contract's order and strings: a file is
-/// there, at most 500 MiB, an allowed extension, an allowed MIME type; then that its first
-/// bytes are that type. Transcription is not queued (the original does not either).
+/// does) and answers it `uploaded`: [`meetin_recordings::receive_upload`], the streaming
+/// ingress's implementation, within [`DIRECT_LIMIT`]. Transcription is not queued (the
+/// original does not either).
 #[utoipa::path(
     post, path = "/api/meetings/{id}/recordings/upload/", tag = "recordings", operation_id = "recordings_upload",
     params(("id" = uuid::Uuid, Path, description = "Meeting id")),
@@ -309,66 +309,22 @@ pub async fn upload(
     State(state): State<MeetingsState>,
     AuthUser(caller): AuthUser,
     PathParams(MeetingPath { id }): PathParams<MeetingPath>,
-    headers: HeaderMap,
-    multipart: Result<Multipart, MultipartRejection>,
+    request: axum::extract::Request,
 ) -> ApiResult<(StatusCode, Json<RecordingJson>)> {
-    writable(&state.app, caller.id, id).await?;
-    let declared_length = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared_length.is_some_and(|n| n > DIRECT_UPLOAD_MAX_BYTES as u64) {
-        return Err(too_large_for_direct());
-    }
-    // Not multipart at all: no file was sent (DRF's reading too).
-    let Ok(multipart) = multipart else {
-        return Err(ApiError::bad_request(NO_AUDIO));
-    };
-    let Some((filename, content_type, bytes)) = read_audio(multipart).await? else {
-        return Err(ApiError::bad_request(NO_AUDIO));
-    };
-    let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
-    let Declared { ext, mime, format } =
-        media::check_declared(Some(size), &filename, content_type.as_deref())
-            .map_err(ApiError::bad_request)?;
-    if bytes.is_empty() {
-        return Err(ApiError::bad_request(media::EMPTY));
-    }
-    if !media::bytes_are(format, &bytes) {
-        return Err(ApiError::bad_request(media::content_mismatch(&ext, &mime)));
-    }
-    let key = new_key(id, &ext);
-    let uploads = &state.uploads;
-    uploads
-        .s3
-        .put_object()
-        .bucket(&uploads.bucket)
-        .key(&key)
-        .content_type(&mime)
-        .body(ByteStream::from(bytes))
-        .send()
-        .await
-        .map_err(aws_error("storing the upload in S3"))?;
-    let recording = recordings::create(
+    let (parts, body) = request.into_parts();
+    let text = |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let recording = meetin_recordings::receive_upload(
+        &state.uploads.store(),
         &state.app.pool,
         caller.id,
-        &NewRecording {
-            meeting_id: id,
-            storage_key: &key,
-            mime_type: &mime,
-            size_bytes: Some(size),
-            status: RecordingStatus::Uploaded,
+        id,
+        UploadBody {
+            content_type: text(header::CONTENT_TYPE),
+            content_length: text(header::CONTENT_LENGTH).and_then(|v| v.parse().ok()),
+            body: body.into_data_stream(),
         },
+        DIRECT_LIMIT,
     )
-    .await;
-    let recording = match recording {
-        Ok(Some(recording)) => recording,
-        // The meeting was deleted (or the caller demoted) since the check: the stored object
-        // belongs to no row, so it goes too.
-        other => {
-            delete_object(uploads, &key).await;
-            other?;
-            return Err(write_missed(&state.app, caller.id, id).await);
-        }
-    };
+    .await?;
     Ok((StatusCode::CREATED, Json(recording.into())))
 }

@@ -41,6 +41,14 @@ pub struct Uploads {
 }
 
 impl Uploads {
+    /// The bucket and its client as the shared upload code takes them.
+    pub fn store(&self) -> meetin_recordings::RecordingStore {
+        meetin_recordings::RecordingStore {
+            s3: self.s3.clone(),
+            bucket: self.bucket.clone(),
+        }
+    }
+
     /// The clients for `sdk` and the bucket and queue named by the settings
     /// (`RECORDINGS_BUCKET`, `TRANSCRIPTION_QUEUE_URL`, `TRANSCRIBE_WAIT_SECONDS`).
     pub fn load(lookup: Lookup<'_>, sdk: &SdkConfig) -> Result<Self, SettingsError> {

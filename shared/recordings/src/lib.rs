@@ -60,8 +60,8 @@ impl From<Recording> for RecordingJson {
 /// does not parse): DRF's reading of such a request.
 pub const NO_AUDIO: &str = "No audio file provided";
 
-/// What a multipart body may carry besides the file (boundaries, headers, other fields), in
-/// bytes: generous for a browser's form, small beside the file.
+/// What a multipart body may carry besides a file of the largest size (boundaries, headers,
+/// other fields), in bytes: generous for a browser's form, small beside the file.
 pub const MULTIPART_OVERHEAD_BYTES: u64 = 64 * 1024;
 
 /// The S3 key of a new recording of `meeting`: `recordings/{meeting_id}/{uuid}{ext}` (under
@@ -98,15 +98,17 @@ impl RecordingStore {
 /// pointing to the presigned flow; the ingress: the contract's 400 `File too large...`).
 #[derive(Clone, Copy, Debug)]
 pub struct BodyLimit {
-    /// The file's bytes; the whole body may carry [`MULTIPART_OVERHEAD_BYTES`] more.
+    /// The file's bytes.
     pub file_bytes: u64,
+    /// The whole body's bytes, multipart framing and other fields included.
+    pub body_bytes: u64,
     pub refusal: fn() -> Refusal,
 }
 
 impl BodyLimit {
     /// Whether a body declaring `content_length` bytes is over the limit before it is read.
     pub fn refuses_length(&self, content_length: Option<u64>) -> bool {
-        content_length.is_some_and(|n| n > self.file_bytes + MULTIPART_OVERHEAD_BYTES)
+        content_length.is_some_and(|n| n > self.body_bytes)
     }
 }
 
@@ -156,9 +158,8 @@ where
     let Some(boundary) = content_type.and_then(|ct| multer::parse_boundary(ct).ok()) else {
         return Err(no_audio());
     };
-    let constraints = multer::Constraints::new().size_limit(
-        multer::SizeLimit::new().whole_stream(limit.file_bytes + MULTIPART_OVERHEAD_BYTES),
-    );
+    let constraints = multer::Constraints::new()
+        .size_limit(multer::SizeLimit::new().whole_stream(limit.body_bytes));
     let mut multipart = multer::Multipart::with_constraints(body, boundary, constraints);
     let read_error = |err: multer::Error| match err {
         multer::Error::StreamSizeExceeded { .. } => ServiceError::from((limit.refusal)()),

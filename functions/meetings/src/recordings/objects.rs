@@ -20,9 +20,10 @@ pub(super) fn aws_error<E: std::error::Error + Send + Sync + 'static>(
     }
 }
 
-/// The server-chosen object key of a new recording of `meeting`.
+/// The server-chosen object key of a new recording of `meeting`
+/// ([`meetin_recordings::storage_key`], every upload path's).
 pub(super) fn new_key(meeting: Uuid, ext: &str) -> String {
-    format!("recordings/{meeting}/{}{ext}", Uuid::new_v4())
+    meetin_recordings::storage_key(meeting, ext)
 }
 
 /// Where the presigned `PUT` of the recording whose `storage_key` is `recordings/{m}/{f}`
@@ -117,16 +118,7 @@ pub(super) async fn object_head(uploads: &Uploads, key: &str, etag: &str) -> Api
 /// Deletes an object no row refers to; a failure is only logged (the object is unreachable
 /// through the API either way).
 pub(super) async fn delete_object(uploads: &Uploads, key: &str) {
-    if let Err(err) = uploads
-        .s3
-        .delete_object()
-        .bucket(&uploads.bucket)
-        .key(key)
-        .send()
-        .await
-    {
-        tracing::warn!(key, error = %aws_sdk_sqs::error::DisplayErrorContext(err), "deleting an orphaned object");
-    }
+    uploads.store().delete(key).await;
 }
 
 /// Copies the version `etag` of the upload at `from` to `to` (S3 `CopyObject` with
