@@ -16,13 +16,11 @@ pub mod workers;
 use std::future::Future;
 use std::pin::Pin;
 
-use ::http::{HeaderValue, Method, header};
 use axum::Router;
 use meetin_aws::aws_config::SdkConfig;
 use meetin_core::CorsOrigins;
 use meetin_core::settings::Lookup;
 use meetin_http::{AppContext, HttpFunction};
-use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// A future the stack awaits while it borrows its settings.
 type Loading<'a, T> = Pin<Box<dyn Future<Output = anyhow::Result<T>> + Send + 'a>>;
@@ -76,7 +74,8 @@ pub async fn app(
     }
     Ok(meetin_http::finish_router(routes)
         .layer(axum::middleware::from_fn(http::api_gateway_limits))
-        .layer(cors(&origins.0)))
+        // API Gateway's `CorsConfiguration`: the Fargate service's own layer, the same rules.
+        .layer(live_bridge::cors(&origins.0)))
 }
 
 /// What the API's public host serves (CloudFront in AWS): the upload path goes to the
@@ -97,27 +96,6 @@ pub fn public_app(app: Router, bridge: live_bridge::Bridge) -> Router {
             }
         },
     ))
-}
-
-/// docs/api-decisions.md ("CORS"): the configured origins, GET/POST/PUT/PATCH/DELETE, the
-/// `authorization` and `content-type` headers, no credentials.
-pub fn cors(origins: &[String]) -> CorsLayer {
-    let origins: Vec<HeaderValue> = origins
-        .iter()
-        .filter_map(|o| HeaderValue::from_str(o).ok())
-        .collect();
-    CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
-        .allow_methods([
-            Method::GET,
-            Method::POST,
-            Method::PUT,
-            Method::PATCH,
-            Method::DELETE,
-        ])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-        .allow_credentials(false)
-        .max_age(std::time::Duration::from_secs(3600))
 }
 
 /// The OpenAPI document of every function, merged.
