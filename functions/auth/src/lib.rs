@@ -6,14 +6,15 @@
 //! |--------------------------------------------------------------|-----------------|
 //! | `/api/auth/{register,login,refresh,logout,password,profile}/` | [`accounts`]    |
 //! | `/api/auth/organizations/`, `…/{id}/`                        | [`organizations`] |
-//! | `/api/auth/organizations/{org_id}/members/`, `…/{membership_id}/` | [`organizations`] |
-//! | `/api/auth/organizations/{id}/leave/`                        | [`organizations`] |
+//! | `/api/auth/organizations/{org_id}/members/`, `…/{membership_id}/` | [`members`] |
+//! | `/api/auth/organizations/{id}/leave/`                        | [`members`]     |
 //! | `/api/auth/invitations/`, `…/{id}/accept/`, `…/{id}/decline/` | [`invitations`] |
 //! | `/`, `/api/schema/`                                          | this file       |
 
 pub mod accounts;
 pub mod invitations;
 pub mod json;
+pub mod members;
 pub mod organizations;
 pub mod rotation;
 
@@ -47,6 +48,7 @@ impl HttpFunction for Api {
     fn api() -> OpenApiRouter<AppContext> {
         use accounts as a;
         use invitations as i;
+        use members as mb;
         use organizations as o;
         meetin_http::api::router()
             .routes(routes!(a::register))
@@ -57,9 +59,9 @@ impl HttpFunction for Api {
             .routes(routes!(a::profile))
             .routes(routes!(o::list, o::create))
             .routes(routes!(o::detail, o::replace, o::update, o::delete))
-            .routes(routes!(o::members, o::add_member))
-            .routes(routes!(o::change_role, o::remove_member))
-            .routes(routes!(o::leave))
+            .routes(routes!(mb::members, mb::add_member))
+            .routes(routes!(mb::change_role, mb::remove_member))
+            .routes(routes!(mb::leave))
             .routes(routes!(i::list))
             .routes(routes!(i::accept))
             .routes(routes!(i::decline))
