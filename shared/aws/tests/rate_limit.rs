@@ -11,7 +11,6 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use chrono::{DateTime, TimeDelta, Utc};
 use meetin_aws::{RateDecision, RateLimiter, aws_sdk_dynamodb};
-use meetin_core::AwsSettings;
 use tokio::task::JoinSet;
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -29,11 +28,9 @@ async fn limiter() -> RateLimiter {
 async fn limiter_sending(one_at_a_time: Option<Arc<tokio::sync::Mutex<()>>>) -> RateLimiter {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let env = meetin_test_support::local_settings(&root).expect("infra/local/env");
-    let sdk = meetin_aws::sdk_config(&AwsSettings {
-        endpoint_url: Some(env["AWS_ENDPOINT_URL"].clone()),
-        region: Some(env["AWS_REGION"].clone()),
-    })
-    .await;
+    let sdk = meetin_aws::sdk_config_from(&|name| env.get(name).cloned())
+        .await
+        .expect("AWS settings");
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     let table = &env["EPHEMERAL_TABLE"];
     meetin_test_support::ensure_ephemeral_table(&dynamodb, table)

@@ -11,7 +11,6 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use chrono::{Duration, Utc};
 use meetin_aws::{Claim, EphemeralStore, Rotated, SupersedeOutcome, TokenRecord, aws_sdk_dynamodb};
-use meetin_core::AwsSettings;
 
 /// A store on the ephemeral table (`EPHEMERAL_TABLE`, else the local stack's; created if
 /// missing) with its own client. The emulator checks a condition and applies a write in
@@ -21,11 +20,9 @@ use meetin_core::AwsSettings;
 async fn store(one_at_a_time: Arc<tokio::sync::Mutex<()>>) -> EphemeralStore {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let env = meetin_test_support::local_settings(&root).expect("infra/local/env");
-    let sdk = meetin_aws::sdk_config(&AwsSettings {
-        endpoint_url: Some(env["AWS_ENDPOINT_URL"].clone()),
-        region: Some(env["AWS_REGION"].clone()),
-    })
-    .await;
+    let sdk = meetin_aws::sdk_config_from(&|name| env.get(name).cloned())
+        .await
+        .expect("AWS settings");
     let table = std::env::var("EPHEMERAL_TABLE").unwrap_or_else(|_| env["EPHEMERAL_TABLE"].clone());
     meetin_test_support::ensure_ephemeral_table(&aws_sdk_dynamodb::Client::new(&sdk), &table)
         .await

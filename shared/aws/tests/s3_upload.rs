@@ -6,16 +6,13 @@ use std::path::Path;
 
 use meetin_aws::aws_sdk_s3;
 use meetin_aws::s3_upload::{MultipartUpload, PART_BYTES};
-use meetin_core::AwsSettings;
 
 async fn bucket() -> (aws_sdk_s3::Client, String) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let env = meetin_test_support::local_settings(&root).expect("infra/local/env");
-    let sdk = meetin_aws::sdk_config(&AwsSettings {
-        endpoint_url: Some(env["AWS_ENDPOINT_URL"].clone()),
-        region: Some(env["AWS_REGION"].clone()),
-    })
-    .await;
+    let sdk = meetin_aws::sdk_config_from(&|name| env.get(name).cloned())
+        .await
+        .expect("AWS settings");
     let s3 = meetin_aws::s3_client(&sdk);
     let bucket =
         std::env::var("RECORDINGS_BUCKET").unwrap_or_else(|_| env["RECORDINGS_BUCKET"].clone());
