@@ -9,7 +9,7 @@ dev: setup
 	@$(ENV) && cargo run -q -p meetin-local -- serve
 
 test: setup
-	@$(ENV) && cargo build -q -p meetin-local && cargo test --workspace --no-fail-fast
+	@$(ENV) && cargo build -q -p meetin-local -p live-bridge && cargo test --workspace --no-fail-fast
 
 setup:
 	@bash infra/local/setup.sh

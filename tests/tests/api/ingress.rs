@@ -347,3 +347,152 @@ async fn the_ingress_refuses_as_the_function_does() {
     assert_eq!(rows_of(&app, m).await, 0);
     assert_eq!(stored_under(&app, m).await, (0, 0));
 }
+
+/// A WAV of real speech about `bytes` long: the fixture phrase (8 kHz mono, 4.1 s) repeated.
+fn long_speech_wav(bytes: usize) -> Vec<u8> {
+    let phrase = meetin_test_support::speech::audio_fixture_bytes("phrase.wav");
+    let mut reader = hound::WavReader::new(std::io::Cursor::new(phrase)).expect("phrase.wav");
+    let spec = reader.spec();
+    let samples: Vec<i16> = reader
+        .samples::<i16>()
+        .map(|s| s.expect("sample"))
+        .collect();
+    let mut out = std::io::Cursor::new(Vec::with_capacity(bytes + 64));
+    let mut writer = hound::WavWriter::new(&mut out, spec).expect("writer");
+    let per_sample = usize::from(spec.bits_per_sample / 8) * usize::from(spec.channels);
+    'fill: loop {
+        for s in &samples {
+            if writer.len() as usize * per_sample >= bytes {
+                break 'fill;
+            }
+            writer.write_sample(*s).expect("write");
+        }
+    }
+    writer.finalize().expect("finalize");
+    out.into_inner()
+}
+
+/// The peak resident set of process `pid` so far (VmHWM), in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM")
+}
+
+/// The `live-bridge` binary (make test builds it) on the app's database, bucket and table.
+async fn start_bridge(app: &TestApp) -> (tokio::process::Child, u16) {
+    let target: std::path::PathBuf = std::env::var("CARGO_TARGET_DIR")
+        .map(Into::into)
+        .unwrap_or_else(|_| crate::helpers::repo_root().join("target"));
+    let port = meetin_test_support::stack::free_port().expect("port");
+    let child = tokio::process::Command::new(target.join("debug/live-bridge"))
+        .envs(&app.settings)
+        .env("DATABASE_URL", &app.settings["TEST_DATABASE_URL"])
+        .env("PORT", port.to_string())
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start live-bridge (make test builds it: cargo build -p live-bridge)");
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if let Ok(r) = client
+            .get(format!("http://127.0.0.1:{port}/health"))
+            .send()
+            .await
+            && r.status() == StatusCode::OK
+        {
+            return (child, port);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("live-bridge did not answer /health in 20 s");
+}
+
+#[tokio::test]
+async fn a_100_mb_recording_streams_through_the_service_in_bounded_memory_and_is_transcribed() {
+    let app = TestApp::spawn().await;
+    let a = app.register().await;
+    let m = meeting(&app, &a).await;
+    let (bridge, port) = start_bridge(&app).await;
+    let pid = bridge.id().expect("pid");
+    let idle_kib = peak_rss_kib(pid);
+
+    // About 100 MB of speech (1 h 44 min at 8 kHz), sent as the frontend sends it.
+    let wav = Bytes::from(long_speech_wav(100_000_000));
+    let mut body = part_head("all-hands.wav", "audio/wav");
+    body.extend_from_slice(&wav);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    let length = body.len();
+    let body = Bytes::from(body);
+    let chunks: Vec<Result<http_body::Frame<Bytes>, std::io::Error>> = (0..length)
+        .step_by(64 * 1024)
+        .map(|at| {
+            Ok(http_body::Frame::data(
+                body.slice(at..(at + 64 * 1024).min(length)),
+            ))
+        })
+        .collect();
+    let r = reqwest::Client::new()
+        .post(format!(
+            "http://127.0.0.1:{port}/api/meetings/{m}/recordings/upload/"
+        ))
+        .bearer_auth(&a.access)
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .header(header::CONTENT_LENGTH, length)
+        .body(reqwest::Body::wrap(http_body_util::StreamBody::new(
+            futures_util::stream::iter(chunks),
+        )))
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let recording: Value = r.json().await.expect("JSON");
+    assert_eq!(recording["size_bytes"].as_u64(), Some(wav.len() as u64));
+
+    // Its memory stayed far below the upload: one 8 MiB part and the parser's buffers.
+    let peak_kib = peak_rss_kib(pid);
+    println!("live-bridge peak RSS {peak_kib} KiB (idle {idle_kib} KiB) for {length} bytes");
+    assert!(
+        peak_kib < 96 * 1024,
+        "live-bridge peaked at {peak_kib} KiB (idle {idle_kib} KiB) for a {} MB upload",
+        length / 1_000_000
+    );
+    drop(bridge);
+
+    // The stored recording is transcribed like any other (Deepgram's fake fetches it whole).
+    let deepgram = meetin_test_support::fake_deepgram::FakeDeepgram::start()
+        .await
+        .expect("fake Deepgram");
+    let worker = app.worker(&deepgram, &deepgram.api_key).await;
+    let id: Uuid = recording["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("id");
+    let job = crate::transcription::job_for(&app, id).await;
+    let body = meetin_messages::jobs::JobMessage::to_body(&job);
+    let response = crate::transcription::handle(
+        &worker,
+        vec![crate::transcription::record("m-100mb", &body, 1)],
+    )
+    .await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let transcript = crate::transcription::transcript_when_ready(&app, &a, m).await;
+    assert!(
+        transcript["segments"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty()),
+        "{transcript}"
+    );
+    let status: String = sqlx::query_scalar("SELECT status FROM recordings WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .expect("status");
+    assert_eq!(status, "ready");
+}
