@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use meetin_aws::aws_config::SdkConfig;
@@ -31,6 +31,7 @@ use meetin_recordings::RecordingStore;
 use meetin_service::{Deps, ServiceContext, ServiceError};
 use tower::{Layer, ServiceExt};
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tracing::Instrument;
 
 /// The port the task listens on (the load balancer's target port), unless `PORT` says.
 pub const DEFAULT_PORT: u16 = 8080;
@@ -90,21 +91,54 @@ pub fn service(
     move |req, _peer| Box::pin(handle(Arc::clone(&bridge), req))
 }
 
-/// One request: [`route`] inside CORS ([`cors`]: nothing in front of the task adds it).
+/// One request: [`route`] inside CORS ([`cors`]: nothing in front of the task adds it), in a
+/// span with its id, logged once served, with the headers every function's answer carries
+/// (`x-request-id`, `x-content-type-options: nosniff`, `x-frame-options: DENY`,
+/// `cache-control: no-store` unless set).
 pub async fn handle<B>(bridge: Arc<Bridge>, req: Request<B>) -> Response<Body>
 where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    let layer = cors(&bridge.cors.0);
-    let routed = layer.layer(tower::service_fn(move |req: Request<B>| {
-        let bridge = Arc::clone(&bridge);
-        async move { Ok::<_, std::convert::Infallible>(route(&bridge, req).await) }
-    }));
-    match routed.oneshot(req).await {
-        Ok(response) => response,
-        Err(never) => match never {},
+    // CloudFront's id of the request, else a fresh one.
+    let id = req
+        .headers()
+        .get("x-amz-cf-id")
+        .and_then(|v| v.to_str().ok())
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
+    async move {
+        let started = std::time::Instant::now();
+        let layer = cors(&bridge.cors.0);
+        let routed = layer.layer(tower::service_fn(move |req: Request<B>| {
+            let bridge = Arc::clone(&bridge);
+            async move { Ok::<_, std::convert::Infallible>(route(&bridge, req).await) }
+        }));
+        let mut response = match routed.oneshot(req).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+        tracing::info!(
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "served"
+        );
+        let headers = response.headers_mut();
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            headers.insert(HeaderName::from_static("x-request-id"), value);
+        }
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers
+            .entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-store"));
+        response
     }
+    .instrument(span)
+    .await
 }
 
 /// A request body's error, boxed.

@@ -1,7 +1,6 @@
 //! What the minutes worker needs, built once per cold start ([`Deps`]): the pool, the retry
 //! back-off and the engine (an LLM when a key is configured, else the offline one).
 
-use meetin_aws::aws_sdk_sqs;
 use meetin_core::settings::Lookup;
 use meetin_core::{DatabaseTarget, LlmSecretId, MinutesQueueUrl, Setting};
 use meetin_data::PgPool;
@@ -10,8 +9,6 @@ use meetin_minutes::{
 };
 use meetin_openai::{ChatClient, Provider, StructuredRequest};
 use meetin_worker::{Deps, Retries};
-
-use crate::DEFAULT_RETRY_BACKOFF;
 
 /// [`StructuredChat`] over the OpenAI / Azure OpenAI client.
 pub struct OpenAiChat(pub ChatClient);
@@ -98,7 +95,7 @@ impl Engine {
 pub struct Worker {
     pub pool: PgPool,
     /// The back-off of a retried record on `MINUTES_QUEUE_URL` (first delay
-    /// [`DEFAULT_RETRY_BACKOFF`]).
+    /// `RETRY_BACKOFF_SECONDS`).
     pub retries: Retries,
     pub engine: Engine,
 }
@@ -138,11 +135,7 @@ impl Deps for Worker {
             .map_err(|e| anyhow::anyhow!("LLM settings: {e}"))?;
         Ok(Self {
             pool: meetin_data::connect_lazy(&url, pool_settings)?,
-            retries: Retries {
-                sqs: aws_sdk_sqs::Client::new(sdk),
-                queue_url,
-                backoff: DEFAULT_RETRY_BACKOFF,
-            },
+            retries: Retries::load(lookup, sdk, queue_url)?,
             engine: Engine::from_provider(provider),
         })
     }

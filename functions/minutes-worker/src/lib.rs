@@ -21,8 +21,6 @@
 
 mod deps;
 
-use std::time::Duration;
-
 use meetin_data::minutes::{self, GeneratedItem, GeneratedMinutes, TaskMeeting, TaskStart};
 use meetin_messages::jobs::{GenerateMinutes, MAX_RECEIVES};
 use meetin_minutes::{Generated, Line, MeetingInfo};
@@ -32,9 +30,6 @@ use meetin_worker::{Concurrency, Retries, SqsWorker};
 pub use deps::{Engine, OpenAiChat, Worker};
 pub use meetin_worker::Outcome;
 
-/// The first retry's delay; each later receive doubles it.
-pub const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_secs(30);
-
 impl SqsWorker for Worker {
     const NAME: &'static str = "minutes-worker";
     /// One record at a time: each may hold an LLM call for minutes.
@@ -43,10 +38,6 @@ impl SqsWorker for Worker {
 
     fn retries(&self) -> &Retries {
         &self.retries
-    }
-
-    fn retries_mut(&mut self) -> &mut Retries {
-        &mut self.retries
     }
 
     fn describe(&self) -> String {

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use meetin_aws::{aws_sdk_s3, aws_sdk_sqs};
+use meetin_aws::aws_sdk_s3;
 use meetin_core::settings::Lookup;
 use meetin_core::{
     DatabaseTarget, DeepgramSettings, MaxRecordingDuration, RecordingsBucket, Setting,
@@ -15,7 +15,7 @@ use meetin_deepgram::DeepgramClient;
 use meetin_whisper::WhisperEngine;
 use meetin_worker::{Deps, Retries};
 
-use crate::{DEFAULT_RETRY_BACKOFF, PROVIDER, WHISPER_PROVIDER};
+use crate::{PROVIDER, WHISPER_PROVIDER};
 
 /// What turns a recording into text, chosen once per cold start.
 #[derive(Clone)]
@@ -54,7 +54,7 @@ pub struct Worker {
     /// `RECORDINGS_BUCKET`: the only bucket the worker reads, whatever a job names.
     pub bucket: String,
     /// The back-off of a retried record on `TRANSCRIPTION_QUEUE_URL` (first delay
-    /// [`DEFAULT_RETRY_BACKOFF`]); without the URL, SQS's visibility timeout alone spaces the
+    /// `RETRY_BACKOFF_SECONDS`); without the URL, SQS's visibility timeout alone spaces the
     /// attempts.
     pub retries: Retries,
     pub engine: Engine,
@@ -115,11 +115,7 @@ impl Deps for Worker {
             pool: meetin_data::connect_lazy(&url, pool_settings)?,
             s3: meetin_aws::s3_client(sdk),
             bucket,
-            retries: Retries {
-                sqs: aws_sdk_sqs::Client::new(sdk),
-                queue_url,
-                backoff: DEFAULT_RETRY_BACKOFF,
-            },
+            retries: Retries::load(lookup, sdk, queue_url)?,
             engine,
             max_duration_ms,
         })

@@ -60,10 +60,6 @@ pub use meetin_worker::Outcome;
 /// it when the request arrives; the margin covers a slow start.
 pub const PRESIGNED_GET_TTL: Duration = Duration::from_secs(900);
 
-/// The first retry's delay; each later receive doubles it, up to
-/// [`meetin_worker::MAX_BACKOFF`].
-pub const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_secs(30);
-
 /// `transcripts.provider` of what Deepgram transcribed.
 pub const PROVIDER: &str = "deepgram";
 
@@ -78,10 +74,6 @@ impl SqsWorker for Worker {
 
     fn retries(&self) -> &Retries {
         &self.retries
-    }
-
-    fn retries_mut(&mut self) -> &mut Retries {
-        &mut self.retries
     }
 
     fn describe(&self) -> String {

@@ -53,7 +53,7 @@ fn routes_of<'a, F: HttpFunction>(
 
 /// Every HTTP function, in the order their routes and OpenAPI parts merge. A new function is
 /// one line here.
-pub const FUNCTIONS: [Function; 3] = [
+pub const FUNCTIONS: &[Function] = &[
     Function::of::<auth::Api>(),
     Function::of::<meetings::Api>(),
     Function::of::<transcription::Api>(),
@@ -69,7 +69,7 @@ pub async fn app(
     origins: &CorsOrigins,
 ) -> anyhow::Result<Router> {
     let mut routes = Router::new();
-    for function in &FUNCTIONS {
+    for function in FUNCTIONS {
         routes = routes.merge((function.routes)(ctx.clone(), lookup, sdk).await?);
     }
     Ok(meetin_http::finish_router(routes)

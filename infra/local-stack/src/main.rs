@@ -120,8 +120,8 @@ async fn serve(port: u16) -> anyhow::Result<()> {
     let bridge = live_bridge::Bridge::with_context(ctx.service.clone(), &lookup, &sdk)?;
     let app = meetin_local::public_app(app, bridge);
     let mut workers = Vec::new();
-    for worker in &meetin_local::workers::WORKERS {
-        workers.push(worker.start(&lookup, &sdk, LOCAL_RETRY_BACKOFF).await?);
+    for worker in meetin_local::workers::WORKERS {
+        workers.push(worker.start(&lookup, &sdk).await?);
     }
 
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
@@ -162,9 +162,6 @@ async fn serve(port: u16) -> anyhow::Result<()> {
     println!("meetIN local stack stopped");
     Ok(())
 }
-
-/// The first retry's delay of a local worker (30 s in AWS).
-const LOCAL_RETRY_BACKOFF: std::time::Duration = std::time::Duration::from_secs(2);
 
 async fn shutdown() {
     let ctrl_c = tokio::signal::ctrl_c();

@@ -30,7 +30,7 @@ use crate::Loading;
 /// One worker of the stack: its name and how it starts.
 pub struct Worker {
     pub name: &'static str,
-    start: for<'a> fn(Lookup<'a>, &'a SdkConfig, Duration) -> Loading<'a, Running>,
+    start: for<'a> fn(Lookup<'a>, &'a SdkConfig) -> Loading<'a, Running>,
 }
 
 impl Worker {
@@ -42,21 +42,16 @@ impl Worker {
         }
     }
 
-    /// Loads the worker from settings read through `lookup` (its queue's `*_QUEUE_URL`
-    /// included), sets its first retry delay to `backoff`, and polls its queue until
-    /// [`Running::task`] is aborted.
-    pub async fn start(
-        &self,
-        lookup: Lookup<'_>,
-        sdk: &SdkConfig,
-        backoff: Duration,
-    ) -> anyhow::Result<Running> {
-        (self.start)(lookup, sdk, backoff).await
+    /// Loads the worker from settings read through `lookup` (its queue's `*_QUEUE_URL` and
+    /// `RETRY_BACKOFF_SECONDS` included) and polls its queue until [`Running::task`] is
+    /// aborted.
+    pub async fn start(&self, lookup: Lookup<'_>, sdk: &SdkConfig) -> anyhow::Result<Running> {
+        (self.start)(lookup, sdk).await
     }
 }
 
 /// Every worker, each fed by its own queue. A new worker is one line here.
-pub const WORKERS: [Worker; 2] = [
+pub const WORKERS: &[Worker] = &[
     Worker::of::<recording_worker::Worker>(),
     Worker::of::<minutes_worker::Worker>(),
 ];
@@ -70,14 +65,9 @@ pub struct Running {
     pub task: JoinHandle<()>,
 }
 
-fn start<'a, W: SqsWorker>(
-    lookup: Lookup<'a>,
-    sdk: &'a SdkConfig,
-    backoff: Duration,
-) -> Loading<'a, Running> {
+fn start<'a, W: SqsWorker>(lookup: Lookup<'a>, sdk: &'a SdkConfig) -> Loading<'a, Running> {
     Box::pin(async move {
-        let mut worker = W::load_with(lookup, sdk, PoolSettings::LOCAL).await?;
-        worker.retries_mut().backoff = backoff;
+        let worker = W::load_with(lookup, sdk, PoolSettings::LOCAL).await?;
         let retries = worker.retries();
         let queue_url = retries
             .queue_url

@@ -21,6 +21,6 @@ pub use role::Role;
 pub use settings::{
     AwsSettings, CorsOrigins, DatabaseTarget, DeepgramKey, DeepgramSettings, EphemeralTable,
     JwtSettings, LlmSecretId, LoginBackoff, MaxRecordingDuration, MinutesQueueUrl, RateLimits,
-    RecordingsBucket, RefreshReuseGrace, Setting, SettingsError, TranscribeWait,
+    RecordingsBucket, RefreshReuseGrace, RetryBackoff, Setting, SettingsError, TranscribeWait,
     TranscriptionProvider, TranscriptionQueueUrl,
 };

@@ -4,6 +4,7 @@
 //! another. Variable names are the SAM template's (README, "Configuration").
 
 use std::fmt;
+use std::time::Duration;
 
 mod limits;
 mod recordings;
@@ -203,6 +204,28 @@ string_setting! {
     /// (`OPENAI_API_KEY`, `AZURE_OPENAI_*`), filling what the environment leaves unset
     /// (`LLM_SECRET_ID`; optional: without it the environment alone decides).
     LlmSecretId = "LLM_SECRET_ID"
+}
+
+/// The first retry's delay of a queue worker's failed job (`RETRY_BACKOFF_SECONDS`, a whole
+/// number from 0 to 900; default 30 s); each later receive doubles it, up to 900 s
+/// (`meetin_worker::MAX_BACKOFF`). Locally 2 s (infra/local/env).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryBackoff(pub Duration);
+
+impl Setting for RetryBackoff {
+    fn from_lookup(lookup: Lookup<'_>) -> Result<Self, SettingsError> {
+        let name = "RETRY_BACKOFF_SECONDS";
+        let Some(raw) = get(lookup, name) else {
+            return Ok(Self(Duration::from_secs(30)));
+        };
+        match raw.trim().parse::<u64>() {
+            Ok(seconds) if seconds <= 900 => Ok(Self(Duration::from_secs(seconds))),
+            _ => Err(SettingsError::Invalid {
+                name,
+                reason: format!("{raw:?} is not a whole number of seconds from 0 to 900"),
+            }),
+        }
+    }
 }
 
 /// Browser origins allowed by CORS (`CORS_ALLOWED_ORIGINS`, comma-separated). API Gateway

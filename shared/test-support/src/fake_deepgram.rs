@@ -1,3 +1,4 @@
+//! (Over 400 lines: test support, never deployed; Deepgram's pre-recorded wire protocol, its scripted failures and their tests in one place.)
 //! A local stand-in for Deepgram's pre-recorded API (`POST /v1/listen` with a JSON `{"url"}`
 //! body), speaking the documented wire protocol (shared/design/protocols.md §3.3 and §3.5;
 //! Deepgram's docs pages `pre-recorded-audio`, `utterances`, `language-detection`, `errors`).

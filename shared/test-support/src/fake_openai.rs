@@ -1,3 +1,4 @@
+//! (Over 400 lines: test support, never deployed; OpenAI's and Azure's Chat Completions wire protocol and strict-schema checks, with their tests, in one place.)
 //! A local stand-in for OpenAI's Chat Completions API and an Azure OpenAI resource, speaking
 //! the documented wire protocol (shared/design/protocols.md §4; `openai/openai-openapi`
 //! `openapi.yaml`: `CreateChatCompletionRequest`/`Response`, `ResponseFormatJsonSchema`,

@@ -1,3 +1,4 @@
+//! (Over 400 lines: test support, never deployed; each lie the corpus tells is built beside the container it corrupts.)
 //! A corpus of hostile recordings (issue 16): the phrase fixtures of every container the
 //! Whisper engine reads, with their headers made to lie — sample rates of 0, 1, 8, 1,000,003
 //! and 4,294,967,295 Hz, 0 and 65,535 (or 255) channels, 0 and 64 bits per sample, chunk,

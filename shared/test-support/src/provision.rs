@@ -270,7 +270,7 @@ pub async fn ensure_transcription_queue(
 /// The job queues of the stack, by the prefix of their settings: locally `{P}_QUEUE_NAME`
 /// names the queue to create, deployed functions read `{P}_QUEUE_URL` (the template's
 /// `Ref`). A new worker's queue is one more entry here and one in `template.yaml`.
-pub const JOB_QUEUES: [&str; 2] = ["TRANSCRIPTION", "MINUTES"];
+pub const JOB_QUEUES: &[&str] = &["TRANSCRIPTION", "MINUTES"];
 
 /// `{P}_QUEUE_URL` and its value for each of [`JOB_QUEUES`]: the setting when set, else the
 /// URL of the queue `{P}_QUEUE_NAME`, created (with its dead-letter queue) if missing. The
@@ -281,7 +281,7 @@ pub async fn job_queue_urls(
 ) -> anyhow::Result<Vec<(String, String)>> {
     let client = aws_sdk_sqs::Client::new(sdk);
     let mut urls = Vec::with_capacity(JOB_QUEUES.len());
-    for prefix in JOB_QUEUES {
+    for prefix in JOB_QUEUES.iter().copied() {
         let url_var = format!("{prefix}_QUEUE_URL");
         let url = match lookup(&url_var).filter(|u| !u.trim().is_empty()) {
             Some(url) => url,

@@ -24,11 +24,9 @@ pub trait SqsWorker: Deps + Sync + 'static {
     /// The jobs it reads; any other body is poison.
     type Job: JobMessage + Send;
 
-    /// Its queue (`retries().queue_url`, what the local stack polls) and back-off.
+    /// Its queue (`retries().queue_url`, what the local stack polls) and back-off
+    /// ([`Retries::load`]).
     fn retries(&self) -> &Retries;
-
-    /// The back-off, to change (the local stack retries sooner, the tests at once).
-    fn retries_mut(&mut self) -> &mut Retries;
 
     /// One line on what it runs with (its engine, a model), for the local stack's banner.
     fn describe(&self) -> String;

@@ -19,7 +19,10 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
+use meetin_aws::aws_config::SdkConfig;
 use meetin_aws::aws_sdk_sqs;
+use meetin_core::settings::Lookup;
+use meetin_core::{RetryBackoff, Setting, SettingsError};
 use meetin_messages::jobs::{self, JobMessage};
 use tracing::Instrument;
 use uuid::Uuid;
@@ -75,6 +78,22 @@ pub struct Retries {
     pub queue_url: Option<String>,
     /// The first retry's delay; each later receive doubles it, up to [`MAX_BACKOFF`].
     pub backoff: Duration,
+}
+
+impl Retries {
+    /// The back-off of a worker on `queue_url` (its `*_QUEUE_URL`, optional): its SQS client
+    /// for `sdk` and the first delay from `RETRY_BACKOFF_SECONDS` ([`RetryBackoff`]).
+    pub fn load(
+        lookup: Lookup<'_>,
+        sdk: &SdkConfig,
+        queue_url: Option<String>,
+    ) -> Result<Self, SettingsError> {
+        Ok(Self {
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            queue_url,
+            backoff: RetryBackoff::from_lookup(lookup)?.0,
+        })
+    }
 }
 
 /// The Lambda handler of a worker of `J` jobs: each record parsed into a `J` and given to

@@ -241,6 +241,19 @@ async fn the_ingress_refuses_as_the_function_does() {
             .map(|v| v.as_bytes()),
         Some(&b"Bearer realm=\"api\""[..])
     );
+    // The headers every function's answer carries.
+    for (name, value) in [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("cache-control", "no-store"),
+    ] {
+        assert_eq!(
+            r.headers.get(name).map(|v| v.as_bytes()),
+            Some(value.as_bytes()),
+            "{name}"
+        );
+    }
+    assert!(r.headers.contains_key("x-request-id"));
     let r = app
         .send_public(
             multipart(m, "not-a-token", "a.wav", "audio/wav", &wav),
