@@ -281,7 +281,7 @@ pub async fn job_queue_urls(
 ) -> anyhow::Result<Vec<(String, String)>> {
     let client = aws_sdk_sqs::Client::new(sdk);
     let mut urls = Vec::with_capacity(JOB_QUEUES.len());
-    for prefix in JOB_QUEUES.iter().copied() {
+    for prefix in JOB_QUEUES {
         let url_var = format!("{prefix}_QUEUE_URL");
         let url = match lookup(&url_var).filter(|u| !u.trim().is_empty()) {
             Some(url) => url,
