@@ -289,19 +289,21 @@ pub async fn complete_under_meetings(
     complete_recording(&state, caller.id, id, &body).await
 }
 
-/// Stores a small recording sent as the multipart field `audio` (what the existing frontend
-/// does) and answers it `uploaded`: [`meetin_recordings::receive_upload`], the streaming
-/// ingress's implementation, within [`DIRECT_LIMIT`]. Transcription is not queued (the
-/// original does not either).
+/// Stores a recording sent as the multipart field `audio` (what the existing frontend does)
+/// and answers it `uploaded`. Through the API's public host this path is served by the
+/// streaming ingress, up to 500 MB; the function itself, behind API Gateway, takes at most
+/// 4 MiB. Transcription is not queued (the original does not either).
+//
+// One implementation with the ingress: meetin_recordings::receive_upload, within DIRECT_LIMIT.
 #[utoipa::path(
     post, path = "/api/meetings/{id}/recordings/upload/", tag = "recordings", operation_id = "recordings_upload",
     params(("id" = uuid::Uuid, Path, description = "Meeting id")),
-    request_body(content_type = "multipart/form-data", description = "The field `audio`: the file, at most 4 MiB in all through the API"),
+    request_body(content_type = "multipart/form-data", description = "The field `audio`: the file, up to 500 MB through the public host; at most 4 MiB in all through API Gateway alone"),
     responses(
         (status = 201, description = "The recording, `uploaded`", body = RecordingJson),
         (status = 400, description = "`No audio file provided`, `File too large. Maximum size is 500MB.`, `Invalid file type. Allowed: .aac, .flac, .m4a, .mkv, .mov, .mp3, .mp4, .ogg, .wav, .webm`, `Invalid MIME type: <type>`, `The submitted file is empty.`, `File content does not match its type (...)`", body = ErrorBody),
         MeetingWrite,
-        (status = 413, description = "Over 4 MiB: the text points to the presigned flow", body = ErrorBody),
+        (status = 413, description = "Over 4 MiB through API Gateway alone: the text points to the presigned flow", body = ErrorBody),
     ),
     security(("jwt" = []))
 )]

@@ -57,7 +57,8 @@ pub fn base_document() -> utoipa::openapi::OpenApi {
 /// that every answer conforms to the document (`make fuzz` checks it):
 /// - authenticated operations: 401 (missing credentials `{"detail"}`, or a bad token with
 ///   `messages`) and 429;
-/// - operations with a body: 400 also as `{"detail": "JSON parse error - ..."}`, 413, 415;
+/// - operations with a body: 400 also as `{"detail": "JSON parse error - ..."}`, 413; with a
+///   JSON body, 415;
 /// - operations with path parameters: 404 for a malformed id (`{"detail"}`, also beside a
 ///   handler's own 404 body);
 /// - every operation: the JSON 500.
@@ -117,6 +118,14 @@ pub fn add_common_responses(doc: &mut utoipa::openapi::OpenApi) {
                 .as_ref()
                 .is_some_and(|reqs| reqs.iter().any(|r| *r != Default::default()));
             let has_body = operation.request_body.is_some();
+            // A multipart body is read by its own rules: never the JSON body's 415.
+            let has_json_body = operation
+                .request_body
+                .as_ref()
+                .is_some_and(|body| match body {
+                    RefOr::T(body) => body.content.contains_key("application/json"),
+                    RefOr::Ref(_) => true,
+                });
             let responses = &mut operation.responses.responses;
             if authenticated {
                 let unauthorized = responses.entry("401".into()).or_insert_with(|| {
@@ -136,6 +145,8 @@ pub fn add_common_responses(doc: &mut utoipa::openapi::OpenApi) {
                 responses
                     .entry("413".into())
                     .or_insert_with(|| json("The body is over 6 MiB", "DetailBody"));
+            }
+            if has_json_body {
                 responses
                     .entry("415".into())
                     .or_insert_with(|| json("The body is not JSON", "DetailBody"));
