@@ -3,6 +3,8 @@
 //! (`meetin-whisper`) and, next, the live bridge's final results. One shape, so the recording
 //! worker and the bridge store them alike (`meetin_data::transcripts`).
 
+pub mod windows;
+
 /// One `transcript_segments` row before it has a transcript or a speaker id. Values are
 /// fitted to the table's checks by the engine that makes them.
 #[derive(Debug, Clone, PartialEq)]
