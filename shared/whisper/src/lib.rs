@@ -21,12 +21,14 @@
 
 mod audio;
 mod engine;
+pub mod loudness;
 pub mod sentences;
 
 use std::path::PathBuf;
 
 pub use audio::{DEFAULT_MAX_DURATION_MS, Measured, SAMPLE_RATE, limits};
 pub use engine::{WINDOW_MS, WhisperEngine};
+pub use loudness::{Loudness, loudness_file};
 
 /// `transcripts.provider` of what this engine makes (varchar 50).
 pub const PROVIDER: &str = "whisper-tiny.en";

@@ -154,3 +154,36 @@ fn a_file_cut_short_decodes_up_to_the_cut() {
         );
     }
 }
+
+#[test]
+fn the_quietest_point_of_real_speech_is_its_pause() {
+    // The phrase (4.1 s of speech), 3 s of silence, the phrase again.
+    let phrase = meetin_test_support::speech::audio_fixture_bytes("phrase.wav");
+    let mut reader = hound::WavReader::new(std::io::Cursor::new(phrase)).expect("phrase.wav");
+    let spec = reader.spec();
+    let samples: Vec<i16> = reader
+        .samples::<i16>()
+        .map(|s| s.expect("sample"))
+        .collect();
+    let path = std::env::temp_dir().join(format!("meetin-loudness-{}.wav", std::process::id()));
+    let mut writer = hound::WavWriter::create(&path, spec).expect("writer");
+    let silence = spec.sample_rate as usize * 3 * usize::from(spec.channels);
+    for s in samples
+        .iter()
+        .chain(std::iter::repeat_n(&0, silence))
+        .chain(&samples)
+    {
+        writer.write_sample(*s).expect("write");
+    }
+    writer.finalize().expect("finalize");
+    let loudness = meetin_whisper::loudness_file(&path, 60_000).expect("loudness");
+    std::fs::remove_file(&path).ok();
+    let speech_ms = (samples.len() as i64 * 1000) / i64::from(spec.sample_rate);
+    assert!((loudness.duration_ms() - (2 * speech_ms + 3000)).abs() <= 200);
+    let cut = loudness.quietest(0, loudness.duration_ms());
+    assert!(
+        (speech_ms..=speech_ms + 3000).contains(&cut),
+        "cut at {cut} ms, the pause is {speech_ms}..{} ms",
+        speech_ms + 3000
+    );
+}
