@@ -124,14 +124,15 @@ async fn transcripts_of(app: &TestApp, recording: Uuid) -> i64 {
 /// Reads the transcript until it has segments (the worker runs beside the test).
 pub(crate) async fn transcript_when_ready(app: &TestApp, who: &Account, meeting: Uuid) -> Value {
     let path = format!("/api/transcription/meetings/{meeting}/transcript/");
-    // A bound, not a timing: Whisper on a loaded 2-core machine can take a while.
-    for _ in 0..240 {
+    // A bound, not a timing: Whisper on a loaded 2-core machine can take a while. Once a
+    // second keeps the polls (60 a minute) under the per-user limit of 120.
+    for _ in 0..120 {
         let r = app.get(&path, &who.access).await;
         assert_eq!(r.status, StatusCode::OK, "{r:?}");
         if r.body["segments"].as_array().is_some_and(|s| !s.is_empty()) {
             return r.body;
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
     panic!("no transcript after 120 s");
 }
