@@ -23,9 +23,23 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// infra/local/env, with the process environment taking precedence.
+/// infra/local/env, with the process environment taking precedence, except that the tests'
+/// table, bucket and queues are their own: the local stack's `meetin-local-*` names become
+/// `meetin-test-*` (other names are kept), so a `make dev` running beside `make test` never
+/// takes the tests' jobs, nor they its.
 pub fn settings() -> HashMap<String, String> {
-    meetin_test_support::local_settings(&repo_root()).expect("infra/local/env")
+    let mut s = meetin_test_support::local_settings(&repo_root()).expect("infra/local/env");
+    for name in [
+        "EPHEMERAL_TABLE",
+        "RECORDINGS_BUCKET",
+        "TRANSCRIPTION_QUEUE_NAME",
+        "MINUTES_QUEUE_NAME",
+    ] {
+        if let Some(value) = s.get_mut(name) {
+            *value = value.replacen("meetin-local-", "meetin-test-", 1);
+        }
+    }
+    s
 }
 
 /// The settings the tests run with (the test database instead of the dev one), and the
