@@ -126,11 +126,59 @@ impl WhisperEngine {
         self.transcribe_source(Box::new(file))
     }
 
+    /// [`WhisperEngine::transcribe_file`] of the part `from_ms..to_ms` of the recording (a
+    /// window of a long one, `meetin_messages::transcript::windows`): times and duration on
+    /// the window's clock, from `from_ms`. The audio before the window is decoded and skipped.
+    pub fn transcribe_file_range(
+        &self,
+        path: &Path,
+        from_ms: u64,
+        to_ms: u64,
+    ) -> Result<Transcription, WhisperError> {
+        let file = std::fs::File::open(path)?;
+        if file.metadata()?.len() == 0 {
+            return Err(WhisperError::EmptyAudio);
+        }
+        let samples = |ms: u64| ms.saturating_mul(u64::from(SAMPLE_RATE)) / 1000;
+        self.transcribe_source_range(Box::new(file), Some((samples(from_ms), samples(to_ms))))
+    }
+
     fn transcribe_source<'s>(
         &self,
         source: Box<dyn MediaSource + 's>,
     ) -> Result<Transcription, WhisperError> {
+        self.transcribe_source_range(source, None)
+    }
+
+    /// `range`: the 16 kHz samples `[from, to)` to transcribe, else all of them.
+    fn transcribe_source_range<'s>(
+        &self,
+        source: Box<dyn MediaSource + 's>,
+        range: Option<(u64, u64)>,
+    ) -> Result<Transcription, WhisperError> {
         let mut stream = AudioStream::open(source, self.max_duration_ms)?;
+        let (skip_to, stop_at) = range.unwrap_or((0, u64::MAX));
+        // 16 kHz samples read from the stream so far, before the range's cut.
+        let mut read: u64 = 0;
+        let mut next_chunk =
+            move |stream: &mut AudioStream<'_>| -> Result<Option<Vec<f32>>, WhisperError> {
+                loop {
+                    if read >= stop_at {
+                        return Ok(None);
+                    }
+                    let Some(chunk) = stream.next_chunk()? else {
+                        return Ok(None);
+                    };
+                    let (start, end) = (read, read + chunk.len() as u64);
+                    read = end;
+                    if end <= skip_to {
+                        continue;
+                    }
+                    let from = usize::try_from(skip_to.saturating_sub(start)).unwrap_or(0);
+                    let to = usize::try_from(stop_at.min(end) - start).unwrap_or(chunk.len());
+                    return Ok(Some(chunk[from..to].to_vec()));
+                }
+            };
         // A poisoned lock only means an earlier transcription panicked; the model is intact.
         let _running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         let mut state = self
@@ -143,7 +191,7 @@ impl WhisperEngine {
         let mut ended = false;
         loop {
             while !ended && window.len() < WINDOW {
-                match stream.next_chunk()? {
+                match next_chunk(&mut stream)? {
                     Some(chunk) => window.extend_from_slice(&chunk),
                     None => ended = true,
                 }
@@ -176,7 +224,11 @@ impl WhisperEngine {
         if let Some(why) = &stream.cut_short {
             tracing::warn!(why, "the recording ended early; transcribed up to there");
         }
-        let duration_ms = (stream.samples_out * 1000 / u64::from(SAMPLE_RATE)) as i64;
+        let transcribed = match range {
+            Some((from, to)) => stream.samples_out.min(to).saturating_sub(from),
+            None => stream.samples_out,
+        };
+        let duration_ms = (transcribed * 1000 / u64::from(SAMPLE_RATE)) as i64;
         Ok(Transcription {
             language_detected: Some("en".to_owned()),
             duration_ms,

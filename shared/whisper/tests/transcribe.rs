@@ -259,3 +259,60 @@ fn the_engine_says_what_is_wrong_with_a_model_file() {
     );
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
+
+#[test]
+fn a_recording_in_windows_merges_into_one_transcript_with_each_sentence_once() {
+    use meetin_messages::transcript::windows;
+    // The meeting four times over (76 s), cut into windows of about 25 s at its pauses; the
+    // exact merge (times, labels, each segment once) is meetin-messages' own test.
+    let meeting = decode(&audio_fixture_bytes("meeting.webm")).expect("decoded");
+    let long: Vec<f32> = meeting
+        .iter()
+        .copied()
+        .cycle()
+        .take(meeting.len() * 4)
+        .collect();
+    let path = std::env::temp_dir().join(format!("meetin-windows-{}.wav", std::process::id()));
+    std::fs::write(&path, wav(&long)).expect("written");
+    let loudness = meetin_whisper::loudness_file(&path, 3_600_000).expect("loudness");
+    let duration_ms = loudness.duration_ms();
+    let plan = windows::plan(duration_ms, 25_000, 3_000, 5_000, |from, to| {
+        loudness.quietest(from, to)
+    });
+    assert!(plan.len() >= 3, "{plan:?}");
+    let parts: Vec<_> = plan
+        .iter()
+        .map(|w| {
+            let from = u64::try_from(w.start_ms).expect("ms");
+            let to = u64::try_from(w.end_ms).expect("ms");
+            let part = engine()
+                .transcribe_file_range(&path, from, to)
+                .expect("window");
+            assert!(
+                (part.duration_ms - (w.end_ms - w.start_ms)).abs() < 100,
+                "{w:?}"
+            );
+            (*w, part)
+        })
+        .collect();
+    std::fs::remove_file(&path).ok();
+    let merged = windows::merge(duration_ms, parts);
+
+    let reference = [MEETING; 4].join(" ");
+    let wer = word_error_rate(&reference, &text(&merged));
+    println!(
+        "{} windows: WER {wer:.3}, {} segments",
+        plan.len(),
+        merged.segments.len()
+    );
+    assert!(wer <= MAX_WER_SYNTHETIC, "WER {wer:.3}: {}", text(&merged));
+    assert_well_formed(&merged, "merged windows");
+    // No sentence doubled or dropped at a seam: the opening line four times, times rising.
+    let openings = text(&merged).matches("planning meeting").count();
+    assert_eq!(openings, 4, "{}", text(&merged));
+    // Whisper's token times can overlap a neighbour's by a few hundred ms; a sentence kept
+    // twice would overlap by its whole length.
+    for pair in merged.segments.windows(2) {
+        assert!(pair[1].start_ms >= pair[0].end_ms - 500, "{pair:?}");
+    }
+}
