@@ -16,6 +16,7 @@ pub mod registration;
 pub mod speakers;
 pub mod transcripts;
 pub mod users;
+pub mod windows;
 
 pub use pool::{MIGRATOR, PoolSettings, connect_lazy};
 pub use sqlx::Error as DbError;

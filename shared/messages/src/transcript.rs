@@ -7,7 +7,7 @@ pub mod windows;
 
 /// One `transcript_segments` row before it has a transcript or a speaker id. Values are
 /// fitted to the table's checks by the engine that makes them.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Segment {
     /// Start in milliseconds from the start of the audio, at least 0.
     pub start_ms: i32,
@@ -23,7 +23,7 @@ pub struct Segment {
 }
 
 /// Everything one transcription of a recording gives.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Transcription {
     /// A BCP-47 tag such as `en` or `fr` when known (`transcripts.language_detected`, at most
     /// 10 characters: longer tags are not stored).

@@ -23,6 +23,7 @@ mod minutes_worker;
 mod openapi;
 mod organizations;
 mod rate_limits;
+mod recording_windows;
 mod recordings;
 mod refresh_rotation;
 mod service_core;

@@ -18,6 +18,7 @@ const TABLES: &[&str] = &[
     "organization_invitations",
     "organization_members",
     "organizations",
+    "recording_windows",
     "recordings",
     "share_links",
     "speaker_user_map",
@@ -51,13 +52,13 @@ async fn the_migrate_function_builds_the_whole_schema_once() {
     let second = migrate::migrate(&url).await.expect("second run");
 
     // THEN the first run applied every migration and the second nothing
-    assert_eq!(first.applied, vec![1, 2, 3, 4, 5, 6, 7]);
-    assert_eq!(first.version, Some(7));
+    assert_eq!(first.applied, vec![1, 2, 3, 4, 5, 6, 7, 8]);
+    assert_eq!(first.version, Some(8));
     assert_eq!(
         second,
         migrate::MigrationReport {
             applied: vec![],
-            version: Some(7)
+            version: Some(8)
         }
     );
 
