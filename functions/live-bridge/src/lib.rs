@@ -43,9 +43,9 @@ pub struct Bridge {
     pub service: ServiceContext,
     /// The recordings bucket (`RECORDINGS_BUCKET`).
     pub recordings: RecordingStore,
-    /// The browser origins CORS allows (`CORS_ALLOWED_ORIGINS`): nothing in front of the
-    /// task adds CORS headers.
-    pub cors: CorsOrigins,
+    /// CORS for the origins `CORS_ALLOWED_ORIGINS` allows, built once ([`cors`]): nothing in
+    /// front of the task adds CORS headers.
+    pub cors: CorsLayer,
 }
 
 impl Bridge {
@@ -62,7 +62,7 @@ impl Bridge {
                 s3: meetin_aws::s3_client(sdk),
                 bucket: RecordingsBucket::from_lookup(lookup)?.0,
             },
-            cors: CorsOrigins::from_lookup(lookup)?,
+            cors: cors(&CorsOrigins::from_lookup(lookup)?.0),
         })
     }
 }
@@ -109,11 +109,13 @@ where
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
     async move {
         let started = std::time::Instant::now();
-        let layer = cors(&bridge.cors.0);
-        let routed = layer.layer(tower::service_fn(move |req: Request<B>| {
-            let bridge = Arc::clone(&bridge);
-            async move { Ok::<_, std::convert::Infallible>(route(&bridge, req).await) }
-        }));
+        let routed = bridge
+            .cors
+            .clone()
+            .layer(tower::service_fn(move |req: Request<B>| {
+                let bridge = Arc::clone(&bridge);
+                async move { Ok::<_, std::convert::Infallible>(route(&bridge, req).await) }
+            }));
         let mut response = match routed.oneshot(req).await {
             Ok(response) => response,
             Err(never) => match never {},
