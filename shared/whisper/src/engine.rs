@@ -176,6 +176,10 @@ impl WhisperEngine {
                     }
                     let from = usize::try_from(skip_to.saturating_sub(start)).unwrap_or(0);
                     let to = usize::try_from(stop_at.min(end) - start).unwrap_or(chunk.len());
+                    // Whole chunks (every chunk of a whole recording) are handed on as they are.
+                    if from == 0 && to == chunk.len() {
+                        return Ok(Some(chunk));
+                    }
                     return Ok(Some(chunk[from..to].to_vec()));
                 }
             };
