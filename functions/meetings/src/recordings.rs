@@ -233,6 +233,7 @@ pub(crate) async fn queue_transcription(
         bucket: uploads.bucket.clone(),
         key: recording.storage_key.clone(),
         language: found.language_preference,
+        window: None,
     };
     uploads.jobs.send(&job).await.map_err(|e| {
         ApiError::from(anyhow::Error::from(e).context("queueing the transcription job"))

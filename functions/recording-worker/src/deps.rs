@@ -4,14 +4,16 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use meetin_aws::JobQueue;
 use meetin_aws::aws_sdk_s3;
 use meetin_core::settings::Lookup;
 use meetin_core::{
     DatabaseTarget, DeepgramSettings, MaxRecordingDuration, RecordingsBucket, Setting,
-    TranscriptionProvider, TranscriptionQueueUrl,
+    TranscriptionProvider, TranscriptionQueueUrl, TranscriptionWindow,
 };
 use meetin_data::PgPool;
 use meetin_deepgram::DeepgramClient;
+use meetin_messages::jobs::TranscribeRecording;
 use meetin_whisper::WhisperEngine;
 use meetin_worker::{Deps, Retries};
 
@@ -61,6 +63,11 @@ pub struct Worker {
     /// The longest recording transcribed, in ms ([`MaxRecordingDuration`]); a longer one
     /// fails before transcription.
     pub max_duration_ms: u64,
+    /// About how long each window of a long recording is, in ms ([`TranscriptionWindow`]).
+    pub window_ms: i64,
+    /// Its own queue (`TRANSCRIPTION_QUEUE_URL`), where a long recording's window jobs go;
+    /// without it a recording is transcribed in one piece.
+    pub queue: Option<JobQueue<TranscribeRecording>>,
 }
 
 impl Deps for Worker {
@@ -80,6 +87,7 @@ impl Deps for Worker {
         let bucket = RecordingsBucket::from_lookup(lookup)?.0;
         let queue_url = TranscriptionQueueUrl::optional(lookup).map(|u| u.0);
         let max_duration_ms = MaxRecordingDuration::from_lookup(lookup)?.as_ms();
+        let window_ms = TranscriptionWindow::from_lookup(lookup)?.as_ms();
         let secrets = meetin_aws::aws_sdk_secretsmanager::Client::new(sdk);
         let (url, engine) = match provider {
             TranscriptionProvider::Deepgram => {
@@ -111,13 +119,20 @@ impl Deps for Worker {
                 (url, Engine::Whisper(Arc::new(engine)))
             }
         };
+        let retries = Retries::load(lookup, sdk, queue_url)?;
+        let queue = retries
+            .queue_url
+            .as_ref()
+            .map(|url| JobQueue::new(retries.sqs.clone(), url.clone()));
         Ok(Self {
             pool: meetin_data::connect_lazy(&url, pool_settings)?,
             s3: meetin_aws::s3_client(sdk),
             bucket,
-            retries: Retries::load(lookup, sdk, queue_url)?,
+            retries,
             engine,
             max_duration_ms,
+            window_ms,
+            queue,
         })
     }
 }

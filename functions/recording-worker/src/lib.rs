@@ -20,6 +20,10 @@
 //!      language detection);
 //!    - **Whisper** (meetin-whisper, tiny.en, offline): transcribe the file on a blocking
 //!      thread, stopping past the same duration; English only, one speaker;
+//!    - **a long recording** (over [`Worker::window_ms`], `TRANSCRIPTION_WINDOW_SECONDS`):
+//!      cut into overlapping windows at its silences, each queued as its own job (`window`
+//!      set) for the fleet to take side by side; the job of the last window merges them (the
+//!      `windows` module);
 //! 5. store the transcript, one segment per utterance (Deepgram) or sentence (Whisper) and the
 //!    meeting's missing `Speaker N` rows, and set the recording `ready`, in one transaction;
 //!    the unique transcript per recording makes a redelivered job store nothing twice.
@@ -37,28 +41,23 @@
 //! [`transcripts::MAX_TRANSCRIPTION_ATTEMPTS`] fails it instead.
 
 mod deps;
+mod engines;
+mod storage;
+mod windows;
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-use meetin_aws::aws_sdk_s3;
-use meetin_aws::aws_sdk_s3::presigning::PresigningConfig;
 use meetin_data::transcripts::{self, Claim, NewRecordingTranscript};
-use meetin_deepgram::{DeepgramClient, DeepgramError, PrerecordedOptions};
-use meetin_messages::jobs::{MAX_RECEIVES, TranscribeRecording};
+use meetin_messages::jobs::TranscribeRecording;
 use meetin_messages::transcript::Transcription;
 use meetin_vocab::{LanguagePreference, RecordingStatus};
-use meetin_whisper::{WhisperEngine, WhisperError};
 use meetin_worker::{Concurrency, Retries, SqsWorker};
-use std::sync::Arc;
-use uuid::Uuid;
 
 pub use deps::{Engine, Worker};
 pub use meetin_worker::Outcome;
+pub use storage::{PRESIGNED_GET_TTL, window_key};
+pub use windows::OVERLAP_MS;
 
-/// How long the presigned GET URL Deepgram fetches the audio with is valid. Deepgram fetches
-/// it when the request arrives; the margin covers a slow start.
-pub const PRESIGNED_GET_TTL: Duration = Duration::from_secs(900);
+use engines::Stop;
+use storage::{Download, TempFile};
 
 /// `transcripts.provider` of what Deepgram transcribed.
 pub const PROVIDER: &str = "deepgram";
@@ -77,14 +76,21 @@ impl SqsWorker for Worker {
     }
 
     fn describe(&self) -> String {
-        match &self.engine {
+        let engine = match &self.engine {
             Engine::Whisper(_) => "WHISPER tiny.en, offline in the worker (no DEEPGRAM_API_KEY): English, one speaker. Set DEEPGRAM_API_KEY for Deepgram (diarization, languages).".to_owned(),
             Engine::Deepgram(client) => format!("Deepgram at {}", client.endpoint()),
-        }
+        };
+        format!(
+            "{engine} Recordings over {} min are transcribed in windows, side by side.",
+            self.window_ms / 60_000
+        )
     }
 
     async fn run(&self, job: TranscribeRecording, receive: u32) -> Outcome {
-        transcribe(&job, receive, self).await
+        match job.window {
+            Some(index) => windows::transcribe_window(self, &job, index, receive).await,
+            None => transcribe(&job, receive, self).await,
+        }
     }
 }
 
@@ -139,7 +145,8 @@ async fn transcribe(job: &TranscribeRecording, receive: u32, worker: &Worker) ->
     };
     let transcribed = transcribe_object(worker, job, &storage_key, language, receive).await;
     let transcription = match transcribed {
-        Ok(transcription) => transcription,
+        Ok(Transcribed::Whole(transcription)) => transcription,
+        Ok(Transcribed::Split(outcome)) => return outcome,
         Err(Stop::Retry(reason)) => return Outcome::Retry { reason },
         Err(Stop::Fail(reason)) => return fail(worker, job, &reason).await,
     };
@@ -164,23 +171,23 @@ async fn transcribe(job: &TranscribeRecording, receive: u32, worker: &Worker) ->
     }
 }
 
-/// Why a transcription stopped short of a transcript.
-enum Stop {
-    /// Worth another delivery.
-    Retry(String),
-    /// Set the recording `failed` with this reason.
-    Fail(String),
+/// What [`transcribe_object`] made of a recording.
+enum Transcribed {
+    /// Its transcription, in one piece.
+    Whole(Transcription),
+    /// Its windows were queued.
+    Split(Outcome),
 }
 
 /// Step 3 and 4: the object to a temporary file (removed after), measured, then transcribed
-/// by the worker's engine.
+/// by the worker's engine, or split into windows when it is long and the worker has its queue.
 async fn transcribe_object(
     worker: &Worker,
     job: &TranscribeRecording,
     storage_key: &str,
     language: LanguagePreference,
     receive: u32,
-) -> Result<Transcription, Stop> {
+) -> Result<Transcribed, Stop> {
     if let Engine::Whisper(_) = &worker.engine
         && !matches!(language, LanguagePreference::En | LanguagePreference::Auto)
     {
@@ -190,7 +197,7 @@ async fn transcribe_object(
         )));
     }
     let file = TempFile::new(job.recording_id);
-    match download(worker, storage_key, file.path()).await {
+    match storage::download(worker, storage_key, file.path()).await {
         Ok(()) => {}
         Err(Download::Gone) => {
             return Err(Stop::Fail(
@@ -198,7 +205,7 @@ async fn transcribe_object(
             ));
         }
         Err(Download::Failed(e)) => {
-            return Err(retry_or_fail(
+            return Err(engines::retry_or_fail(
                 format!("downloading the audio: {e}"),
                 receive,
             ));
@@ -208,152 +215,38 @@ async fn transcribe_object(
     let max = worker.max_duration_ms;
     let measured =
         tokio::task::spawn_blocking(move || meetin_whisper::measure_file(&path, max)).await;
-    match measured {
-        Ok(Ok(_)) => {}
-        Ok(Err(err)) => return Err(engine_stop(err, receive)),
-        Err(join) => return Err(Stop::Fail(thread_failure("measuring", &join))),
+    let measured = match measured {
+        Ok(Ok(measured)) => measured,
+        Ok(Err(err)) => return Err(engines::engine_stop(err, receive)),
+        Err(join) => return Err(Stop::Fail(engines::thread_failure("measuring", &join))),
+    };
+    let long = i64::try_from(measured.duration_ms).unwrap_or(i64::MAX) > worker.window_ms;
+    if long && worker.queue.is_some() {
+        let path = file.path().to_path_buf();
+        let loudness =
+            tokio::task::spawn_blocking(move || meetin_whisper::loudness_file(&path, max)).await;
+        let planned = match loudness {
+            Ok(Ok(loudness)) => windows::plan(&loudness, worker.window_ms),
+            Ok(Err(err)) => return Err(engines::engine_stop(err, receive)),
+            Err(join) => return Err(Stop::Fail(engines::thread_failure("measuring", &join))),
+        };
+        if planned.len() > 1 {
+            return windows::split(worker, job, &file, planned, receive)
+                .await
+                .map(Transcribed::Split);
+        }
     }
-    match &worker.engine {
+    let transcription = match &worker.engine {
         Engine::Deepgram(client) => {
             drop(file);
-            with_deepgram(client, worker, storage_key, language, receive).await
+            engines::with_deepgram(client, worker, storage_key, language, receive).await
         }
-        Engine::Whisper(engine) => with_whisper(engine, &file, receive).await,
-    }
-}
-
-/// The stop for an engine error: bad audio fails at once, a read or engine failure is retried.
-fn engine_stop(err: WhisperError, receive: u32) -> Stop {
-    match err {
-        err if err.is_bad_audio() => Stop::Fail(err.to_string()),
-        err @ (WhisperError::Io(_) | WhisperError::Engine(_)) => {
-            retry_or_fail(err.to_string(), receive)
-        }
-        err => Stop::Fail(err.to_string()),
-    }
-}
-
-/// A blocking thread that panicked: the recording made our code fail, and would again.
-fn thread_failure(what: &str, join: &tokio::task::JoinError) -> String {
-    tracing::error!(error = %join, what, "the transcription thread failed");
-    format!("the recording could not be processed ({what} failed on it)")
-}
-
-/// Retry while receives remain, else fail saying how many attempts were made.
-fn retry_or_fail(what: String, receive: u32) -> Stop {
-    if receive < MAX_RECEIVES {
-        Stop::Retry(what)
-    } else {
-        Stop::Fail(format!("{what} (gave up after {receive} attempts)"))
-    }
-}
-
-async fn with_deepgram(
-    client: &DeepgramClient,
-    worker: &Worker,
-    storage_key: &str,
-    language: LanguagePreference,
-    receive: u32,
-) -> Result<Transcription, Stop> {
-    let url = presigned_get(worker, storage_key)
-        .await
-        .map_err(|e| Stop::Retry(format!("presigning the audio URL: {e}")))?;
-    let response = match client
-        .transcribe_url(&url, &PrerecordedOptions::for_preference(language))
-        .await
-    {
-        Ok(response) => response,
-        Err(err) if err.is_retryable() && receive < MAX_RECEIVES => {
-            return Err(Stop::Retry(format!("Deepgram: {err}")));
-        }
-        Err(err) => return Err(Stop::Fail(failure_reason(&err, receive))),
+        Engine::Whisper(engine) => engines::with_whisper(engine, file.path(), receive).await,
     };
-    Ok(meetin_deepgram::transcription(&response))
+    transcription.map(Transcribed::Whole)
 }
 
-/// Whisper: the engine over the downloaded file on a blocking thread.
-async fn with_whisper(
-    engine: &Arc<WhisperEngine>,
-    file: &TempFile,
-    receive: u32,
-) -> Result<Transcription, Stop> {
-    let engine = Arc::clone(engine);
-    let path = file.path().to_path_buf();
-    let result = tokio::task::spawn_blocking(move || engine.transcribe_file(&path)).await;
-    match result {
-        Ok(Ok(transcription)) => Ok(transcription),
-        Ok(Err(err)) => Err(engine_stop(err, receive)),
-        Err(join) => Err(Stop::Fail(thread_failure("transcribing", &join))),
-    }
-}
-
-/// A file under the temporary directory, removed when dropped.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn new(recording: Uuid) -> Self {
-        Self(std::env::temp_dir().join(format!(
-            "meetin-recording-{recording}-{}",
-            Uuid::new_v4().simple()
-        )))
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        // Never created (a failed download), or already gone: nothing to do.
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-enum Download {
-    /// No such key (a recording deleted since): permanent.
-    Gone,
-    Failed(String),
-}
-
-/// Streams `key` of the worker's bucket into `path`, a chunk at a time.
-async fn download(worker: &Worker, key: &str, path: &Path) -> Result<(), Download> {
-    use tokio::io::AsyncWriteExt;
-    let object = worker
-        .s3
-        .get_object()
-        .bucket(&worker.bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| {
-            if e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
-                Download::Gone
-            } else {
-                Download::Failed(aws_sdk_s3::error::DisplayErrorContext(e).to_string())
-            }
-        })?;
-    let failed = |e: &dyn std::fmt::Display| Download::Failed(e.to_string());
-    let mut file = tokio::fs::File::create(path)
-        .await
-        .map_err(|e| failed(&e))?;
-    let mut body = object.body;
-    while let Some(chunk) = body.try_next().await.map_err(|e| failed(&e))? {
-        file.write_all(&chunk).await.map_err(|e| failed(&e))?;
-    }
-    file.flush().await.map_err(|e| failed(&e))?;
-    Ok(())
-}
-
-/// The reason stored on a recording whose transcription failed for good.
-fn failure_reason(err: &DeepgramError, receive: u32) -> String {
-    if err.is_retryable() {
-        format!("{err} (gave up after {receive} attempts)")
-    } else {
-        err.to_string()
-    }
-}
-
+/// Sets the recording of `job` `failed` with `reason`.
 async fn fail(worker: &Worker, job: &TranscribeRecording, reason: &str) -> Outcome {
     match transcripts::fail_recording(&worker.pool, job.organization_id, job.recording_id, reason)
         .await
@@ -365,17 +258,4 @@ async fn fail(worker: &Worker, job: &TranscribeRecording, reason: &str) -> Outco
             reason: format!("recording the failure: {err}"),
         },
     }
-}
-
-/// A GET URL of `key` in the worker's bucket, valid [`PRESIGNED_GET_TTL`].
-async fn presigned_get(worker: &Worker, key: &str) -> anyhow::Result<String> {
-    let presigned = worker
-        .s3
-        .get_object()
-        .bucket(&worker.bucket)
-        .key(key)
-        .presigned(PresigningConfig::expires_in(PRESIGNED_GET_TTL)?)
-        .await
-        .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))?;
-    Ok(presigned.uri().to_owned())
 }

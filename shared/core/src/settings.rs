@@ -12,6 +12,7 @@ mod recordings;
 pub use limits::{LoginBackoff, RateLimits, RefreshReuseGrace};
 pub use recordings::{
     DeepgramKey, DeepgramSettings, MaxRecordingDuration, TranscribeWait, TranscriptionProvider,
+    TranscriptionWindow,
 };
 
 /// A missing or unreadable setting, named so the cold-start log says which.

@@ -12,7 +12,7 @@
 
 use chrono::{DateTime, Utc};
 use meetin_vocab::{LanguagePreference, RecordingStatus};
-use sqlx::{FromRow, PgPool};
+use sqlx::{FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::caller_may;
@@ -251,6 +251,19 @@ pub async fn store_recording_transcript(
     new: &NewRecordingTranscript<'_>,
 ) -> Result<Option<(Uuid, bool)>, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    let stored = store_recording_transcript_in(&mut tx, organization, recording, new).await?;
+    tx.commit().await?;
+    Ok(stored)
+}
+
+/// [`store_recording_transcript`] inside the caller's transaction (the merge of a long
+/// recording's windows, [`crate::windows::finish`]): nothing is committed here.
+pub(crate) async fn store_recording_transcript_in(
+    tx: &mut PgConnection,
+    organization: Uuid,
+    recording: Uuid,
+    new: &NewRecordingTranscript<'_>,
+) -> Result<Option<(Uuid, bool)>, sqlx::Error> {
     let language = new.language_detected.filter(|l| l.chars().count() <= 10);
     let inserted: Option<(Uuid, Uuid)> = sqlx::query_as(
         "INSERT INTO transcripts (meeting_id, recording_id, provider, language_detected) \
@@ -332,7 +345,6 @@ pub async fn store_recording_transcript(
     .bind(duration)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
     Ok(Some((transcript, created)))
 }
 

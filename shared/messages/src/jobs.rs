@@ -27,13 +27,15 @@ use uuid::Uuid;
 /// sees the last receive of a job it would retry fails the job for good instead.
 pub const MAX_RECEIVES: u32 = 3;
 
-/// Transcribe an uploaded recording with Deepgram's pre-recorded API.
+/// Transcribe an uploaded recording, or one window of a long one.
 ///
-/// Producer: the `complete` endpoint (contract §2.4, `POST /api/recordings/{id}/complete/`),
-/// after it has verified the S3 object. Consumer: `recording-worker` (contract §4.1
-/// `transcribe_recording`, §4.2), which sends Deepgram a presigned GET URL for
-/// `s3://{bucket}/{key}` and sets the recording `processing`, then `ready` or `failed`.
-/// Idempotency key: `recording_id` (its status says whether the work is done).
+/// Producers: the upload and `complete` endpoints and `transcribe/` (contract §2.4), with no
+/// `window`; the recording worker itself, one job per window of a long recording. Consumer:
+/// `recording-worker` (contract §4.1 `transcribe_recording`, §4.2), which sets the recording
+/// `processing`, then `ready` or `failed`; a long one it plans into windows and queues a job
+/// for each, and the job of the last window in merges them (docs/api-decisions.md, "Long
+/// recordings in windows"). Idempotency key: `recording_id` and `window` (the recording's
+/// status and the window's stored transcription say whether the work is done).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TranscribeRecording {
     /// `recordings.id`.
@@ -50,6 +52,11 @@ pub struct TranscribeRecording {
     /// The meeting's `language_preference`: Deepgram gets `language=en|fr`, or
     /// `detect_language=true` for `auto` (contract §4.2).
     pub language: LanguagePreference,
+    /// The window of the recording this job transcribes (`recording_windows.window_index`,
+    /// from 0), or absent for the recording itself. Optional, so version 1 readers and
+    /// writers are unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<u32>,
 }
 
 /// Generate (or regenerate) a meeting's minutes from its transcript.

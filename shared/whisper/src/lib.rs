@@ -20,6 +20,7 @@
 //! (every segment is `Speaker 0`; diarization is Deepgram's). Nothing here logs transcript text.
 
 mod audio;
+pub mod cut;
 mod engine;
 pub mod loudness;
 pub mod sentences;
@@ -27,6 +28,7 @@ pub mod sentences;
 use std::path::PathBuf;
 
 pub use audio::{DEFAULT_MAX_DURATION_MS, Measured, SAMPLE_RATE, limits};
+pub use cut::cut_file;
 pub use engine::{WINDOW_MS, WhisperEngine};
 pub use loudness::{Loudness, loudness_file};
 

@@ -42,6 +42,8 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(900);
 pub enum Outcome {
     /// The job's effect was stored: the id of what it made (a transcript, minutes).
     Done { id: Uuid },
+    /// The job's work was handed on as `jobs` further jobs (a long recording's windows).
+    Split { jobs: usize },
     /// Nothing to do (done already, running elsewhere, gone).
     Skipped { why: &'static str },
     /// The job failed for good; its reason is stored where users read it.
@@ -148,6 +150,7 @@ where
         };
         match &outcome {
             Outcome::Done { id } => tracing::info!(%id, "job done"),
+            Outcome::Split { jobs } => tracing::info!(jobs, "job split"),
             Outcome::Skipped { why } => tracing::info!(why, "job skipped"),
             Outcome::Failed { reason } => tracing::warn!(reason, "job failed"),
             Outcome::Retry { reason } => {

@@ -110,6 +110,7 @@ pub(crate) async fn job_for(app: &TestApp, recording: Uuid) -> TranscribeRecordi
         bucket: app.uploads.bucket.clone(),
         key,
         language: LanguagePreference::Auto,
+        window: None,
     }
 }
 

@@ -160,3 +160,45 @@ impl Setting for TranscriptionProvider {
         }
     }
 }
+
+/// How long each window of a long recording is, about (`TRANSCRIPTION_WINDOW_SECONDS`, a whole
+/// number of seconds from 30 to 1,800; default 600): a recording longer than a window and a
+/// tenth is transcribed in windows, side by side (issue 18; docs/api-decisions.md, "Long
+/// recordings in windows"). 10 minutes keeps the slowest engine (Whisper on one Lambda vCPU,
+/// about a third of real time) far inside a worker's 15 minutes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TranscriptionWindow(pub Duration);
+
+impl TranscriptionWindow {
+    /// 10 minutes, the default.
+    pub const DEFAULT: Duration = Duration::from_secs(600);
+
+    /// The length in ms.
+    pub fn as_ms(self) -> i64 {
+        i64::try_from(self.0.as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
+impl Default for TranscriptionWindow {
+    fn default() -> Self {
+        Self(Self::DEFAULT)
+    }
+}
+
+impl Setting for TranscriptionWindow {
+    fn from_lookup(lookup: Lookup<'_>) -> Result<Self, SettingsError> {
+        let name = "TRANSCRIPTION_WINDOW_SECONDS";
+        let Some(raw) = get(lookup, name) else {
+            return Ok(Self::default());
+        };
+        match raw.trim().parse::<u64>() {
+            Ok(seconds) if (30..=1_800).contains(&seconds) => {
+                Ok(Self(Duration::from_secs(seconds)))
+            }
+            _ => Err(SettingsError::Invalid {
+                name,
+                reason: format!("{raw:?} is not a whole number of seconds from 30 to 1800"),
+            }),
+        }
+    }
+}

@@ -25,6 +25,7 @@ fn every_job_round_trips_through_its_body() {
             bucket: "meetin-recordings".into(),
             key: format!("recordings/{}/{}.webm", id(2), id(9)),
             language: LanguagePreference::Auto,
+            window: None,
         }
         .into(),
         minutes().into(),
@@ -135,5 +136,32 @@ fn a_worker_refuses_another_queues_job() {
     assert_eq!(
         err.to_string(),
         "this queue takes `run_copilot` jobs, got `generate_minutes`"
+    );
+}
+
+#[test]
+fn a_window_job_carries_its_window_and_a_recording_job_writes_none() {
+    let recording = TranscribeRecording {
+        recording_id: id(1),
+        meeting_id: id(2),
+        organization_id: id(3),
+        bucket: "b".into(),
+        key: "k".into(),
+        language: LanguagePreference::En,
+        window: None,
+    };
+    assert!(
+        !recording.to_body().contains("window"),
+        "version 1 body unchanged"
+    );
+    let window = TranscribeRecording {
+        window: Some(4),
+        ..recording
+    };
+    let body = window.to_body();
+    assert!(body.contains(r#""window":4"#), "{body}");
+    assert_eq!(
+        parse_as::<TranscribeRecording>(&body).expect("parses"),
+        window
     );
 }
