@@ -409,6 +409,7 @@ async fn handle(
         return corrupt();
     };
     let sha256 = sha256_hex(&audio);
+    let request_id = uuid::Uuid::new_v4().to_string();
     let script = {
         let recorded = shared.recorded();
         let path = url::Url::parse(audio_url)
@@ -426,8 +427,15 @@ async fn handle(
         language: DEFAULT_DETECTED_LANGUAGE.to_owned(),
         turns: vec![(0, DEFAULT_PHRASE.to_owned())],
     });
-    let request_id = uuid::Uuid::new_v4().to_string();
-    let body = response_body(&features, &script, &info, &sha256, &request_id);
+    let turns = spread(&script, info.duration);
+    let body = response_body(
+        &features,
+        &turns,
+        &script.language,
+        &info,
+        &sha256,
+        &request_id,
+    );
     with_request_id(axum::Json(body).into_response(), &request_id)
 }
 
@@ -571,15 +579,28 @@ fn bare(token: &str) -> String {
         .collect()
 }
 
-/// The documented response (`ListenV1Response`) for `script` spoken over the audio: turn `i` of
-/// `n` occupies the `i`-th `n`-th of the duration, its words evenly spread inside it.
-fn response_body(
-    features: &Features,
-    script: &Script,
-    info: &AudioInfo,
-    sha256: &str,
-    request_id: &str,
-) -> Value {
+/// One utterance as the fake heard it.
+pub(crate) struct Turn {
+    /// The speaker label.
+    pub(crate) speaker: u32,
+    /// Seconds from the start of the audio.
+    pub(crate) start: f64,
+    pub(crate) end: f64,
+    pub(crate) words: Vec<TimedWord>,
+}
+
+/// One word as the fake heard it.
+pub(crate) struct TimedWord {
+    /// As punctuated (`Hello,`); `word` is derived from it ([`bare`]).
+    pub(crate) token: String,
+    /// Seconds from the start of the audio.
+    pub(crate) start: f64,
+    pub(crate) end: f64,
+}
+
+/// `script` spoken over `duration` seconds: turn `i` of `n` occupies the `i`-th `n`-th of the
+/// duration, its words evenly spread inside it.
+fn spread(script: &Script, duration: f64) -> Vec<Turn> {
     let turns: Vec<&(u32, String)> = script
         .turns
         .iter()
@@ -588,24 +609,57 @@ fn response_body(
     let slot = if turns.is_empty() {
         0.0
     } else {
-        info.duration / turns.len() as f64
+        duration / turns.len() as f64
     };
+    turns
+        .iter()
+        .enumerate()
+        .map(|(i, (speaker, text))| {
+            let start = slot * i as f64;
+            let end = start + slot;
+            let tokens: Vec<&str> = text.split_whitespace().collect();
+            let step = (end - start) / tokens.len() as f64;
+            let words = tokens
+                .iter()
+                .enumerate()
+                .map(|(k, token)| TimedWord {
+                    token: (*token).to_owned(),
+                    start: start + step * k as f64,
+                    end: start + step * (k + 1) as f64,
+                })
+                .collect();
+            Turn {
+                speaker: *speaker,
+                start,
+                end,
+                words,
+            }
+        })
+        .collect()
+}
+
+/// The documented response (`ListenV1Response`) for `turns` heard in the audio.
+fn response_body(
+    features: &Features,
+    turns: &[Turn],
+    language: &str,
+    info: &AudioInfo,
+    sha256: &str,
+    request_id: &str,
+) -> Value {
     let mut all_words = Vec::new();
     let mut utterances = Vec::new();
     let mut texts = Vec::new();
-    for (i, (speaker, text)) in turns.iter().enumerate() {
-        let start = slot * i as f64;
-        let end = start + slot;
-        let tokens: Vec<&str> = text.split_whitespace().collect();
-        let step = (end - start) / tokens.len() as f64;
-        let words: Vec<Value> = tokens
+    for turn in turns {
+        let speaker = turn.speaker;
+        let words: Vec<Value> = turn
+            .words
             .iter()
-            .enumerate()
-            .map(|(k, token)| {
+            .map(|timed| {
                 let mut word = json!({
-                    "word": bare(token),
-                    "start": start + step * k as f64,
-                    "end": start + step * (k + 1) as f64,
+                    "word": bare(&timed.token),
+                    "start": timed.start,
+                    "end": timed.end,
                     "confidence": CONFIDENCE,
                 });
                 if features.diarize {
@@ -613,19 +667,22 @@ fn response_body(
                     word["speaker_confidence"] = json!(CONFIDENCE);
                 }
                 if features.punctuate {
-                    word["punctuated_word"] = json!(token);
+                    word["punctuated_word"] = json!(timed.token);
                 }
                 word
             })
             .collect();
-        let transcript = if features.punctuate {
-            tokens.join(" ")
-        } else {
-            tokens.iter().map(|t| bare(t)).collect::<Vec<_>>().join(" ")
-        };
+        let tokens = turn.words.iter().map(|w| {
+            if features.punctuate {
+                w.token.clone()
+            } else {
+                bare(&w.token)
+            }
+        });
+        let transcript = tokens.collect::<Vec<_>>().join(" ");
         let mut utterance = json!({
-            "start": start,
-            "end": end,
+            "start": turn.start,
+            "end": turn.end,
             "confidence": CONFIDENCE,
             "channel": 0,
             "transcript": transcript,
@@ -647,7 +704,7 @@ fn response_body(
         }],
     });
     if features.detect_language {
-        channel["detected_language"] = json!(script.language);
+        channel["detected_language"] = json!(language);
         channel["language_confidence"] = json!(CONFIDENCE);
     }
     let mut results = json!({ "channels": [channel] });
