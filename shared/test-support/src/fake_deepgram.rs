@@ -16,9 +16,10 @@
 //! - answers the documented response shape, honouring `utterances`, `diarize` /
 //!   `diarize_model`, `punctuate` / `smart_format` and `detect_language`, with the text a test
 //!   registered ([`FakeDeepgram::register_transcript`]) or [`DEFAULT_PHRASE`], spread evenly
-//!   over the audio's duration.
+//!   over the audio's duration; or, after [`FakeDeepgram::recognize_tone_speech`], the words
+//!   it hears in WAV tone speech ([`crate::tone_speech`]) at their real times.
 //!
-//! What it does not do: recognise speech, accept raw audio bodies (`Content-Type: audio/*`),
+//! What it does not do: recognise real speech, accept raw audio bodies (`Content-Type: audio/*`),
 //! `callback`, or refuse non-public URLs (Deepgram requires publicly routable media URLs; the
 //! fake must reach 127.0.0.1).
 
@@ -159,6 +160,8 @@ struct Recorded {
     /// Statuses to answer instead of serving, one request each, front first.
     failures: VecDeque<u16>,
     requests: Vec<ReceivedRequest>,
+    /// WAV audio is recognised as tone speech instead of answering a script.
+    tone_speech: bool,
 }
 
 struct Shared {
@@ -236,6 +239,16 @@ impl FakeDeepgram {
             turns: turns.into_iter().map(|(s, t)| (s, t.into())).collect(),
         };
         self.shared.recorded().scripts.insert(key.into(), script);
+    }
+
+    /// When `on`, WAV audio is answered with the words [`crate::tone_speech::recognize`] hears
+    /// in it, at their times, instead of a registered or default script (other containers keep
+    /// the script). Speakers are numbered 0, 1, 2… per request in order of first appearance (as
+    /// Deepgram's diarization labels are arbitrary per request); utterances split at a speaker
+    /// change (with diarization) and at silences of at least `utt_split` seconds (default 0.8,
+    /// as Deepgram's); each utterance's first word capitalised and its last ending in a period.
+    pub fn recognize_tone_speech(&self, on: bool) {
+        self.shared.recorded().tone_speech = on;
     }
 
     /// Answers the next `n` requests with `status` (429 or 5xx; any status works) and
@@ -410,6 +423,26 @@ async fn handle(
     };
     let sha256 = sha256_hex(&audio);
     let request_id = uuid::Uuid::new_v4().to_string();
+    let tone_speech = shared.recorded().tone_speech && audio.starts_with(b"RIFF");
+    if tone_speech {
+        let audio = audio.clone();
+        let Ok(Ok(heard)) =
+            tokio::task::spawn_blocking(move || crate::tone_speech::recognize_wav(&audio)).await
+        else {
+            return corrupt();
+        };
+        let split_ms = (features.utt_split * 1000.0).round() as u32;
+        let turns = crate::tone_speech::deepgram_turns(&heard, split_ms, features.diarize);
+        let body = response_body(
+            &features,
+            &turns,
+            DEFAULT_DETECTED_LANGUAGE,
+            &info,
+            &sha256,
+            &request_id,
+        );
+        return with_request_id(axum::Json(body).into_response(), &request_id);
+    }
     let script = {
         let recorded = shared.recorded();
         let path = url::Url::parse(audio_url)
@@ -479,6 +512,8 @@ struct Features {
     diarize: bool,
     punctuate: bool,
     detect_language: bool,
+    /// `utt_split`: the silence (s) that ends an utterance; Deepgram's default 0.8.
+    utt_split: f64,
 }
 
 impl Features {
@@ -510,6 +545,14 @@ impl Features {
             detect_language: query
                 .iter()
                 .any(|(k, v)| k == "detect_language" && v != "false"),
+            utt_split: match value("utt_split") {
+                Some(v) => v
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|s| s.is_finite() && *s >= 0.0)
+                    .ok_or_else(|| format!("invalid value `{v}` for `utt_split`"))?,
+                None => 0.8,
+            },
         })
     }
 }

@@ -11,6 +11,7 @@ pub mod provision;
 pub mod settings;
 pub mod speech;
 pub mod stack;
+pub mod tone_speech;
 
 pub use provision::{
     JOB_QUEUES, ensure_database, ensure_ephemeral_table, ensure_job_queue,
