@@ -6,7 +6,12 @@
 //! neighbours. [`merge`] keeps, of each window, the segments whose middle falls in its own span
 //! (between its cuts), so each is kept exactly once; it shifts their times onto the recording
 //! and maps each window's speaker labels onto the recording's by how long they speak at the
-//! same time in the overlap they share with the window before.
+//! same time in the overlap they share with the window before. A label not heard in the
+//! overlap is taken for a speaker already heard in the recording and not in this window's
+//! overlap, the one heard last first, and is new only when there is none: one voice stays one
+//! speaker across a silent seam. (Limit: two or more voices missing from an overlap are told
+//! apart by recency alone, and a voice new to the recording is taken for an earlier one that
+//! is absent from the window; engines give no voice prints to do better.)
 
 use std::collections::BTreeMap;
 
@@ -70,6 +75,8 @@ pub fn merge(duration_ms: i64, mut parts: Vec<(Window, Transcription)>) -> Trans
     // The previous window's segments on the recording's clock, with recording-wide labels.
     let mut previous: Vec<Segment> = Vec::new();
     let mut next_label = 0u32;
+    // The recording's labels, the one heard last first.
+    let mut recent: Vec<String> = Vec::new();
     let mut language = None;
     for (window, transcription) in parts {
         language = language.or(transcription.language_detected);
@@ -78,7 +85,7 @@ pub fn merge(duration_ms: i64, mut parts: Vec<(Window, Transcription)>) -> Trans
             .into_iter()
             .map(|s| shift(s, window.start_ms))
             .collect();
-        let labels = map_labels(&shifted, &previous, &mut next_label);
+        let labels = map_labels(&shifted, &previous, &recent, &mut next_label);
         let relabelled: Vec<Segment> = shifted
             .into_iter()
             .map(|mut s| {
@@ -98,6 +105,12 @@ pub fn merge(duration_ms: i64, mut parts: Vec<(Window, Transcription)>) -> Trans
                 })
                 .cloned(),
         );
+        let mut by_end: Vec<&Segment> = relabelled.iter().collect();
+        by_end.sort_by_key(|s| std::cmp::Reverse(s.end_ms));
+        for s in by_end.into_iter().rev() {
+            recent.retain(|l| *l != s.speaker_label);
+            recent.insert(0, s.speaker_label.clone());
+        }
         previous = relabelled;
     }
     segments.sort_by_key(|s| (s.start_ms, s.end_ms));
@@ -117,11 +130,13 @@ fn shift(mut segment: Segment, by_ms: i64) -> Segment {
 }
 
 /// This window's labels to the recording's: each to the label of the previous window it
-/// speaks at the same time as for longest (greatest overlap first, one to one); the others to
-/// new `Speaker N` labels.
+/// speaks at the same time as for longest (greatest overlap first, one to one); the others, in
+/// order of first appearance, to the labels of `recent` (the recording's, heard last first)
+/// not yet taken, then to new `Speaker N` labels.
 fn map_labels(
     window: &[Segment],
     previous: &[Segment],
+    recent: &[String],
     next_label: &mut u32,
 ) -> BTreeMap<String, String> {
     let mut together: BTreeMap<(String, String), i64> = BTreeMap::new();
@@ -143,12 +158,22 @@ fn map_labels(
             mapped.insert(local, global);
         }
     }
-    let used: Vec<String> = previous.iter().map(|p| p.speaker_label.clone()).collect();
-    let mut local_labels: Vec<&str> = window.iter().map(|s| s.speaker_label.as_str()).collect();
-    local_labels.sort_unstable();
-    local_labels.dedup();
+    let mut used: Vec<String> = previous.iter().map(|p| p.speaker_label.clone()).collect();
+    used.extend(recent.iter().cloned());
+    let mut by_start: Vec<&Segment> = window.iter().collect();
+    by_start.sort_by_key(|s| (s.start_ms, s.end_ms));
+    let mut local_labels: Vec<&str> = Vec::new();
+    for s in by_start {
+        if !local_labels.contains(&s.speaker_label.as_str()) {
+            local_labels.push(&s.speaker_label);
+        }
+    }
     for local in local_labels {
         if mapped.contains_key(local) {
+            continue;
+        }
+        if let Some(earlier) = recent.iter().find(|g| !mapped.values().any(|m| m == *g)) {
+            mapped.insert(local.to_owned(), earlier.clone());
             continue;
         }
         let label = loop {

@@ -135,7 +135,7 @@ fn windows_merge_into_the_transcript_in_one_piece_whatever_their_labels_and_orde
 }
 
 #[test]
-fn a_speaker_heard_only_in_a_later_window_gets_a_label_of_its_own() {
+fn a_voice_not_heard_in_the_overlap_is_one_heard_before_unless_it_is_new() {
     let window = |index: u32, from: i64, to: i64| Window {
         index,
         start_ms: (from - 1000).max(0),
@@ -155,22 +155,75 @@ fn a_speaker_heard_only_in_a_later_window_gets_a_label_of_its_own() {
         duration_ms: 0,
         segments,
     };
+    let labels = |merged: &Transcription| -> Vec<String> {
+        merged
+            .segments
+            .iter()
+            .map(|s| s.speaker_label.clone())
+            .collect()
+    };
+    // One voice, silent at the seam: still one speaker (the offline engine's single label).
     let merged = merge(
         20_000,
         vec![
             (window(0, 0, 10_000), part(vec![said(1000, "Speaker 0")])),
-            // The second window hears someone new only (nobody in the overlap): a new label.
             (
                 window(1, 10_000, 20_000),
                 part(vec![said(4000, "Speaker 0")]),
             ),
         ],
     );
-    let labels: Vec<&str> = merged
-        .segments
-        .iter()
-        .map(|s| s.speaker_label.as_str())
-        .collect();
-    assert_eq!(labels, ["Speaker 0", "Speaker 1"]);
+    assert_eq!(labels(&merged), ["Speaker 0", "Speaker 0"]);
     assert_eq!(merged.segments[1].start_ms, 9000 + 4000);
+    // Two voices, only one heard in the overlap: the other is the one heard before, whatever
+    // the window calls it.
+    let merged = merge(
+        30_000,
+        vec![
+            (
+                window(0, 0, 10_000),
+                part(vec![
+                    said(1000, "Speaker 0"),
+                    said(3000, "Speaker 1"),
+                    said(9500, "Speaker 0"),
+                ]),
+            ),
+            (
+                window(1, 10_000, 20_000),
+                // 9.5 s on the recording is 0.5 s here: "Speaker 1" here is "Speaker 0" there.
+                part(vec![said(500, "Speaker 1"), said(5000, "Speaker 0")]),
+            ),
+        ],
+    );
+    assert_eq!(
+        labels(&merged),
+        ["Speaker 0", "Speaker 1", "Speaker 0", "Speaker 1"]
+    );
+    // A third voice while both earlier ones are heard in the overlap: a label of its own.
+    let merged = merge(
+        20_000,
+        vec![
+            (
+                window(0, 0, 10_000),
+                part(vec![
+                    said(1000, "Speaker 1"),
+                    said(9200, "Speaker 0"),
+                    said(10_300, "Speaker 1"),
+                ]),
+            ),
+            (
+                window(1, 10_000, 20_000),
+                // From 9 s on the recording, under labels of its own.
+                part(vec![
+                    said(200, "Speaker 0"),
+                    said(1300, "Speaker 1"),
+                    said(6000, "Speaker 2"),
+                ]),
+            ),
+        ],
+    );
+    assert_eq!(
+        labels(&merged),
+        ["Speaker 0", "Speaker 1", "Speaker 0", "Speaker 2"]
+    );
 }
