@@ -177,9 +177,22 @@ impl TestApp {
     /// The recording worker of this app's database, bucket and queue, talking to `deepgram`
     /// with `key`; retries are made visible again at once (no backoff).
     pub async fn worker(&self, deepgram: &FakeDeepgram, key: &str) -> recording_worker::Worker {
+        self.worker_with(deepgram, key, &[]).await
+    }
+
+    /// [`TestApp::worker`] with settings `overrides` (e.g. `TRANSCRIPTION_WINDOW_SECONDS`).
+    pub async fn worker_with(
+        &self,
+        deepgram: &FakeDeepgram,
+        key: &str,
+        overrides: &[(&str, &str)],
+    ) -> recording_worker::Worker {
         let mut settings = self.settings.clone();
         settings.insert("DEEPGRAM_API_KEY".into(), key.to_owned());
         settings.insert("DEEPGRAM_BASE_URL".into(), deepgram.base_url.to_string());
+        for (name, value) in overrides {
+            settings.insert((*name).to_owned(), (*value).to_owned());
+        }
         let lookup = |name: &str| settings.get(name).cloned();
         let pool_settings = PoolSettings {
             max_connections: 3,

@@ -426,7 +426,7 @@ async fn start_bridge(app: &TestApp) -> (tokio::process::Child, u16) {
 
 #[tokio::test]
 async fn a_100_mb_recording_streams_through_the_service_in_bounded_memory_and_is_transcribed() {
-    let app = TestApp::spawn().await;
+    let (app, queue) = crate::recordings::app_with_own_queue().await;
     let a = app.register().await;
     let m = meeting(&app, &a).await;
     let (bridge, port) = start_bridge(&app).await;
@@ -478,29 +478,31 @@ async fn a_100_mb_recording_streams_through_the_service_in_bounded_memory_and_is
     );
     drop(bridge);
 
-    // The stored recording is transcribed like any other (Deepgram's fake fetches it whole).
+    // The stored recording is transcribed like any other, in windows of 10 minutes taken by
+    // the stack's poller (Deepgram's fake fetches each).
     let deepgram = meetin_test_support::fake_deepgram::FakeDeepgram::start()
         .await
         .expect("fake Deepgram");
     let worker = app.worker(&deepgram, &deepgram.api_key).await;
+    let _poller = crate::transcription::start_poller(&app, worker, &queue);
     let id: Uuid = recording["id"]
         .as_str()
         .and_then(|s| s.parse().ok())
         .expect("id");
     let job = crate::transcription::job_for(&app, id).await;
-    let body = meetin_messages::jobs::JobMessage::to_body(&job);
-    let response = crate::transcription::handle(
-        &worker,
-        vec![crate::transcription::record("m-100mb", &body, 1)],
-    )
-    .await;
-    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    app.uploads.jobs.send(&job).await.expect("queued");
     let transcript = crate::transcription::transcript_when_ready(&app, &a, m).await;
-    assert!(
-        transcript["segments"]
-            .as_array()
-            .is_some_and(|s| !s.is_empty()),
-        "{transcript}"
+    let windows = app
+        .count(
+            "SELECT count(*) FROM recording_windows WHERE recording_id = $1",
+            id,
+        )
+        .await;
+    assert_eq!(windows, 11, "1 h 44 min in windows of about 10 min");
+    assert_eq!(
+        transcript["segments"].as_array().map(Vec::len),
+        Some(11),
+        "the fake's phrase once per window: {transcript}"
     );
     let status: String = sqlx::query_scalar("SELECT status FROM recordings WHERE id = $1")
         .bind(id)

@@ -167,3 +167,192 @@ async fn whisper_transcribes_a_long_recording_in_windows_as_in_one_piece() {
         .expect("list");
     assert_eq!(listed.key_count(), Some(0), "{listed:?}");
 }
+
+/// A job body of `job` for window `index`.
+fn window_body(job: &meetin_messages::jobs::TranscribeRecording, index: u32) -> String {
+    meetin_messages::jobs::TranscribeRecording {
+        window: Some(index),
+        ..job.clone()
+    }
+    .to_body()
+}
+
+/// (start, end, label, words) of each segment of the transcript of `recording`, by start.
+async fn segments_of(app: &TestApp, recording: Uuid) -> Vec<(i32, i32, String, Vec<String>)> {
+    let rows: Vec<(i32, i32, String, String)> = sqlx::query_as(
+        "SELECT s.start_ms, s.end_ms, sp.label, s.text FROM transcript_segments s \
+         JOIN transcripts t ON t.id = s.transcript_id JOIN speakers sp ON sp.id = s.speaker_id \
+         WHERE t.recording_id = $1 ORDER BY s.start_ms, s.end_ms",
+    )
+    .bind(recording)
+    .fetch_all(&app.pool)
+    .await
+    .expect("segments");
+    rows.into_iter()
+        .map(|(start, end, label, text)| {
+            (start, end, label, meetin_test_support::speech::words(&text))
+        })
+        .collect()
+}
+
+/// `(window, transcribed_at)` of each window of `recording`.
+async fn windows_of(app: &TestApp, recording: Uuid) -> Vec<(i32, Option<String>)> {
+    sqlx::query_as(
+        "SELECT window_index, transcribed_at::text FROM recording_windows \
+         WHERE recording_id = $1 ORDER BY window_index",
+    )
+    .bind(recording)
+    .fetch_all(&app.pool)
+    .await
+    .expect("windows")
+}
+
+#[tokio::test]
+async fn windows_merge_into_the_one_piece_transcript_and_redelivered_jobs_change_nothing() {
+    use crate::transcription::{failures, handle, job_for, record};
+    use meetin_test_support::fake_deepgram::{DEFAULT_KEY, FakeDeepgram};
+    use meetin_test_support::tone_speech;
+
+    // GIVEN 6 minutes of a meeting whose every word, time and voice the fake Deepgram hears
+    // exactly (tone speech), a worker cutting it into 1-minute windows and one that does not
+    let (app, _queue) = app_with_own_queue().await;
+    let deepgram = FakeDeepgram::start().await.expect("fake Deepgram");
+    deepgram.recognize_tone_speech(true);
+    let windowed = app
+        .worker_with(
+            &deepgram,
+            DEFAULT_KEY,
+            &[("TRANSCRIPTION_WINDOW_SECONDS", "60")],
+        )
+        .await;
+    let whole = app.worker(&deepgram, DEFAULT_KEY).await;
+    let a = app.register().await;
+    let duration_ms = 6 * 60_000;
+    let script = tone_speech::script(duration_ms, 18);
+    let wav = tone_speech::render_wav(&script, duration_ms);
+    let (m1, m2) = (meeting(&app, &a).await, meeting(&app, &a).await);
+    let (split_id, whole_id) = (
+        upload_long(&app, &a, m1, wav.clone()).await,
+        upload_long(&app, &a, m2, wav).await,
+    );
+    // (Nobody polls the queue: the test delivers each job itself, as SQS would, twice.)
+    let job = job_for(&app, whole_id).await;
+    assert!(failures(&handle(&whole, vec![record("w", &job.to_body(), 1)]).await).is_empty());
+    let one_piece = segments_of(&app, whole_id).await;
+    assert_eq!(deepgram.requests().len(), 1);
+
+    // WHEN the recording's job runs: windows planned and queued, nothing transcribed yet
+    let job = job_for(&app, split_id).await;
+    assert!(failures(&handle(&windowed, vec![record("s", &job.to_body(), 1)]).await).is_empty());
+    let planned = windows_of(&app, split_id).await;
+    assert!((5..=7).contains(&planned.len()), "{planned:?}");
+    let n = u32::try_from(planned.len()).expect("windows");
+    assert_eq!(deepgram.requests().len(), 1, "only windows are sent");
+    // AND window 0 runs, then runs again (a redelivery): stored once, sent once
+    let first = handle(&windowed, vec![record("w0", &window_body(&job, 0), 1)]).await;
+    assert!(failures(&first).is_empty());
+    let stored = windows_of(&app, split_id).await[0].1.clone();
+    assert!(stored.is_some());
+    let again = handle(&windowed, vec![record("w0", &window_body(&job, 0), 2)]).await;
+    assert!(failures(&again).is_empty());
+    assert_eq!(windows_of(&app, split_id).await[0].1, stored, "unchanged");
+    assert_eq!(deepgram.requests().len(), 2);
+    // AND the recording's job is redelivered: the plan stays, window 0 is not queued again
+    let redelivered = handle(&windowed, vec![record("s", &job.to_body(), 2)]).await;
+    assert!(failures(&redelivered).is_empty());
+    let replanned = windows_of(&app, split_id).await;
+    assert_eq!(replanned.len(), planned.len());
+    assert_eq!(replanned[0].1, stored);
+    // AND the other windows run side by side in one batch, as SQS hands them over
+    let batch: Vec<_> = (1..n)
+        .map(|i| record(&format!("w{i}"), &window_body(&job, i), 1))
+        .collect();
+    assert!(failures(&handle(&windowed, batch).await).is_empty());
+    assert_eq!(
+        deepgram.requests().len(),
+        1 + n as usize,
+        "each window sent once"
+    );
+
+    // THEN the transcript is the one-piece transcript: every word once, in order, at its time,
+    // each voice under one label
+    let merged = segments_of(&app, split_id).await;
+    let words = |segments: &[(i32, i32, String, Vec<String>)]| -> Vec<String> {
+        segments.iter().flat_map(|s| s.3.clone()).collect()
+    };
+    let said: Vec<String> = script.iter().map(|w| w.text().to_owned()).collect();
+    assert_eq!(
+        words(&one_piece),
+        said,
+        "the fake hears every word in one piece"
+    );
+    assert_eq!(
+        words(&merged),
+        said,
+        "every word once, in order, in windows"
+    );
+    let overlap = 1.0
+        - meetin_test_support::speech::word_error_rate(
+            &words(&one_piece).join(" "),
+            &words(&merged).join(" "),
+        );
+    assert!(overlap >= 0.98, "word overlap {overlap}");
+    let mut last = (0, 0);
+    for (start, end, _, _) in &merged {
+        assert!((*start, *end) >= last && start <= end && *end <= duration_ms as i32);
+        last = (*start, *end);
+    }
+    // Each segment's voice is one of the script's, and each label is always the same voice.
+    let mut voice_of: std::collections::BTreeMap<String, u8> = Default::default();
+    for (start, end, label, _) in &merged {
+        let voices: Vec<u8> = script
+            .iter()
+            .filter(|w| w.start_ms + 20 >= *start as u32 && w.end_ms <= *end as u32 + 20)
+            .map(|w| w.speaker)
+            .collect();
+        assert!(
+            !voices.is_empty() && voices.iter().all(|v| *v == voices[0]),
+            "{start}..{end}: {voices:?}"
+        );
+        let voice = voice_of.entry(label.clone()).or_insert(voices[0]);
+        assert_eq!(*voice, voices[0], "{label} is one voice");
+    }
+    let distinct: std::collections::BTreeSet<u8> = voice_of.values().copied().collect();
+    assert_eq!(
+        distinct.len(),
+        voice_of.len(),
+        "each voice under one label: {voice_of:?}"
+    );
+    // The very segments of one piece: same utterances, labels, and times within 20 ms.
+    assert_eq!(merged.len(), one_piece.len());
+    for (w, o) in merged.iter().zip(&one_piece) {
+        assert!(
+            (w.0 - o.0).abs() <= 20 && (w.1 - o.1).abs() <= 20 && w.2 == o.2 && w.3 == o.3,
+            "windowed {w:?} vs one piece {o:?}"
+        );
+    }
+    assert_eq!(status_of_recording(&app, split_id).await, "ready");
+
+    // AND a late redelivery of the last window changes nothing
+    let late = handle(
+        &windowed,
+        vec![record("late", &window_body(&job, n - 1), 2)],
+    )
+    .await;
+    assert!(failures(&late).is_empty());
+    assert_eq!(segments_of(&app, split_id).await, merged);
+    assert_eq!(
+        rows(
+            &app,
+            "SELECT count(*) FROM transcripts WHERE recording_id = $1",
+            split_id
+        )
+        .await,
+        1
+    );
+    assert_eq!(deepgram.requests().len(), 1 + n as usize);
+}
+
+async fn status_of_recording(app: &TestApp, id: Uuid) -> String {
+    crate::recordings::status_of(app, id).await
+}
