@@ -65,27 +65,51 @@ pub struct Running {
     pub task: JoinHandle<()>,
 }
 
+/// How many copies of each worker poll its queue at once (`WORKER_INSTANCES`, 1 to 8,
+/// default 2): what Lambda's concurrent invocations are in AWS, so a long recording's windows
+/// are transcribed side by side here too (each copy has its own engine).
+pub fn instances(lookup: Lookup<'_>) -> anyhow::Result<usize> {
+    match lookup("WORKER_INSTANCES") {
+        None => Ok(2),
+        Some(raw) => match raw.trim().parse::<usize>() {
+            Ok(n) if (1..=8).contains(&n) => Ok(n),
+            _ => anyhow::bail!("WORKER_INSTANCES={raw:?} is not a whole number from 1 to 8"),
+        },
+    }
+}
+
 fn start<'a, W: SqsWorker>(lookup: Lookup<'a>, sdk: &'a SdkConfig) -> Loading<'a, Running> {
     Box::pin(async move {
-        let worker = W::load_with(lookup, sdk, PoolSettings::LOCAL).await?;
-        let retries = worker.retries();
+        let mut copies = Vec::new();
+        for _ in 0..instances(lookup)? {
+            copies.push(W::load_with(lookup, sdk, PoolSettings::LOCAL).await?);
+        }
+        let retries = copies[0].retries();
         let queue_url = retries
             .queue_url
             .clone()
             .with_context(|| format!("{}: its queue's URL is not set", W::NAME))?;
         let sqs = retries.sqs.clone();
-        let description = worker.describe();
-        let worker = Arc::new(worker);
-        let task = tokio::spawn(poll(
-            W::NAME,
-            sqs,
-            queue_url.clone(),
-            move |event| {
-                let worker = Arc::clone(&worker);
-                async move { meetin_worker::handle_batch(event, worker.as_ref()).await }
-            },
-            std::future::pending(),
-        ));
+        let description = format!("{} ({} at once)", copies[0].describe(), copies.len());
+        let pollers: Vec<_> = copies
+            .into_iter()
+            .map(|worker| {
+                let worker = Arc::new(worker);
+                poll(
+                    W::NAME,
+                    sqs.clone(),
+                    queue_url.clone(),
+                    move |event| {
+                        let worker = Arc::clone(&worker);
+                        async move { meetin_worker::handle_batch(event, worker.as_ref()).await }
+                    },
+                    std::future::pending(),
+                )
+            })
+            .collect();
+        let task = tokio::spawn(async move {
+            futures_util::future::join_all(pollers).await;
+        });
         Ok(Running {
             name: W::NAME,
             queue_url,
@@ -95,8 +119,9 @@ fn start<'a, W: SqsWorker>(lookup: Lookup<'a>, sdk: &'a SdkConfig) -> Loading<'a
     })
 }
 
-/// Messages per receive (SQS's maximum, the template's `BatchSize`).
-const BATCH_SIZE: i32 = 10;
+/// Messages per receive: the template's `BatchSize` of every worker (one job per invocation;
+/// Lambda runs invocations side by side, [`instances`] here).
+const BATCH_SIZE: i32 = 1;
 
 /// Long-poll wait per receive, in seconds.
 const WAIT_SECONDS: i32 = 1;
