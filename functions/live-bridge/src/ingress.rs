@@ -5,6 +5,7 @@
 //! and the row are the same. Here the body streams to S3 as it arrives, up to the contract's
 //! 500 MB, with one 8 MiB part held at most.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -30,6 +31,12 @@ pub const LIMIT: BodyLimit = BodyLimit {
     refusal: || Refusal::bad_request(media::TOO_LARGE),
 };
 
+/// The 503 `{"error"}` of an upload past the task's [`crate::MaxConcurrentUploads`].
+pub const BUSY: &str = "Too many uploads are in progress. Please try again in a few seconds.";
+
+/// Its `Retry-After`, in seconds.
+pub const BUSY_RETRY_AFTER_SECS: u32 = 5;
+
 /// Whether `path` is the upload route: `Some(Some(id))` with a meeting id in Django's path
 /// form, `Some(None)` with a malformed one (the JSON 404), `None` for any other path.
 pub fn upload_path(path: &str) -> Option<Option<Uuid>> {
@@ -49,6 +56,15 @@ where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
+    // Taken before anything is read; held until the recording is stored or refused.
+    let Ok(_permit) = Arc::clone(&bridge.uploads).try_acquire_owned() else {
+        let mut busy = crate::refusal(&Refusal::message(StatusCode::SERVICE_UNAVAILABLE, BUSY));
+        busy.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from(BUSY_RETRY_AFTER_SECS),
+        );
+        return busy;
+    };
     match receive(bridge, meeting, req).await {
         Ok(recording) => crate::json(
             StatusCode::CREATED,

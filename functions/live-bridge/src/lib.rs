@@ -46,6 +46,31 @@ pub struct Bridge {
     /// CORS for the origins `CORS_ALLOWED_ORIGINS` allows, built once ([`cors`]): nothing in
     /// front of the task adds CORS headers.
     pub cors: CorsLayer,
+    /// One permit per upload in progress ([`MaxConcurrentUploads`]): past them an upload is
+    /// answered 503 at once, so the task's memory (one 8 MiB part per upload) stays bounded.
+    pub uploads: Arc<tokio::sync::Semaphore>,
+}
+
+/// How many uploads one task streams at once (`MAX_CONCURRENT_UPLOADS`, 1 to 256, default
+/// 16): each holds one 8 MiB part and the parser's buffers, about 10 MiB, so 16 fit a 512 MiB
+/// task with room for the rest; the load balancer spreads uploads over the tasks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MaxConcurrentUploads(pub usize);
+
+impl Setting for MaxConcurrentUploads {
+    fn from_lookup(lookup: Lookup<'_>) -> Result<Self, SettingsError> {
+        let name = "MAX_CONCURRENT_UPLOADS";
+        let Some(raw) = lookup(name).filter(|v| !v.trim().is_empty()) else {
+            return Ok(Self(16));
+        };
+        match raw.trim().parse::<usize>() {
+            Ok(n) if (1..=256).contains(&n) => Ok(Self(n)),
+            _ => Err(SettingsError::Invalid {
+                name,
+                reason: format!("{raw:?} is not a whole number from 1 to 256"),
+            }),
+        }
+    }
 }
 
 impl Bridge {
@@ -63,6 +88,9 @@ impl Bridge {
                 bucket: RecordingsBucket::from_lookup(lookup)?.0,
             },
             cors: cors(&CorsOrigins::from_lookup(lookup)?.0),
+            uploads: Arc::new(tokio::sync::Semaphore::new(
+                MaxConcurrentUploads::from_lookup(lookup)?.0,
+            )),
         })
     }
 }

@@ -511,3 +511,66 @@ async fn a_100_mb_recording_streams_through_the_service_in_bounded_memory_and_is
         .expect("status");
     assert_eq!(status, "ready");
 }
+
+#[tokio::test]
+async fn uploads_past_the_tasks_limit_are_answered_503_at_once_and_stored_after() {
+    // GIVEN a task that streams one upload at a time, with one in progress
+    let app = TestApp::spawn_with(&[("MAX_CONCURRENT_UPLOADS", "1")]).await;
+    let a = app.register().await;
+    let m = meeting(&app, &a).await;
+    let wav = sine_wav(2_000, 16_000);
+    let (slow, sender) = streamed(m, &a.access, None);
+    let first = app.send_public(slow, random_ip());
+    let second = async {
+        sender
+            .send(Ok(Bytes::from(part_head("slow.wav", "audio/wav"))))
+            .await
+            .expect("head");
+        sender
+            .send(Ok(Bytes::copy_from_slice(&wav[..1024])))
+            .await
+            .expect("first KiB");
+        // WHEN another upload comes meanwhile
+        let mut busy = multipart(m, &a.access, "busy.wav", "audio/wav", &wav);
+        busy.headers_mut().insert(
+            header::ORIGIN,
+            http::HeaderValue::from_static("http://localhost:3000"),
+        );
+        let r = app.send_public(busy, random_ip()).await;
+        // (the first one then finishes)
+        sender
+            .send(Ok(Bytes::copy_from_slice(&wav[1024..])))
+            .await
+            .expect("rest");
+        sender
+            .send(Ok(Bytes::from(format!("\r\n--{BOUNDARY}--\r\n"))))
+            .await
+            .expect("end");
+        drop(sender);
+        r
+    };
+    let (first, busy) = tokio::join!(first, second);
+
+    // THEN it is answered 503 at once, readable by the page, and nothing of it is stored
+    assert_eq!(busy.status, StatusCode::SERVICE_UNAVAILABLE, "{busy:?}");
+    assert_eq!(
+        busy.body,
+        serde_json::json!({"error": "Too many uploads are in progress. Please try again in a few seconds."})
+    );
+    assert_eq!(busy.headers[header::RETRY_AFTER], "5");
+    assert_eq!(
+        busy.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "http://localhost:3000"
+    );
+    assert_eq!(first.status, StatusCode::CREATED, "{first:?}");
+    assert_eq!(rows_of(&app, m).await, 1, "the first one only");
+    // AND once the first is done, the next one is taken
+    let r = app
+        .send_public(
+            multipart(m, &a.access, "later.wav", "audio/wav", &wav),
+            random_ip(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    assert_eq!(rows_of(&app, m).await, 2);
+}
