@@ -132,7 +132,8 @@ pub enum DeepgramError {
         message: String,
     },
     /// A 2xx answer whose body is not the documented response: our types and Deepgram's disagree,
-    /// and asking again would give the same body.
+    /// and asking again would give the same body. Live: a text frame that is not a documented
+    /// message, or a URL or key that cannot make a handshake request.
     #[error("Deepgram's answer could not be read: {0}")]
     Malformed(String),
 }
@@ -267,7 +268,7 @@ fn transport_error(error: reqwest::Error) -> DeepgramError {
     }
 }
 
-fn status_error(status: u16, body: &[u8]) -> DeepgramError {
+pub(crate) fn status_error(status: u16, body: &[u8]) -> DeepgramError {
     let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
     let mut message = match (parsed.err_msg, parsed.details) {
         (Some(msg), Some(details)) => format!("{msg} {details}"),

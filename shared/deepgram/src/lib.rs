@@ -1,6 +1,7 @@
 //! Deepgram's pre-recorded (batch) speech-to-text API, as the recording worker uses it: one
 //! `POST /v1/listen` naming a presigned S3 GET URL, the typed JSON answer, and the mapping from
-//! that answer to our `transcripts` / `transcript_segments` rows.
+//! that answer to our `transcripts` / `transcript_segments` rows. And its live API, as the live
+//! bridge uses it ([`live`]: the `/v1/listen` WebSocket).
 //!
 //! ```text
 //! DeepgramClient::transcribe_url(url, &PrerecordedOptions::for_language("auto"))
@@ -19,6 +20,7 @@
 //! (a presigned URL is a bearer credential), nor transcript text.
 
 mod client;
+pub mod live;
 mod response;
 mod segments;
 
