@@ -1,9 +1,10 @@
 //! Helpers for the local stack and the tests, never linked into a deployed function:
 //! creating the local databases and the emulator's resources, idempotently; a fake Deepgram
-//! pre-recorded API ([`fake_deepgram`]); a fake OpenAI / Azure OpenAI Chat Completions API
+//! pre-recorded API ([`fake_deepgram`]) and live API ([`fake_deepgram_live`]); a fake OpenAI / Azure OpenAI Chat Completions API
 //! ([`fake_openai`]); real speech fixtures and the word error rate ([`speech`]).
 
 pub mod fake_deepgram;
+pub mod fake_deepgram_live;
 pub mod fake_openai;
 pub mod fake_server;
 pub mod hostile;

@@ -1,0 +1,382 @@
+//! The live client against the fake Deepgram live server of `meetin-test-support`, over real
+//! sockets: audio in (synthetic tones and silence, and a real speech clip), typed events out,
+//! control messages, closes, refused handshakes and a dropped connection.
+
+use std::time::Duration;
+
+use meetin_deepgram::live::wire::ResultsMessage;
+use meetin_deepgram::live::{LiveClient, LiveConnection, LiveEvent, LiveOptions, final_segments};
+use meetin_deepgram::{DeepgramError, Segment};
+use meetin_test_support::fake_deepgram_live::{FakeDeepgramLive, silence_pcm, tone_pcm};
+
+const RATE: u32 = 16_000;
+
+/// 100 ms frames, as the bridge sends (3 200 bytes at 16 kHz mono).
+const CHUNK: usize = 3_200;
+
+async fn connect(fake: &FakeDeepgramLive, options: &LiveOptions) -> LiveConnection {
+    LiveClient::new(fake.base_url.clone(), fake.api_key.clone())
+        .connect(options)
+        .await
+        .expect("the fake accepts the handshake")
+}
+
+async fn send(connection: &mut LiveConnection, pcm: &[u8]) {
+    for chunk in pcm.chunks(CHUNK) {
+        connection
+            .sender
+            .send_audio(chunk.to_vec())
+            .await
+            .expect("audio sent");
+    }
+}
+
+/// Events until `done` holds for one (included), within 10 s.
+async fn events_until(
+    connection: &mut LiveConnection,
+    done: impl Fn(&LiveEvent) -> bool,
+) -> Vec<LiveEvent> {
+    let mut events = Vec::new();
+    let read = async {
+        while let Some(event) = connection.receiver.next_event().await {
+            let event = event.expect("a documented message");
+            let stop = done(&event);
+            events.push(event);
+            if stop {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .expect("the awaited event came in time");
+    events
+}
+
+fn is_final(event: &LiveEvent) -> bool {
+    matches!(event, LiveEvent::Results(r) if r.is_final)
+}
+
+fn results(events: &[LiveEvent]) -> Vec<&ResultsMessage> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            LiveEvent::Results(r) => Some(&**r),
+            _ => None,
+        })
+        .collect()
+}
+
+fn word_times(r: &ResultsMessage) -> Vec<(f64, f64)> {
+    r.channel.alternatives[0]
+        .words
+        .iter()
+        .map(|w| (w.start, w.end))
+        .collect()
+}
+
+/// 0.5 s of silence, a 1.5 s tone, 1 s of silence: interim results, then a final ending at
+/// the endpoint (speech end + 300 ms) with the scripted words and speakers spread over the
+/// tone, then an UtteranceEnd 1000 ms after the last word.
+#[tokio::test]
+async fn speech_then_silence_gives_interims_then_a_final() {
+    let fake = FakeDeepgramLive::start().await.expect("fake");
+    fake.push_phrases(["Hello there, everyone."]);
+    fake.push_speakers([0, 0, 1]);
+    let mut c = connect(&fake, &LiveOptions::default()).await;
+    let mut pcm = silence_pcm(500, RATE);
+    pcm.extend(tone_pcm(1_500, RATE));
+    pcm.extend(silence_pcm(1_000, RATE));
+    send(&mut c, &pcm).await;
+
+    let events = events_until(&mut c, |e| matches!(e, LiveEvent::UtteranceEnd(_))).await;
+    let all = results(&events);
+    let first_final = all.iter().position(|r| r.is_final).expect("a final");
+    assert!(first_final >= 1, "interim results come first: {all:?}");
+    assert!(
+        all[..first_final]
+            .iter()
+            .all(|r| !r.is_final && r.start == 0.0)
+    );
+    let last = all[first_final];
+    assert!(last.speech_final && !last.from_finalize);
+    assert_eq!((last.start, last.duration), (0.0, 2.3));
+    assert_eq!(
+        last.channel.alternatives[0].transcript,
+        "Hello there, everyone."
+    );
+    assert_eq!(word_times(last), vec![(0.5, 1.0), (1.0, 1.5), (1.5, 2.0)]);
+    let LiveEvent::UtteranceEnd(end) = events.last().expect("events") else {
+        panic!("UtteranceEnd last");
+    };
+    assert_eq!(end.last_word_end, 2.0);
+
+    // The bridge's rows: split where the speaker changes, shifted by the reconnection offset.
+    assert_eq!(
+        final_segments(last, 60_000),
+        vec![
+            Segment {
+                start_ms: 60_500,
+                end_ms: 61_500,
+                speaker_label: "Speaker 0".into(),
+                text: "Hello there,".into(),
+                confidence: Some(0.99),
+            },
+            Segment {
+                start_ms: 61_500,
+                end_ms: 62_000,
+                speaker_label: "Speaker 1".into(),
+                text: "everyone.".into(),
+                confidence: Some(0.99),
+            },
+        ]
+    );
+    let record = &fake.connections()[0];
+    assert_eq!(record.audio_bytes, 96_000); // 3 s × 32 000 bytes/s
+    assert_eq!(record.audio_frames, 30);
+    assert_eq!(record.query_value("diarize_model"), Some("latest"));
+    assert_eq!(
+        record.authorization.as_deref(),
+        Some("Token fake-deepgram-live-key")
+    );
+}
+
+/// A real speech clip (tests/fixtures/audio/phrase.wav, 8 kHz, doubled to 16 kHz): its pause
+/// after "Thanks." is longer than the endpointing, so two utterances, each at its speech.
+#[tokio::test]
+async fn a_real_speech_clip_gives_one_final_per_utterance() {
+    let fake = FakeDeepgramLive::start().await.expect("fake");
+    fake.push_phrases(["Thanks.", "The new release is ready for testing on Friday."]);
+    let options = LiveOptions {
+        diarize_model: None,
+        ..LiveOptions::default()
+    };
+    let mut c = connect(&fake, &options).await;
+    let path = meetin_test_support::speech::audio_fixture("phrase.wav");
+    let mut reader = hound::WavReader::open(&path).expect("phrase.wav");
+    assert_eq!(reader.spec().sample_rate, 8_000);
+    let pcm: Vec<u8> = reader
+        .samples::<i16>()
+        .map(|s| s.expect("a sample"))
+        .flat_map(|s| [s, s])
+        .flat_map(i16::to_le_bytes)
+        .collect();
+    send(&mut c, &pcm).await;
+    send(&mut c, &silence_pcm(500, RATE)).await;
+
+    let mut finals = Vec::new();
+    while finals.len() < 2 {
+        let events = events_until(&mut c, is_final).await;
+        finals.extend(results(&events).into_iter().filter(|r| r.is_final).cloned());
+    }
+    let texts: Vec<_> = finals
+        .iter()
+        .map(|r| r.channel.alternatives[0].transcript.as_str())
+        .collect();
+    assert_eq!(
+        texts,
+        ["Thanks.", "The new release is ready for testing on Friday."]
+    );
+    // Speech measured on the clip in 20 ms frames: 0.10–0.38 s, then 0.98–3.68 s.
+    let span = |r: &ResultsMessage| {
+        let times = word_times(r);
+        (times[0].0, times[times.len() - 1].1)
+    };
+    assert_eq!(span(&finals[0]), (0.1, 0.38));
+    assert_eq!(span(&finals[1]), (0.98, 3.68));
+    assert_eq!(finals[1].start, finals[0].start + finals[0].duration);
+    assert!(
+        finals
+            .iter()
+            .all(|r| r.channel.alternatives[0].words[0].speaker.is_none())
+    );
+}
+
+/// `Finalize` flushes speech that has not reached an endpoint; the stream stays open.
+#[tokio::test]
+async fn finalize_flushes_pending_speech() {
+    let fake = FakeDeepgramLive::start().await.expect("fake");
+    let mut c = connect(&fake, &LiveOptions::default()).await;
+    send(&mut c, &tone_pcm(800, RATE)).await;
+    c.sender.finalize().await.expect("Finalize sent");
+    let events = events_until(&mut c, is_final).await;
+    let last = *results(&events).last().expect("a final");
+    assert!(last.from_finalize && !last.speech_final);
+    let times = word_times(last);
+    assert_eq!((times[0].0, times[times.len() - 1].1), (0.0, 0.8));
+    send(&mut c, &tone_pcm(100, RATE)).await;
+    c.sender.keep_alive().await.expect("still open");
+    // The fake records a frame when it reads it, a moment after the send.
+    let kept_alive = async {
+        while fake.connections()[0].controls.len() < 2 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), kept_alive)
+        .await
+        .expect("the fake read the KeepAlive");
+    assert_eq!(fake.connections()[0].controls, ["Finalize", "KeepAlive"]);
+}
+
+/// `CloseStream`: the last final, `Metadata` (duration of the audio), close 1000, then
+/// nothing. An empty buffer is never sent.
+#[tokio::test]
+async fn close_stream_gives_the_last_results_metadata_and_a_normal_close() {
+    let fake = FakeDeepgramLive::start().await.expect("fake");
+    let mut c = connect(&fake, &LiveOptions::default()).await;
+    let request_id = c.request_id.clone().expect("dg-request-id");
+    send(&mut c, &tone_pcm(400, RATE)).await;
+    c.sender
+        .send_audio(Vec::new())
+        .await
+        .expect("nothing to send");
+    c.sender.close_stream().await.expect("CloseStream sent");
+    let events = events_until(&mut c, |e| matches!(e, LiveEvent::Closed(_))).await;
+    let n = events.len();
+    assert!(n >= 3, "{events:?}");
+    assert!(is_final(&events[n - 3]));
+    let LiveEvent::Metadata(metadata) = &events[n - 2] else {
+        panic!("Metadata before the close: {events:?}");
+    };
+    assert_eq!((metadata.duration, metadata.channels), (0.4, 1));
+    assert_eq!(metadata.request_id, request_id);
+    let LiveEvent::Closed(close) = &events[n - 1] else {
+        unreachable!()
+    };
+    assert!(close.is_normal(), "{close:?}");
+    assert!(c.receiver.next_event().await.is_none());
+    let record = &fake.connections()[0];
+    assert_eq!((record.empty_frames, record.audio_bytes), (0, 12_800));
+    assert_eq!(record.controls, ["CloseStream"]);
+    assert_eq!(record.closed_with, Some(1000));
+}
+
+/// KeepAlive holds a silent stream open past the idle timeout; without it, 1011 `NET-0001`.
+#[tokio::test]
+async fn keep_alive_holds_the_stream_and_silence_closes_it_with_net_0001() {
+    let fake = FakeDeepgramLive::start().await.expect("fake");
+    fake.set_idle_timeout(Duration::from_millis(300));
+    let mut c = connect(&fake, &LiveOptions::default()).await;
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        c.sender.keep_alive().await.expect("open while kept alive");
+    }
+    let events = events_until(&mut c, |e| matches!(e, LiveEvent::Closed(_))).await;
+    let Some(LiveEvent::Closed(close)) = events.last() else {
+        unreachable!()
+    };
+    assert_eq!((close.code, close.reason.as_str()), (1011, "NET-0001"));
+    assert_eq!(fake.connections()[0].controls.len(), 6);
+}
+
+/// A wrong key: 401 with `dg-error`, not worth retrying. A bad query (v2 diarizer, refused on
+/// streams): 400, not retryable either.
+#[tokio::test]
+async fn refused_handshakes_that_must_not_be_retried() {
+    let fake = FakeDeepgramLive::start().await.expect("fake");
+    let error = LiveClient::new(fake.base_url.clone(), "wrong".into())
+        .connect(&LiveOptions::default())
+        .await
+        .expect_err("refused");
+    assert!(!error.is_retryable());
+    let DeepgramError::Rejected {
+        status,
+        message,
+        request_id,
+        code,
+    } = error
+    else {
+        panic!("not Rejected: {error:?}");
+    };
+    assert_eq!((status, message.as_str()), (401, "Invalid credentials."));
+    assert_eq!(code.as_deref(), Some("INVALID_AUTH"));
+    assert!(request_id.is_some());
+
+    let v2 = LiveOptions {
+        diarize_model: Some("v2".into()),
+        ..LiveOptions::default()
+    };
+    let error = LiveClient::new(fake.base_url.clone(), fake.api_key.clone())
+        .connect(&v2)
+        .await
+        .expect_err("refused");
+    assert_eq!((error.status(), error.is_retryable()), (Some(400), false));
+    assert_eq!(
+        fake.connections()
+            .iter()
+            .map(|c| c.refused)
+            .collect::<Vec<_>>(),
+        [Some(401), Some(400)]
+    );
+}
+
+/// An unknown query parameter is refused with 400, as Deepgram does.
+#[tokio::test]
+async fn unknown_query_parameters_are_refused() {
+    use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest};
+    let fake = FakeDeepgramLive::start().await.expect("fake");
+    let url = format!(
+        "{}v1/listen?encoding=linear16&sample_rate=16000&bogus=1",
+        fake.base_url
+    );
+    let mut request = url.into_client_request().expect("request");
+    let auth = format!("Token {}", fake.api_key).parse().expect("header");
+    request.headers_mut().insert("authorization", auth);
+    match tokio_tungstenite::connect_async(request).await {
+        Err(tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 400);
+            let dg_error = response.headers()["dg-error"].to_str().expect("ascii");
+            assert!(dg_error.contains("unknown field `bogus`"), "{dg_error}");
+        }
+        other => panic!("not refused: {other:?}"),
+    }
+}
+
+/// 429 and 503 refusals are retryable; the next attempt gets through.
+#[tokio::test]
+async fn rate_limits_and_outages_are_retryable() {
+    let fake = FakeDeepgramLive::start().await.expect("fake");
+    fake.refuse_next(1, 429);
+    fake.refuse_next(1, 503);
+    let client = LiveClient::new(fake.base_url.clone(), fake.api_key.clone());
+    for expected in [429, 503] {
+        let error = client
+            .connect(&LiveOptions::default())
+            .await
+            .expect_err("refused");
+        assert!(error.is_retryable(), "{error:?}");
+        assert_eq!(error.status(), Some(expected));
+    }
+    assert!(client.connect(&LiveOptions::default()).await.is_ok());
+}
+
+/// A connection dropped after K audio bytes: the receiver reports an abnormal close (1006),
+/// and a new connection works.
+#[tokio::test]
+async fn a_dropped_connection_is_an_abnormal_close() {
+    let fake = FakeDeepgramLive::start().await.expect("fake");
+    fake.drop_after_bytes(32_000);
+    let mut c = connect(&fake, &LiveOptions::default()).await;
+    for chunk in tone_pcm(2_000, RATE).chunks(CHUNK) {
+        // Sending may fail once the fake has gone; the receiver says why.
+        if c.sender.send_audio(chunk.to_vec()).await.is_err() {
+            break;
+        }
+    }
+    let events = events_until(&mut c, |e| matches!(e, LiveEvent::Closed(_))).await;
+    let Some(LiveEvent::Closed(close)) = events.last() else {
+        unreachable!()
+    };
+    assert!(close.is_abnormal(), "{close:?}");
+    let record = &fake.connections()[0];
+    assert_eq!(
+        (record.audio_bytes, record.closed_with),
+        (32_000, Some(1006))
+    );
+
+    let mut again = connect(&fake, &LiveOptions::default()).await;
+    send(&mut again, &tone_pcm(2_000, RATE)).await;
+    again.sender.close_stream().await.expect("CloseStream");
+    let events = events_until(&mut again, |e| matches!(e, LiveEvent::Closed(_))).await;
+    assert!(matches!(events.last(), Some(LiveEvent::Closed(c)) if c.is_normal()));
+}
