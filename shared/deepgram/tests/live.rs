@@ -206,16 +206,15 @@ async fn finalize_flushes_pending_speech() {
     assert_eq!((times[0].0, times[times.len() - 1].1), (0.0, 0.8));
     send(&mut c, &tone_pcm(100, RATE)).await;
     c.sender.keep_alive().await.expect("still open");
-    // The fake records a frame when it reads it, a moment after the send.
-    let kept_alive = async {
-        while fake.connections()[0].controls.len() < 2 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(5), kept_alive)
-        .await
-        .expect("the fake read the KeepAlive");
-    assert_eq!(fake.connections()[0].controls, ["Finalize", "KeepAlive"]);
+    let records = fake
+        .wait_for(Duration::from_secs(5), |r| r[0].controls.len() == 2)
+        .await;
+    assert_eq!(records[0].controls, ["Finalize", "KeepAlive"]);
+    c.sender.close().await.expect("closed");
+    let events = events_until(&mut c, |e| matches!(e, LiveEvent::Closed(_))).await;
+    assert!(matches!(events.last(), Some(LiveEvent::Closed(c)) if c.is_normal()));
+    fake.wait_for(Duration::from_secs(5), |r| r[0].client_gone)
+        .await;
 }
 
 /// `CloseStream`: the last final, `Metadata` (duration of the audio), close 1000, then
@@ -255,10 +254,11 @@ async fn close_stream_gives_the_last_results_metadata_and_a_normal_close() {
 #[tokio::test]
 async fn keep_alive_holds_the_stream_and_silence_closes_it_with_net_0001() {
     let fake = FakeDeepgramLive::start().await.expect("fake");
-    fake.set_idle_timeout(Duration::from_millis(300));
+    // Long enough to survive a loaded machine between two KeepAlives.
+    fake.set_idle_timeout(Duration::from_millis(800));
     let mut c = connect(&fake, &LiveOptions::default()).await;
     for _ in 0..6 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
         c.sender.keep_alive().await.expect("open while kept alive");
     }
     let events = events_until(&mut c, |e| matches!(e, LiveEvent::Closed(_))).await;

@@ -112,6 +112,22 @@ struct Shared {
 }
 
 impl Shared {
+    fn new(api_key: String) -> Self {
+        Self {
+            api_key,
+            recorded: Mutex::new(Recorded {
+                phrases: VecDeque::new(),
+                speakers: VecDeque::new(),
+                last_speaker: 0,
+                refusals: VecDeque::new(),
+                drop_after: None,
+                idle_timeout: DEFAULT_IDLE_TIMEOUT,
+                speech_rms: DEFAULT_SPEECH_RMS,
+                connections: Vec::new(),
+            }),
+        }
+    }
+
     fn recorded(&self) -> MutexGuard<'_, Recorded> {
         crate::fake_server::lock(&self.recorded)
     }
@@ -158,19 +174,7 @@ impl FakeDeepgramLive {
 
     /// Starts a fake on `addr` (port 0 = any free port) accepting `api_key`.
     pub async fn start_on(addr: SocketAddr, api_key: impl Into<String>) -> anyhow::Result<Self> {
-        let shared = Arc::new(Shared {
-            api_key: api_key.into(),
-            recorded: Mutex::new(Recorded {
-                phrases: VecDeque::new(),
-                speakers: VecDeque::new(),
-                last_speaker: 0,
-                refusals: VecDeque::new(),
-                drop_after: None,
-                idle_timeout: DEFAULT_IDLE_TIMEOUT,
-                speech_rms: DEFAULT_SPEECH_RMS,
-                connections: Vec::new(),
-            }),
-        });
+        let shared = Arc::new(Shared::new(api_key.into()));
         let serving = shared.clone();
         let server = FakeServer::start_tcp(addr, "the fake Deepgram live", move |stream| {
             session::serve(serving.clone(), stream)
@@ -230,6 +234,28 @@ impl FakeDeepgramLive {
     pub fn connections(&self) -> Vec<ConnectionRecord> {
         self.shared.recorded().connections.clone()
     }
+
+    /// Waits until `done` holds for the connection records (the fake records a frame when it
+    /// reads it, a moment after the client sent it), checking every 10 ms; panics after
+    /// `timeout` naming what it saw. Returns the records it accepted.
+    pub async fn wait_for(
+        &self,
+        timeout: Duration,
+        done: impl Fn(&[ConnectionRecord]) -> bool,
+    ) -> Vec<ConnectionRecord> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let records = self.connections();
+            if done(&records) {
+                return records;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the fake Deepgram live never got there: {records:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
 }
 
 /// `ms` milliseconds of a 440 Hz sine at half scale as linear16 mono bytes at `sample_rate`:
@@ -249,3 +275,6 @@ pub fn tone_pcm(ms: u32, sample_rate: u32) -> Vec<u8> {
 pub fn silence_pcm(ms: u32, sample_rate: u32) -> Vec<u8> {
     vec![0; (u64::from(sample_rate) * u64::from(ms) / 1000 * 2) as usize]
 }
+
+#[cfg(test)]
+mod tests;

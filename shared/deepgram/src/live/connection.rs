@@ -9,6 +9,8 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{HeaderMap, HeaderValue, header};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Bytes, Message};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 use url::Url;
@@ -92,6 +94,11 @@ impl LiveSender {
     /// Closes the WebSocket from our side (close frame 1000) without waiting for Deepgram's
     /// last results: for abandoning a stream; [`Self::close_stream`] is the graceful end.
     pub async fn close(&mut self) -> Result<(), DeepgramError> {
+        let frame = CloseFrame {
+            code: CloseCode::Normal,
+            reason: "".into(),
+        };
+        self.send(Message::Close(Some(frame))).await?;
         self.sink.close().await.map_err(send_error)
     }
 

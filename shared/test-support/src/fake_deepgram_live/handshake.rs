@@ -162,7 +162,7 @@ pub(super) fn refusal_response(
 }
 
 impl Features {
-    fn from_query(query: &[(String, String)]) -> Result<Self, String> {
+    pub(super) fn from_query(query: &[(String, String)]) -> Result<Self, String> {
         for (name, value) in query {
             if !KNOWN_PARAMS.contains(&name.as_str()) {
                 return Err(format!("unknown field `{name}`"));

@@ -163,6 +163,11 @@ async fn run(shared: &Shared, accepted: Accepted, mut ws: WebSocketStream<TcpStr
             shared.update(index, |r| r.closed_with = Some(1006));
             drop(ws);
         }
-        End::ClientGone => shared.update(index, |r| r.client_gone = true),
+        End::ClientGone => {
+            shared.update(index, |r| r.client_gone = true);
+            // Reading on sends tungstenite's reply to a close frame, then ends.
+            let drain = async { while let Some(Ok(_)) = ws.next().await {} };
+            let _ = tokio::time::timeout(CLOSE_WAIT, drain).await;
+        }
     }
 }
