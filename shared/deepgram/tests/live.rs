@@ -8,6 +8,7 @@ use meetin_deepgram::live::wire::ResultsMessage;
 use meetin_deepgram::live::{LiveClient, LiveConnection, LiveEvent, LiveOptions, final_segments};
 use meetin_deepgram::{DeepgramError, Segment};
 use meetin_test_support::fake_deepgram_live::{FakeDeepgramLive, silence_pcm, tone_pcm};
+use meetin_vocab::LanguagePreference;
 
 const RATE: u32 = 16_000;
 
@@ -192,11 +193,13 @@ async fn a_real_speech_clip_gives_one_final_per_utterance() {
     );
 }
 
-/// `Finalize` flushes speech that has not reached an endpoint; the stream stays open.
+/// `Finalize` flushes speech that has not reached an endpoint; the stream stays open. (A
+/// meeting in `auto`: `language=multi`, words tagged with their language.)
 #[tokio::test]
 async fn finalize_flushes_pending_speech() {
     let fake = FakeDeepgramLive::start().await.expect("fake");
-    let mut c = connect(&fake, &LiveOptions::default()).await;
+    let options = LiveOptions::for_preference(LanguagePreference::Auto);
+    let mut c = connect(&fake, &options).await;
     send(&mut c, &tone_pcm(800, RATE)).await;
     c.sender.finalize().await.expect("Finalize sent");
     let events = events_until(&mut c, is_final).await;
@@ -204,6 +207,9 @@ async fn finalize_flushes_pending_speech() {
     assert!(last.from_finalize && !last.speech_final);
     let times = word_times(last);
     assert_eq!((times[0].0, times[times.len() - 1].1), (0.0, 0.8));
+    let words = &last.channel.alternatives[0].words;
+    assert!(words.iter().all(|w| w.language.as_deref() == Some("en")));
+    assert_eq!(fake.connections()[0].query_value("language"), Some("multi"));
     send(&mut c, &tone_pcm(100, RATE)).await;
     c.sender.keep_alive().await.expect("still open");
     let records = fake
@@ -374,6 +380,7 @@ async fn a_dropped_connection_is_an_abnormal_close() {
         (32_000, Some(1006))
     );
 
+    // The next connection was not scripted to drop.
     let mut again = connect(&fake, &LiveOptions::default()).await;
     send(&mut again, &tone_pcm(2_000, RATE)).await;
     again.sender.close_stream().await.expect("CloseStream");

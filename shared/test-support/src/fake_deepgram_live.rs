@@ -100,7 +100,7 @@ struct Recorded {
     speakers: VecDeque<u32>,
     last_speaker: u32,
     refusals: VecDeque<u16>,
-    drop_after: Option<u64>,
+    drop_after: VecDeque<u64>,
     idle_timeout: Duration,
     speech_rms: f64,
     connections: Vec<ConnectionRecord>,
@@ -120,7 +120,7 @@ impl Shared {
                 speakers: VecDeque::new(),
                 last_speaker: 0,
                 refusals: VecDeque::new(),
-                drop_after: None,
+                drop_after: VecDeque::new(),
                 idle_timeout: DEFAULT_IDLE_TIMEOUT,
                 speech_rms: DEFAULT_SPEECH_RMS,
                 connections: Vec::new(),
@@ -211,10 +211,11 @@ impl FakeDeepgramLive {
             .extend(std::iter::repeat_n(status, n));
     }
 
-    /// The next accepted connection drops (TCP closed, no close frame) as soon as it has
-    /// received `bytes` bytes of audio or more.
+    /// The next accepted connection not yet scripted drops (TCP closed, no close frame) as
+    /// soon as it has received `bytes` bytes of audio or more. Each call scripts one more
+    /// connection, in order.
     pub fn drop_after_bytes(&self, bytes: u64) {
-        self.shared.recorded().drop_after = Some(bytes);
+        self.shared.recorded().drop_after.push_back(bytes);
     }
 
     /// How long a connection may stay without any frame from the client before the fake

@@ -42,7 +42,8 @@ pub struct LiveConnection {
 }
 
 /// The sending half. Every method fails only when the socket is gone (a retryable
-/// [`DeepgramError`] with no status); the receiver then reports why.
+/// [`DeepgramError`] with no status); the receiver then reports why. Not cancel-safe: a send
+/// dropped half-way (a losing `select!` branch) may lose its frame.
 #[derive(Debug)]
 pub struct LiveSender {
     sink: SplitSink<Socket, Message>,
@@ -160,7 +161,8 @@ impl CloseInfo {
     }
 }
 
-/// The receiving half.
+/// The receiving half. [`LiveReceiver::next_event`] is cancel-safe (nothing is lost when it
+/// loses a `select!`), so the bridge may wait on it beside its own timers.
 #[derive(Debug)]
 pub struct LiveReceiver {
     stream: SplitStream<Socket>,

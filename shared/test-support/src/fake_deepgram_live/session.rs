@@ -80,7 +80,7 @@ async fn run(shared: &Shared, accepted: Accepted, mut ws: WebSocketStream<TcpStr
         (
             recorded.idle_timeout,
             recorded.speech_rms,
-            recorded.drop_after.take(),
+            recorded.drop_after.pop_front(),
         )
     };
     let mut transcriber = Transcriber::new(features, request_id, speech_rms);
