@@ -16,7 +16,9 @@
 //!   word; `SpeechStarted` with `vad_events=true`;
 //! - the words are the next phrase of the script ([`FakeDeepgramLive::push_phrases`]), one
 //!   phrase per utterance, else [`DEFAULT_PHRASE`]; with diarization each word takes the next
-//!   speaker of [`FakeDeepgramLive::push_speakers`] (the last one repeats; 0 when none);
+//!   speaker of [`FakeDeepgramLive::push_speakers`] (the last one repeats; 0 when none). Or,
+//!   after [`FakeDeepgramLive::recognize_tone_speech`], the words heard in tone speech
+//!   ([`crate::tone_speech`]) at their real times;
 //! - `KeepAlive`: nothing; `Finalize`: the open utterance (or the audio since the last final)
 //!   as a final with `from_finalize: true`; `CloseStream` (or an empty binary frame, which
 //!   Deepgram treats as the end of the stream): the last final, a `Metadata`, close 1000;
@@ -28,12 +30,13 @@
 //! once it has received that much audio). Every connection is recorded
 //! ([`FakeDeepgramLive::connections`]).
 //!
-//! What it does not do: recognise speech, decode other encodings (it refuses them), send
+//! What it does not do: recognise real speech, decode other encodings (it refuses them), send
 //! finals at a maximum window length or empty finals through long silences as Deepgram does.
 
 mod handshake;
 mod session;
 mod transcriber;
+mod words;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -103,6 +106,7 @@ struct Recorded {
     drop_after: VecDeque<u64>,
     idle_timeout: Duration,
     speech_rms: f64,
+    tone_speech: bool,
     connections: Vec<ConnectionRecord>,
 }
 
@@ -123,6 +127,7 @@ impl Shared {
                 drop_after: VecDeque::new(),
                 idle_timeout: DEFAULT_IDLE_TIMEOUT,
                 speech_rms: DEFAULT_SPEECH_RMS,
+                tone_speech: false,
                 connections: Vec::new(),
             }),
         }
@@ -229,6 +234,15 @@ impl FakeDeepgramLive {
     /// connections opened afterwards.
     pub fn set_speech_rms(&self, rms: f64) {
         self.shared.recorded().speech_rms = rms;
+    }
+
+    /// With `on`, connections opened afterwards hear tone speech ([`crate::tone_speech`]): an
+    /// utterance's words are those [`crate::tone_speech::recognize`] hears in its audio, at
+    /// their real times on the connection's clock, speakers numbered 0, 1, 2… per connection
+    /// in order of first appearance (Deepgram's live labels are per connection too); the
+    /// script is not used.
+    pub fn recognize_tone_speech(&self, on: bool) {
+        self.shared.recorded().tone_speech = on;
     }
 
     /// Every connection attempt so far, oldest first.

@@ -19,7 +19,7 @@ fn features(query: &str) -> Result<Features, String> {
 fn transcriber(query: &str) -> Transcriber {
     let base = "model=nova-3&encoding=linear16&sample_rate=16000&interim_results=true";
     let features = features(&format!("{base}&{query}")).expect("a valid query");
-    Transcriber::new(features, "req".into(), DEFAULT_SPEECH_RMS)
+    Transcriber::new(features, "req".into(), DEFAULT_SPEECH_RMS, false)
 }
 
 fn parsed(messages: Vec<String>) -> Vec<Value> {
@@ -123,7 +123,7 @@ fn utterance_end_waits_for_a_real_gap() {
 fn stereo_timing_and_metadata() {
     let shared = Shared::new("k".into());
     let features = features("encoding=linear16&sample_rate=16000&channels=2").expect("valid");
-    let mut t = Transcriber::new(features, "req".into(), DEFAULT_SPEECH_RMS);
+    let mut t = Transcriber::new(features, "req".into(), DEFAULT_SPEECH_RMS, false);
     // 1 s of the same tone on both channels, interleaved.
     let stereo: Vec<u8> = tone_pcm(1_000, RATE)
         .chunks_exact(2)
@@ -175,4 +175,68 @@ fn query_checks() {
         let error = features(query).err().unwrap_or_default();
         assert!(error.contains(expected), "{query}: {error}");
     }
+}
+
+/// Tone speech: every scripted word is heard once, at its time (within 20 ms), in a final per
+/// sentence (pauses of 400 ms or more; words are 60–150 ms apart), speakers numbered in order
+/// of appearance.
+#[test]
+fn tone_speech_is_heard_word_for_word() {
+    use crate::tone_speech;
+    let script = tone_speech::script(30_000, 7);
+    let wav = tone_speech::render_wav(&script, 30_000);
+    let pcm: Vec<u8> = hound::WavReader::new(std::io::Cursor::new(wav))
+        .expect("a WAV")
+        .into_samples::<i16>()
+        .flat_map(|s| s.expect("a sample").to_le_bytes())
+        .collect();
+    let shared = Shared::new("k".into());
+    let features = features(
+        "encoding=linear16&sample_rate=16000&endpointing=300&punctuate=true&diarize_model=latest",
+    )
+    .expect("valid");
+    let mut t = Transcriber::new(features, "req".into(), DEFAULT_SPEECH_RMS, true);
+    let mut messages = Vec::new();
+    for chunk in pcm.chunks(3_200) {
+        messages.extend(parsed(t.push_audio(chunk, &shared)));
+    }
+    messages.extend(parsed(t.close()));
+    let finals: Vec<&Value> = messages.iter().filter(|m| m["is_final"] == true).collect();
+    let sentences = 1 + script
+        .windows(2)
+        .filter(|w| w[1].start_ms - w[0].end_ms >= 300)
+        .count();
+    assert_eq!(finals.len(), sentences);
+    let heard: Vec<&Value> = finals
+        .iter()
+        .flat_map(|f| {
+            f["channel"]["alternatives"][0]["words"]
+                .as_array()
+                .expect("words")
+        })
+        .collect();
+    assert_eq!(heard.len(), script.len());
+    let mut labels: Vec<u8> = Vec::new();
+    for (said, got) in script.iter().zip(&heard) {
+        assert_eq!(got["word"], said.text());
+        let ms = |v: &Value| (v.as_f64().expect("a time") * 1000.0).round() as i64;
+        assert!(
+            (ms(&got["start"]) - i64::from(said.start_ms)).abs() <= 20,
+            "{got} vs {said:?}"
+        );
+        assert!(
+            (ms(&got["end"]) - i64::from(said.end_ms)).abs() <= 20,
+            "{got} vs {said:?}"
+        );
+        if !labels.contains(&said.speaker) {
+            labels.push(said.speaker);
+        }
+        let label = labels.iter().position(|&s| s == said.speaker);
+        assert_eq!(got["speaker"].as_u64(), label.map(|l| l as u64));
+    }
+    // Punctuated like the pre-recorded fake: capitalised first word, period after the last.
+    let transcript = finals[0]["channel"]["alternatives"][0]["transcript"]
+        .as_str()
+        .expect("text");
+    assert!(transcript.ends_with('.') && transcript.starts_with(char::is_uppercase));
 }

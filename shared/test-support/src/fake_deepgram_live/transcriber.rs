@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::Shared;
 use super::handshake::Features;
+use super::words::{HeardWord, ToneEar, scripted};
 
 /// The confidence the fake gives every word and alternative.
 const CONFIDENCE: f64 = 0.99;
@@ -27,6 +28,7 @@ const EPSILON: f64 = 1e-9;
 struct Utterance {
     speech_start: f64,
     speech_end: f64,
+    /// The scripted phrase (empty with tone speech).
     tokens: Vec<String>,
     /// One per token, with diarization.
     speakers: Vec<u32>,
@@ -50,12 +52,16 @@ pub(super) struct Transcriber {
     last_word_end: Option<f64>,
     sha256: Sha256,
     audio_bytes: u64,
+    /// With tone speech: the words come from the audio, not the script.
+    ear: Option<ToneEar>,
 }
 
 impl Transcriber {
-    pub(super) fn new(features: Features, request_id: String, speech_rms: f64) -> Self {
+    /// `tone`: hear tone speech ([`crate::tone_speech`]) instead of reading the script.
+    pub(super) fn new(features: Features, request_id: String, speech_rms: f64, tone: bool) -> Self {
         let per_channel = (features.sample_rate / 50).max(1) as usize;
         Self {
+            ear: tone.then(|| ToneEar::new(features.sample_rate)),
             frame_samples: per_channel * features.channels as usize,
             frame_seconds: per_channel as f64 / f64::from(features.sample_rate),
             features,
@@ -86,6 +92,14 @@ impl Transcriber {
                 .map(|b| f64::from(i16::from_le_bytes([b[0], b[1]])).powi(2))
                 .sum();
             let speech = (sum / self.frame_samples as f64).sqrt() > self.speech_rms;
+            if let Some(ear) = &mut self.ear {
+                let channels = self.features.channels as usize;
+                ear.push(
+                    frame
+                        .chunks_exact(2 * channels)
+                        .map(|b| i16::from_le_bytes([b[0], b[1]])),
+                );
+            }
             offset += frame_bytes;
             self.frame(speech, shared, &mut out);
         }
@@ -106,11 +120,15 @@ impl Transcriber {
                 Some(u) => u.speech_end = t1,
                 None => {
                     self.last_word_end = None;
-                    let tokens: Vec<String> = shared
-                        .next_phrase()
-                        .split_whitespace()
-                        .map(str::to_owned)
-                        .collect();
+                    let tokens: Vec<String> = if self.ear.is_some() {
+                        Vec::new()
+                    } else {
+                        shared
+                            .next_phrase()
+                            .split_whitespace()
+                            .map(str::to_owned)
+                            .collect()
+                    };
                     let speakers = if self.features.diarize {
                         tokens.iter().map(|_| shared.next_speaker()).collect()
                     } else {
@@ -134,6 +152,9 @@ impl Transcriber {
             }
         }
         let Some(u) = &self.utterance else {
+            if let Some(ear) = &mut self.ear {
+                ear.idle(t1);
+            }
             if let (Some(gap_ms), Some(last)) = (self.features.utterance_end_ms, self.last_word_end)
                 && self.features.interim_results
                 && t1 - last + EPSILON >= f64::from(gap_ms) / 1000.0
@@ -162,7 +183,8 @@ impl Transcriber {
         };
         let spoken = u.speech_end - u.speech_start;
         let visible = ((spoken / SECONDS_PER_WORD).ceil() as usize).clamp(1, u.tokens.len().max(1));
-        let message = self.results(end, Some(visible), false, false, false);
+        let words = self.words(Some(visible));
+        let message = self.results(end, &words, false, false, false);
         if let Some(u) = &mut self.utterance {
             u.last_interim = end;
             u.interims += 1;
@@ -178,12 +200,32 @@ impl Transcriber {
         {
             out.push(self.interim(end));
         }
-        out.push(self.results(end, None, true, speech_final, from_finalize));
-        if let Some(u) = self.utterance.take() {
-            self.last_word_end = (!u.tokens.is_empty()).then_some(u.speech_end);
+        let words = self.words(None);
+        out.push(self.results(end, &words, true, speech_final, from_finalize));
+        if self.utterance.take().is_some() {
+            self.last_word_end = words.last().map(|w| w.end);
+        }
+        if let Some(ear) = &mut self.ear {
+            ear.clear(end);
         }
         self.window_start = end;
         out
+    }
+
+    /// The open utterance's words (the first `visible` of the script's; all with `None`), or
+    /// those heard in the window with tone speech.
+    fn words(&mut self, visible: Option<usize>) -> Vec<HeardWord> {
+        let (punctuate, diarize) = (self.features.punctuate, self.features.diarize);
+        match (&mut self.ear, &self.utterance) {
+            (Some(ear), _) => ear.hear(punctuate, diarize),
+            (None, Some(u)) => scripted(
+                &u.tokens,
+                &u.speakers,
+                (u.speech_start, u.speech_end),
+                visible,
+            ),
+            (None, None) => Vec::new(),
+        }
     }
 
     /// `Finalize`: the open utterance, or the audio since the last final, as a final with
@@ -229,47 +271,44 @@ impl Transcriber {
         .to_string()
     }
 
-    /// A `Results` for `window_start..end` with the open utterance's first `visible` words
-    /// (all with `None`), spread evenly over its speech.
+    /// A `Results` for `window_start..end` holding `words`.
     fn results(
         &self,
         end: f64,
-        visible: Option<usize>,
+        words: &[HeardWord],
         is_final: bool,
         speech_final: bool,
         from_finalize: bool,
     ) -> String {
         let f = &self.features;
-        let mut words = Vec::new();
-        if let Some(u) = &self.utterance {
-            let n = visible.unwrap_or(u.tokens.len()).min(u.tokens.len());
-            let step = (u.speech_end - u.speech_start) / n.max(1) as f64;
-            for (k, token) in u.tokens.iter().take(n).enumerate() {
+        let json_words: Vec<Value> = words
+            .iter()
+            .map(|w| {
                 let mut word = json!({
-                    "word": bare(token),
-                    "start": ms(u.speech_start + step * k as f64),
-                    "end": ms(u.speech_start + step * (k + 1) as f64),
+                    "word": bare(&w.token),
+                    "start": ms(w.start),
+                    "end": ms(w.end),
                     "confidence": CONFIDENCE,
                 });
                 if f.punctuate {
-                    word["punctuated_word"] = json!(token);
+                    word["punctuated_word"] = json!(w.token);
                 }
-                if let Some(speaker) = u.speakers.get(k) {
+                if let Some(speaker) = w.speaker {
                     word["speaker"] = json!(speaker);
                 }
                 if f.multi {
                     word["language"] = json!("en");
                 }
-                words.push((token, word));
-            }
-        }
+                word
+            })
+            .collect();
         let transcript = words
             .iter()
-            .map(|(token, _)| {
+            .map(|w| {
                 if f.punctuate {
-                    (*token).clone()
+                    w.token.clone()
                 } else {
-                    bare(token)
+                    bare(&w.token)
                 }
             })
             .collect::<Vec<_>>()
@@ -277,7 +316,7 @@ impl Transcriber {
         let mut alternative = json!({
             "transcript": transcript,
             "confidence": if words.is_empty() { 0.0 } else { CONFIDENCE },
-            "words": words.into_iter().map(|(_, w)| w).collect::<Vec<Value>>(),
+            "words": json_words,
         });
         if f.multi {
             alternative["languages"] = json!(["en"]);

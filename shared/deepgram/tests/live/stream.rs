@@ -1,80 +1,15 @@
-//! The live client against the fake Deepgram live server of `meetin-test-support`, over real
-//! sockets: audio in (synthetic tones and silence, and a real speech clip), typed events out,
-//! control messages, closes, refused handshakes and a dropped connection.
+//! Audio in, events out: interim and final results, Finalize, CloseStream, KeepAlive and the
+//! idle close.
 
 use std::time::Duration;
 
+use meetin_deepgram::Segment;
 use meetin_deepgram::live::wire::ResultsMessage;
-use meetin_deepgram::live::{LiveClient, LiveConnection, LiveEvent, LiveOptions, final_segments};
-use meetin_deepgram::{DeepgramError, Segment};
+use meetin_deepgram::live::{LiveEvent, LiveOptions, final_segments};
 use meetin_test_support::fake_deepgram_live::{FakeDeepgramLive, silence_pcm, tone_pcm};
 use meetin_vocab::LanguagePreference;
 
-const RATE: u32 = 16_000;
-
-/// 100 ms frames, as the bridge sends (3 200 bytes at 16 kHz mono).
-const CHUNK: usize = 3_200;
-
-async fn connect(fake: &FakeDeepgramLive, options: &LiveOptions) -> LiveConnection {
-    LiveClient::new(fake.base_url.clone(), fake.api_key.clone())
-        .connect(options)
-        .await
-        .expect("the fake accepts the handshake")
-}
-
-async fn send(connection: &mut LiveConnection, pcm: &[u8]) {
-    for chunk in pcm.chunks(CHUNK) {
-        connection
-            .sender
-            .send_audio(chunk.to_vec())
-            .await
-            .expect("audio sent");
-    }
-}
-
-/// Events until `done` holds for one (included), within 10 s.
-async fn events_until(
-    connection: &mut LiveConnection,
-    done: impl Fn(&LiveEvent) -> bool,
-) -> Vec<LiveEvent> {
-    let mut events = Vec::new();
-    let read = async {
-        while let Some(event) = connection.receiver.next_event().await {
-            let event = event.expect("a documented message");
-            let stop = done(&event);
-            events.push(event);
-            if stop {
-                return;
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(10), read)
-        .await
-        .expect("the awaited event came in time");
-    events
-}
-
-fn is_final(event: &LiveEvent) -> bool {
-    matches!(event, LiveEvent::Results(r) if r.is_final)
-}
-
-fn results(events: &[LiveEvent]) -> Vec<&ResultsMessage> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            LiveEvent::Results(r) => Some(&**r),
-            _ => None,
-        })
-        .collect()
-}
-
-fn word_times(r: &ResultsMessage) -> Vec<(f64, f64)> {
-    r.channel.alternatives[0]
-        .words
-        .iter()
-        .map(|w| (w.start, w.end))
-        .collect()
-}
+use super::{RATE, connect, events_until, is_final, results, send, word_times};
 
 /// 0.5 s of silence, a 1.5 s tone, 1 s of silence: interim results, then a final ending at
 /// the endpoint (speech end + 300 ms) with the scripted words and speakers spread over the
@@ -273,117 +208,4 @@ async fn keep_alive_holds_the_stream_and_silence_closes_it_with_net_0001() {
     };
     assert_eq!((close.code, close.reason.as_str()), (1011, "NET-0001"));
     assert_eq!(fake.connections()[0].controls.len(), 6);
-}
-
-/// A wrong key: 401 with `dg-error`, not worth retrying. A bad query (v2 diarizer, refused on
-/// streams): 400, not retryable either.
-#[tokio::test]
-async fn refused_handshakes_that_must_not_be_retried() {
-    let fake = FakeDeepgramLive::start().await.expect("fake");
-    let error = LiveClient::new(fake.base_url.clone(), "wrong".into())
-        .connect(&LiveOptions::default())
-        .await
-        .expect_err("refused");
-    assert!(!error.is_retryable());
-    let DeepgramError::Rejected {
-        status,
-        message,
-        request_id,
-        code,
-    } = error
-    else {
-        panic!("not Rejected: {error:?}");
-    };
-    assert_eq!((status, message.as_str()), (401, "Invalid credentials."));
-    assert_eq!(code.as_deref(), Some("INVALID_AUTH"));
-    assert!(request_id.is_some());
-
-    let v2 = LiveOptions {
-        diarize_model: Some("v2".into()),
-        ..LiveOptions::default()
-    };
-    let error = LiveClient::new(fake.base_url.clone(), fake.api_key.clone())
-        .connect(&v2)
-        .await
-        .expect_err("refused");
-    assert_eq!((error.status(), error.is_retryable()), (Some(400), false));
-    assert_eq!(
-        fake.connections()
-            .iter()
-            .map(|c| c.refused)
-            .collect::<Vec<_>>(),
-        [Some(401), Some(400)]
-    );
-}
-
-/// An unknown query parameter is refused with 400, as Deepgram does.
-#[tokio::test]
-async fn unknown_query_parameters_are_refused() {
-    use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest};
-    let fake = FakeDeepgramLive::start().await.expect("fake");
-    let url = format!(
-        "{}v1/listen?encoding=linear16&sample_rate=16000&bogus=1",
-        fake.base_url
-    );
-    let mut request = url.into_client_request().expect("request");
-    let auth = format!("Token {}", fake.api_key).parse().expect("header");
-    request.headers_mut().insert("authorization", auth);
-    match tokio_tungstenite::connect_async(request).await {
-        Err(tungstenite::Error::Http(response)) => {
-            assert_eq!(response.status(), 400);
-            let dg_error = response.headers()["dg-error"].to_str().expect("ascii");
-            assert!(dg_error.contains("unknown field `bogus`"), "{dg_error}");
-        }
-        other => panic!("not refused: {other:?}"),
-    }
-}
-
-/// 429 and 503 refusals are retryable; the next attempt gets through.
-#[tokio::test]
-async fn rate_limits_and_outages_are_retryable() {
-    let fake = FakeDeepgramLive::start().await.expect("fake");
-    fake.refuse_next(1, 429);
-    fake.refuse_next(1, 503);
-    let client = LiveClient::new(fake.base_url.clone(), fake.api_key.clone());
-    for expected in [429, 503] {
-        let error = client
-            .connect(&LiveOptions::default())
-            .await
-            .expect_err("refused");
-        assert!(error.is_retryable(), "{error:?}");
-        assert_eq!(error.status(), Some(expected));
-    }
-    assert!(client.connect(&LiveOptions::default()).await.is_ok());
-}
-
-/// A connection dropped after K audio bytes: the receiver reports an abnormal close (1006),
-/// and a new connection works.
-#[tokio::test]
-async fn a_dropped_connection_is_an_abnormal_close() {
-    let fake = FakeDeepgramLive::start().await.expect("fake");
-    fake.drop_after_bytes(32_000);
-    let mut c = connect(&fake, &LiveOptions::default()).await;
-    for chunk in tone_pcm(2_000, RATE).chunks(CHUNK) {
-        // Sending may fail once the fake has gone; the receiver says why.
-        if c.sender.send_audio(chunk.to_vec()).await.is_err() {
-            break;
-        }
-    }
-    let events = events_until(&mut c, |e| matches!(e, LiveEvent::Closed(_))).await;
-    let Some(LiveEvent::Closed(close)) = events.last() else {
-        unreachable!()
-    };
-    assert!(close.is_abnormal(), "{close:?}");
-    let record = &fake.connections()[0];
-    assert_eq!(
-        (record.audio_bytes, record.closed_with),
-        (32_000, Some(1006))
-    );
-
-    // The next connection was not scripted to drop.
-    let mut again = connect(&fake, &LiveOptions::default()).await;
-    send(&mut again, &tone_pcm(2_000, RATE)).await;
-    again.sender.close_stream().await.expect("CloseStream");
-    let events = events_until(&mut again, |e| matches!(e, LiveEvent::Closed(_))).await;
-    assert!(matches!(events.last(), Some(LiveEvent::Closed(c)) if c.is_normal()));
 }
