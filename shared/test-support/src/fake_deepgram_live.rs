@@ -31,7 +31,9 @@
 //! ([`FakeDeepgramLive::connections`]).
 //!
 //! What it does not do: recognise real speech, decode other encodings (it refuses them), send
-//! finals at a maximum window length or empty finals through long silences as Deepgram does.
+//! finals at a maximum window length or empty finals through long silences as Deepgram does,
+//! close a stream kept alive by KeepAlives that never got audio (the troubleshooting page says
+//! Deepgram may, §3.3), or limit streaming to 1.25× real time.
 
 mod handshake;
 mod session;
