@@ -4,7 +4,7 @@ use meetin_deepgram::live::{LiveClient, LiveEvent, LiveOptions, final_segments};
 use meetin_deepgram::{DeepgramError, Segment};
 use meetin_test_support::fake_deepgram_live::{FakeDeepgramLive, tone_pcm};
 
-use super::{CHUNK, RATE, connect, events_until, results, send};
+use super::{RATE, connect, events_until, results, send, stream_until_closed};
 
 /// A wrong key: 401 with `dg-error`, not worth retrying. A bad query (v2 diarizer, refused on
 /// streams): 400, not retryable either.
@@ -94,13 +94,7 @@ async fn a_dropped_connection_is_an_abnormal_close() {
     let fake = FakeDeepgramLive::start().await.expect("fake");
     fake.drop_after_bytes(32_000);
     let mut c = connect(&fake, &LiveOptions::default()).await;
-    for chunk in tone_pcm(2_000, RATE).chunks(CHUNK) {
-        // Sending may fail once the fake has gone; the receiver says why.
-        if c.sender.send_audio(chunk.to_vec()).await.is_err() {
-            break;
-        }
-    }
-    let events = events_until(&mut c, |e| matches!(e, LiveEvent::Closed(_))).await;
+    let events = stream_until_closed(&mut c, &tone_pcm(2_000, RATE)).await;
     let Some(LiveEvent::Closed(close)) = events.last() else {
         unreachable!()
     };
@@ -115,7 +109,7 @@ async fn a_dropped_connection_is_an_abnormal_close() {
     let mut again = connect(&fake, &LiveOptions::default()).await;
     send(&mut again, &tone_pcm(2_000, RATE)).await;
     again.sender.close_stream().await.expect("CloseStream");
-    let events = events_until(&mut again, |e| matches!(e, LiveEvent::Closed(_))).await;
+    let events = events_until(&mut again.receiver, |e| matches!(e, LiveEvent::Closed(_))).await;
     assert!(matches!(events.last(), Some(LiveEvent::Closed(c)) if c.is_normal()));
 }
 
@@ -141,12 +135,7 @@ async fn a_reconnection_offset_realigns_the_second_connections_clock() {
     fake.drop_after_bytes(10_000 * bytes_per_ms);
 
     let mut first = connect(&fake, &options).await;
-    for chunk in pcm.chunks(CHUNK) {
-        if first.sender.send_audio(chunk.to_vec()).await.is_err() {
-            break;
-        }
-    }
-    let events = events_until(&mut first, |e| matches!(e, LiveEvent::Closed(_))).await;
+    let events = stream_until_closed(&mut first, &pcm).await;
     assert!(matches!(events.last(), Some(LiveEvent::Closed(c)) if c.is_abnormal()));
     let finals: Vec<_> = results(&events)
         .into_iter()
@@ -159,7 +148,7 @@ async fn a_reconnection_offset_realigns_the_second_connections_clock() {
     let mut second = connect(&fake, &options).await;
     send(&mut second, &pcm[(resume_ms * bytes_per_ms) as usize..]).await;
     second.sender.close_stream().await.expect("CloseStream");
-    let events = events_until(&mut second, |e| matches!(e, LiveEvent::Closed(_))).await;
+    let events = events_until(&mut second.receiver, |e| matches!(e, LiveEvent::Closed(_))).await;
     segments.extend(
         results(&events)
             .into_iter()

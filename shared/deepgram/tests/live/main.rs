@@ -9,7 +9,7 @@ mod stream;
 use std::time::Duration;
 
 use meetin_deepgram::live::wire::ResultsMessage;
-use meetin_deepgram::live::{LiveClient, LiveConnection, LiveEvent, LiveOptions};
+use meetin_deepgram::live::{LiveClient, LiveConnection, LiveEvent, LiveOptions, LiveReceiver};
 use meetin_test_support::fake_deepgram_live::FakeDeepgramLive;
 
 const RATE: u32 = 16_000;
@@ -36,12 +36,12 @@ async fn send(connection: &mut LiveConnection, pcm: &[u8]) {
 
 /// Events until `done` holds for one (included), within 10 s.
 async fn events_until(
-    connection: &mut LiveConnection,
+    receiver: &mut LiveReceiver,
     done: impl Fn(&LiveEvent) -> bool,
 ) -> Vec<LiveEvent> {
     let mut events = Vec::new();
     let read = async {
-        while let Some(event) = connection.receiver.next_event().await {
+        while let Some(event) = receiver.next_event().await {
             let event = event.expect("a documented message");
             let stop = done(&event);
             events.push(event);
@@ -54,6 +54,23 @@ async fn events_until(
         .await
         .expect("the awaited event came in time");
     events
+}
+
+/// Sends `pcm` in chunks while reading events until the close, as the bridge's two tasks do;
+/// sending stops at its first failure (the stream is gone).
+async fn stream_until_closed(connection: &mut LiveConnection, pcm: &[u8]) -> Vec<LiveEvent> {
+    let LiveConnection {
+        sender, receiver, ..
+    } = connection;
+    let sending = async {
+        for chunk in pcm.chunks(CHUNK) {
+            if sender.send_audio(chunk.to_vec()).await.is_err() {
+                break;
+            }
+        }
+    };
+    let reading = events_until(receiver, |e| matches!(e, LiveEvent::Closed(_)));
+    tokio::join!(sending, reading).1
 }
 
 fn is_final(event: &LiveEvent) -> bool {

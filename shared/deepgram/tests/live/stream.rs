@@ -25,7 +25,7 @@ async fn speech_then_silence_gives_interims_then_a_final() {
     pcm.extend(silence_pcm(1_000, RATE));
     send(&mut c, &pcm).await;
 
-    let events = events_until(&mut c, |e| matches!(e, LiveEvent::UtteranceEnd(_))).await;
+    let events = events_until(&mut c.receiver, |e| matches!(e, LiveEvent::UtteranceEnd(_))).await;
     let all = results(&events);
     let first_final = all.iter().position(|r| r.is_final).expect("a final");
     assert!(first_final >= 1, "interim results come first: {all:?}");
@@ -102,7 +102,7 @@ async fn a_real_speech_clip_gives_one_final_per_utterance() {
 
     let mut finals = Vec::new();
     while finals.len() < 2 {
-        let events = events_until(&mut c, is_final).await;
+        let events = events_until(&mut c.receiver, is_final).await;
         finals.extend(results(&events).into_iter().filter(|r| r.is_final).cloned());
     }
     let texts: Vec<_> = finals
@@ -137,7 +137,7 @@ async fn finalize_flushes_pending_speech() {
     let mut c = connect(&fake, &options).await;
     send(&mut c, &tone_pcm(800, RATE)).await;
     c.sender.finalize().await.expect("Finalize sent");
-    let events = events_until(&mut c, is_final).await;
+    let events = events_until(&mut c.receiver, is_final).await;
     let last = *results(&events).last().expect("a final");
     assert!(last.from_finalize && !last.speech_final);
     let times = word_times(last);
@@ -152,7 +152,7 @@ async fn finalize_flushes_pending_speech() {
         .await;
     assert_eq!(records[0].controls, ["Finalize", "KeepAlive"]);
     c.sender.close().await.expect("closed");
-    let events = events_until(&mut c, |e| matches!(e, LiveEvent::Closed(_))).await;
+    let events = events_until(&mut c.receiver, |e| matches!(e, LiveEvent::Closed(_))).await;
     assert!(matches!(events.last(), Some(LiveEvent::Closed(c)) if c.is_normal()));
     fake.wait_for(Duration::from_secs(5), |r| r[0].client_gone)
         .await;
@@ -171,7 +171,7 @@ async fn close_stream_gives_the_last_results_metadata_and_a_normal_close() {
         .await
         .expect("nothing to send");
     c.sender.close_stream().await.expect("CloseStream sent");
-    let events = events_until(&mut c, |e| matches!(e, LiveEvent::Closed(_))).await;
+    let events = events_until(&mut c.receiver, |e| matches!(e, LiveEvent::Closed(_))).await;
     let n = events.len();
     assert!(n >= 3, "{events:?}");
     assert!(is_final(&events[n - 3]));
@@ -202,7 +202,7 @@ async fn keep_alive_holds_the_stream_and_silence_closes_it_with_net_0001() {
         tokio::time::sleep(Duration::from_millis(200)).await;
         c.sender.keep_alive().await.expect("open while kept alive");
     }
-    let events = events_until(&mut c, |e| matches!(e, LiveEvent::Closed(_))).await;
+    let events = events_until(&mut c.receiver, |e| matches!(e, LiveEvent::Closed(_))).await;
     let Some(LiveEvent::Closed(close)) = events.last() else {
         unreachable!()
     };

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
@@ -63,7 +64,7 @@ pub(super) async fn serve(shared: Arc<Shared>, stream: TcpStream) {
 enum End {
     /// Close frame with this code and reason, after sending nothing more.
     Close(CloseCode, &'static str),
-    /// Scripted: drop the TCP connection without a close frame.
+    /// Scripted: end the TCP connection without a close frame.
     Drop,
     /// The client closed or vanished.
     ClientGone,
@@ -162,7 +163,16 @@ async fn run(shared: &Shared, accepted: Accepted, mut ws: WebSocketStream<TcpStr
         }
         End::Drop => {
             shared.update(index, |r| r.closed_with = Some(1006));
-            drop(ws);
+            // FIN, not RST: closing with unread audio would reset the connection, and a reset
+            // can discard the results the client has not read yet. The client sees the end
+            // of the stream without a close frame; what it still sends is read and ignored.
+            let mut tcp = ws.into_inner();
+            let _ = tcp.shutdown().await;
+            let drain = async {
+                let mut buffer = vec![0; 16 * 1024];
+                while matches!(tcp.read(&mut buffer).await, Ok(n) if n > 0) {}
+            };
+            let _ = tokio::time::timeout(CLOSE_WAIT, drain).await;
         }
         End::ClientGone => {
             shared.update(index, |r| r.client_gone = true);
