@@ -11,7 +11,7 @@
 //!   end is dropped when what is left is shorter than [`CLIPPED_MIN_MS`], as a real recognizer
 //!   loses a clipped word.
 //! - [`crate::fake_deepgram::FakeDeepgram::recognize_tone_speech`] makes the fake Deepgram answer
-//!   [`recognize`]'s words for WAV audio ([`deepgram_turns`] shapes them).
+//!   [`recognize`]'s words for WAV audio (`deepgram_turns` shapes them).
 
 use std::fs::File;
 use std::io::{BufWriter, Cursor, Seek, Write};

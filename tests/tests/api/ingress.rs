@@ -491,7 +491,7 @@ async fn a_100_mb_recording_streams_through_the_service_in_bounded_memory_and_is
         .expect("id");
     let job = crate::transcription::job_for(&app, id).await;
     app.uploads.jobs.send(&job).await.expect("queued");
-    let transcript = crate::transcription::transcript_when_ready(&app, &a, m).await;
+    let transcript = crate::transcription::transcript_within(&app, &a, m, 600).await;
     let windows = app
         .count(
             "SELECT count(*) FROM recording_windows WHERE recording_id = $1",

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::helpers::{Account, TestApp};
 use crate::recordings::{app_with_own_queue, initiate, meeting, put};
-use crate::transcription::{start_poller, transcript_when_ready};
+use crate::transcription::{start_poller, transcript_within};
 
 /// Uploads `wav` through a presigned PUT and `complete/` (which queues its job); answers the
 /// recording id.
@@ -119,7 +119,7 @@ async fn whisper_transcribes_a_long_recording_in_windows_as_in_one_piece() {
     let id = upload_long(&app, &a, m, wav.clone()).await;
 
     // THEN its transcript is merged from its windows, in order, inside the audio
-    let transcript = transcript_when_ready(&app, &a, m).await;
+    let transcript = transcript_within(&app, &a, m, 600).await;
     let windowed = text_in_order(&transcript, duration_ms);
     assert_eq!(transcript["provider"], "whisper-tiny.en");
     let windows = rows(

@@ -124,10 +124,21 @@ async fn transcripts_of(app: &TestApp, recording: Uuid) -> i64 {
 
 /// Reads the transcript until it has segments (the worker runs beside the test).
 pub(crate) async fn transcript_when_ready(app: &TestApp, who: &Account, meeting: Uuid) -> Value {
+    transcript_within(app, who, meeting, 120).await
+}
+
+/// [`transcript_when_ready`] waiting up to `seconds` (long recordings, in windows, beside the
+/// whole suite on 2 cores).
+pub(crate) async fn transcript_within(
+    app: &TestApp,
+    who: &Account,
+    meeting: Uuid,
+    seconds: u32,
+) -> Value {
     let path = format!("/api/transcription/meetings/{meeting}/transcript/");
     // A bound, not a timing: Whisper on a loaded 2-core machine can take a while. Once a
     // second keeps the polls (60 a minute) under the per-user limit of 120.
-    for _ in 0..120 {
+    for _ in 0..seconds {
         let r = app.get(&path, &who.access).await;
         assert_eq!(r.status, StatusCode::OK, "{r:?}");
         if r.body["segments"].as_array().is_some_and(|s| !s.is_empty()) {
@@ -135,7 +146,7 @@ pub(crate) async fn transcript_when_ready(app: &TestApp, who: &Account, meeting:
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    panic!("no transcript after 120 s");
+    panic!("no transcript after {seconds} s");
 }
 
 #[tokio::test]
