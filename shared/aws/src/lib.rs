@@ -6,6 +6,7 @@
 //! builds only the clients it uses (`aws_sdk_s3::Client::new(&sdk)`), so an S3 or SQS client
 //! is never loaded at the cold start of a function that does not need one.
 
+pub mod connections;
 pub mod ephemeral;
 #[cfg(feature = "sqs")]
 pub mod job_queue;
@@ -23,6 +24,7 @@ use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider:
 use base64::Engine as _;
 use meetin_core::AwsSettings;
 
+pub use connections::{Connection, ConnectionStore, Via};
 pub use ephemeral::{EphemeralStore, RevocationOutcome, StoreError, UserRevocation};
 #[cfg(feature = "sqs")]
 pub use job_queue::JobQueue;
