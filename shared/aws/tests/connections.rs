@@ -63,10 +63,7 @@ async fn a_meetings_listeners_are_listed_looked_up_and_removed() {
         Some(first.clone())
     );
     assert_eq!(store.remove(&first.id).await.expect("again"), None, "gone");
-    assert_eq!(
-        store.of_meeting(meeting).await.expect("list"),
-        [second.clone()]
-    );
+    assert_eq!(store.of_meeting(meeting).await.expect("list"), [second]);
     assert_eq!(store.of_meeting(other).await.expect("list"), [elsewhere]);
 }
 
