@@ -44,6 +44,17 @@ pub async fn store(
     index: u32,
     transcription: &Transcription,
 ) -> Result<bool, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    store_in(&mut conn, recording, index, transcription).await
+}
+
+/// [`store`] on the caller's connection or transaction.
+async fn store_in(
+    conn: &mut PgConnection,
+    recording: Uuid,
+    index: u32,
+    transcription: &Transcription,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE recording_windows SET transcription = $3, transcribed_at = now() \
          WHERE recording_id = $1 AND window_index = $2 AND transcription IS NULL",
@@ -51,7 +62,7 @@ pub async fn store(
     .bind(recording)
     .bind(i32::try_from(index).unwrap_or(i32::MAX))
     .bind(Json(transcription))
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -243,17 +254,7 @@ pub async fn finish(
     if alive.rows_affected() == 0 {
         return Ok(Finished::Settled);
     }
-    let stored = sqlx::query(
-        "UPDATE recording_windows SET transcription = $3, transcribed_at = now() \
-         WHERE recording_id = $1 AND window_index = $2 AND transcription IS NULL",
-    )
-    .bind(recording)
-    .bind(i32::try_from(index).unwrap_or(i32::MAX))
-    .bind(Json(transcription))
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
+    let stored = store_in(&mut tx, recording, index, transcription).await?;
     let Some(parts) = all_transcribed(&mut tx, recording).await? else {
         tx.commit().await?;
         return Ok(Finished::Waiting { stored });
