@@ -20,6 +20,7 @@
 //! (a presigned URL is a bearer credential), nor transcript text.
 
 mod client;
+#[cfg(feature = "live")]
 pub mod live;
 mod response;
 mod segments;
