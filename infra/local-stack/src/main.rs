@@ -160,7 +160,9 @@ async fn serve(port: u16) -> anyhow::Result<()> {
     }
     ctx.pool.close().await;
     println!("meetIN local stack stopped");
-    Ok(())
+    // Now, not when the runtime drops: that waits for blocking threads, and a Whisper window
+    // runs on one for minutes. What it was doing is redelivered to the next run.
+    std::process::exit(0)
 }
 
 async fn shutdown() {

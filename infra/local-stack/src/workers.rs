@@ -126,9 +126,11 @@ const BATCH_SIZE: i32 = 1;
 /// Long-poll wait per receive, in seconds.
 const WAIT_SECONDS: i32 = 1;
 
-/// How long a received message stays hidden while the worker runs (the template's queue
-/// `VisibilityTimeout` is longer; locally a crashed run is retried sooner).
-const VISIBILITY_SECONDS: i32 = 60;
+/// How long a received message stays hidden while the worker runs: a worker's longest run
+/// (its Lambda `Timeout`, 900 s), so a long Whisper window is never handed to a second copy
+/// while the first still works on it (the template's queues hide longer still). A failed
+/// job's retry comes sooner: the worker sets its own back-off.
+const VISIBILITY_SECONDS: i32 = 900;
 
 /// Pause after the emulator failed to answer, before trying again.
 const ERROR_PAUSE: Duration = Duration::from_secs(2);
