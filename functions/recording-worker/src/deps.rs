@@ -9,7 +9,7 @@ use meetin_aws::aws_sdk_s3;
 use meetin_core::settings::Lookup;
 use meetin_core::{
     DatabaseTarget, DeepgramSettings, MaxRecordingDuration, RecordingsBucket, Setting,
-    TranscriptionProvider, TranscriptionQueueUrl, TranscriptionWindow,
+    TranscriptionProvider, TranscriptionQueueUrl, TranscriptionWindow, WhisperThreads,
 };
 use meetin_data::PgPool;
 use meetin_deepgram::DeepgramClient;
@@ -75,8 +75,9 @@ impl Deps for Worker {
     /// RDS secret), `RECORDINGS_BUCKET`, `TRANSCRIPTION_QUEUE_URL` (optional) and the engine
     /// ([`TranscriptionProvider`]): Deepgram ([`DeepgramSettings`]; its key secret is read
     /// beside the database's) or Whisper, whose model (`WHISPER_MODEL_PATH`, default the
-    /// provisioning cache) is loaded here; a missing model fails the start with a message
-    /// naming `infra/local/whisper-model.sh`, never a fallback.
+    /// provisioning cache) is loaded here, to run on [`WhisperThreads`] threads; a missing
+    /// model fails the start with a message naming `infra/local/whisper-model.sh`, never a
+    /// fallback.
     async fn load_with(
         lookup: Lookup<'_>,
         sdk: &meetin_aws::aws_config::SdkConfig,
@@ -106,6 +107,7 @@ impl Deps for Worker {
                 (url, Engine::Deepgram(client))
             }
             TranscriptionProvider::Whisper => {
+                let threads = WhisperThreads::from_lookup(lookup)?.0;
                 let path = meetin_whisper::model_path(lookup).ok_or_else(|| {
                     anyhow::anyhow!(
                         "TRANSCRIPTION_PROVIDER is whisper but neither WHISPER_MODEL_PATH nor HOME is set"
@@ -115,7 +117,11 @@ impl Deps for Worker {
                     meetin_aws::secrets::database_url(&secrets, &database),
                     load_whisper(path),
                 );
-                let (url, engine) = (url?, engine?.with_max_duration_ms(max_duration_ms));
+                let mut engine = engine?.with_max_duration_ms(max_duration_ms);
+                if let Some(threads) = threads {
+                    engine = engine.with_threads(usize::from(threads));
+                }
+                let url = url?;
                 (url, Engine::Whisper(Arc::new(engine)))
             }
         };

@@ -12,7 +12,7 @@ mod recordings;
 pub use limits::{LoginBackoff, RateLimits, RefreshReuseGrace};
 pub use recordings::{
     DeepgramKey, DeepgramSettings, MaxRecordingDuration, TranscribeWait, TranscriptionProvider,
-    TranscriptionWindow,
+    TranscriptionWindow, WhisperThreads,
 };
 
 /// A missing or unreadable setting, named so the cold-start log says which.

@@ -96,6 +96,20 @@ impl WhisperEngine {
         self
     }
 
+    /// Runs each transcription on `threads` threads (at least 1) instead of every core (up to
+    /// 8): for a process holding several engines side by side (the local stack's worker
+    /// copies), whose threads would otherwise outnumber the cores.
+    #[must_use]
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = c_int::try_from(threads.max(1)).unwrap_or(c_int::MAX);
+        self
+    }
+
+    /// The threads each transcription runs on.
+    pub fn threads(&self) -> usize {
+        usize::try_from(self.threads).unwrap_or(1)
+    }
+
     /// The model file this engine was loaded from.
     pub fn model_path(&self) -> &Path {
         &self.path

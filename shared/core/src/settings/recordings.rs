@@ -202,3 +202,27 @@ impl Setting for TranscriptionWindow {
         }
     }
 }
+
+/// How many threads each Whisper engine uses (`WHISPER_THREADS`, a whole number from 1 to 8;
+/// unset: the engine's default, every core up to 8). Lambda runs one engine per instance; the
+/// local stack runs `WORKER_INSTANCES` engines in one process, and ggml's threads spin at
+/// their barriers, so engines that each take every core slow each other down: there
+/// `cores / instances` each is the fair share.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WhisperThreads(pub Option<u8>);
+
+impl Setting for WhisperThreads {
+    fn from_lookup(lookup: Lookup<'_>) -> Result<Self, SettingsError> {
+        let name = "WHISPER_THREADS";
+        let Some(raw) = get(lookup, name) else {
+            return Ok(Self::default());
+        };
+        match raw.trim().parse::<u8>() {
+            Ok(threads) if (1..=8).contains(&threads) => Ok(Self(Some(threads))),
+            _ => Err(SettingsError::Invalid {
+                name,
+                reason: format!("{raw:?} is not a whole number from 1 to 8"),
+            }),
+        }
+    }
+}

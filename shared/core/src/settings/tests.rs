@@ -183,3 +183,28 @@ fn the_transcribe_wait_and_the_longest_recording_are_bounded() {
         );
     }
 }
+
+#[test]
+fn whisper_threads_are_the_engines_default_or_1_to_8() {
+    let threads = |pairs: &[(&str, &str)]| WhisperThreads::from_lookup(&lookup(pairs));
+    assert_eq!(threads(&[]).ok(), Some(WhisperThreads(None)));
+    assert_eq!(
+        threads(&[("WHISPER_THREADS", " ")]).ok(),
+        Some(WhisperThreads(None))
+    );
+    assert_eq!(
+        threads(&[("WHISPER_THREADS", "1")]).ok(),
+        Some(WhisperThreads(Some(1)))
+    );
+    assert_eq!(
+        threads(&[("WHISPER_THREADS", " 8 ")]).ok(),
+        Some(WhisperThreads(Some(8)))
+    );
+    for bad in ["0", "9", "-1", "two", "1.5"] {
+        let err = threads(&[("WHISPER_THREADS", bad)]).expect_err(bad);
+        assert!(
+            err.to_string().starts_with("WHISPER_THREADS is not valid"),
+            "{err}"
+        );
+    }
+}
