@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 ENV := source infra/local/load-env.sh
 
-.PHONY: dev test setup openapi bench bench-whisper fuzz fuzz-decoder lint stop
+.PHONY: dev test setup openapi bench bench-whisper bench-transcribe fuzz fuzz-decoder lint stop
 
 dev: setup
 	@$(ENV) && cargo run -q -p meetin-local -- serve
@@ -21,12 +21,14 @@ openapi:
 # On release builds: the auth Lambda's cold start next to a lambda_http hello world (through a
 # local Runtime API), profile req/s and latency at 1/16/64 connections through the local stack,
 # DynamoDB calls per 1,000 requests, RSS around 100 parallel logins, the meetings list, the
-# minutes worker's own time, then the Whisper engine (bench-whisper); see docs/benchmarks.md.
+# minutes worker's own time, then the Whisper engine (bench-whisper) and a long recording's
+# transcription (bench-transcribe); see docs/benchmarks.md.
 # Options: make bench BENCH_ARGS="--help".
 bench: setup
 	cargo build --release -p auth -p meetin-local -p meetin-bench
 	@$(ENV) && "$${CARGO_TARGET_DIR:-target}/release/meetin-bench" $(BENCH_ARGS)
 	@$(MAKE) --no-print-directory bench-whisper
+	@$(MAKE) --no-print-directory bench-transcribe
 
 # The embedded Whisper engine's real-time factor and peak memory on the test clips and on a
 # 30-minute file made by repeating them (docs/benchmarks.md, "Whisper (offline transcription)").
@@ -35,6 +37,15 @@ bench-whisper:
 	cargo build --release -p meetin-whisper --example rtf
 	"$${CARGO_TARGET_DIR:-target}/release/examples/rtf" --minutes 30 \
 	  tests/fixtures/audio/librivox-0870.flac tests/fixtures/audio/meeting.webm
+
+# A 60-minute recording transcribed in windows by 1, 2 and 4 recording workers polling their
+# queue side by side, with the fake Deepgram and with Whisper: wall time from its job to its
+# transcript (docs/benchmarks.md, "Long recordings: transcription wall time"; about 35 minutes
+# on 2 cores). Options: make bench-transcribe TRANSCRIBE_ARGS="--minutes 5 --engines deepgram".
+bench-transcribe: setup
+	@bash infra/local/whisper-model.sh
+	cargo build --release -p meetin-bench
+	@$(ENV) && "$${CARGO_TARGET_DIR:-target}/release/meetin-bench" transcribe $(TRANSCRIBE_ARGS)
 
 # Fuzzes every documented operation (schemathesis); fails on any 5xx and on any response that
 # does not conform to the documented status codes, content types and schemas. Then the

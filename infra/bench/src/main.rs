@@ -13,6 +13,9 @@
 //! 5. the minutes worker's own time on 1-hour and 3-hour transcripts, with the LLM engine (a
 //!    fake OpenAI answering at once) and the offline engine ([`minutes`]).
 //!
+//! `transcribe` (run by `make bench` after these) times a long recording's transcription in
+//! windows with 1, 2 and 4 workers ([`transcribe`]).
+//!
 //! ```text
 //! meetin-bench [--cold-starts 10] [--warm-invocations 20] [--warmup 20]
 //!              [--profile-requests 1000] [--login-requests 200] [--meetings-requests 1000]
@@ -22,6 +25,7 @@
 //!              [--phase-timeout-secs 180]
 //! meetin-bench stack [--port 8765] [--binary target/debug/meetin-local] [--log FILE]
 //! meetin-bench minutes [--minutes-runs 3]
+//! meetin-bench transcribe [--minutes 60] [--workers 1,2,4] [--engines deepgram,whisper] …
 //! ```
 //!
 //! `stack` starts a local stack with raised rate limits, registers a user, prints
@@ -35,39 +39,51 @@ mod counting_proxy;
 mod load;
 mod memory;
 mod minutes;
+mod paths;
 mod report;
 mod runtime_api;
 mod stack_command;
+mod transcribe;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
 use meetin_test_support::stack::{Account, LocalStack, RAISED_RATE_LIMITS, free_port};
-use reqwest::Url;
-use tokio::net::TcpStream;
+
+pub(crate) use paths::{Paths, repo_root, require_local_service, target_dir};
 
 const USAGE: &str = "usage: meetin-bench [--cold-starts 10] [--warm-invocations 20] [--warmup 20] \
 [--profile-requests 1000] [--login-requests 200] [--meetings-requests 1000] [--minutes-runs 3] [--connections 1,16,64] \
 [--count-requests 1000] [--parallel-logins 100] [--idle-secs 5] [--phase-timeout-secs 180]
        meetin-bench stack [--port 8765] [--binary target/debug/meetin-local] [--log FILE]
-       meetin-bench minutes [--minutes-runs 3]";
+       meetin-bench minutes [--minutes-runs 3]
+       meetin-bench transcribe --help";
 
 /// How long a process may take to start and answer its first request.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-// The client shares the 2 cores with the processes it measures: one thread keeps its
-// share small, and a few dozen concurrent requests need no more.
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
+fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("stack") => stack_command::run(args.into_iter().skip(1)).await,
-        Some("minutes") => minutes_only(args.into_iter().skip(1)).await,
-        _ => run(args.into_iter()).await,
-    };
+    // The client shares the 2 cores with the processes it measures: one thread keeps its
+    // share small. `transcribe` runs the workers in this process: the local stack's runtime.
+    let runtime = match args.first().map(String::as_str) {
+        Some("transcribe") => tokio::runtime::Builder::new_multi_thread(),
+        _ => tokio::runtime::Builder::new_current_thread(),
+    }
+    .enable_all()
+    .build()
+    .expect("a Tokio runtime");
+    let result = runtime.block_on(async {
+        match args.first().map(String::as_str) {
+            Some("stack") => stack_command::run(args.into_iter().skip(1)).await,
+            Some("minutes") => minutes_only(args.into_iter().skip(1)).await,
+            Some("transcribe") => transcribe::run(args.into_iter().skip(1)).await,
+            _ => run(args.into_iter()).await,
+        }
+    });
     // The message alone (with its causes), not a backtrace: these failures are about setup.
     if let Err(err) = result {
         eprintln!("meetin-bench: {err:#}");
@@ -319,73 +335,5 @@ impl Options {
              must be at least 1"
         );
         Ok(options)
-    }
-}
-
-pub(crate) struct Paths {
-    pub root: PathBuf,
-    release: PathBuf,
-    /// The started processes' output, for when something fails.
-    pub logs: PathBuf,
-}
-
-impl Paths {
-    fn locate() -> anyhow::Result<Self> {
-        let root = repo_root()?;
-        let target = target_dir(&root);
-        let logs = target.join("bench");
-        std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
-        Ok(Self {
-            root,
-            release: target.join("release"),
-            logs,
-        })
-    }
-
-    fn binary(&self, name: &str) -> anyhow::Result<PathBuf> {
-        let path = self.release.join(name);
-        ensure!(
-            path.is_file(),
-            "{} is missing: run `cargo build --release -p auth -p meetin-local -p meetin-bench` \
-             (`make bench` does)",
-            path.display()
-        );
-        Ok(path)
-    }
-}
-
-pub(crate) fn repo_root() -> anyhow::Result<PathBuf> {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .context("finding the repository root")
-}
-
-pub(crate) fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
-}
-
-async fn require_local_service(
-    settings: &HashMap<String, String>,
-    key: &str,
-    what: &str,
-    default_port: u16,
-) -> anyhow::Result<()> {
-    let raw = settings
-        .get(key)
-        .with_context(|| format!("{key} is not set (infra/local/env or the environment)"))?;
-    let url = Url::parse(raw).with_context(|| format!("{key} is not a URL"))?;
-    let host = url.host_str().unwrap_or_default();
-    ensure!(
-        matches!(host, "127.0.0.1" | "localhost" | "[::1]"),
-        "{key} points at {host:?}: the benchmark only runs against services on this machine"
-    );
-    let addr = format!("{host}:{}", url.port().unwrap_or(default_port));
-    match tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(&addr)).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(err)) => bail!("{what} is down: {addr} ({key}) refused: {err}; run `make setup`"),
-        Err(_) => bail!("{what} is down: {addr} ({key}) did not answer in 2 s; run `make setup`"),
     }
 }

@@ -29,6 +29,41 @@ pub struct MinutesRow {
     pub runs: Vec<Duration>,
 }
 
+/// A throwaway user (`bench-{what}-…@example.com`, no password) and an organization it
+/// administers (`Bench {what}`), in the `meetin` database; answers (user, organization).
+pub async fn throwaway_org(pool: &sqlx::PgPool, what: &str) -> anyhow::Result<(Uuid, Uuid)> {
+    let tag = Uuid::new_v4().simple().to_string();
+    let user: Uuid = sqlx::query_scalar(
+        "INSERT INTO users (email, username, password_hash) VALUES ($1, $1, '!') RETURNING id",
+    )
+    .bind(format!("bench-{what}-{}@example.com", &tag[..12]))
+    .fetch_one(pool)
+    .await?;
+    let org: Uuid = sqlx::query_scalar(
+        "WITH o AS (INSERT INTO organizations (name, owner_id) VALUES ($2, $1) RETURNING id) \
+         INSERT INTO organization_members (organization_id, user_id, role) \
+         SELECT id, $1, 'admin' FROM o RETURNING organization_id",
+    )
+    .bind(user)
+    .bind(format!("Bench {what}"))
+    .fetch_one(pool)
+    .await?;
+    Ok((user, org))
+}
+
+/// Deletes the throwaway organization (everything under it cascades) and its user.
+pub async fn delete_org(pool: &sqlx::PgPool, user: Uuid, org: Uuid) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM organizations WHERE id = $1")
+        .bind(org)
+        .execute(pool)
+        .await?;
+    sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(user)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// The meeting of `hours` of synthetic transcript, written under `user` in `org`.
 async fn seed(
     pool: &sqlx::PgPool,
@@ -77,22 +112,7 @@ pub async fn bench(
 ) -> anyhow::Result<Vec<MinutesRow>> {
     let database_url = settings.get("DATABASE_URL").context("DATABASE_URL")?;
     let pool = sqlx::PgPool::connect(database_url).await?;
-    let tag = Uuid::new_v4().simple().to_string();
-    let user: Uuid = sqlx::query_scalar(
-        "INSERT INTO users (email, username, password_hash) VALUES ($1, $1, '!') RETURNING id",
-    )
-    .bind(format!("bench-minutes-{}@example.com", &tag[..12]))
-    .fetch_one(&pool)
-    .await?;
-    let org: Uuid = sqlx::query_scalar(
-        "WITH o AS (INSERT INTO organizations (name, owner_id) VALUES ('Bench minutes', $1) \
-                    RETURNING id) \
-         INSERT INTO organization_members (organization_id, user_id, role) \
-         SELECT id, $1, 'admin' FROM o RETURNING organization_id",
-    )
-    .bind(user)
-    .fetch_one(&pool)
-    .await?;
+    let (user, org) = throwaway_org(&pool, "minutes").await?;
 
     let fake = FakeOpenAi::start().await?;
     let base = fake.base_url.to_string();
@@ -175,15 +195,7 @@ pub async fn bench(
             rows.push(row);
         }
     }
-    // The throwaway organization and everything under it.
-    sqlx::query("DELETE FROM organizations WHERE id = $1")
-        .bind(org)
-        .execute(&pool)
-        .await?;
-    sqlx::query("DELETE FROM users WHERE id = $1")
-        .bind(user)
-        .execute(&pool)
-        .await?;
+    delete_org(&pool, user, org).await?;
     pool.close().await;
     Ok(rows)
 }

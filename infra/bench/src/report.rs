@@ -13,43 +13,9 @@ use crate::memory::{MemoryResults, Reading};
 
 /// Where and how this ran, for the record.
 pub fn print_header(options: &Options) {
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let memory = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        })
-        .map_or("unknown".to_owned(), |kib| {
-            format!("{:.1} GiB", mib(kib * 1024) / 1024.0)
-        });
-    let rustc = std::process::Command::new("rustc")
-        .arg("-V")
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "rustc (unknown version)".to_owned());
-    let load = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| {
-            let mut fields = l.split_whitespace();
-            Some(format!(
-                "{} {} {}",
-                fields.next()?,
-                fields.next()?,
-                fields.next()?
-            ))
-        })
-        .unwrap_or_else(|| "unknown".to_owned());
     println!("# meetIN benchmark");
     println!();
-    println!(
-        "{}; {}, {cpus} CPUs, {memory}, {rustc}, release profile; load average at the start: {load}",
-        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
-        std::env::consts::ARCH,
-    );
+    println!("{}", machine_line());
     println!(
         "Rate limits raised for the benchmark in every process: {} (the contract's limits \
          would throttle it).",
@@ -80,6 +46,55 @@ pub fn print_header(options: &Options) {
         options.phase_timeout.as_secs()
     );
     println!();
+}
+
+/// The date, the machine (architecture, CPU model, cores, memory), the compiler and the load
+/// average at the start, on one line.
+pub fn machine_line() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        })
+        .map_or("unknown".to_owned(), |kib| {
+            format!("{:.1} GiB", mib(kib * 1024) / 1024.0)
+        });
+    let rustc = std::process::Command::new("rustc")
+        .arg("-V")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "rustc (unknown version)".to_owned());
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| {
+            let mut fields = l.split_whitespace();
+            Some(format!(
+                "{} {} {}",
+                fields.next()?,
+                fields.next()?,
+                fields.next()?
+            ))
+        })
+        .unwrap_or_else(|| "unknown".to_owned());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name")?.split_once(':'))
+                .map(|(_, m)| format!(" ({})", m.trim()))
+        })
+        .unwrap_or_default();
+    format!(
+        "{}; {}{model}, {cpus} CPUs, {memory}, {rustc}, release profile; load average at the \
+         start: {load}",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        std::env::consts::ARCH,
+    )
 }
 
 /// One duration of a cold start, such as its init.
