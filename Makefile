@@ -40,8 +40,9 @@ bench-whisper:
 
 # A 60-minute recording transcribed in windows by 1, 2 and 4 recording workers polling their
 # queue side by side, with the fake Deepgram and with Whisper: wall time from its job to its
-# transcript (docs/benchmarks.md, "Long recordings: transcription wall time"; about 35 minutes
-# on 2 cores). Options: make bench-transcribe TRANSCRIBE_ARGS="--minutes 5 --engines deepgram".
+# transcript (docs/benchmarks.md, "Long recordings: transcription wall time"; Whisper takes most
+# of it, 15 minutes a run on 2 shared cores). Options: make bench-transcribe
+# TRANSCRIBE_ARGS="--minutes 5 --engines deepgram" (or "--help").
 bench-transcribe: setup
 	@bash infra/local/whisper-model.sh
 	cargo build --release -p meetin-bench
