@@ -163,3 +163,39 @@ fn a_recording_longer_than_the_limit_is_refused_by_its_measure() {
         }
     }
 }
+
+#[test]
+fn every_hostile_recording_is_measured_for_loudness_and_cut_into_windows_within_the_budget() {
+    // What the recording worker runs on a long recording before any engine: the loudness
+    // (a full decode) and the windows (a second one, writing WAVs), from a file on disk.
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = std::env::temp_dir().join(format!("meetin-hostile-cut-{}", std::process::id()));
+    let out = dir.join("windows");
+    std::fs::create_dir_all(&out).expect("dir");
+    let input = dir.join("input");
+    let mut failures = Vec::new();
+    for case in &corpus() {
+        std::fs::write(&input, &case.bytes).expect("write");
+        let loudness = within_budget(&case.name, || {
+            meetin_whisper::loudness_file(&input, 4 * 3_600_000)
+        });
+        let windows = [(0, 2_000), (1_500, 4_000), (3_500, 3_600_000)];
+        let cut = within_budget(&case.name, || {
+            meetin_whisper::cut_file(&input, 4 * 3_600_000, &windows, &out, |_, file| {
+                std::fs::remove_file(file).map_err(WhisperError::Io)
+            })
+        });
+        for (what, result) in [("loudness", loudness.map(drop)), ("cut", cut)] {
+            if let Err(e) = result
+                && !e.is_bad_audio()
+            {
+                failures.push(format!(
+                    "{}: {what}: not a bad-audio error: {e:?}",
+                    case.name
+                ));
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).expect("clean up");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
