@@ -220,8 +220,10 @@ async fn transcribe_object(
         Ok(Err(err)) => return Err(engines::engine_stop(err, receive)),
         Err(join) => return Err(Stop::Fail(engines::thread_failure("measuring", &join))),
     };
-    let long = i64::try_from(measured.duration_ms).unwrap_or(i64::MAX) > worker.window_ms;
-    if long && worker.queue.is_some() {
+    let duration_ms = i64::try_from(measured.duration_ms).unwrap_or(i64::MAX);
+    if let Some(queue) = &worker.queue
+        && windows::is_long(duration_ms, worker.window_ms)
+    {
         let path = file.path().to_path_buf();
         let loudness =
             tokio::task::spawn_blocking(move || meetin_whisper::loudness_file(&path, max)).await;
@@ -230,8 +232,9 @@ async fn transcribe_object(
             Ok(Err(err)) => return Err(engines::engine_stop(err, receive)),
             Err(join) => return Err(Stop::Fail(engines::thread_failure("measuring", &join))),
         };
+        // The decoded length can fall short of the declared one (a file cut short).
         if planned.len() > 1 {
-            return windows::split(worker, job, &file, planned, receive)
+            return windows::split(worker, queue, job, &file, planned, receive)
                 .await
                 .map(Transcribed::Split);
         }

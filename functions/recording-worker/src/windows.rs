@@ -12,6 +12,7 @@
 
 use std::path::PathBuf;
 
+use meetin_aws::JobQueue;
 use meetin_data::windows::{self as stored, Finished, WindowState};
 use meetin_messages::jobs::TranscribeRecording;
 use meetin_messages::transcript::windows::{self, Window};
@@ -31,29 +32,42 @@ pub const OVERLAP_MS: i64 = 5_000;
 /// windows.
 const MAX_WINDOWS: i64 = 900;
 
-/// The windows of a recording lasting `duration_ms` whose loudness is `loudness`: one when it
-/// is short enough to be transcribed whole.
+/// The window length and the search range around each cut for a recording of `duration_ms`
+/// with windows of about `window_ms`: longer windows past [`MAX_WINDOWS`], and a tenth of a
+/// window (at most 30 s) to look for a pause in.
+fn sizes(duration_ms: i64, window_ms: i64) -> (i64, i64) {
+    let target = window_ms.max((duration_ms + MAX_WINDOWS - 1) / MAX_WINDOWS);
+    (target, (target / 10).min(30_000))
+}
+
+/// Whether a recording of `duration_ms` gets more than one window ([`windows::plan`]'s rule),
+/// so its loudness is worth decoding.
+pub fn is_long(duration_ms: i64, window_ms: i64) -> bool {
+    let (target, search) = sizes(duration_ms, window_ms);
+    duration_ms > target + search
+}
+
+/// The windows of the recording whose loudness is `loudness` (one when it is short enough to
+/// be transcribed whole).
 pub fn plan(loudness: &meetin_whisper::Loudness, window_ms: i64) -> Vec<Window> {
     let duration_ms = loudness.duration_ms();
-    let target = window_ms.max((duration_ms + MAX_WINDOWS - 1) / MAX_WINDOWS);
-    let search = (target / 10).min(30_000);
+    let (target, search) = sizes(duration_ms, window_ms);
     windows::plan(duration_ms, target, OVERLAP_MS, search, |from, to| {
         loudness.quietest(from, to)
     })
 }
 
 /// Splits the claimed recording of `job`, downloaded to `file`, into `planned` windows and
-/// queues a job for each not yet transcribed. A redelivered split keeps the first plan.
+/// queues a job for each not yet transcribed on `queue`. A redelivered split keeps the first
+/// plan.
 pub async fn split(
     worker: &Worker,
+    queue: &JobQueue<TranscribeRecording>,
     job: &TranscribeRecording,
     file: &TempFile,
     planned: Vec<Window>,
     receive: u32,
 ) -> Result<Outcome, Stop> {
-    let Some(queue) = &worker.queue else {
-        return Err(Stop::Fail("no queue for the windows".into()));
-    };
     let retry = |what: &str, err: &dyn std::fmt::Display| {
         engines::retry_or_fail(format!("{what}: {err}"), receive)
     };

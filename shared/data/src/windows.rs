@@ -255,19 +255,12 @@ pub async fn finish(
         return Ok(Finished::Settled);
     }
     let stored = store_in(&mut tx, recording, index, transcription).await?;
+    // The UPDATE above holds the recording's row lock from here on and found it
+    // `processing`: a job that merged first has committed `ready`, and this one stopped there.
     let Some(parts) = all_transcribed(&mut tx, recording).await? else {
         tx.commit().await?;
         return Ok(Finished::Waiting { stored });
     };
-    // all_transcribed waited on the lock: a job that merged meanwhile left it `ready`.
-    let status: Option<RecordingStatus> =
-        sqlx::query_scalar("SELECT status FROM recordings WHERE id = $1")
-            .bind(recording)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if status != Some(RecordingStatus::Processing) {
-        return Ok(Finished::Settled);
-    }
     let merged = merge(parts);
     let new = NewRecordingTranscript {
         provider,

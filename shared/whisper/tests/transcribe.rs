@@ -149,13 +149,7 @@ fn the_phrase_is_understood_in_every_container() {
 #[test]
 fn a_recording_longer_than_a_window_is_transcribed_across_the_seams() {
     // The meeting four times over: 76 s, so three 30 s windows and two seams.
-    let meeting = decode(&audio_fixture_bytes("meeting.webm")).expect("decoded");
-    let long: Vec<f32> = meeting
-        .iter()
-        .copied()
-        .cycle()
-        .take(meeting.len() * 4)
-        .collect();
+    let long = meeting_four_times();
     let t = engine().transcribe(&wav(&long)).expect("transcribed");
     let reference = [MEETING; 4].join(" ");
     let wer = word_error_rate(&reference, &text(&t));
@@ -265,13 +259,7 @@ fn a_recording_in_windows_merges_into_one_transcript_with_each_sentence_once() {
     use meetin_messages::transcript::windows;
     // The meeting four times over (76 s), cut into windows of about 25 s at its pauses; the
     // exact merge (times, labels, each segment once) is meetin-messages' own test.
-    let meeting = decode(&audio_fixture_bytes("meeting.webm")).expect("decoded");
-    let long: Vec<f32> = meeting
-        .iter()
-        .copied()
-        .cycle()
-        .take(meeting.len() * 4)
-        .collect();
+    let long = meeting_four_times();
     let path = std::env::temp_dir().join(format!("meetin-windows-{}.wav", std::process::id()));
     std::fs::write(&path, wav(&long)).expect("written");
     let loudness = meetin_whisper::loudness_file(&path, 3_600_000).expect("loudness");
@@ -315,4 +303,15 @@ fn a_recording_in_windows_merges_into_one_transcript_with_each_sentence_once() {
     for pair in merged.segments.windows(2) {
         assert!(pair[1].start_ms >= pair[0].end_ms - 500, "{pair:?}");
     }
+}
+
+/// The scripted meeting (tests/fixtures/audio/meeting.webm) four times over, 76 s, decoded.
+fn meeting_four_times() -> Vec<f32> {
+    let meeting = decode(&audio_fixture_bytes("meeting.webm")).expect("decoded");
+    meeting
+        .iter()
+        .copied()
+        .cycle()
+        .take(meeting.len() * 4)
+        .collect()
 }
