@@ -10,6 +10,7 @@ pub mod connections;
 pub mod ephemeral;
 #[cfg(feature = "sqs")]
 pub mod job_queue;
+pub mod live_routes;
 pub mod login_failures;
 pub mod rate_limit;
 pub mod rotation;
@@ -28,6 +29,7 @@ pub use connections::{Connection, ConnectionStore, Via};
 pub use ephemeral::{EphemeralStore, RevocationOutcome, StoreError, UserRevocation};
 #[cfg(feature = "sqs")]
 pub use job_queue::JobQueue;
+pub use live_routes::{Checkpoint, Checkpointed, LiveRoutes, Route, Task};
 pub use rate_limit::{RateDecision, RateLimiter};
 pub use rotation::{Claim, Rotated, SupersedeOutcome, TokenRecord};
 

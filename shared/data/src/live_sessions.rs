@@ -173,3 +173,217 @@ pub async fn stop_active(
     .fetch_optional(pool)
     .await
 }
+
+/// A session just started ([`start`]): the row, the transcript its finals go to, and what the
+/// bridge needs to open its stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Started {
+    pub session: LiveSession,
+    /// `transcripts.id` of the session's transcript (`live_session_id` = the session).
+    pub transcript_id: Uuid,
+}
+
+/// Starts live transcription of `meeting`: an `active` session and its (empty) transcript, in
+/// one transaction, if `caller` may write in the meeting's organization. `AlreadyActive` when
+/// the meeting has an active session, also under concurrent starts (the partial unique index
+/// `live_sessions_one_active_key`); `NotFound` when the meeting is missing, deleted meanwhile,
+/// or not writable by `caller`.
+pub async fn start(
+    pool: &PgPool,
+    caller: Uuid,
+    meeting: Uuid,
+    config: &Value,
+    provider: &str,
+) -> Result<Started, LiveError> {
+    let mut tx = pool.begin().await?;
+    let inserted: Result<Option<LiveSession>, sqlx::Error> = sqlx::query_as(concat!(
+        "WITH s AS (INSERT INTO live_sessions (meeting_id, status, provider, provider_session_id, config_json) \
+                    SELECT m.id, 'active', $4, gen_random_uuid()::text, $3 FROM meetings m \
+                    WHERE m.id = $2 AND ",
+        caller_may!(write, "m.organization_id", "$1"),
+        "           RETURNING *) \
+         SELECT ",
+        session_columns!(),
+        " FROM s"
+    ))
+    .bind(caller)
+    .bind(meeting)
+    .bind(config)
+    .bind(provider)
+    .fetch_optional(&mut *tx)
+    .await;
+    let session = match inserted {
+        Ok(Some(session)) => session,
+        Ok(None) => return Err(LiveError::NotFound),
+        Err(err) if crate::meetings::is_foreign_key_violation(&err) => {
+            return Err(LiveError::NotFound);
+        }
+        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+            return Err(LiveError::AlreadyActive);
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let transcript_id: Uuid = sqlx::query_scalar(
+        "INSERT INTO transcripts (meeting_id, live_session_id, provider) VALUES ($1, $2, $3) \
+         RETURNING id",
+    )
+    .bind(meeting)
+    .bind(session.id)
+    .bind(provider)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Started {
+        session,
+        transcript_id,
+    })
+}
+
+/// Marks an `active` session `failed` with `error_message` (cut to 1,000 characters), ended
+/// now: its stream could not be opened, or was lost for good. Whether it changed.
+pub async fn fail(pool: &PgPool, session: Uuid, error_message: &str) -> Result<bool, sqlx::Error> {
+    let message: String = error_message.chars().take(1000).collect();
+    let done = sqlx::query(
+        "UPDATE live_sessions SET status = 'failed', error_message = $2, \
+                ended_at = greatest(now(), started_at) \
+         WHERE id = $1 AND status = 'active'",
+    )
+    .bind(session)
+    .bind(message)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// What the bridge knows of a session it serves. The bridge acts for the session, not for a
+/// person: it reaches only the session it was asked to serve, by id.
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct BridgeSession {
+    pub id: Uuid,
+    pub meeting_id: Uuid,
+    pub organization_id: Uuid,
+    pub status: LiveSessionStatus,
+    /// The meeting's `language_preference`, for the stream's language.
+    pub language_preference: meetin_vocab::LanguagePreference,
+    /// The session's transcript.
+    pub transcript_id: Uuid,
+    /// Where its stored finals end, in ms of session audio (0 when none): a resumed stream
+    /// keeps no word that ends before it.
+    pub persisted_through_ms: i32,
+}
+
+/// The session `session` as the bridge serves it, if it exists and has its transcript.
+pub async fn for_bridge(pool: &PgPool, session: Uuid) -> Result<Option<BridgeSession>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT s.id, s.meeting_id, m.organization_id, s.status, m.language_preference, \
+                t.id AS transcript_id, \
+                COALESCE((SELECT max(g.end_ms) FROM transcript_segments g WHERE g.transcript_id = t.id), 0) \
+                  AS persisted_through_ms \
+         FROM live_sessions s JOIN meetings m ON m.id = s.meeting_id \
+           JOIN transcripts t ON t.live_session_id = s.id \
+         WHERE s.id = $1 ORDER BY t.created_at LIMIT 1",
+    )
+    .bind(session)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Stores final live segments in `transcript` (of `meeting`), creating the meeting's missing
+/// `Speaker N` rows, in one transaction; answers the stored rows (ids, speakers' names), in
+/// the order given. Two statements whatever the number of segments.
+pub async fn store_finals(
+    pool: &PgPool,
+    meeting: Uuid,
+    transcript: Uuid,
+    segments: &[crate::transcripts::NewSegment],
+) -> Result<Vec<crate::transcripts::SegmentRow>, sqlx::Error> {
+    if segments.is_empty() {
+        return Ok(Vec::new());
+    }
+    let labels: Vec<&str> = segments.iter().map(|s| s.speaker_label.as_str()).collect();
+    let starts: Vec<i32> = segments.iter().map(|s| s.start_ms).collect();
+    let ends: Vec<i32> = segments.iter().map(|s| s.end_ms).collect();
+    let texts: Vec<&str> = segments.iter().map(|s| s.text.as_str()).collect();
+    let confidences: Vec<Option<f64>> = segments.iter().map(|s| s.confidence).collect();
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO speakers (meeting_id, label) \
+         SELECT $1, l FROM (SELECT DISTINCT unnest($2::text[]) AS l) labels \
+         ORDER BY l ON CONFLICT (meeting_id, label) DO NOTHING",
+    )
+    .bind(meeting)
+    .bind(&labels)
+    .execute(&mut *tx)
+    .await?;
+    let rows = sqlx::query_as(
+        "WITH input AS ( \
+             SELECT * FROM unnest($3::int[], $4::int[], $5::text[], $6::text[], $7::float8[]) \
+                 WITH ORDINALITY AS s(start_ms, end_ms, label, text, confidence, n)), \
+         ins AS ( \
+             INSERT INTO transcript_segments \
+               (transcript_id, start_ms, end_ms, speaker_id, speaker_label_raw, text, confidence, is_final) \
+             SELECT $1, i.start_ms, i.end_ms, sp.id, i.label, i.text, i.confidence, true \
+             FROM input i LEFT JOIN speakers sp ON sp.meeting_id = $2 AND sp.label = i.label \
+             ORDER BY i.n \
+             RETURNING *) \
+         SELECT ins.id, ins.transcript_id, ins.start_ms, ins.end_ms, ins.speaker_id, \
+                sp.label AS speaker_label, sp.display_name AS speaker_display_name, \
+                ins.speaker_label_raw, ins.text, ins.confidence, ins.is_final, ins.created_at \
+         FROM ins LEFT JOIN speakers sp ON sp.id = ins.speaker_id \
+         ORDER BY ins.start_ms, ins.created_at, ins.id",
+    )
+    .bind(transcript)
+    .bind(meeting)
+    .bind(&starts)
+    .bind(&ends)
+    .bind(&labels)
+    .bind(&texts)
+    .bind(&confidences)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+/// The final segments of `transcript` that a reconnecting listener missed: those after
+/// segment `after` (by the transcript's order: start, creation, id; all when it is not in the
+/// transcript) and starting at or after `after_ms`; at most `limit`, in order.
+pub async fn finals_after(
+    pool: &PgPool,
+    transcript: Uuid,
+    after: Option<Uuid>,
+    after_ms: Option<i64>,
+    limit: i64,
+) -> Result<Vec<crate::transcripts::SegmentRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT s.id, s.transcript_id, s.start_ms, s.end_ms, s.speaker_id, \
+                sp.label AS speaker_label, sp.display_name AS speaker_display_name, \
+                s.speaker_label_raw, s.text, s.confidence, s.is_final, s.created_at \
+         FROM transcript_segments s LEFT JOIN speakers sp ON sp.id = s.speaker_id \
+         WHERE s.transcript_id = $1 AND ( \
+             $2::uuid IS NULL OR NOT EXISTS (SELECT 1 FROM transcript_segments a WHERE a.id = $2 AND a.transcript_id = $1) \
+             OR (s.start_ms, s.created_at, s.id) > \
+                (SELECT a.start_ms, a.created_at, a.id FROM transcript_segments a WHERE a.id = $2)) \
+           AND ($4::bigint IS NULL OR s.start_ms >= $4) \
+         ORDER BY s.start_ms, s.created_at, s.id LIMIT $3",
+    )
+    .bind(transcript)
+    .bind(after)
+    .bind(limit)
+    .bind(after_ms)
+    .fetch_all(pool)
+    .await
+}
+
+/// Ends `session` as the bridge ends it (`ended`, now) when it is still `active`: the stop
+/// that came through the socket, or the owner's last act. Whether it changed.
+pub async fn end(pool: &PgPool, session: Uuid) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE live_sessions SET status = 'ended', ended_at = greatest(now(), started_at) \
+         WHERE id = $1 AND status = 'active'",
+    )
+    .bind(session)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -22,6 +22,9 @@ pub const MAX_MESSAGE_BYTES: usize = 128 * 1024;
 /// answer to a `stop` control then.
 pub const NO_ACTIVE_SESSION: &str = "No active transcription session";
 
+/// Longest `stream` name of an `audio_chunk`, in characters.
+pub const MAX_STREAM_CHARS: usize = 64;
+
 /// `error` message for a failure inside the server while handling a frame (contract §3).
 pub const PROCESSING_FAILED: &str = "An error occurred processing your message";
 
@@ -29,15 +32,29 @@ pub const PROCESSING_FAILED: &str = "An error occurred processing your message";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMessage {
-    /// `{"type":"audio_chunk","seq":n,"data":"<base64>"}` (decision 7): `data` is base64 of
-    /// 16-bit signed little-endian PCM, mono, 16 kHz; the frontend's frames are 4096 samples
-    /// (8192 bytes, 256 ms). `seq` counts from 0 per connection so the relay keeps order; the
-    /// relay decodes `data`.
+    /// `{"type":"audio_chunk","seq":n,"data":"<base64>","stream":"…"}` (decision 7): `data`
+    /// is base64 of 16-bit signed little-endian PCM, mono, 16 kHz; the frontend's frames are
+    /// 4096 samples (8192 bytes, 256 ms). `seq` counts from 0 per audio stream so the bridge
+    /// restores the order API Gateway's concurrent invocations lose. `stream` (optional, at
+    /// most [`MAX_STREAM_CHARS`] characters) names the stream: a client that reconnects sends
+    /// the same name and resends from its last acknowledged `seq` + 1 ([`ServerMessage::AudioAck`]);
+    /// without it each connection is its own stream. The bridge decodes `data`.
     AudioChunk {
-        /// Position of this chunk in the connection's audio, from 0.
+        /// Position of this chunk in its stream, from 0.
         seq: u64,
         /// Base64 PCM (not decoded here).
         data: String,
+        /// The client's name for the stream; `None`: the connection's own.
+        stream: Option<String>,
+    },
+    /// `{"type":"resume","after_segment_id":"…"}` or `{"type":"resume","after_ms":n}`: a
+    /// reconnecting listener asks for the final segments it missed (those after that segment,
+    /// or starting at or after that time; all of them with neither), sent before new ones.
+    Resume {
+        /// The last final segment the client has.
+        after_segment_id: Option<Uuid>,
+        /// Session time in ms: segments starting at or after it.
+        after_ms: Option<i64>,
     },
     /// `{"type":"control","control":"start"|"stop"}`.
     Control {
@@ -111,6 +128,24 @@ pub enum ServerMessage {
         control: Control,
         /// The outcome.
         status: ControlStatus,
+    },
+    /// `{"type":"audio_ack","stream":…,"seq":n}`: every chunk of `stream` up to `seq` is
+    /// transcribed and its finals stored; a client may drop them. Sent to the speaking
+    /// connection at most about once a second.
+    AudioAck {
+        /// The stream's name (the client's, or the connection id when it gave none).
+        stream: String,
+        /// The last chunk safely transcribed.
+        seq: u64,
+    },
+    /// `{"type":"audio_resend","stream":…,"from_seq":n}`: the bridge lost the chunks of
+    /// `stream` from `from_seq` on (its task was replaced) and asks the client to send them
+    /// again; a client that no longer has them goes on, and the gap is skipped.
+    AudioResend {
+        /// The stream's name.
+        stream: String,
+        /// The first chunk to send again.
+        from_seq: u64,
     },
     /// `{"type":"error","message":…}`; see [`ClientMessageError::message`], [`NO_ACTIVE_SESSION`]
     /// and [`PROCESSING_FAILED`] for the strings.
@@ -282,6 +317,11 @@ pub enum ClientMessageError {
     InvalidData,
     /// `control` other than `"start"`/`"stop"`: `"Invalid control"` (ours, same pattern).
     InvalidControl,
+    /// `audio_chunk` whose `stream` is not a 1..=64-character string: `"Invalid stream"`.
+    InvalidStream,
+    /// `resume` whose `after_segment_id` is not a uuid or `after_ms` not a non-negative
+    /// integer: `"Invalid resume"`.
+    InvalidResume,
 }
 
 impl ClientMessageError {
@@ -295,6 +335,8 @@ impl ClientMessageError {
             ClientMessageError::InvalidSeq => "Invalid seq",
             ClientMessageError::InvalidData => "Invalid data",
             ClientMessageError::InvalidControl => "Invalid control",
+            ClientMessageError::InvalidStream => "Invalid stream",
+            ClientMessageError::InvalidResume => "Invalid resume",
         }
     }
 
@@ -326,6 +368,32 @@ pub fn parse_client(text: &str) -> Result<Option<ClientMessage>, ClientMessageEr
                 .and_then(Value::as_u64)
                 .ok_or(ClientMessageError::InvalidSeq)?,
             data: string(&fields, "data", usize::MAX).ok_or(ClientMessageError::InvalidData)?,
+            stream: match fields.get("stream") {
+                None | Some(Value::Null) => None,
+                Some(_) => Some(
+                    string(&fields, "stream", MAX_STREAM_CHARS)
+                        .filter(|s| !s.is_empty())
+                        .ok_or(ClientMessageError::InvalidStream)?,
+                ),
+            },
+        },
+        Some("resume") => ClientMessage::Resume {
+            after_segment_id: match fields.get("after_segment_id") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(
+                    v.as_str()
+                        .and_then(|s| Uuid::parse_str(s).ok())
+                        .ok_or(ClientMessageError::InvalidResume)?,
+                ),
+            },
+            after_ms: match fields.get("after_ms") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(
+                    v.as_i64()
+                        .filter(|ms| *ms >= 0)
+                        .ok_or(ClientMessageError::InvalidResume)?,
+                ),
+            },
         },
         Some("control") => ClientMessage::Control {
             control: fields

@@ -33,9 +33,46 @@ fn contract_client_frames_parse() {
         parse_client(r#"{"type":"audio_chunk","seq":7,"data":"AAD/fw=="}"#),
         Ok(Some(ClientMessage::AudioChunk {
             seq: 7,
-            data: "AAD/fw==".into()
+            data: "AAD/fw==".into(),
+            stream: None,
         }))
     );
+    assert_eq!(
+        parse_client(r#"{"type":"audio_chunk","seq":0,"data":"","stream":"mic-1"}"#),
+        Ok(Some(ClientMessage::AudioChunk {
+            seq: 0,
+            data: String::new(),
+            stream: Some("mic-1".into()),
+        }))
+    );
+    for bad in [r#""""#, "7", &format!("{:?}", "x".repeat(65))] {
+        assert_eq!(
+            parse_client(&format!(r#"{{"type":"audio_chunk","seq":0,"data":"","stream":{bad}}}"#)),
+            Err(ClientMessageError::InvalidStream),
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        parse_client(r#"{"type":"resume","after_segment_id":"6f1c2a9e-8d7b-4c3a-9e1f-0a2b3c4d5e6f"}"#),
+        Ok(Some(ClientMessage::Resume {
+            after_segment_id: Some(uuid::uuid!("6f1c2a9e-8d7b-4c3a-9e1f-0a2b3c4d5e6f")),
+            after_ms: None,
+        }))
+    );
+    assert_eq!(
+        parse_client(r#"{"type":"resume","after_ms":1500}"#),
+        Ok(Some(ClientMessage::Resume {
+            after_segment_id: None,
+            after_ms: Some(1500),
+        }))
+    );
+    for bad in [r#""after_ms":-1"#, r#""after_ms":"1""#, r#""after_segment_id":"nope""#] {
+        assert_eq!(
+            parse_client(&format!(r#"{{"type":"resume",{bad}}}"#)),
+            Err(ClientMessageError::InvalidResume),
+            "{bad}"
+        );
+    }
     assert_eq!(
         parse_client(
             r#"{"type": "speaker_mapping", "speaker_label": "Speaker 0", "display_name": "Alice"}"#
