@@ -13,6 +13,7 @@
 //! and links no Lambda crate and no axum (CI's layering check).
 
 pub mod ingress;
+pub mod live;
 pub mod server;
 
 use std::net::SocketAddr;
@@ -49,6 +50,8 @@ pub struct Bridge {
     /// One permit per upload in progress ([`MaxConcurrentUploads`]): past them an upload is
     /// answered 503 at once, so the task's memory (one 8 MiB part per upload) stays bounded.
     pub uploads: Arc<tokio::sync::Semaphore>,
+    /// Live transcription: the sessions this task serves ([`live`]).
+    pub live: Arc<live::Live>,
 }
 
 /// How many uploads one task streams at once (`MAX_CONCURRENT_UPLOADS`, 1 to 256, default
@@ -75,13 +78,18 @@ impl Setting for MaxConcurrentUploads {
 
 impl Bridge {
     /// The service around `service` (the local stack shares its functions' context), with
-    /// the bucket's client for `sdk` and the settings read through `lookup`.
-    pub fn with_context(
+    /// the bucket's client for `sdk`, the settings read through `lookup`, and the live side
+    /// ([`live::load`]; `engine` overrides the configured one: the local stack's keyless
+    /// engine, a test's fake).
+    pub async fn with_context(
         service: ServiceContext,
         lookup: Lookup<'_>,
         sdk: &SdkConfig,
-    ) -> Result<Self, SettingsError> {
+        engine: Option<live::engine::Engine>,
+    ) -> anyhow::Result<Self> {
+        let live = Arc::new(live::load(&service, lookup, sdk, engine).await?);
         Ok(Self {
+            live,
             service,
             recordings: RecordingStore {
                 s3: meetin_aws::s3_client(sdk),
@@ -103,12 +111,24 @@ impl Deps for Bridge {
         pool: PoolSettings,
     ) -> anyhow::Result<Self> {
         let service = ServiceContext::load_with(lookup, sdk, pool).await?;
-        Ok(Self::with_context(service, lookup, sdk)?)
+        Self::with_context(service, lookup, sdk, None).await
     }
 }
 
 /// A response body: the JSON and empty answers are whole.
 pub type Body = Full<Bytes>;
+
+/// The private relay API's service for [`server::serve`] on the internal port.
+pub fn internal_service(
+    bridge: &Bridge,
+) -> impl Fn(Request<Incoming>, SocketAddr) -> BoxFuture<'static, Response<Body>> + Clone + Send + 'static
+{
+    let live = Arc::clone(&bridge.live);
+    move |req, _peer| {
+        let live = Arc::clone(&live);
+        Box::pin(async move { live::internal::route(&live, req).await })
+    }
+}
 
 /// The service for [`server::serve`]: each request through [`handle`].
 pub fn service(

@@ -16,15 +16,27 @@ async fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(DEFAULT_PORT);
+    let internal_port = std::env::var("INTERNAL_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(live_bridge::live::DEFAULT_INTERNAL_PORT);
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
-    tracing::info!(port, "live-bridge listening");
-    live_bridge::server::serve(
+    let internal = tokio::net::TcpListener::bind(("0.0.0.0", internal_port)).await?;
+    tracing::info!(port, internal_port, task = %bridge.live.task.url, "live-bridge listening");
+    let relay = live_bridge::server::serve(
+        internal,
+        live_bridge::server::http1(),
+        live_bridge::internal_service(&bridge),
+        live_bridge::server::terminated(),
+        live_bridge::server::FARGATE_DRAIN,
+    );
+    let public = live_bridge::server::serve(
         listener,
         live_bridge::server::http1(),
         live_bridge::service(bridge),
         live_bridge::server::terminated(),
         live_bridge::server::FARGATE_DRAIN,
-    )
-    .await?;
+    );
+    tokio::try_join!(relay, public)?;
     Ok(())
 }

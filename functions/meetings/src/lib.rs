@@ -40,6 +40,7 @@ impl HttpFunction for Api {
     ) -> anyhow::Result<MeetingsState> {
         Ok(MeetingsState {
             uploads: Uploads::load(lookup, sdk)?,
+            bridge: state::LiveBridge::load(lookup, &app),
             app,
         })
     }

@@ -2,11 +2,16 @@
 //! strings (`meetin_data::live_sessions`). The audio and transcript stream is the WebSocket
 //! side, not here.
 //!
-//! Until the live-transcription issue lands no transcription backend is reachable, so a start
-//! records a `failed` session and answers the contract's
+//! A start records the `active` session and its transcript, then asks the bridge fleet
+//! (`BRIDGE_URL`) to open its stream. With no fleet configured, or when the fleet cannot open
+//! a stream (no engine, the engine unreachable), the session is recorded `failed` with its
+//! `error_message` and the answer is the contract's
 //! `500 {"error": "Failed to start live session. Please try again."}` — never a pretend
 //! `active`. That 500 is a known state, not an unexpected failure: it is a refusal (logged at
 //! info level), not an `ApiError::Internal` (logged as an error).
+//!
+//! A stop asks the task serving the session to flush and store its last finals (bounded by
+//! `meetin_live::STOP_TIMEOUT`), then ends the session.
 
 use axum::Json;
 use axum::extract::State;
@@ -20,6 +25,7 @@ use meetin_http::{ApiError, ApiResult, AppContext, AuthUser, JsonBody, PathParam
 
 use crate::json::{LiveSessionJson, LiveStartRequest, NoActiveSessionBody};
 use crate::meetings::{MeetingPath, readable, writable, write_missed};
+use crate::state::LiveBridge;
 
 pub const ALREADY_ACTIVE: &str = "Live session already active";
 pub const START_FAILED: &str = "Failed to start live session. Please try again.";
@@ -44,25 +50,56 @@ pub const NO_BACKEND: &str = "No live transcription backend is available.";
 )]
 pub async fn start(
     State(ctx): State<AppContext>,
+    State(bridge): State<LiveBridge>,
     AuthUser(caller): AuthUser,
     PathParams(MeetingPath { id }): PathParams<MeetingPath>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<(StatusCode, Json<LiveSessionJson>)> {
     writable(&ctx, caller.id, id).await?;
     let config = LiveStartRequest::parse(&body)?;
-    let session =
-        match live_sessions::record_failed_start(&ctx.pool, caller.id, id, &config, NO_BACKEND)
-            .await
-        {
-            Ok(session) => session,
-            Err(LiveError::AlreadyActive) => return Err(ApiError::bad_request(ALREADY_ACTIVE)),
+    let ctx = &ctx;
+    let refused = |err: LiveError| async move {
+        match err {
+            LiveError::AlreadyActive => ApiError::bad_request(ALREADY_ACTIVE),
             // Deleted (or the caller demoted) since the check.
-            Err(LiveError::NotFound) => return Err(write_missed(&ctx, caller.id, id).await),
-            Err(LiveError::Database(err)) => return Err(err.into()),
+            LiveError::NotFound => write_missed(ctx, caller.id, id).await,
+            LiveError::Database(err) => err.into(),
+        }
+    };
+    let Some(fleet) = bridge.url.as_deref() else {
+        let session =
+            match live_sessions::record_failed_start(&ctx.pool, caller.id, id, &config, NO_BACKEND)
+                .await
+            {
+                Ok(session) => session,
+                Err(err) => return Err(refused(err).await),
+            };
+        tracing::info!(meeting = %id, session = %session.id, "live start refused: no transcription backend");
+        return Err(Refusal::message(StatusCode::INTERNAL_SERVER_ERROR, START_FAILED).into());
+    };
+    let started =
+        match live_sessions::start(&ctx.pool, caller.id, id, &config, PROVIDER).await {
+            Ok(started) => started,
+            Err(err) => return Err(refused(err).await),
         };
-    tracing::info!(meeting = %id, session = %session.id, "live start refused: no transcription backend");
-    Err(Refusal::message(StatusCode::INTERNAL_SERVER_ERROR, START_FAILED).into())
+    let session = started.session;
+    let open = meetin_live::StartSession {
+        session_id: session.id,
+    };
+    if let Err(error) = bridge.relay.start(fleet, &open).await {
+        let reason = match &error {
+            meetin_live::RelayError::Refused { error, .. } => error.clone(),
+            _ => NO_BACKEND.to_owned(),
+        };
+        tracing::warn!(meeting = %id, session = %session.id, error = %error, "live start refused by the bridge");
+        live_sessions::fail(&ctx.pool, session.id, &reason).await?;
+        return Err(Refusal::message(StatusCode::INTERNAL_SERVER_ERROR, START_FAILED).into());
+    }
+    Ok((StatusCode::CREATED, Json(session.into())))
 }
+
+/// `live_sessions.provider` of a session the bridge serves.
+pub const PROVIDER: &str = "deepgram";
 
 /// Ends the meeting's active session (members and admins).
 #[utoipa::path(
@@ -77,10 +114,21 @@ pub async fn start(
 )]
 pub async fn stop(
     State(ctx): State<AppContext>,
+    State(bridge): State<LiveBridge>,
     AuthUser(caller): AuthUser,
     PathParams(MeetingPath { id }): PathParams<MeetingPath>,
 ) -> ApiResult<Json<LiveSessionJson>> {
     writable(&ctx, caller.id, id).await?;
+    // The serving task flushes its last finals first; a task that is gone has nothing to add.
+    if let Some(route) = bridge.routes.get(id).await.map_err(anyhow::Error::from)? {
+        let stop = meetin_live::StopSession {
+            meeting_id: id,
+            session_id: route.session,
+        };
+        if let Err(error) = bridge.relay.stop(&route.owner.url, &stop).await {
+            tracing::warn!(meeting = %id, error = %error, "the bridge did not stop the session");
+        }
+    }
     let session = live_sessions::stop_active(&ctx.pool, caller.id, id)
         .await?
         .ok_or_else(|| Refusal::message(StatusCode::NOT_FOUND, NO_ACTIVE_SESSION))?;

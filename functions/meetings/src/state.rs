@@ -18,6 +18,39 @@ use meetin_messages::jobs::TranscribeRecording;
 pub struct MeetingsState {
     pub app: AppContext,
     pub uploads: Uploads,
+    pub bridge: LiveBridge,
+}
+
+impl FromRef<MeetingsState> for LiveBridge {
+    fn from_ref(state: &MeetingsState) -> Self {
+        state.bridge.clone()
+    }
+}
+
+/// The live bridge fleet, which `live/start/` and `live/stop/` drive.
+#[derive(Clone, Debug)]
+pub struct LiveBridge {
+    /// The fleet's private address (`BRIDGE_URL`); `None`: no live backend, a start fails.
+    pub url: Option<String>,
+    pub relay: meetin_live::RelayClient,
+    /// Which task serves a meeting's session.
+    pub routes: meetin_aws::LiveRoutes,
+}
+
+impl LiveBridge {
+    /// The fleet named by `BRIDGE_URL`, the routes in the context's ephemeral table.
+    pub fn load(lookup: Lookup<'_>, app: &AppContext) -> Self {
+        Self {
+            url: lookup("BRIDGE_URL")
+                .map(|u| u.trim().trim_end_matches('/').to_owned())
+                .filter(|u| !u.is_empty()),
+            relay: meetin_live::RelayClient::new(),
+            routes: meetin_aws::LiveRoutes::new(
+                app.service.ephemeral.client().clone(),
+                app.service.ephemeral.table(),
+            ),
+        }
+    }
 }
 
 impl FromRef<MeetingsState> for AppContext {

@@ -117,7 +117,7 @@ async fn serve(port: u16) -> anyhow::Result<()> {
     let aws = AwsSettings::from_env()?;
     let app = meetin_local::app(&ctx, &lookup, &sdk, &cors).await?;
     // The upload path goes to the Fargate service's ingress, as CloudFront sends it in AWS.
-    let bridge = live_bridge::Bridge::with_context(ctx.service.clone(), &lookup, &sdk)?;
+    let bridge = live_bridge::Bridge::with_context(ctx.service.clone(), &lookup, &sdk, None).await?;
     let app = meetin_local::public_app(app, bridge);
     let mut workers = Vec::new();
     for worker in meetin_local::workers::WORKERS {

@@ -12,6 +12,8 @@ pub mod ephemeral;
 pub mod job_queue;
 pub mod live_routes;
 pub mod login_failures;
+#[cfg(feature = "push")]
+pub mod push;
 pub mod rate_limit;
 pub mod rotation;
 #[cfg(feature = "s3")]
@@ -30,6 +32,8 @@ pub use ephemeral::{EphemeralStore, RevocationOutcome, StoreError, UserRevocatio
 #[cfg(feature = "sqs")]
 pub use job_queue::JobQueue;
 pub use live_routes::{Checkpoint, Checkpointed, LiveRoutes, Route, Task};
+#[cfg(feature = "push")]
+pub use push::{Delivery, PushError, Pusher};
 pub use rate_limit::{RateDecision, RateLimiter};
 pub use rotation::{Claim, Rotated, SupersedeOutcome, TokenRecord};
 
@@ -124,6 +128,8 @@ pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
 }
 
 pub use aws_config;
+#[cfg(feature = "push")]
+pub use aws_sdk_apigatewaymanagement;
 pub use aws_sdk_dynamodb;
 #[cfg(feature = "s3")]
 pub use aws_sdk_s3;

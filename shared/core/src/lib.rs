@@ -22,5 +22,6 @@ pub use settings::{
     AwsSettings, CorsOrigins, DatabaseTarget, DeepgramKey, DeepgramSettings, EphemeralTable,
     JwtSettings, LlmSecretId, LoginBackoff, MaxRecordingDuration, MinutesQueueUrl, RateLimits,
     RecordingsBucket, RefreshReuseGrace, RetryBackoff, Setting, SettingsError, TranscribeWait,
-    TranscriptionProvider, TranscriptionQueueUrl, TranscriptionWindow, WhisperThreads,
+    TranscriptionProvider, TranscriptionQueueUrl, TranscriptionWindow, WebSocketCallbackUrl,
+    WhisperThreads,
 };

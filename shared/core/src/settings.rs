@@ -207,6 +207,34 @@ string_setting! {
     LlmSecretId = "LLM_SECRET_ID"
 }
 
+/// The WebSocket API's callback URL, where pushes to its clients go (`WEBSOCKET_CALLBACK_URL`):
+/// `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}` in AWS (the SAM template
+/// builds it from the API and its stage), the local stack's `http://127.0.0.1:8000` locally.
+/// Required; an `http://` or `https://` URL, kept without a trailing `/`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebSocketCallbackUrl(pub String);
+
+impl Setting for WebSocketCallbackUrl {
+    fn from_lookup(lookup: Lookup<'_>) -> Result<Self, SettingsError> {
+        let name = "WEBSOCKET_CALLBACK_URL";
+        let raw = required(lookup, name)?;
+        let url = raw.trim().trim_end_matches('/');
+        let lower = url.to_ascii_lowercase();
+        let rest = lower
+            .strip_prefix("https://")
+            .or_else(|| lower.strip_prefix("http://"));
+        match rest {
+            Some(host) if !host.is_empty() && !url.contains(char::is_whitespace) => {
+                Ok(Self(url.to_owned()))
+            }
+            _ => Err(SettingsError::Invalid {
+                name,
+                reason: format!("{raw:?} is not an http:// or https:// URL"),
+            }),
+        }
+    }
+}
+
 /// The first retry's delay of a queue worker's failed job (`RETRY_BACKOFF_SECONDS`, a whole
 /// number from 0 to 900; default 30 s); each later receive doubles it, up to 900 s
 /// (`meetin_worker::MAX_BACKOFF`). Locally 2 s (infra/local/env).

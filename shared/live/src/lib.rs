@@ -13,6 +13,8 @@
 //!
 //! Every refusal's body is [`Refused`]: `{"error": <the contract's client message>}`.
 
+pub mod reach;
+
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};

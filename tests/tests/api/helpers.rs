@@ -162,7 +162,8 @@ impl TestApp {
             .await
             .expect("the stack's functions");
         let uploads = meetings::Uploads::load(&lookup, &sdk).expect("the upload clients");
-        let bridge = live_bridge::Bridge::with_context(ctx.service.clone(), &lookup, &sdk)
+        let bridge = live_bridge::Bridge::with_context(ctx.service.clone(), &lookup, &sdk, None)
+            .await
             .expect("the ingress");
         Self {
             public: meetin_local::public_app(app.clone(), bridge),
