@@ -208,3 +208,37 @@ fn whisper_threads_are_the_engines_default_or_1_to_8() {
         );
     }
 }
+
+#[test]
+fn the_websocket_callback_url_is_required_and_http_or_https() {
+    let url = |pairs: &[(&str, &str)]| WebSocketCallbackUrl::from_lookup(&lookup(pairs));
+    let err = url(&[]).expect_err("required");
+    assert_eq!(err.to_string(), "WEBSOCKET_CALLBACK_URL must be set");
+    assert_eq!(
+        url(&[(
+            "WEBSOCKET_CALLBACK_URL",
+            " https://abc123.execute-api.eu-west-1.amazonaws.com/prod/ "
+        )])
+        .ok(),
+        Some(WebSocketCallbackUrl(
+            "https://abc123.execute-api.eu-west-1.amazonaws.com/prod".into()
+        ))
+    );
+    assert_eq!(
+        url(&[("WEBSOCKET_CALLBACK_URL", "HTTP://127.0.0.1:8000")]).ok(),
+        Some(WebSocketCallbackUrl("HTTP://127.0.0.1:8000".into()))
+    );
+    for bad in [
+        "wss://abc/prod",
+        "abc.execute-api.amazonaws.com",
+        "https://",
+        "http://a b",
+    ] {
+        let err = url(&[("WEBSOCKET_CALLBACK_URL", bad)]).expect_err(bad);
+        assert!(
+            err.to_string()
+                .starts_with("WEBSOCKET_CALLBACK_URL is not valid"),
+            "{err}"
+        );
+    }
+}
