@@ -21,10 +21,10 @@ use http::{Request, StatusCode, header};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use meetin_http::ApiError;
 use meetin_http::layers::BODY_LIMIT_BYTES;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tower::ServiceExt;
 
 /// API Gateway HTTP API quota "total combined size of request line and header values",
@@ -47,7 +47,12 @@ pub const PARSER_MAX_HEADERS: usize = MAX_HEAD_BYTES / 4;
 const DRAIN: Duration = Duration::from_secs(10);
 
 /// Serves `app` on `listener` until `shutdown` resolves, then lets open connections finish
-/// (up to 10 s). Handlers see the peer address as `ConnectInfo<SocketAddr>`.
+/// their requests (up to 10 s). Handlers see the peer address as `ConnectInfo<SocketAddr>`,
+/// and can take the connection over (`hyper::upgrade::on`, the WebSocket API of
+/// [`crate::sockets`]); a connection taken over is not drained: it ends with the process.
+///
+/// hyper_util's `GracefulShutdown` does not take an HTTP/1 connection with upgrades (0.1), so
+/// the drain is its mechanism written out: a watch channel each connection subscribes to.
 pub async fn serve(
     mut listener: TcpListener,
     app: Router,
@@ -57,7 +62,7 @@ pub async fn serve(
     builder
         .max_buf_size(PARSER_MAX_HEAD_BYTES)
         .max_headers(PARSER_MAX_HEADERS);
-    let graceful = GracefulShutdown::new();
+    let (stopping, _) = watch::channel(());
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         // axum's `Listener::accept` retries failed accepts (e.g. out of file descriptors).
@@ -69,15 +74,29 @@ pub async fn serve(
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
             handle(app.clone(), peer, req)
         });
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        let connection = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
+        let mut stop = stopping.subscribe();
         tokio::spawn(async move {
-            if let Err(err) = connection.await {
+            let mut connection = std::pin::pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
+                _ = stop.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(err) = ended {
                 tracing::debug!(error = %err, %peer, "connection ended");
             }
+            // Dropping `stop` tells the drain below this connection is done.
         });
     }
     drop(listener);
-    if tokio::time::timeout(DRAIN, graceful.shutdown())
+    // No receiver (no open connection) is not an error: nothing to drain.
+    let _ = stopping.send(());
+    if tokio::time::timeout(DRAIN, stopping.closed())
         .await
         .is_err()
     {
