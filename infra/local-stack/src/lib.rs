@@ -1,12 +1,12 @@
 //! The local stack: every HTTP function's own routes, merged at their production paths and
 //! finished with the same layers Lambda uses, plus the CORS API Gateway applies in AWS.
 //!
-//! | module      | stands in for                                                      |
-//! |-------------|--------------------------------------------------------------------|
-//! | [`http`]    | API Gateway's HTTP API: the listener, its limits, the JSON refusals |
-//! | [`sockets`] | API Gateway's WebSocket API and Management API (to come)           |
-//! | [`workers`] | SQS invoking the worker functions ([`workers::WORKERS`])           |
-//! | [`bridge`]  | the Fargate Deepgram bridge (to come)                              |
+//! | module      | stands in for                                                              |
+//! |-------------|----------------------------------------------------------------------------|
+//! | [`http`]    | API Gateway's HTTP API: the listener, its limits, the JSON refusals        |
+//! | [`sockets`] | API Gateway's WebSocket API and Management API (`GET /ws`, `@connections`) |
+//! | [`workers`] | SQS invoking the worker functions ([`workers::WORKERS`])                   |
+//! | [`bridge`]  | the Fargate Deepgram bridge (to come)                                      |
 
 pub mod bridge;
 pub mod http;
