@@ -98,6 +98,17 @@ pub fn public_app(app: Router, bridge: live_bridge::Bridge) -> Router {
     ))
 }
 
+/// The WebSocket API of the stack ([`sockets`]): the deployed `live-socket` handler behind
+/// API Gateway's semantics, at `/ws` and `/@connections/{id}`.
+pub fn socket_api(sockets: live_socket::Sockets, limits: sockets::SocketLimits) -> Router {
+    let sockets = std::sync::Arc::new(sockets);
+    let handler = sockets::handler(move |event| {
+        let sockets = std::sync::Arc::clone(&sockets);
+        async move { Ok(live_socket::handle(&sockets, event).await) }
+    });
+    sockets::WebSocketApi::new(handler, limits).routes()
+}
+
 /// The OpenAPI document of every function, merged.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut parts = FUNCTIONS.iter().map(|f| (f.openapi)());

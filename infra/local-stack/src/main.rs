@@ -116,9 +116,45 @@ async fn serve(port: u16) -> anyhow::Result<()> {
     let cors = CorsOrigins::from_env()?;
     let aws = AwsSettings::from_env()?;
     let app = meetin_local::app(&ctx, &lookup, &sdk, &cors).await?;
+    // Live transcription with no Deepgram key: the test-support fake live server stands in
+    // (it answers tone speech, else a fixed phrase), and the banner says so.
+    let fake_live = if real_deepgram_configured() {
+        None
+    } else {
+        Some(meetin_test_support::fake_deepgram_live::FakeDeepgramLive::start().await?)
+    };
+    let engine = fake_live.as_ref().map(|fake| {
+        live_bridge::live::engine::Engine::Deepgram(meetin_deepgram::live::LiveClient::new(
+            fake.base_url.clone(),
+            fake.api_key.clone(),
+        ))
+    });
     // The upload path goes to the Fargate service's ingress, as CloudFront sends it in AWS.
-    let bridge = live_bridge::Bridge::with_context(ctx.service.clone(), &lookup, &sdk, None).await?;
-    let app = meetin_local::public_app(app, bridge);
+    let bridge =
+        live_bridge::Bridge::with_context(ctx.service.clone(), &lookup, &sdk, engine).await?;
+    let callback = meetin_core::WebSocketCallbackUrl::from_lookup(&lookup)?;
+    let sockets = live_socket::Sockets::with_context(ctx.service.clone(), &lookup, &sdk, &callback.0)?;
+    let internal_port = lookup("INTERNAL_PORT")
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap_or(live_bridge::live::DEFAULT_INTERNAL_PORT);
+    let internal = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], internal_port)))
+        .await
+        .with_context(|| format!("binding the bridge's relay port {internal_port}"))?;
+    let relay = live_bridge::internal_service(&bridge);
+    let relay_task = tokio::spawn(async move {
+        let _ = live_bridge::server::serve(
+            internal,
+            live_bridge::server::http1(),
+            relay,
+            std::future::pending(),
+            std::time::Duration::from_secs(1),
+        )
+        .await;
+    });
+    let app = meetin_local::public_app(app, bridge).merge(meetin_local::socket_api(
+        sockets,
+        meetin_local::sockets::SocketLimits::API_GATEWAY,
+    ));
     let mut workers = Vec::new();
     for worker in meetin_local::workers::WORKERS {
         workers.push(worker.start(&lookup, &sdk).await?);
@@ -152,12 +188,22 @@ async fn serve(port: u16) -> anyhow::Result<()> {
             fake.base_url
         );
     }
+    println!(
+        "  live      ws://localhost:{port}/ws?meeting_id=&token= (API Gateway's WebSocket API: live-socket's handler, @connections); the bridge's relay on 127.0.0.1:{internal_port}"
+    );
+    if let Some(fake) = &fake_live {
+        println!(
+            "  live      FAKE Deepgram live (no DEEPGRAM_API_KEY): the test-support fake at {}; it answers tone speech, else a fixed phrase. Set DEEPGRAM_API_KEY for real captions.",
+            fake.base_url
+        );
+    }
     println!("  cors      {}", cors.0.join(", "));
     println!("  Ctrl-C stops it.");
     meetin_local::http::serve(listener, app, shutdown()).await?;
     for running in workers {
         running.task.abort();
     }
+    relay_task.abort();
     ctx.pool.close().await;
     println!("meetIN local stack stopped");
     // Now, not when the runtime drops: that waits for blocking threads, and a Whisper window

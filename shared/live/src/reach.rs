@@ -95,8 +95,12 @@ impl Reach {
                 return 0;
             }
         };
-        futures_util::stream::iter(listeners.iter())
-            .map(|c| self.push(c, text))
+        let pushes = listeners.into_iter().map(|c| {
+            let reach = self.clone();
+            let text = Arc::clone(text);
+            async move { reach.push(&c, &text).await }
+        });
+        futures_util::stream::iter(pushes)
             .buffer_unordered(concurrency.max(1))
             .filter(|delivered| std::future::ready(*delivered))
             .count()

@@ -63,6 +63,9 @@ pub struct TestApp {
     /// going to the Fargate service's streaming ingress.
     pub public: Router,
     pub ctx: AppContext,
+    /// The Fargate service's state behind `public` (its live side serves the relay API in the
+    /// live tests).
+    pub bridge: live_bridge::Bridge,
     /// The recordings bucket and transcription queue the app uses.
     pub uploads: meetings::Uploads,
     pub pool: PgPool,
@@ -166,7 +169,8 @@ impl TestApp {
             .await
             .expect("the ingress");
         Self {
-            public: meetin_local::public_app(app.clone(), bridge),
+            public: meetin_local::public_app(app.clone(), bridge.clone()),
+            bridge,
             app,
             pool: ctx.pool.clone(),
             uploads,

@@ -12,6 +12,7 @@ mod hostile_recordings;
 mod http_limits;
 mod ingress;
 mod invitations;
+mod live;
 mod long_recordings;
 mod meetings;
 mod meetings_hostile;
