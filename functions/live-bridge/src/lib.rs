@@ -13,6 +13,7 @@
 //! and links no Lambda crate and no axum (CI's layering check).
 
 pub mod ingress;
+pub mod legacy;
 pub mod live;
 pub mod server;
 
@@ -47,6 +48,9 @@ pub struct Bridge {
     /// CORS for the origins `CORS_ALLOWED_ORIGINS` allows, built once ([`cors`]): nothing in
     /// front of the task adds CORS headers.
     pub cors: CorsLayer,
+    /// The browser origins allowed (`CORS_ALLOWED_ORIGINS`; `*` any): the legacy socket's
+    /// Origin check.
+    pub origins: Vec<String>,
     /// One permit per upload in progress ([`MaxConcurrentUploads`]): past them an upload is
     /// answered 503 at once, so the task's memory (one 8 MiB part per upload) stays bounded.
     pub uploads: Arc<tokio::sync::Semaphore>,
@@ -96,6 +100,7 @@ impl Bridge {
                 bucket: RecordingsBucket::from_lookup(lookup)?.0,
             },
             cors: cors(&CorsOrigins::from_lookup(lookup)?.0),
+            origins: CorsOrigins::from_lookup(lookup)?.0,
             uploads: Arc::new(tokio::sync::Semaphore::new(
                 MaxConcurrentUploads::from_lookup(lookup)?.0,
             )),
@@ -196,7 +201,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The paths this service answers; any other is the API's JSON 404. Generic over the request
 /// body: hyper's on Fargate, axum's where the local stack mounts it.
-pub async fn route<B>(bridge: &Bridge, req: Request<B>) -> Response<Body>
+pub async fn route<B>(bridge: &Arc<Bridge>, req: Request<B>) -> Response<Body>
 where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
@@ -204,6 +209,12 @@ where
     let path = req.uri().path();
     if path == "/health" {
         return json(StatusCode::OK, &serde_json::json!({"status": "ok"}));
+    }
+    if let Some(meeting) = legacy::socket_path(path) {
+        if req.method() != Method::GET {
+            return refusal(&Refusal::method_not_allowed(req.method()));
+        }
+        return legacy::upgrade(bridge, meeting, req).await;
     }
     if let Some(meeting) = ingress::upload_path(path) {
         if req.method() != Method::POST {

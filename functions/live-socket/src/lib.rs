@@ -28,12 +28,7 @@ use meetin_messages::socket::{
 use meetin_service::{ServiceContext, ServiceError};
 use uuid::Uuid;
 
-/// Most live connections to one meeting (listeners and speaker): past it `$connect` answers
-/// 429. The bridge's fan-out is measured at 1,000 (docs/benchmarks.md).
-pub const MAX_CONNECTIONS_PER_MEETING: usize = 1_000;
-
-/// Most live connections of one user to one meeting (tabs, devices).
-pub const MAX_CONNECTIONS_PER_USER: usize = 5;
+pub use meetin_live::{MAX_CONNECTIONS_PER_MEETING, MAX_CONNECTIONS_PER_USER};
 
 /// Pushes in flight for one broadcast from a handler (`speaker_updated`).
 const BROADCAST_CONCURRENCY: usize = 32;
@@ -57,10 +52,14 @@ pub struct Sockets {
 impl meetin_service::Deps for Sockets {
     /// The service core's context, the ephemeral table's stores, the push client for the
     /// WebSocket API (`WEBSOCKET_CALLBACK_URL`, required), the bridge fleet (`BRIDGE_URL`).
-    async fn load_with(lookup: Lookup<'_>, sdk: &SdkConfig, pool: PoolSettings) -> anyhow::Result<Self> {
+    async fn load_with(
+        lookup: Lookup<'_>,
+        sdk: &SdkConfig,
+        pool: PoolSettings,
+    ) -> anyhow::Result<Self> {
         let service = ServiceContext::load_with(lookup, sdk, pool).await?;
         let callback = meetin_core::WebSocketCallbackUrl::from_lookup(lookup)?;
-        Ok(Self::with_context(service, lookup, sdk, &callback.0)?)
+        Self::with_context(service, lookup, sdk, &callback.0)
     }
 }
 
@@ -104,7 +103,10 @@ fn answer(status: u16, body: Option<serde_json::Value>) -> ApiGatewayProxyRespon
 }
 
 /// Handles one event of any route.
-pub async fn handle(sockets: &Sockets, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
+pub async fn handle(
+    sockets: &Sockets,
+    event: ApiGatewayWebsocketProxyRequest,
+) -> ApiGatewayProxyResponse {
     let context = &event.request_context;
     let Some(connection) = context.connection_id.clone() else {
         return answer(400, None);
@@ -118,7 +120,10 @@ pub async fn handle(sockets: &Sockets, event: ApiGatewayWebsocketProxyRequest) -
             }
             Err(ServiceError::Internal(internal)) => {
                 tracing::error!(error = ?internal, "connect failed");
-                answer(500, Some(meetin_core::refusal::error_body(PROCESSING_FAILED)))
+                answer(
+                    500,
+                    Some(meetin_core::refusal::error_body(PROCESSING_FAILED)),
+                )
             }
         },
         Some("$disconnect") => {
@@ -131,7 +136,12 @@ pub async fn handle(sockets: &Sockets, event: ApiGatewayWebsocketProxyRequest) -
             let body = event.body.as_deref().unwrap_or_default();
             if let Err(error) = message(sockets, &connection, body).await {
                 tracing::error!(error = ?error, "frame failed");
-                tell(sockets, &connection, ServerMessage::error(PROCESSING_FAILED)).await;
+                tell(
+                    sockets,
+                    &connection,
+                    ServerMessage::error(PROCESSING_FAILED),
+                )
+                .await;
             }
             answer(200, None)
         }
@@ -198,7 +208,10 @@ async fn tell(sockets: &Sockets, connection: &str, message: ServerMessage) {
     let Ok(Some(known)) = sockets.connections.get(connection).await else {
         return;
     };
-    sockets.reach.push(&known, &Arc::from(message.to_text())).await;
+    sockets
+        .reach
+        .push(&known, &Arc::from(message.to_text()))
+        .await;
 }
 
 /// The route of `meeting`'s active session.
@@ -302,9 +315,15 @@ async fn message(sockets: &Sockets, connection: &str, body: &str) -> Result<(), 
                 return Ok(());
             }
             // No such label is no error (contract §3); everyone hears of it either way.
-            meetin_data::speakers::rename(pool, known.user, known.meeting, &speaker_label, &display_name)
-                .await
-                .map_err(ServiceError::internal)?;
+            meetin_data::speakers::rename(
+                pool,
+                known.user,
+                known.meeting,
+                &speaker_label,
+                &display_name,
+            )
+            .await
+            .map_err(ServiceError::internal)?;
             let text: Arc<str> = Arc::from(
                 ServerMessage::SpeakerUpdated {
                     speaker_label,
@@ -347,7 +366,14 @@ async fn writable(
     sockets: &Sockets,
     known: &Connection,
 ) -> Result<Result<(), ServerMessage>, ServiceError> {
-    match meetin_service::access::meeting(&sockets.service.pool, known.user, known.meeting, Access::Write).await {
+    match meetin_service::access::meeting(
+        &sockets.service.pool,
+        known.user,
+        known.meeting,
+        Access::Write,
+    )
+    .await
+    {
         Ok(_) => Ok(Ok(())),
         Err(ServiceError::Refused(refusal)) => Ok(Err(ServerMessage::error(
             refusal

@@ -77,11 +77,10 @@ pub async fn start(
         tracing::info!(meeting = %id, session = %session.id, "live start refused: no transcription backend");
         return Err(Refusal::message(StatusCode::INTERNAL_SERVER_ERROR, START_FAILED).into());
     };
-    let started =
-        match live_sessions::start(&ctx.pool, caller.id, id, &config, PROVIDER).await {
-            Ok(started) => started,
-            Err(err) => return Err(refused(err).await),
-        };
+    let started = match live_sessions::start(&ctx.pool, caller.id, id, &config, PROVIDER).await {
+        Ok(started) => started,
+        Err(err) => return Err(refused(err).await),
+    };
     let session = started.session;
     let open = meetin_live::StartSession {
         session_id: session.id,

@@ -78,16 +78,20 @@ pub async fn app(
         .layer(live_bridge::cors(&origins.0)))
 }
 
-/// What the API's public host serves (CloudFront in AWS): the upload path goes to the
-/// Fargate service's streaming ingress ([`live_bridge`], with its own CORS), everything else
-/// to `app` (API Gateway and the functions, [`app`]).
+/// What the API's public host serves (CloudFront in AWS): the upload path and the existing
+/// frontend's live socket (`/ws/meetings/{id}/live/`) go to the Fargate service
+/// ([`live_bridge`], with its own CORS), everything else to `app` (API Gateway and the
+/// functions, [`app`]).
 pub fn public_app(app: Router, bridge: live_bridge::Bridge) -> Router {
     let bridge = std::sync::Arc::new(bridge);
     app.layer(axum::middleware::from_fn(
         move |req: axum::extract::Request, next: axum::middleware::Next| {
             let bridge = std::sync::Arc::clone(&bridge);
             async move {
-                if live_bridge::ingress::upload_path(req.uri().path()).is_some() {
+                let path = req.uri().path();
+                if live_bridge::ingress::upload_path(path).is_some()
+                    || live_bridge::legacy::socket_path(path).is_some()
+                {
                     return live_bridge::handle(bridge, req)
                         .await
                         .map(axum::body::Body::new);

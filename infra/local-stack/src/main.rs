@@ -133,7 +133,8 @@ async fn serve(port: u16) -> anyhow::Result<()> {
     let bridge =
         live_bridge::Bridge::with_context(ctx.service.clone(), &lookup, &sdk, engine).await?;
     let callback = meetin_core::WebSocketCallbackUrl::from_lookup(&lookup)?;
-    let sockets = live_socket::Sockets::with_context(ctx.service.clone(), &lookup, &sdk, &callback.0)?;
+    let sockets =
+        live_socket::Sockets::with_context(ctx.service.clone(), &lookup, &sdk, &callback.0)?;
     let internal_port = lookup("INTERNAL_PORT")
         .and_then(|p| p.parse::<u16>().ok())
         .unwrap_or(live_bridge::live::DEFAULT_INTERNAL_PORT);

@@ -98,7 +98,12 @@ impl LiveRoutes {
     /// Records `owner` as the task serving `session` of `meeting`, replacing the route of an
     /// earlier session; refused (`false`) when the route already names `session` with another
     /// task (a second start of the same session).
-    pub async fn claim(&self, meeting: Uuid, session: Uuid, owner: &Task) -> Result<bool, StoreError> {
+    pub async fn claim(
+        &self,
+        meeting: Uuid,
+        session: Uuid,
+        owner: &Task,
+    ) -> Result<bool, StoreError> {
         let result = self
             .client
             .put_item()
@@ -109,7 +114,9 @@ impl LiveRoutes {
             .item("task", s(&owner.id))
             .item("task_url", s(&owner.url))
             .item(TTL_ATTRIBUTE, expires())
-            .condition_expression("attribute_not_exists(#pk) OR #session <> :session OR task = :task")
+            .condition_expression(
+                "attribute_not_exists(#pk) OR #session <> :session OR task = :task",
+            )
             .expression_attribute_names("#pk", PARTITION_KEY)
             .expression_attribute_names("#session", "session")
             .expression_attribute_values(":session", s(session.to_string()))

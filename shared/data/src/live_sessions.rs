@@ -273,7 +273,10 @@ pub struct BridgeSession {
 }
 
 /// The session `session` as the bridge serves it, if it exists and has its transcript.
-pub async fn for_bridge(pool: &PgPool, session: Uuid) -> Result<Option<BridgeSession>, sqlx::Error> {
+pub async fn for_bridge(
+    pool: &PgPool,
+    session: Uuid,
+) -> Result<Option<BridgeSession>, sqlx::Error> {
     sqlx::query_as(
         "SELECT s.id, s.meeting_id, m.organization_id, s.status, m.language_preference, \
                 t.id AS transcript_id, \

@@ -29,6 +29,13 @@ pub mod paths {
     pub const PUSH: &str = "/internal/live/push";
 }
 
+/// Most live connections to one meeting (listeners and speaker), whichever way they connect:
+/// past it a connect answers 429. The fan-out is measured at 1,000 (docs/benchmarks.md).
+pub const MAX_CONNECTIONS_PER_MEETING: usize = 1_000;
+
+/// Most live connections of one user to one meeting (tabs, devices).
+pub const MAX_CONNECTIONS_PER_USER: usize = 5;
+
 /// Open a session's stream on a task (the fleet's address picks one) and own it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StartSession {
@@ -185,7 +192,8 @@ impl RelayClient {
 
     /// Asks the fleet (`base`: the internal load balancer) to open and own `session`.
     pub async fn start(&self, base: &str, session: &StartSession) -> Result<(), RelayError> {
-        self.post(base, paths::START, session, CALL_TIMEOUT * 3).await
+        self.post(base, paths::START, session, CALL_TIMEOUT * 3)
+            .await
     }
 
     /// Asks the owner at `base` to stop its session, flushing its last finals.

@@ -86,7 +86,12 @@ impl Reach {
 
     /// Sends `text` to every listener of `meeting` (at most `concurrency` pushes at once);
     /// how many got it.
-    pub async fn broadcast(&self, meeting: uuid::Uuid, text: &Arc<str>, concurrency: usize) -> usize {
+    pub async fn broadcast(
+        &self,
+        meeting: uuid::Uuid,
+        text: &Arc<str>,
+        concurrency: usize,
+    ) -> usize {
         use futures_util::StreamExt;
         let listeners = match self.connections.of_meeting(meeting).await {
             Ok(listeners) => listeners,

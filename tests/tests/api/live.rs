@@ -24,6 +24,7 @@ const ORIGIN: &str = "http://localhost:3000";
 /// A whole live stack on free ports.
 pub struct LiveStack {
     pub app: TestApp,
+    #[allow(dead_code)]
     pub fake: FakeDeepgramLive,
     /// The stack's HTTP and WebSocket port.
     pub addr: SocketAddr,
@@ -38,11 +39,14 @@ impl Drop for LiveStack {
     }
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 impl LiveStack {
     pub async fn start() -> Self {
-        let fake = FakeDeepgramLive::start().await.expect("the fake Deepgram live");
+        let fake = FakeDeepgramLive::start()
+            .await
+            .expect("the fake Deepgram live");
         fake.recognize_tone_speech(true);
         let public = TcpListener::bind("127.0.0.1:0").await.expect("a port");
         let internal = TcpListener::bind("127.0.0.1:0").await.expect("a port");
@@ -62,12 +66,13 @@ impl LiveStack {
             &<meetin_core::AwsSettings as meetin_core::Setting>::from_lookup(&lookup).expect("AWS"),
         )
         .await;
-        let sockets = live_socket::Sockets::with_context(app.ctx.service.clone(), &lookup, &sdk, &callback)
-            .expect("the socket handler");
-        let served = app
-            .public
-            .clone()
-            .merge(meetin_local::socket_api(sockets, meetin_local::sockets::SocketLimits::API_GATEWAY));
+        let sockets =
+            live_socket::Sockets::with_context(app.ctx.service.clone(), &lookup, &sdk, &callback)
+                .expect("the socket handler");
+        let served = app.public.clone().merge(meetin_local::socket_api(
+            sockets,
+            meetin_local::sockets::SocketLimits::API_GATEWAY,
+        ));
         let mut tasks = Vec::new();
         tasks.push(tokio::spawn(async move {
             let _ = meetin_local::http::serve(public, served, std::future::pending()).await;
@@ -105,6 +110,37 @@ impl LiveStack {
     }
 }
 
+impl LiveStack {
+    /// Opens the existing frontend's form of the socket: `/ws/meetings/{id}/live/?token=`,
+    /// served by the bridge.
+    pub async fn connect_legacy(&self, meeting: Uuid, token: &str) -> Socket {
+        let url = format!(
+            "ws://{}/ws/meetings/{meeting}/live/?token={token}",
+            self.addr
+        );
+        let mut request = url.into_client_request().expect("request");
+        request
+            .headers_mut()
+            .insert("origin", ORIGIN.parse().expect("origin"));
+        let (socket, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("the legacy socket opens");
+        socket
+    }
+}
+
+/// Sends `pcm` as the frontend does: binary frames of 8,192 bytes at real-time pace.
+pub async fn stream_binary(socket: &mut Socket, pcm: &[u8]) {
+    let mut tick = tokio::time::interval(Duration::from_millis(256));
+    for chunk in pcm.chunks(8192) {
+        tick.tick().await;
+        socket
+            .send(Message::binary(chunk.to_vec()))
+            .await
+            .expect("sending audio");
+    }
+}
+
 pub async fn create_meeting(app: &TestApp, who: &Account) -> Uuid {
     let r = app
         .post(
@@ -114,7 +150,10 @@ pub async fn create_meeting(app: &TestApp, who: &Account) -> Uuid {
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
-    r.body["id"].as_str().and_then(|s| s.parse().ok()).expect("id")
+    r.body["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("id")
 }
 
 /// 16 kHz PCM16 LE of a tone-speech script `duration_ms` long.
@@ -146,7 +185,11 @@ pub async fn stream_audio(socket: &mut Socket, pcm: &[u8], stream: Option<&str>,
 }
 
 /// Reads JSON messages until `until` holds for one (included) or `timeout` passes.
-pub async fn read_until(socket: &mut Socket, timeout: Duration, until: impl Fn(&Value) -> bool) -> Vec<Value> {
+pub async fn read_until(
+    socket: &mut Socket,
+    timeout: Duration,
+    until: impl Fn(&Value) -> bool,
+) -> Vec<Value> {
     let mut seen = Vec::new();
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
@@ -168,7 +211,10 @@ pub async fn read_until(socket: &mut Socket, timeout: Duration, until: impl Fn(&
 /// The words of `text`, lowercase, without punctuation (Deepgram's smart formatting).
 pub fn words(text: &str) -> Vec<String> {
     text.split_whitespace()
-        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase())
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
         .filter(|w| !w.is_empty())
         .collect()
 }
@@ -178,13 +224,18 @@ fn of_type<'a>(messages: &'a [Value], kind: &str) -> Vec<&'a Value> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_speaker_and_two_listeners_get_interims_and_finals_in_order_and_the_transcript_keeps_them() {
+async fn a_speaker_and_two_listeners_get_interims_and_finals_in_order_and_the_transcript_keeps_them()
+ {
     let stack = LiveStack::start().await;
     let app = &stack.app;
     let alice = app.register().await;
     let meeting = create_meeting(app, &alice).await;
     let r = app
-        .post(&format!("/api/meetings/{meeting}/live/start/"), json!({}), Some(&alice.access))
+        .post(
+            &format!("/api/meetings/{meeting}/live/start/"),
+            json!({}),
+            Some(&alice.access),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
     assert_eq!(r.body["status"], "active");
@@ -204,7 +255,11 @@ async fn a_speaker_and_two_listeners_get_interims_and_finals_in_order_and_the_tr
     stream_audio(&mut speaker, &pcm, Some("mic"), 0).await;
     // Deepgram's last window closes on stop.
     let r = app
-        .post(&format!("/api/meetings/{meeting}/live/stop/"), json!({}), Some(&alice.access))
+        .post(
+            &format!("/api/meetings/{meeting}/live/stop/"),
+            json!({}),
+            Some(&alice.access),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
     assert_eq!(r.body["status"], "ended");
@@ -212,10 +267,16 @@ async fn a_speaker_and_two_listeners_get_interims_and_finals_in_order_and_the_tr
     let second = second.await.expect("listener");
 
     let transcript = app
-        .get(&format!("/api/transcription/meetings/{meeting}/transcript/"), &alice.access)
+        .get(
+            &format!("/api/transcription/meetings/{meeting}/transcript/"),
+            &alice.access,
+        )
         .await;
     assert_eq!(transcript.status, StatusCode::OK, "{transcript:?}");
-    let stored = transcript.body["segments"].as_array().cloned().unwrap_or_default();
+    let stored = transcript.body["segments"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert!(!stored.is_empty(), "finals stored: {transcript:?}");
     let stored_ids: Vec<&Value> = stored.iter().map(|s| &s["id"]).collect();
     for heard in [&first, &second] {
@@ -223,7 +284,10 @@ async fn a_speaker_and_two_listeners_get_interims_and_finals_in_order_and_the_tr
         let ids: Vec<&Value> = finals.iter().map(|m| &m["data"]["id"]).collect();
         assert_eq!(ids, stored_ids, "every final, once, in order: {heard:#?}");
         assert!(finals.iter().all(|m| m["data"]["is_final"] == true));
-        assert!(!of_type(heard, "transcript_interim").is_empty(), "interims too");
+        assert!(
+            !of_type(heard, "transcript_interim").is_empty(),
+            "interims too"
+        );
         assert_eq!(heard.last().map(|m| &m["status"]), Some(&json!("ended")));
     }
     let heard_words: Vec<String> = stored
@@ -232,7 +296,125 @@ async fn a_speaker_and_two_listeners_get_interims_and_finals_in_order_and_the_tr
         .collect();
     let said: Vec<String> = script.iter().map(|w| w.text().to_owned()).collect();
     assert_eq!(heard_words, said, "the transcript is what was said");
-    assert!(stored.iter().all(|s| s["speaker_label"].as_str().is_some_and(|l| l.starts_with("Speaker "))));
-    let starts: Vec<i64> = stored.iter().filter_map(|s| s["start_ms"].as_i64()).collect();
+    assert!(stored.iter().all(|s| {
+        s["speaker_label"]
+            .as_str()
+            .is_some_and(|l| l.starts_with("Speaker "))
+    }));
+    let starts: Vec<i64> = stored
+        .iter()
+        .filter_map(|s| s["start_ms"].as_i64())
+        .collect();
     assert!(starts.windows(2).all(|w| w[0] <= w[1]), "{starts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_frontend_speaks_on_its_legacy_socket_and_listeners_of_both_kinds_get_every_final() {
+    let stack = LiveStack::start().await;
+    let app = &stack.app;
+    let alice = app.register().await;
+    let meeting = create_meeting(app, &alice).await;
+    let r = app
+        .post(
+            &format!("/api/meetings/{meeting}/live/start/"),
+            json!({}),
+            Some(&alice.access),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    let listen = |mut socket: Socket| {
+        tokio::spawn(async move {
+            read_until(&mut socket, Duration::from_secs(60), |m| {
+                m["type"] == "session_status" && m["status"] == "ended"
+            })
+            .await
+        })
+    };
+    let gateway = listen(stack.connect(meeting, &alice.access).await);
+    let legacy = listen(stack.connect_legacy(meeting, &alice.access).await);
+    let mut speaker = stack.connect_legacy(meeting, &alice.access).await;
+    let (script, pcm) = speech(6_000, 11);
+    stream_binary(&mut speaker, &pcm).await;
+    let r = app
+        .post(
+            &format!("/api/meetings/{meeting}/live/stop/"),
+            json!({}),
+            Some(&alice.access),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    let gateway = gateway.await.expect("listener");
+    let legacy = legacy.await.expect("listener");
+    let transcript = app
+        .get(
+            &format!("/api/transcription/meetings/{meeting}/transcript/"),
+            &alice.access,
+        )
+        .await;
+    let stored = transcript.body["segments"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let stored_ids: Vec<&Value> = stored.iter().map(|s| &s["id"]).collect();
+    assert!(!stored_ids.is_empty(), "{transcript:?}");
+    for heard in [&gateway, &legacy] {
+        let ids: Vec<&Value> = of_type(heard, "transcript_segment")
+            .iter()
+            .map(|m| &m["data"]["id"])
+            .collect();
+        assert_eq!(ids, stored_ids, "every final, once, in order: {heard:#?}");
+    }
+    let heard_words: Vec<String> = stored
+        .iter()
+        .flat_map(|s| words(s["text"].as_str().unwrap_or_default()))
+        .collect();
+    let said: Vec<String> = script.iter().map(|w| w.text().to_owned()).collect();
+    assert_eq!(heard_words, said);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_legacy_socket_refuses_a_foreign_origin_a_bad_token_and_an_outsider() {
+    let stack = LiveStack::start().await;
+    let app = &stack.app;
+    let alice = app.register().await;
+    let mallory = app.register().await;
+    let meeting = create_meeting(app, &alice).await;
+    let attempt = |origin: Option<&'static str>, token: String| {
+        let url = format!(
+            "ws://{}/ws/meetings/{meeting}/live/?token={token}",
+            stack.addr
+        );
+        async move {
+            let mut request = url.into_client_request().expect("request");
+            if let Some(origin) = origin {
+                request
+                    .headers_mut()
+                    .insert("origin", origin.parse().expect("origin"));
+            }
+            match tokio_tungstenite::connect_async(request).await {
+                Ok(_) => 101,
+                Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                    response.status().as_u16()
+                }
+                Err(other) => panic!("{other}"),
+            }
+        }
+    };
+    assert_eq!(attempt(Some(ORIGIN), alice.access.clone()).await, 101);
+    assert_eq!(
+        attempt(Some("https://evil.example"), alice.access.clone()).await,
+        403
+    );
+    assert_eq!(attempt(None, alice.access.clone()).await, 403);
+    assert_eq!(attempt(Some(ORIGIN), "not-a-token".into()).await, 403);
+    assert_eq!(
+        attempt(Some(ORIGIN), alice.refresh.clone()).await,
+        403,
+        "a refresh token is no access token"
+    );
+    assert_eq!(
+        attempt(Some(ORIGIN), mallory.access.clone()).await,
+        403,
+        "another organization's meeting"
+    );
 }

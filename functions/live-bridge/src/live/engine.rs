@@ -38,7 +38,9 @@ impl Engine {
     ) -> Result<(EngineStream, EngineEvents), DeepgramError> {
         match self {
             Engine::Deepgram(client) => {
-                let connection = client.connect(&LiveOptions::for_preference(language)).await?;
+                let connection = client
+                    .connect(&LiveOptions::for_preference(language))
+                    .await?;
                 Ok((
                     EngineStream {
                         sender: connection.sender,
@@ -93,7 +95,10 @@ pub enum EngineEvent {
     /// Provisional words, replaced by later ones; never stored.
     Interim(Vec<Segment>),
     /// Final words, and where the window they close ends (session ms).
-    Final { segments: Vec<Segment>, through_ms: i64 },
+    Final {
+        segments: Vec<Segment>,
+        through_ms: i64,
+    },
     /// The stream ended.
     Closed(CloseInfo),
 }
@@ -122,7 +127,10 @@ impl EngineEvents {
                             through_ms,
                         });
                     }
-                    return Some(EngineEvent::Interim(final_segments(&results, self.offset_ms)));
+                    return Some(EngineEvent::Interim(final_segments(
+                        &results,
+                        self.offset_ms,
+                    )));
                 }
                 Ok(LiveEvent::Closed(info)) => return Some(EngineEvent::Closed(info)),
                 Ok(_) => continue,
@@ -193,6 +201,9 @@ mod tests {
         assert_eq!(segments[0].text, "three");
         assert_eq!(segments[0].start_ms, 11_200);
         assert!(drop_stored_words(&r, 10_000, 11_500).is_none());
-        assert_eq!(drop_stored_words(&r, 10_000, 0).map(|k| k.channel.alternatives[0].words.len()), Some(3));
+        assert_eq!(
+            drop_stored_words(&r, 10_000, 0).map(|k| k.channel.alternatives[0].words.len()),
+            Some(3)
+        );
     }
 }

@@ -82,7 +82,9 @@ impl LocalSockets {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::Sender<Outgoing>>> {
         // A panic while holding this lock leaves the map as it was; go on with it.
-        self.sockets.lock().unwrap_or_else(|poison| poison.into_inner())
+        self.sockets
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 }
 

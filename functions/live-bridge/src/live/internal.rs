@@ -24,7 +24,10 @@ where
     B::Error: Into<BoxError>,
 {
     if req.uri().path() == "/health" {
-        return json(StatusCode::OK, &serde_json::json!({"status": "ok", "sessions": live.session_count()}));
+        return json(
+            StatusCode::OK,
+            &serde_json::json!({"status": "ok", "sessions": live.session_count()}),
+        );
     }
     if req.method() != Method::POST {
         return refused(StatusCode::NOT_FOUND, "Not found.");
@@ -43,18 +46,18 @@ where
                 Ok(_) => json(StatusCode::CREATED, &serde_json::json!({})),
                 Err(r) => refused(status(r.status), &r.message),
             },
-            Err(answer) => answer,
+            Err(answer) => *answer,
         },
         paths::STOP => match parse::<StopSession>(&body) {
             Ok(stop) => {
                 live.stop(stop.session_id).await;
                 json(StatusCode::OK, &serde_json::json!({}))
             }
-            Err(answer) => answer,
+            Err(answer) => *answer,
         },
         paths::AUDIO => match parse::<AudioIn>(&body) {
             Ok(chunk) => audio(live, chunk).await,
-            Err(answer) => answer,
+            Err(answer) => *answer,
         },
         paths::RESUME => match parse::<ResumeIn>(&body) {
             Ok(resume) => match live.session(resume.session_id) {
@@ -69,9 +72,12 @@ where
                         .await;
                     json(StatusCode::ACCEPTED, &serde_json::json!({}))
                 }
-                None => refused(StatusCode::NOT_FOUND, meetin_messages::socket::NO_ACTIVE_SESSION),
+                None => refused(
+                    StatusCode::NOT_FOUND,
+                    meetin_messages::socket::NO_ACTIVE_SESSION,
+                ),
             },
-            Err(answer) => answer,
+            Err(answer) => *answer,
         },
         paths::PUSH => match parse::<PushIn>(&body) {
             Ok(push) => {
@@ -84,7 +90,7 @@ where
                     refused(StatusCode::GONE, "Gone.")
                 }
             }
-            Err(answer) => answer,
+            Err(answer) => *answer,
         },
         _ => refused(StatusCode::NOT_FOUND, "Not found."),
     }
@@ -101,22 +107,34 @@ async fn audio(live: &Arc<Live>, chunk: AudioIn) -> Response<Body> {
                 Ok(route) => route.filter(|r| r.session == chunk.session_id),
                 Err(error) => {
                     tracing::error!(error = %error, "reading the live route failed");
-                    return refused(StatusCode::INTERNAL_SERVER_ERROR, meetin_messages::socket::PROCESSING_FAILED);
+                    return refused(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        meetin_messages::socket::PROCESSING_FAILED,
+                    );
                 }
             };
             let Some(route) = route else {
-                return refused(StatusCode::NOT_FOUND, meetin_messages::socket::NO_ACTIVE_SESSION);
+                return refused(
+                    StatusCode::NOT_FOUND,
+                    meetin_messages::socket::NO_ACTIVE_SESSION,
+                );
             };
             let owner_is_dead = chunk.take_over_from.as_deref() == Some(route.owner.id.as_str())
                 || (route.owner.url == live.task.url && route.owner.id != live.task.id);
             if !owner_is_dead {
                 if route.owner.id == live.task.id {
                     // Recorded as ours but not running: it ended here.
-                    return refused(StatusCode::NOT_FOUND, meetin_messages::socket::NO_ACTIVE_SESSION);
+                    return refused(
+                        StatusCode::NOT_FOUND,
+                        meetin_messages::socket::NO_ACTIVE_SESSION,
+                    );
                 }
                 return json(
                     StatusCode::CONFLICT,
-                    &serde_json::to_value(Moved { owner_url: route.owner.url }).unwrap_or_default(),
+                    &serde_json::to_value(Moved {
+                        owner_url: route.owner.url,
+                    })
+                    .unwrap_or_default(),
                 );
             }
             match live
@@ -146,17 +164,24 @@ async fn audio(live: &Arc<Live>, chunk: AudioIn) -> Response<Body> {
         reply,
     };
     if handle.commands.send(command).await.is_err() {
-        return refused(StatusCode::NOT_FOUND, meetin_messages::socket::NO_ACTIVE_SESSION);
+        return refused(
+            StatusCode::NOT_FOUND,
+            meetin_messages::socket::NO_ACTIVE_SESSION,
+        );
     }
     match answer.await {
         Ok(Ok(())) => json(StatusCode::ACCEPTED, &serde_json::json!({})),
         Ok(Err(message)) => refused(StatusCode::BAD_REQUEST, message),
-        Err(_) => refused(StatusCode::NOT_FOUND, meetin_messages::socket::NO_ACTIVE_SESSION),
+        Err(_) => refused(
+            StatusCode::NOT_FOUND,
+            meetin_messages::socket::NO_ACTIVE_SESSION,
+        ),
     }
 }
 
-fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Response<Body>> {
-    serde_json::from_slice(body).map_err(|_| refused(StatusCode::BAD_REQUEST, "Malformed request."))
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Box<Response<Body>>> {
+    serde_json::from_slice(body)
+        .map_err(|_| Box::new(refused(StatusCode::BAD_REQUEST, "Malformed request.")))
 }
 
 fn status(code: u16) -> StatusCode {

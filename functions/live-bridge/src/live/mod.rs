@@ -25,8 +25,8 @@ use uuid::Uuid;
 
 use self::engine::Engine;
 use self::fanout::{Fanout, LocalSockets};
-use meetin_live::reach::Reach;
 use self::session::{Command, SessionDeps, SessionHandle};
+use meetin_live::reach::Reach;
 
 /// The live side of one bridge task.
 #[derive(Debug)]
@@ -238,7 +238,9 @@ pub async fn load(
                     .unwrap_or_else(|| meetin_deepgram::live::DEFAULT_LIVE_BASE_URL.to_owned());
                 let base = url::Url::parse(base.trim())
                     .map_err(|e| anyhow::anyhow!("DEEPGRAM_LIVE_URL is not a URL: {e}"))?;
-                Some(Engine::Deepgram(meetin_deepgram::live::LiveClient::new(base, key)))
+                Some(Engine::Deepgram(meetin_deepgram::live::LiveClient::new(
+                    base, key,
+                )))
             }
             Err(_) => None,
         },

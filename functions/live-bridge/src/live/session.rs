@@ -90,7 +90,8 @@ pub struct Chunk {
 /// Why a chunk was refused: the `error` message for its sender.
 pub type AudioRefusal = &'static str;
 
-pub const ANOTHER_SPEAKER: &str = "Another participant is already streaming audio for this meeting.";
+pub const ANOTHER_SPEAKER: &str =
+    "Another participant is already streaming audio for this meeting.";
 pub const TOO_FAST: &str = "Audio is arriving faster than real time.";
 pub const INVALID_SEQ: &str = "Invalid seq";
 pub const INVALID_DATA: &str = "Invalid data";
@@ -329,7 +330,7 @@ impl State {
 
     /// Accepts, holds or refuses one chunk.
     async fn on_chunk(&mut self, chunk: Chunk) -> Result<(), AudioRefusal> {
-        if chunk.pcm.len() % 2 != 0 {
+        if !chunk.pcm.len().is_multiple_of(2) {
             return Err(INVALID_DATA);
         }
         let now = Instant::now();
@@ -579,10 +580,7 @@ impl State {
 
     /// Opens a new stream where the last final window ended, and resends the audio since.
     async fn restore(&mut self) -> Option<EngineEvents> {
-        let offset = self
-            .replay
-            .front()
-            .map_or(self.audio_ms, |p| p.start_ms);
+        let offset = self.replay.front().map_or(self.audio_ms, |p| p.start_ms);
         match self
             .deps
             .engine
@@ -599,7 +597,10 @@ impl State {
                 for pcm in audio {
                     self.send(pcm).await;
                 }
-                self.status(SessionStatus::Active, "Live transcription is running again.");
+                self.status(
+                    SessionStatus::Active,
+                    "Live transcription is running again.",
+                );
                 Some(events)
             }
             Err(error) => {
@@ -608,7 +609,9 @@ impl State {
                 tracing::warn!(session = %self.row.id, error = %error, attempt = self.attempt, "reconnecting failed");
                 self.retry_at = Some(Instant::now() + Duration::from_millis(delay));
                 if !self.told_unrestorable
-                    && self.lost_since.is_some_and(|t| t.elapsed() > GIVE_UP_NOTICE)
+                    && self
+                        .lost_since
+                        .is_some_and(|t| t.elapsed() > GIVE_UP_NOTICE)
                 {
                     self.told_unrestorable = true;
                     self.status(
@@ -639,7 +642,9 @@ impl State {
             self.store().await;
             self.advance_checkpoint();
         }
-        if self.checkpoint_due.is_some() && self.checkpoint_saved_at.elapsed() >= Duration::from_secs(1) {
+        if self.checkpoint_due.is_some()
+            && self.checkpoint_saved_at.elapsed() >= Duration::from_secs(1)
+        {
             self.save_checkpoint().await;
         }
         if let Some(stream) = self.stream.as_mut()
@@ -659,7 +664,10 @@ impl State {
         if self.stream.is_some()
             && audio_flowing
             && self.last_result_at.elapsed() > STALL_AFTER
-            && self.replay.back().is_some_and(|p| p.end_ms() - self.final_through_ms > 10_000)
+            && self
+                .replay
+                .back()
+                .is_some_and(|p| p.end_ms() - self.final_through_ms > 10_000)
         {
             tracing::warn!(session = %self.row.id, "no transcript for {STALL_AFTER:?} while audio flows; replacing the stream");
             self.status(
@@ -671,7 +679,12 @@ impl State {
         restored
     }
 
-    async fn resume(&mut self, connection: String, after_segment_id: Option<Uuid>, after_ms: Option<i64>) {
+    async fn resume(
+        &mut self,
+        connection: String,
+        after_segment_id: Option<Uuid>,
+        after_ms: Option<i64>,
+    ) {
         match live_sessions::finals_after(
             &self.deps.pool,
             self.row.transcript_id,
@@ -693,14 +706,14 @@ impl State {
     async fn stop(&mut self, mut events: Option<EngineEvents>) {
         // Everything in hand goes out, gap or not.
         self.drain(true).await;
-        if let (Some(stream), Some(events)) = (self.stream.as_mut(), events.as_mut()) {
-            if stream.finish().await.is_ok() {
-                let deadline = tokio::time::Instant::now() + FLUSH_WAIT;
-                loop {
-                    match tokio::time::timeout_at(deadline, events.next(self.stored_through_ms)).await {
-                        Ok(Some(EngineEvent::Closed(_))) | Ok(None) | Err(_) => break,
-                        Ok(Some(event)) => self.on_event(event).await,
-                    }
+        if let (Some(stream), Some(events)) = (self.stream.as_mut(), events.as_mut())
+            && stream.finish().await.is_ok()
+        {
+            let deadline = tokio::time::Instant::now() + FLUSH_WAIT;
+            loop {
+                match tokio::time::timeout_at(deadline, events.next(self.stored_through_ms)).await {
+                    Ok(Some(EngineEvent::Closed(_))) | Ok(None) | Err(_) => break,
+                    Ok(Some(event)) => self.on_event(event).await,
                 }
             }
         }

@@ -47,13 +47,17 @@ fn contract_client_frames_parse() {
     );
     for bad in [r#""""#, "7", &format!("{:?}", "x".repeat(65))] {
         assert_eq!(
-            parse_client(&format!(r#"{{"type":"audio_chunk","seq":0,"data":"","stream":{bad}}}"#)),
+            parse_client(&format!(
+                r#"{{"type":"audio_chunk","seq":0,"data":"","stream":{bad}}}"#
+            )),
             Err(ClientMessageError::InvalidStream),
             "{bad}"
         );
     }
     assert_eq!(
-        parse_client(r#"{"type":"resume","after_segment_id":"6f1c2a9e-8d7b-4c3a-9e1f-0a2b3c4d5e6f"}"#),
+        parse_client(
+            r#"{"type":"resume","after_segment_id":"6f1c2a9e-8d7b-4c3a-9e1f-0a2b3c4d5e6f"}"#
+        ),
         Ok(Some(ClientMessage::Resume {
             after_segment_id: Some(uuid::uuid!("6f1c2a9e-8d7b-4c3a-9e1f-0a2b3c4d5e6f")),
             after_ms: None,
@@ -66,7 +70,11 @@ fn contract_client_frames_parse() {
             after_ms: Some(1500),
         }))
     );
-    for bad in [r#""after_ms":-1"#, r#""after_ms":"1""#, r#""after_segment_id":"nope""#] {
+    for bad in [
+        r#""after_ms":-1"#,
+        r#""after_ms":"1""#,
+        r#""after_segment_id":"nope""#,
+    ] {
         assert_eq!(
             parse_client(&format!(r#"{{"type":"resume",{bad}}}"#)),
             Err(ClientMessageError::InvalidResume),
