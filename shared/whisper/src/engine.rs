@@ -197,6 +197,45 @@ impl WhisperEngine {
                     return Ok(Some(chunk[from..to].to_vec()));
                 }
             };
+        let sentences = self.sentences(&mut || next_chunk(&mut stream))?;
+        if let Some(why) = &stream.cut_short {
+            tracing::warn!(why, "the recording ended early; transcribed up to there");
+        }
+        let transcribed = match range {
+            Some((from, to)) => stream.samples_out.min(to).saturating_sub(from),
+            None => stream.samples_out,
+        };
+        let duration_ms = (transcribed * 1000 / u64::from(SAMPLE_RATE)) as i64;
+        Ok(Transcription {
+            language_detected: Some("en".to_owned()),
+            duration_ms,
+            segments: sentences.finish(duration_ms),
+        })
+    }
+
+    /// Transcribes 16 kHz mono samples already in memory (-1..1; a live chunk,
+    /// [`crate::live`]), through the same windows and sentences as a recording: times from
+    /// the first sample, `duration_ms` the samples' length. CPU-bound (about a second per
+    /// window of up to 30 s on 2 cores, whatever its length, as whisper.cpp pads it to 30 s):
+    /// call it from a blocking thread. No samples, or silence, give no segments.
+    pub fn transcribe_samples(&self, samples: &[f32]) -> Result<Transcription, WhisperError> {
+        let mut pieces = samples.chunks(WINDOW);
+        let sentences = self.sentences(&mut || Ok(pieces.next().map(<[f32]>::to_vec)))?;
+        let duration_ms = (samples.len() as u64 * 1000 / u64::from(SAMPLE_RATE)) as i64;
+        Ok(Transcription {
+            language_detected: Some("en".to_owned()),
+            duration_ms,
+            segments: sentences.finish(duration_ms),
+        })
+    }
+
+    /// The sentences of the audio `next` hands out a piece at a time (16 kHz mono, `None` at
+    /// its end), decoded in windows of [`WINDOW_MS`], times from its first sample. One
+    /// transcription at a time per engine.
+    fn sentences(
+        &self,
+        next: &mut dyn FnMut() -> Result<Option<Vec<f32>>, WhisperError>,
+    ) -> Result<Sentences, WhisperError> {
         // A poisoned lock only means an earlier transcription panicked; the model is intact.
         let _running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         let mut state = self
@@ -209,7 +248,7 @@ impl WhisperEngine {
         let mut ended = false;
         loop {
             while !ended && window.len() < WINDOW {
-                match next_chunk(&mut stream)? {
+                match next()? {
                     Some(chunk) => window.extend_from_slice(&chunk),
                     None => ended = true,
                 }
@@ -239,19 +278,7 @@ impl WhisperEngine {
                 break;
             }
         }
-        if let Some(why) = &stream.cut_short {
-            tracing::warn!(why, "the recording ended early; transcribed up to there");
-        }
-        let transcribed = match range {
-            Some((from, to)) => stream.samples_out.min(to).saturating_sub(from),
-            None => stream.samples_out,
-        };
-        let duration_ms = (transcribed * 1000 / u64::from(SAMPLE_RATE)) as i64;
-        Ok(Transcription {
-            language_detected: Some("en".to_owned()),
-            duration_ms,
-            segments: sentences.finish(duration_ms),
-        })
+        Ok(sentences)
     }
 
     /// One `whisper_full` over `samples`; the phrases with times from the start of the audio.

@@ -9,6 +9,9 @@
 //!   audio.rs     symphonia decode (+ libopus) -> mono -> 16 kHz (rubato), chunk by chunk
 //!   engine.rs    30 s windows through whisper.cpp; phrases with token times
 //!   sentences.rs phrases -> sentence-sized Segment rows, one speaker "Speaker 0"
+//!
+//! live::PauseChunker   a live session's PCM16 cut at pauses into chunks of a few seconds
+//! live::LiveWhisper    one chunk -> final Segment rows in session time (engine.transcribe_samples)
 //! ```
 //!
 //! The model file is provisioned by `infra/local/whisper-model.sh` (the PyPI package
@@ -22,6 +25,7 @@
 mod audio;
 pub mod cut;
 mod engine;
+pub mod live;
 pub mod loudness;
 pub mod sentences;
 
