@@ -215,9 +215,9 @@ impl WhisperEngine {
 
     /// Transcribes 16 kHz mono samples already in memory (-1..1; a live chunk,
     /// [`crate::live`]), through the same windows and sentences as a recording: times from
-    /// the first sample, `duration_ms` the samples' length. CPU-bound (about a second per
-    /// window of up to 30 s on 2 cores, whatever its length, as whisper.cpp pads it to 30 s):
-    /// call it from a blocking thread. No samples, or silence, give no segments.
+    /// the first sample, `duration_ms` the samples' length. CPU-bound (1 to 2 s for a window
+    /// of up to 30 s on 2 cores, whatever its length, as whisper.cpp pads it to 30 s): call it
+    /// from a blocking thread. No samples, or silence, give no segments.
     pub fn transcribe_samples(&self, samples: &[f32]) -> Result<Transcription, WhisperError> {
         let mut pieces = samples.chunks(WINDOW);
         let sentences = self.sentences(&mut || Ok(pieces.next().map(<[f32]>::to_vec)))?;

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! each audio frame   chunker.push_pcm16le(&bytes)   -> 0..n Chunk       (microseconds)
-//! each Chunk         live.transcribe(&chunk)         -> Vec<Segment>     (blocking, ~1 s)
+//! each Chunk         live.transcribe(&chunk)         -> Vec<Segment>     (blocking, 1-2 s)
 //! end of session     chunker.finish()                -> the last Chunk, if any
 //! ```
 //!
@@ -51,9 +51,11 @@
 //! - Each chunk is transcribed on its own: a sentence cut across two chunks becomes two
 //!   segments, and tiny.en has no context from the chunk before.
 //! - Latency: a chunk is ready `pause_ms` after its last word (plus the frame that brings
-//!   it, 256 ms from the web client), or `max_ms` after it began; Whisper then takes about a
-//!   second (tiny.en, 2 cores, whatever the chunk's length) and one engine transcribes one
-//!   chunk at a time, so meetings sharing an engine wait for each other.
+//!   it, 256 ms from the web client), or `max_ms` after it began; Whisper then takes 1.1 to
+//!   1.7 s (tiny.en, 2 threads, whatever the chunk's length: whisper.cpp pads it to 30 s), so
+//!   captions come about 2 s after a sentence ends (tests/live.rs prints it). One engine
+//!   transcribes one chunk at a time: a 2-core machine keeps up with about three talking
+//!   meetings (a chunk every 4 s each), and more wait for each other.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -427,7 +429,7 @@ impl LiveWhisper {
     /// order, times in session time (ms, offset by `chunk.start_ms`) within the chunk, each
     /// ending no later than the next starts. None for a chunk without words.
     ///
-    /// Blocking and CPU-bound (about a second on 2 cores, see the module's limits): from
+    /// Blocking and CPU-bound (1 to 2 s on 2 cores, see the module's limits): from
     /// async code, call it with `tokio::task::spawn_blocking`, or use
     /// [`LiveWhisper::transcribe_async`]. Errors: [`WhisperError::Engine`] when whisper.cpp
     /// fails.
