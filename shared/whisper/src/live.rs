@@ -46,16 +46,18 @@
 //! - Speech less than `margin_db` above the noise (a far or whispering voice in a loud room),
 //!   or under `min_speech_dbfs`, is not heard as speech: it is transcribed only inside a
 //!   chunk that other speech opened.
-//! - A talker who never pauses for `pause_ms` gets a cut every `max_ms`; the quietest 100 ms
-//!   can still fall inside a long word, which Whisper may then garble on both sides.
+//! - A talker who never pauses for `pause_ms` gets a cut every `max_ms`, at a short gap
+//!   between words when the last second holds one; else the quietest 100 ms can be a stop's
+//!   silent closure inside a word ("up|date" in tests/live.rs), which Whisper then hears as
+//!   two pieces.
 //! - Each chunk is transcribed on its own: a sentence cut across two chunks becomes two
 //!   segments, and tiny.en has no context from the chunk before.
 //! - Latency: a chunk is ready `pause_ms` after its last word (plus the frame that brings
 //!   it, 256 ms from the web client), or `max_ms` after it began; Whisper then takes 1.1 to
-//!   1.7 s (tiny.en, 2 threads, whatever the chunk's length: whisper.cpp pads it to 30 s), so
-//!   captions come about 2 s after a sentence ends (tests/live.rs prints it). One engine
-//!   transcribes one chunk at a time: a 2-core machine keeps up with about three talking
-//!   meetings (a chunk every 4 s each), and more wait for each other.
+//!   1.4 s (tiny.en, 2 threads, whatever the chunk's length: whisper.cpp pads it to 30 s; up
+//!   to 2.5 s on a busy machine), so captions come about 2 s after a sentence ends
+//!   (tests/live.rs prints it). One engine transcribes one chunk at a time: a 2-core machine
+//!   keeps up with about three talking meetings (a chunk every 4 s each); more fall behind.
 
 use std::collections::VecDeque;
 use std::sync::Arc;

@@ -4,7 +4,7 @@
 //! `infra/local/whisper-model.sh` provisions (these tests fail, naming the script, without it,
 //! as every test of the engine does). Latency is printed, not asserted.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use meetin_test_support::speech::{audio_fixture_bytes, whisper_model, word_error_rate};
@@ -88,8 +88,11 @@ fn stream(pcm: &[i16], settings: &ChunkerSettings) -> Vec<Cutting> {
     out
 }
 
-/// Each chunk transcribed, with timings printed; the finals in session time.
+/// Each chunk transcribed, with timings printed; the finals in session time. One session at
+/// a time, as one meeting on its engine: the times are not another test's wait on the lock.
 fn transcribe(cuttings: &[Cutting], settings: &ChunkerSettings) -> Vec<(Chunk, Vec<Segment>)> {
+    static ONE_SESSION: Mutex<()> = Mutex::new(());
+    let _alone = ONE_SESSION.lock().unwrap_or_else(|e| e.into_inner());
     let mut out = Vec::new();
     let mut whisper_total = 0.0;
     for Cutting { chunk, waited_ms } in cuttings {
