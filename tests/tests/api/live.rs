@@ -28,15 +28,34 @@ pub struct LiveStack {
     pub fake: FakeDeepgramLive,
     /// The stack's HTTP and WebSocket port.
     pub addr: SocketAddr,
+    /// The bridge's relay port.
+    pub internal: SocketAddr,
+    /// The bridge task serving it now (replaced by [`LiveStack::restart_bridge`]).
+    pub bridge: live_bridge::Bridge,
+    relay: Option<tokio::task::JoinHandle<()>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for LiveStack {
     fn drop(&mut self) {
-        for task in &self.tasks {
+        for task in self.tasks.iter().chain(self.relay.iter()) {
             task.abort();
         }
     }
+}
+
+fn serve_relay(bridge: &live_bridge::Bridge, listener: TcpListener) -> tokio::task::JoinHandle<()> {
+    let relay = live_bridge::internal_service(bridge);
+    tokio::spawn(async move {
+        let _ = live_bridge::server::serve(
+            listener,
+            live_bridge::server::http1(),
+            relay,
+            std::future::pending(),
+            Duration::from_secs(1),
+        )
+        .await;
+    })
 }
 
 type Socket =
@@ -51,7 +70,8 @@ impl LiveStack {
         let public = TcpListener::bind("127.0.0.1:0").await.expect("a port");
         let internal = TcpListener::bind("127.0.0.1:0").await.expect("a port");
         let addr = public.local_addr().expect("addr");
-        let internal_url = format!("http://{}", internal.local_addr().expect("addr"));
+        let internal_addr = internal.local_addr().expect("addr");
+        let internal_url = format!("http://{internal_addr}");
         let callback = format!("http://{addr}");
         let app = TestApp::spawn_with(&[
             ("BRIDGE_URL", internal_url.as_str()),
@@ -77,23 +97,44 @@ impl LiveStack {
         tasks.push(tokio::spawn(async move {
             let _ = meetin_local::http::serve(public, served, std::future::pending()).await;
         }));
-        let relay = live_bridge::internal_service(&app.bridge);
-        tasks.push(tokio::spawn(async move {
-            let _ = live_bridge::server::serve(
-                internal,
-                live_bridge::server::http1(),
-                relay,
-                std::future::pending(),
-                Duration::from_secs(1),
-            )
-            .await;
-        }));
+        let relay = Some(serve_relay(&app.bridge, internal));
         Self {
+            bridge: app.bridge.clone(),
             app,
             fake,
             addr,
+            internal: internal_addr,
+            relay,
             tasks,
         }
+    }
+
+    /// Kills the bridge task: its sessions end at once with nothing flushed, its relay port
+    /// closes (as when the process dies).
+    pub async fn kill_bridge(&mut self) {
+        self.bridge.live.crash();
+        if let Some(relay) = self.relay.take() {
+            relay.abort();
+            let _ = relay.await;
+        }
+    }
+
+    /// Starts a new bridge task at the same address (a new task id, nothing in memory).
+    pub async fn restart_bridge(&mut self) {
+        let lookup = |name: &str| self.app.settings.get(name).cloned();
+        let sdk = meetin_aws::sdk_config(
+            &<meetin_core::AwsSettings as meetin_core::Setting>::from_lookup(&lookup).expect("AWS"),
+        )
+        .await;
+        let bridge =
+            live_bridge::Bridge::with_context(self.app.ctx.service.clone(), &lookup, &sdk, None)
+                .await
+                .expect("a new bridge task");
+        let listener = TcpListener::bind(self.internal)
+            .await
+            .expect("the relay port again");
+        self.relay = Some(serve_relay(&bridge, listener));
+        self.bridge = bridge;
     }
 
     /// Opens the API Gateway form of the socket: `/ws?meeting_id=&token=`.
@@ -416,5 +457,336 @@ async fn the_legacy_socket_refuses_a_foreign_origin_a_bad_token_and_an_outsider(
         attempt(Some(ORIGIN), mallory.access.clone()).await,
         403,
         "another organization's meeting"
+    );
+}
+
+/// A speaker that keeps its chunks until acknowledged, as a resuming client does: it sends
+/// at real-time pace, reads `audio_ack` and `audio_resend` beside, and answers a resend at
+/// once.
+pub struct Speaker {
+    pub chunks: Vec<Vec<u8>>,
+    pub stream: String,
+    pub acked: std::sync::Arc<std::sync::Mutex<Option<u64>>>,
+    pub resends: std::sync::Arc<std::sync::Mutex<Vec<u64>>>,
+}
+
+impl Speaker {
+    pub fn new(pcm: &[u8], stream: &str) -> Self {
+        Self {
+            chunks: pcm.chunks(8192).map(<[u8]>::to_vec).collect(),
+            stream: stream.to_owned(),
+            acked: Default::default(),
+            resends: Default::default(),
+        }
+    }
+
+    fn frame(&self, seq: usize) -> Message {
+        use base64::Engine as _;
+        Message::text(
+            json!({
+                "type": "audio_chunk",
+                "seq": seq,
+                "stream": self.stream,
+                "data": base64::engine::general_purpose::STANDARD.encode(&self.chunks[seq]),
+            })
+            .to_string(),
+        )
+    }
+
+    /// Sends chunks `from..to` on `socket`; answers resends; gives the socket back.
+    pub async fn speak(&self, socket: Socket, from: usize, to: usize) -> Socket {
+        let (mut sink, mut incoming) = socket.split();
+        let (resend_tx, mut resend_rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
+        let acked = std::sync::Arc::clone(&self.acked);
+        let resends = std::sync::Arc::clone(&self.resends);
+        let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let reader = tokio::spawn(async move {
+            loop {
+                let message = tokio::select! {
+                    message = incoming.next() => message,
+                    _ = &mut stop_rx => break,
+                };
+                let Some(Ok(message)) = message else { break };
+                let Message::Text(text) = message else {
+                    continue;
+                };
+                let Ok(value) = serde_json::from_str::<Value>(text.as_str()) else {
+                    continue;
+                };
+                match value["type"].as_str() {
+                    Some("audio_ack") => {
+                        *acked.lock().expect("lock") = value["seq"].as_u64();
+                    }
+                    Some("audio_resend") => {
+                        if let Some(from) = value["from_seq"].as_u64() {
+                            resends.lock().expect("lock").push(from);
+                            let _ = resend_tx.send(from);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            incoming
+        });
+        let mut tick = tokio::time::interval(Duration::from_millis(256));
+        for seq in from..to {
+            tick.tick().await;
+            while let Ok(again) = resend_rx.try_recv() {
+                for old in (again as usize)..seq {
+                    sink.send(self.frame(old)).await.expect("resending");
+                }
+            }
+            sink.send(self.frame(seq)).await.expect("sending audio");
+        }
+        // Let late acks and resend requests arrive.
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let _ = stop_tx.send(());
+        let incoming = reader.await.expect("the reader");
+        sink.reunite(incoming).expect("the same socket")
+    }
+}
+
+/// Starts a session on a new meeting of a new account.
+async fn started(stack: &LiveStack) -> (Account, Uuid) {
+    let alice = stack.app.register().await;
+    let meeting = create_meeting(&stack.app, &alice).await;
+    let r = stack
+        .app
+        .post(
+            &format!("/api/meetings/{meeting}/live/start/"),
+            json!({}),
+            Some(&alice.access),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    (alice, meeting)
+}
+
+async fn stop(stack: &LiveStack, alice: &Account, meeting: Uuid) {
+    let r = stack
+        .app
+        .post(
+            &format!("/api/meetings/{meeting}/live/stop/"),
+            json!({}),
+            Some(&alice.access),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+}
+
+/// The stored transcript's segments.
+async fn stored(stack: &LiveStack, alice: &Account, meeting: Uuid) -> Vec<Value> {
+    let r = stack
+        .app
+        .get(
+            &format!("/api/transcription/meetings/{meeting}/transcript/"),
+            &alice.access,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    r.body["segments"].as_array().cloned().unwrap_or_default()
+}
+
+fn said(script: &[tone_speech::Word]) -> Vec<String> {
+    script.iter().map(|w| w.text().to_owned()).collect()
+}
+
+fn transcript_words(segments: &[Value]) -> Vec<String> {
+    segments
+        .iter()
+        .flat_map(|s| words(s["text"].as_str().unwrap_or_default()))
+        .collect()
+}
+
+fn assert_monotonic(segments: &[Value]) {
+    let spans: Vec<(i64, i64)> = segments
+        .iter()
+        .map(|s| {
+            (
+                s["start_ms"].as_i64().unwrap_or(-1),
+                s["end_ms"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    assert!(
+        spans
+            .windows(2)
+            .all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1)
+            && spans.iter().all(|(s, e)| s <= e),
+        "times run forward: {spans:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deepgram_drops_mid_stream_and_no_final_is_lost() {
+    let stack = LiveStack::start().await;
+    // The first stream drops (no close frame) once it has 3 s of audio.
+    stack.fake.drop_after_bytes(3 * 32_000);
+    let (alice, meeting) = started(&stack).await;
+    let listener = {
+        let mut socket = stack.connect(meeting, &alice.access).await;
+        tokio::spawn(async move {
+            read_until(&mut socket, Duration::from_secs(60), |m| {
+                m["type"] == "session_status" && m["status"] == "ended"
+            })
+            .await
+        })
+    };
+    let (script, pcm) = speech(8_000, 21);
+    let speaker = Speaker::new(&pcm, "mic");
+    let socket = stack.connect(meeting, &alice.access).await;
+    let _socket = speaker.speak(socket, 0, speaker.chunks.len()).await;
+    stop(&stack, &alice, meeting).await;
+    let heard = listener.await.expect("listener");
+    let segments = stored(&stack, &alice, meeting).await;
+    assert_eq!(
+        transcript_words(&segments),
+        said(&script),
+        "every word once"
+    );
+    assert_monotonic(&segments);
+    assert!(
+        stack.fake.connections().len() >= 2,
+        "the bridge reconnected"
+    );
+    let statuses: Vec<&str> = of_type(&heard, "session_status")
+        .iter()
+        .filter_map(|m| m["status"].as_str())
+        .collect();
+    assert!(
+        statuses.contains(&"reconnecting"),
+        "listeners were told: {statuses:?}"
+    );
+    let finals: Vec<&Value> = of_type(&heard, "transcript_segment")
+        .iter()
+        .map(|m| &m["data"]["id"])
+        .collect();
+    let ids: Vec<&Value> = segments.iter().map(|s| &s["id"]).collect();
+    assert_eq!(finals, ids);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twelve_seconds_without_audio_do_not_end_the_session() {
+    let stack = LiveStack::start().await;
+    let (alice, meeting) = started(&stack).await;
+    let (script, pcm) = speech(6_000, 5);
+    let speaker = Speaker::new(&pcm, "mic");
+    let socket = stack.connect(meeting, &alice.access).await;
+    let half = speaker.chunks.len() / 2;
+    let socket = speaker.speak(socket, 0, half).await;
+    // Deepgram closes a stream after 10 s without audio or KeepAlive.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let _socket = speaker.speak(socket, half, speaker.chunks.len()).await;
+    stop(&stack, &alice, meeting).await;
+    let segments = stored(&stack, &alice, meeting).await;
+    assert_eq!(transcript_words(&segments), said(&script));
+    let connections = stack.fake.connections();
+    assert_eq!(connections.len(), 1, "one stream throughout");
+    assert!(
+        connections[0].controls.iter().any(|c| c == "KeepAlive"),
+        "{:?}",
+        connections[0].controls
+    );
+    let status = stack
+        .app
+        .get(&format!("/api/meetings/{meeting}/"), &alice.access)
+        .await;
+    assert_eq!(status.status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_speaker_that_reconnects_resends_from_its_ack_and_nothing_is_lost_or_doubled() {
+    let stack = LiveStack::start().await;
+    let (alice, meeting) = started(&stack).await;
+    let (script, pcm) = speech(9_000, 33);
+    let speaker = Speaker::new(&pcm, "mic-7");
+    let socket = stack.connect(meeting, &alice.access).await;
+    let cut = speaker.chunks.len() * 2 / 3;
+    let socket = speaker.speak(socket, 0, cut).await;
+    drop(socket);
+    let acked = *speaker.acked.lock().expect("lock");
+    assert!(acked.is_some(), "chunks were acknowledged before the drop");
+    let resume = acked.map_or(0, |a| a as usize + 1);
+    assert!(
+        resume < cut,
+        "some chunks were still unacknowledged: {resume} of {cut}"
+    );
+    let socket = stack.connect(meeting, &alice.access).await;
+    let _socket = speaker.speak(socket, resume, speaker.chunks.len()).await;
+    stop(&stack, &alice, meeting).await;
+    let segments = stored(&stack, &alice, meeting).await;
+    assert_eq!(
+        transcript_words(&segments),
+        said(&script),
+        "every word once"
+    );
+    assert_monotonic(&segments);
+    assert_eq!(stack.fake.connections().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gone_listener_is_forgotten_on_the_first_push() {
+    let stack = LiveStack::start().await;
+    let (alice, meeting) = started(&stack).await;
+    let connections = stack.bridge.live.connections.clone();
+    // A connection API Gateway no longer has (its $disconnect never ran).
+    connections
+        .register(&meetin_aws::Connection {
+            id: "Z2hvc3Q=".into(),
+            meeting,
+            user: alice.id,
+            via: meetin_aws::Via::ApiGateway,
+            connected_at_ms: chrono::Utc::now().timestamp_millis(),
+        })
+        .await
+        .expect("registered");
+    let (_, pcm) = speech(3_000, 2);
+    let speaker = Speaker::new(&pcm, "mic");
+    let socket = stack.connect(meeting, &alice.access).await;
+    let _socket = speaker.speak(socket, 0, speaker.chunks.len()).await;
+    stop(&stack, &alice, meeting).await;
+    assert_eq!(connections.get("Z2hvc3Q=").await.expect("read"), None);
+    let left: Vec<String> = connections
+        .of_meeting(meeting)
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(left.len(), 1, "only the speaker is left: {left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bridge_killed_and_restarted_resumes_the_session_and_keeps_every_stored_final() {
+    let mut stack = LiveStack::start().await;
+    let (alice, meeting) = started(&stack).await;
+    let (script, pcm) = speech(12_000, 8);
+    let speaker = Speaker::new(&pcm, "mic");
+    let socket = stack.connect(meeting, &alice.access).await;
+    let cut = speaker.chunks.len() / 2;
+    let socket = speaker.speak(socket, 0, cut).await;
+    let before = stored(&stack, &alice, meeting).await;
+    assert!(!before.is_empty(), "finals were stored before the kill");
+    stack.kill_bridge().await;
+    stack.restart_bridge().await;
+    let _socket = speaker.speak(socket, cut, speaker.chunks.len()).await;
+    stop(&stack, &alice, meeting).await;
+    let after = stored(&stack, &alice, meeting).await;
+    let ids: Vec<&Value> = after.iter().map(|s| &s["id"]).collect();
+    for kept in &before {
+        assert!(
+            ids.contains(&&kept["id"]),
+            "a stored final survived: {kept}"
+        );
+    }
+    assert_eq!(
+        transcript_words(&after),
+        said(&script),
+        "the session resumed where it was"
+    );
+    assert_monotonic(&after);
+    assert!(
+        !speaker.resends.lock().expect("lock").is_empty(),
+        "the new task asked for the missing chunks"
     );
 }

@@ -184,6 +184,15 @@ impl Live {
         Ok(Ok(handle))
     }
 
+    /// Ends every session here at once, as a killed task would: no flush, no release, no
+    /// word to listeners. Failure injection for the fault tests and the benchmark; a real
+    /// task that dies leaves the same state behind.
+    pub fn crash(&self) {
+        for (_, handle) in self.sessions().drain() {
+            handle.task.abort();
+        }
+    }
+
     /// Stops `session` if this task serves it (flushing its last finals); whether it did.
     pub async fn stop(&self, session: Uuid) -> bool {
         let Some(handle) = self.sessions().remove(&session) else {

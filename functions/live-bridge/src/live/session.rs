@@ -119,6 +119,8 @@ pub struct SessionHandle {
     pub session: Uuid,
     pub meeting: Uuid,
     pub commands: mpsc::Sender<Command>,
+    /// The session's task, for [`super::Live::crash`].
+    pub task: tokio::task::AbortHandle,
 }
 
 /// What a session needs from its task.
@@ -205,11 +207,7 @@ pub async fn start(
         .map_or(stored_through_ms, |c| c.audio_ms.max(stored_through_ms));
     let (stream, events) = deps.engine.open(row.language_preference, audio_ms).await?;
     let (commands, inbox) = mpsc::channel(256);
-    let handle = SessionHandle {
-        session: row.id,
-        meeting: row.meeting_id,
-        commands,
-    };
+    let (session, meeting) = (row.id, row.meeting_id);
     let speaker = checkpoint.map(|c| Speaker {
         stream: c.stream,
         connection: String::new(),
@@ -242,8 +240,13 @@ pub async fn start(
         unstored: Vec::new(),
         lost: false,
     };
-    tokio::spawn(run(state, Some(events), inbox));
-    Ok(handle)
+    let task = tokio::spawn(run(state, Some(events), inbox)).abort_handle();
+    Ok(SessionHandle {
+        session,
+        meeting,
+        commands,
+        task,
+    })
 }
 
 async fn next_event(events: &mut Option<EngineEvents>, through: i64) -> Option<EngineEvent> {
@@ -359,8 +362,22 @@ impl State {
         let Some(speaker) = self.speaker.as_mut() else {
             return Ok(());
         };
-        // A reconnected client speaks through its new connection.
+        // A reconnected client speaks through its new connection. After a takeover the
+        // speaker's connection is not known until its first chunk: if chunks are missing
+        // since the checkpoint, it is asked to send them again.
+        let resumed = speaker.connection.is_empty();
         speaker.connection = chunk.connection;
+        if resumed && chunk.acknowledged && chunk.seq > speaker.next_seq {
+            let resend = ServerMessage::AudioResend {
+                stream: speaker.stream.clone(),
+                from_seq: speaker.next_seq,
+            };
+            let connection = speaker.connection.clone();
+            self.tell(&connection, resend);
+        }
+        let Some(speaker) = self.speaker.as_mut() else {
+            return Ok(());
+        };
         speaker.acknowledged = chunk.acknowledged;
         speaker.last_chunk_at = now;
         if chunk.seq < speaker.next_seq || speaker.pending.contains_key(&chunk.seq) {
