@@ -116,9 +116,10 @@ async fn serve(port: u16) -> anyhow::Result<()> {
     let cors = CorsOrigins::from_env()?;
     let aws = AwsSettings::from_env()?;
     let app = meetin_local::app(&ctx, &lookup, &sdk, &cors).await?;
-    // Live transcription with no Deepgram key: the test-support fake live server stands in
-    // (it answers tone speech, else a fixed phrase), and the banner says so.
-    let fake_live = if real_deepgram_configured() {
+    // Live transcription with no Deepgram key: the embedded Whisper engine (the bridge picks
+    // it when the model is there), else the test-support fake live server, said in the banner.
+    let whisper_model = meetin_whisper::model_path(&lookup).filter(|p| p.is_file());
+    let fake_live = if real_deepgram_configured() || whisper_model.is_some() {
         None
     } else {
         Some(meetin_test_support::fake_deepgram_live::FakeDeepgramLive::start().await?)
@@ -192,6 +193,14 @@ async fn serve(port: u16) -> anyhow::Result<()> {
     println!(
         "  live      ws://localhost:{port}/ws?meeting_id=&token= (API Gateway's WebSocket API: live-socket's handler, @connections); the bridge's relay on 127.0.0.1:{internal_port}"
     );
+    if !real_deepgram_configured()
+        && let Some(model) = &whisper_model
+    {
+        println!(
+            "  live      embedded Whisper (no DEEPGRAM_API_KEY): {}, audio cut at pauses, each chunk's words sent as finals (English, one speaker, no interims). Set DEEPGRAM_API_KEY for Deepgram.",
+            model.display()
+        );
+    }
     if let Some(fake) = &fake_live {
         println!(
             "  live      FAKE Deepgram live (no DEEPGRAM_API_KEY): the test-support fake at {}; it answers tone speech, else a fixed phrase. Set DEEPGRAM_API_KEY for real captions.",

@@ -63,6 +63,12 @@ type Socket =
 
 impl LiveStack {
     pub async fn start() -> Self {
+        Self::start_with(false).await
+    }
+
+    /// With `keyless`, no Deepgram key: the bridge transcribes with the embedded Whisper
+    /// engine (the provisioned model).
+    pub async fn start_with(keyless: bool) -> Self {
         let fake = FakeDeepgramLive::start()
             .await
             .expect("the fake Deepgram live");
@@ -73,14 +79,21 @@ impl LiveStack {
         let internal_addr = internal.local_addr().expect("addr");
         let internal_url = format!("http://{internal_addr}");
         let callback = format!("http://{addr}");
-        let app = TestApp::spawn_with(&[
+        let model = meetin_test_support::speech::whisper_model()
+            .to_string_lossy()
+            .into_owned();
+        let mut overrides = vec![
             ("BRIDGE_URL", internal_url.as_str()),
             ("BRIDGE_TASK_URL", internal_url.as_str()),
             ("WEBSOCKET_CALLBACK_URL", callback.as_str()),
-            ("DEEPGRAM_API_KEY", fake.api_key.as_str()),
-            ("DEEPGRAM_LIVE_URL", fake.base_url.as_str()),
-        ])
-        .await;
+        ];
+        if keyless {
+            overrides.push(("WHISPER_MODEL_PATH", model.as_str()));
+        } else {
+            overrides.push(("DEEPGRAM_API_KEY", fake.api_key.as_str()));
+            overrides.push(("DEEPGRAM_LIVE_URL", fake.base_url.as_str()));
+        }
+        let app = TestApp::spawn_with(&overrides).await;
         let lookup = |name: &str| app.settings.get(name).cloned();
         let sdk = meetin_aws::sdk_config(
             &<meetin_core::AwsSettings as meetin_core::Setting>::from_lookup(&lookup).expect("AWS"),
@@ -788,5 +801,65 @@ async fn the_bridge_killed_and_restarted_resumes_the_session_and_keeps_every_sto
     assert!(
         !speaker.resends.lock().expect("lock").is_empty(),
         "the new task asked for the missing chunks"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_key_real_speech_becomes_finals_whose_words_match_it() {
+    let stack = LiveStack::start_with(true).await;
+    assert!(
+        !stack.app.settings.contains_key("DEEPGRAM_API_KEY")
+            && !stack.app.settings.contains_key("DEEPGRAM_SECRET_ID"),
+        "no Deepgram key in this stack"
+    );
+    let (alice, meeting) = started(&stack).await;
+    let listener = {
+        let mut socket = stack.connect(meeting, &alice.access).await;
+        tokio::spawn(async move {
+            read_until(&mut socket, Duration::from_secs(120), |m| {
+                m["type"] == "session_status" && m["status"] == "ended"
+            })
+            .await
+        })
+    };
+    // The committed meeting recording (espeak-ng voices, tests/fixtures/audio/meeting.txt),
+    // as the frontend sends it: binary PCM16 frames on its legacy socket.
+    let samples = meetin_whisper::decode(&meetin_test_support::speech::audio_fixture_bytes(
+        "meeting.webm",
+    ))
+    .expect("the fixture decodes");
+    let pcm: Vec<u8> = samples
+        .iter()
+        .flat_map(|s| ((s.clamp(-1.0, 1.0) * 32767.0) as i16).to_le_bytes())
+        .collect();
+    let mut speaker = stack.connect_legacy(meeting, &alice.access).await;
+    stream_binary(&mut speaker, &pcm).await;
+    stop(&stack, &alice, meeting).await;
+    let heard = listener.await.expect("listener");
+    let segments = stored(&stack, &alice, meeting).await;
+    let hypothesis = segments
+        .iter()
+        .filter_map(|s| s["text"].as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let script = std::fs::read_to_string(meetin_test_support::speech::audio_fixture("meeting.txt"))
+        .expect("script");
+    let reference = script
+        .lines()
+        .filter_map(|l| l.split_once('|').map(|(_, text)| text))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let wer = meetin_test_support::speech::word_error_rate(&reference, &hypothesis);
+    assert!(wer < 0.3, "word error rate {wer:.3}: {hypothesis}");
+    assert_monotonic(&segments);
+    let finals: Vec<&Value> = of_type(&heard, "transcript_segment")
+        .iter()
+        .map(|m| &m["data"]["id"])
+        .collect();
+    let ids: Vec<&Value> = segments.iter().map(|s| &s["id"]).collect();
+    assert_eq!(finals, ids, "the listener got every stored final");
+    assert!(
+        stack.fake.connections().is_empty(),
+        "Deepgram was never called"
     );
 }

@@ -6,6 +6,9 @@
 //! before `dedupe_through_ms` (what is already stored) are dropped, so audio sent again after
 //! a reconnection or a takeover is never stored twice.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use bytes::Bytes;
 use meetin_deepgram::DeepgramError;
 use meetin_deepgram::live::{
@@ -14,12 +17,67 @@ use meetin_deepgram::live::{
 };
 use meetin_messages::transcript::Segment;
 use meetin_vocab::LanguagePreference;
+use meetin_whisper::live::{Chunk, ChunkerSettings, LiveWhisper, PauseChunker};
+use tokio::sync::{OnceCell, mpsc};
 
 /// Which engine the bridge streams to.
 #[derive(Clone, Debug)]
 pub enum Engine {
     /// Deepgram's live API (`DEEPGRAM_API_KEY`, or a fake in the local stack and tests).
     Deepgram(LiveClient),
+    /// The embedded Whisper engine, with no key: the audio cut at pauses, each chunk's words
+    /// sent as finals (`meetin_whisper::live`). English only, one speaker; no interims.
+    Whisper(Arc<KeylessWhisper>),
+}
+
+/// The Whisper model for live chunks, loaded at the first session (a task that never serves
+/// one never pays for it).
+#[derive(Debug)]
+pub struct KeylessWhisper {
+    path: PathBuf,
+    threads: Option<usize>,
+    engine: OnceCell<LiveWhisper>,
+}
+
+impl KeylessWhisper {
+    /// The model at `path`, run with `threads` whisper.cpp threads (its default: all cores).
+    pub fn new(path: PathBuf, threads: Option<usize>) -> Self {
+        Self {
+            path,
+            threads,
+            engine: OnceCell::new(),
+        }
+    }
+
+    /// The model file.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    async fn get(&self) -> Result<LiveWhisper, DeepgramError> {
+        let engine = self
+            .engine
+            .get_or_try_init(|| async {
+                let path = self.path.clone();
+                let threads = self.threads;
+                let loaded = tokio::task::spawn_blocking(move || {
+                    meetin_whisper::WhisperEngine::load(path).map(|engine| match threads {
+                        Some(threads) => engine.with_threads(threads),
+                        None => engine,
+                    })
+                })
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()));
+                loaded.map(|engine| LiveWhisper::new(Arc::new(engine)))
+            })
+            .await
+            .map_err(|message| DeepgramError::Retryable {
+                status: None,
+                message: format!("the Whisper model could not be loaded: {message}"),
+            })?;
+        Ok(engine.clone())
+    }
 }
 
 impl Engine {
@@ -27,6 +85,7 @@ impl Engine {
     pub fn provider(&self) -> &'static str {
         match self {
             Engine::Deepgram(_) => "deepgram",
+            Engine::Whisper(_) => "whisper",
         }
     }
 
@@ -43,11 +102,27 @@ impl Engine {
                     .await?;
                 Ok((
                     EngineStream {
-                        sender: connection.sender,
+                        sink: Sink::Deepgram(connection.sender),
                         offset_ms,
                     },
                     EngineEvents {
-                        receiver: connection.receiver,
+                        source: Source::Deepgram(connection.receiver),
+                        offset_ms,
+                    },
+                ))
+            }
+            Engine::Whisper(keyless) => {
+                let live = keyless.get().await?;
+                let (audio, input) = mpsc::unbounded_channel();
+                let (output, events) = mpsc::unbounded_channel();
+                tokio::spawn(whisper_stream(live, input, output));
+                Ok((
+                    EngineStream {
+                        sink: Sink::Whisper(audio),
+                        offset_ms,
+                    },
+                    EngineEvents {
+                        source: Source::Whisper(events),
                         offset_ms,
                     },
                 ))
@@ -56,11 +131,30 @@ impl Engine {
     }
 }
 
+#[derive(Debug)]
+enum WhisperInput {
+    Audio(Bytes),
+    Finish,
+}
+
+#[derive(Debug)]
+enum Sink {
+    Deepgram(LiveSender),
+    Whisper(mpsc::UnboundedSender<WhisperInput>),
+}
+
 /// The sending half of an open stream.
 #[derive(Debug)]
 pub struct EngineStream {
-    sender: LiveSender,
+    sink: Sink,
     offset_ms: i64,
+}
+
+fn whisper_gone() -> DeepgramError {
+    DeepgramError::Retryable {
+        status: None,
+        message: "the Whisper stream ended".to_owned(),
+    }
 }
 
 impl EngineStream {
@@ -70,22 +164,47 @@ impl EngineStream {
     }
 
     pub async fn send_audio(&mut self, pcm: Bytes) -> Result<(), DeepgramError> {
-        self.sender.send_audio(pcm).await
+        match &mut self.sink {
+            Sink::Deepgram(sender) => sender.send_audio(pcm).await,
+            Sink::Whisper(audio) => audio
+                .send(WhisperInput::Audio(pcm))
+                .map_err(|_| whisper_gone()),
+        }
     }
 
+    /// Keeps an idle stream open (Deepgram closes after 10 s without a frame).
     pub async fn keep_alive(&mut self) -> Result<(), DeepgramError> {
-        self.sender.keep_alive().await
+        match &mut self.sink {
+            Sink::Deepgram(sender) => sender.keep_alive().await,
+            Sink::Whisper(audio) if audio.is_closed() => Err(whisper_gone()),
+            Sink::Whisper(_) => Ok(()),
+        }
     }
 
     /// Finalize, then CloseStream: Deepgram answers the last finals, Metadata, and closes.
+    /// Whisper transcribes what it holds, then closes.
     pub async fn finish(&mut self) -> Result<(), DeepgramError> {
-        self.sender.finalize().await?;
-        self.sender.close_stream().await
+        match &mut self.sink {
+            Sink::Deepgram(sender) => {
+                sender.finalize().await?;
+                sender.close_stream().await
+            }
+            Sink::Whisper(audio) => audio.send(WhisperInput::Finish).map_err(|_| whisper_gone()),
+        }
     }
 
-    /// Closes the socket at once (the stream is being replaced).
+    /// Closes the stream at once (it is being replaced).
     pub async fn abandon(&mut self) {
-        let _ = self.sender.close().await;
+        match &mut self.sink {
+            Sink::Deepgram(sender) => {
+                let _ = sender.close().await;
+            }
+            // Dropping the sender ends the task once its current chunk is done.
+            Sink::Whisper(audio) => {
+                let (closed, _) = mpsc::unbounded_channel();
+                *audio = closed;
+            }
+        }
     }
 }
 
@@ -103,10 +222,17 @@ pub enum EngineEvent {
     Closed(CloseInfo),
 }
 
+#[derive(Debug)]
+enum Source {
+    Deepgram(LiveReceiver),
+    /// Events on the stream's own clock.
+    Whisper(mpsc::UnboundedReceiver<EngineEvent>),
+}
+
 /// The receiving half of an open stream.
 #[derive(Debug)]
 pub struct EngineEvents {
-    receiver: LiveReceiver,
+    source: Source,
     offset_ms: i64,
 }
 
@@ -114,8 +240,31 @@ impl EngineEvents {
     /// The next event, with words ending at or before `dedupe_through_ms` dropped from
     /// finals. `None` once closed. Cancel-safe.
     pub async fn next(&mut self, dedupe_through_ms: i64) -> Option<EngineEvent> {
+        let receiver = match &mut self.source {
+            Source::Deepgram(receiver) => receiver,
+            Source::Whisper(events) => {
+                return match events.recv().await {
+                    Some(EngineEvent::Final {
+                        segments,
+                        through_ms,
+                    }) => Some(EngineEvent::Final {
+                        segments: segments
+                            .into_iter()
+                            .filter_map(|s| shift(s, self.offset_ms))
+                            .filter(|s| i64::from(s.end_ms) > dedupe_through_ms)
+                            .collect(),
+                        through_ms: through_ms + self.offset_ms,
+                    }),
+                    Some(other) => Some(other),
+                    None => Some(EngineEvent::Closed(CloseInfo {
+                        code: meetin_deepgram::live::ABNORMAL_CLOSE,
+                        reason: "the Whisper stream ended".to_owned(),
+                    })),
+                };
+            }
+        };
         loop {
-            match self.receiver.next_event().await? {
+            match receiver.next_event().await? {
                 Ok(LiveEvent::Results(results)) => {
                     let through_ms = self.offset_ms + secs_to_ms(results.start + results.duration);
                     if results.is_final {
@@ -138,6 +287,72 @@ impl EngineEvents {
                     tracing::warn!(error = %error, "undocumented message from Deepgram; skipped");
                     continue;
                 }
+            }
+        }
+    }
+}
+
+/// `segment` moved `offset_ms` later, if it still fits the columns.
+fn shift(mut segment: Segment, offset_ms: i64) -> Option<Segment> {
+    segment.start_ms = i32::try_from(i64::from(segment.start_ms) + offset_ms).ok()?;
+    segment.end_ms = i32::try_from(i64::from(segment.end_ms) + offset_ms).ok()?;
+    Some(segment)
+}
+
+/// The keyless stream: audio cut at pauses, each chunk transcribed in turn, on the stream's
+/// own clock. A push that completes no chunk still reports how far the audio is final
+/// (what the chunker no longer holds), so checkpoints advance through silence.
+async fn whisper_stream(
+    live: LiveWhisper,
+    mut input: mpsc::UnboundedReceiver<WhisperInput>,
+    output: mpsc::UnboundedSender<EngineEvent>,
+) {
+    let mut chunker = PauseChunker::new(ChunkerSettings::default());
+    let transcribe = |chunk: Chunk| {
+        let live = live.clone();
+        async move {
+            let end = chunk.end_ms();
+            match live.transcribe_async(chunk).await {
+                Ok(segments) => EngineEvent::Final {
+                    segments,
+                    through_ms: end,
+                },
+                Err(error) => {
+                    tracing::error!(error = %error, "Whisper failed on a live chunk; its words are lost");
+                    EngineEvent::Final {
+                        segments: Vec::new(),
+                        through_ms: end,
+                    }
+                }
+            }
+        }
+    };
+    while let Some(message) = input.recv().await {
+        match message {
+            WhisperInput::Audio(pcm) => {
+                let chunks = chunker.push_pcm16le(&pcm);
+                if chunks.is_empty() {
+                    let through_ms = chunker.position_ms() - chunker.buffered_ms();
+                    let _ = output.send(EngineEvent::Final {
+                        segments: Vec::new(),
+                        through_ms,
+                    });
+                }
+                for chunk in chunks {
+                    if output.send(transcribe(chunk).await).is_err() {
+                        return;
+                    }
+                }
+            }
+            WhisperInput::Finish => {
+                if let Some(chunk) = chunker.finish() {
+                    let _ = output.send(transcribe(chunk).await);
+                }
+                let _ = output.send(EngineEvent::Closed(CloseInfo {
+                    code: 1000,
+                    reason: String::new(),
+                }));
+                return;
             }
         }
     }

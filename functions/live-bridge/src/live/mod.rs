@@ -224,7 +224,9 @@ pub const DEFAULT_INTERNAL_PORT: u16 = 8081;
 
 /// Builds the live side from the settings read through `lookup`: the engine (Deepgram with
 /// `DEEPGRAM_API_KEY` or `DEEPGRAM_SECRET_ID`, at `DEEPGRAM_LIVE_URL`, else
-/// `DEEPGRAM_BASE_URL`, else Deepgram's host; none without a key), this task's private URL
+/// `DEEPGRAM_BASE_URL`, else Deepgram's host; without a key the embedded Whisper engine when
+/// its model is at `WHISPER_MODEL_PATH` or the default cache path, loaded at the first
+/// session; else none), this task's private URL
 /// (`BRIDGE_TASK_URL`, else `http://127.0.0.1:{INTERNAL_PORT}`), and the WebSocket API's
 /// callback URL (`WEBSOCKET_CALLBACK_URL`; without it API Gateway listeners are not pushed
 /// to).
@@ -251,7 +253,16 @@ pub async fn load(
                     base, key,
                 )))
             }
-            Err(_) => None,
+            // No key: the embedded Whisper engine when its model is there.
+            Err(_) => meetin_whisper::model_path(lookup)
+                .filter(|path| path.is_file())
+                .map(|path| {
+                    let threads = meetin_core::WhisperThreads::from_lookup(lookup)
+                        .ok()
+                        .and_then(|t| t.0)
+                        .map(usize::from);
+                    Engine::Whisper(Arc::new(engine::KeylessWhisper::new(path, threads)))
+                }),
         },
     };
     let internal_port = lookup("INTERNAL_PORT")

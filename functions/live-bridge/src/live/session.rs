@@ -71,8 +71,12 @@ const BACKOFF_MS: [u64; 6] = [100, 250, 500, 1_000, 2_000, 5_000];
 /// retried).
 pub const GIVE_UP_NOTICE: Duration = Duration::from_secs(30);
 
-/// How long a stop waits for the last finals.
+/// How long a stop waits for the last finals from Deepgram (they come within a second).
 pub const FLUSH_WAIT: Duration = Duration::from_secs(5);
+
+/// How long a stop waits for the keyless engine's last chunks (whisper.cpp takes 1 to 8 s a
+/// chunk on 2 cores, docs/benchmarks.md).
+pub const FLUSH_WAIT_WHISPER: Duration = Duration::from_secs(30);
 
 /// A chunk, as relayed.
 #[derive(Debug)]
@@ -726,7 +730,11 @@ impl State {
         if let (Some(stream), Some(events)) = (self.stream.as_mut(), events.as_mut())
             && stream.finish().await.is_ok()
         {
-            let deadline = tokio::time::Instant::now() + FLUSH_WAIT;
+            let wait = match self.deps.engine {
+                Engine::Whisper(_) => FLUSH_WAIT_WHISPER,
+                Engine::Deepgram(_) => FLUSH_WAIT,
+            };
+            let deadline = tokio::time::Instant::now() + wait;
             loop {
                 match tokio::time::timeout_at(deadline, events.next(self.stored_through_ms)).await {
                     Ok(Some(EngineEvent::Closed(_))) | Ok(None) | Err(_) => break,
