@@ -16,6 +16,7 @@ pub mod ingress;
 pub mod legacy;
 pub mod live;
 pub mod server;
+pub mod task_address;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
