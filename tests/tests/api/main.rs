@@ -13,6 +13,7 @@ mod http_limits;
 mod ingress;
 mod invitations;
 mod live;
+mod live_events;
 mod long_recordings;
 mod meetings;
 mod meetings_hostile;
