@@ -166,6 +166,7 @@ where
             task: live.task.url.clone(),
         },
         connected_at_ms: chrono::Utc::now().timestamp_millis(),
+        token_expires_at: Some(expires_at),
     };
     if let Err(error) = live.connections.register(&connection).await {
         return crate::error(ServiceError::internal(error));

@@ -82,6 +82,7 @@ impl Sockets {
                 pusher: Some(meetin_aws::push::Pusher::new(sdk, callback_url)),
                 relay: relay.clone(),
                 local: None,
+                close_local: None,
             },
             connections,
             routes: LiveRoutes::new(client, table),
@@ -170,6 +171,17 @@ async fn connect(
     let query = &event.query_string_parameters;
     let token = query.first("token").unwrap_or_default();
     let user = meetin_service::authenticate(&sockets.service, token).await?;
+    // Verified just above; only its expiry is read here.
+    let token_expires_at = sockets
+        .service
+        .jwt
+        .verify(
+            token,
+            meetin_core::jwt::TokenType::Access,
+            chrono::Utc::now(),
+        )
+        .ok()
+        .map(|claims| claims.exp);
     let meeting = query
         .first("meeting_id")
         .and_then(|m| Uuid::parse_str(m).ok())
@@ -197,6 +209,7 @@ async fn connect(
             user: user.id,
             via: Via::ApiGateway,
             connected_at_ms: chrono::Utc::now().timestamp_millis(),
+            token_expires_at,
         })
         .await
         .map_err(ServiceError::internal)?;

@@ -71,12 +71,18 @@ async fn provision() -> anyhow::Result<()> {
 struct StackSettings {
     queue_urls: Vec<(String, String)>,
     fake_deepgram: Option<(String, String)>,
+    /// `BRIDGE_URL`, `BRIDGE_TASK_URL` and `WEBSOCKET_CALLBACK_URL`, unless set: the bridge's
+    /// relay port and the stack's own `@connections`, from the ports bound.
+    live_urls: Vec<(&'static str, String)>,
 }
 
 impl StackSettings {
     fn get(&self, name: &str) -> Option<String> {
         if let Some((_, url)) = self.queue_urls.iter().find(|(var, _)| var == name) {
             return Some(url.clone());
+        }
+        if let Some((_, url)) = self.live_urls.iter().find(|(var, _)| *var == name) {
+            return std::env::var(name).ok().or_else(|| Some(url.clone()));
         }
         match (name, &self.fake_deepgram) {
             ("DEEPGRAM_BASE_URL", Some((url, _))) => Some(url.clone()),
@@ -105,11 +111,26 @@ async fn serve(port: u16) -> anyhow::Result<()> {
     } else {
         None
     };
+    // The bridge's relay port: `INTERNAL_PORT`, else any free one (two stacks on one
+    // machine, as the rate-limit test runs, must not collide).
+    let internal_port = std::env::var("INTERNAL_PORT")
+        .ok()
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap_or(0);
+    let internal = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], internal_port)))
+        .await
+        .with_context(|| format!("binding the bridge's relay port {internal_port}"))?;
+    let relay_addr = internal.local_addr()?;
     let settings = StackSettings {
         queue_urls,
         fake_deepgram: fake
             .as_ref()
             .map(|f| (f.base_url.to_string(), f.api_key.clone())),
+        live_urls: vec![
+            ("BRIDGE_URL", format!("http://{relay_addr}")),
+            ("BRIDGE_TASK_URL", format!("http://{relay_addr}")),
+            ("WEBSOCKET_CALLBACK_URL", format!("http://127.0.0.1:{port}")),
+        ],
     };
     let lookup = |name: &str| settings.get(name);
     let ctx = AppContext::load_with(&lookup, &sdk, PoolSettings::LOCAL).await?;
@@ -136,12 +157,6 @@ async fn serve(port: u16) -> anyhow::Result<()> {
     let callback = meetin_core::WebSocketCallbackUrl::from_lookup(&lookup)?;
     let sockets =
         live_socket::Sockets::with_context(ctx.service.clone(), &lookup, &sdk, &callback.0)?;
-    let internal_port = lookup("INTERNAL_PORT")
-        .and_then(|p| p.parse::<u16>().ok())
-        .unwrap_or(live_bridge::live::DEFAULT_INTERNAL_PORT);
-    let internal = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], internal_port)))
-        .await
-        .with_context(|| format!("binding the bridge's relay port {internal_port}"))?;
     let relay = live_bridge::internal_service(&bridge);
     let relay_task = tokio::spawn(async move {
         let _ = live_bridge::server::serve(
@@ -191,7 +206,7 @@ async fn serve(port: u16) -> anyhow::Result<()> {
         );
     }
     println!(
-        "  live      ws://localhost:{port}/ws?meeting_id=&token= (API Gateway's WebSocket API: live-socket's handler, @connections); the bridge's relay on 127.0.0.1:{internal_port}"
+        "  live      ws://localhost:{port}/ws?meeting_id=&token= (API Gateway's WebSocket API: live-socket's handler, @connections); the bridge's relay on {relay_addr}"
     );
     if !real_deepgram_configured()
         && let Some(model) = &whisper_model

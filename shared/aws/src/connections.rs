@@ -47,6 +47,9 @@ pub struct Connection {
     pub via: Via,
     /// When it connected, epoch ms.
     pub connected_at_ms: i64,
+    /// When the access token it connected with expires, epoch s: past it the connection gets
+    /// nothing more. `None`: not known.
+    pub token_expires_at: Option<i64>,
 }
 
 /// The connections of the ephemeral table.
@@ -95,6 +98,9 @@ impl ConnectionStore {
                 AttributeValue::N(expires.to_string()),
             ),
         ]);
+        if let Some(exp) = connection.token_expires_at {
+            item.insert("token_exp".to_owned(), AttributeValue::N(exp.to_string()));
+        }
         match &connection.via {
             Via::ApiGateway => {
                 item.insert("via".to_owned(), s("apigw"));
@@ -214,5 +220,6 @@ fn live(item: &HashMap<String, AttributeValue>) -> Option<Connection> {
         user: text("user")?.parse().ok()?,
         via,
         connected_at_ms: number("connected_at")?,
+        token_expires_at: number("token_exp"),
     })
 }

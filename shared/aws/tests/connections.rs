@@ -27,6 +27,7 @@ fn connection(meeting: Uuid, at: i64, via: Via) -> Connection {
         user: Uuid::new_v4(),
         via,
         connected_at_ms: at,
+        token_expires_at: None,
     }
 }
 

@@ -85,3 +85,19 @@ pub async fn sql_rule_admits(
         .fetch_one(pool)
         .await
 }
+
+/// Which of `users` are members of `org` (any role): the live fan-out's check that each
+/// listener may still hear the meeting. One statement.
+pub async fn members_among<'e>(
+    executor: impl PgExecutor<'e>,
+    org: Uuid,
+    users: &[Uuid],
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT user_id FROM organization_members WHERE organization_id = $1 AND user_id = ANY($2)",
+    )
+    .bind(org)
+    .bind(users)
+    .fetch_all(executor)
+    .await
+}

@@ -15,6 +15,9 @@ use crate::{PushIn, RelayClient, RelayError};
 /// there (gone).
 pub type LocalDelivery = Arc<dyn Fn(&str, Arc<str>) -> bool + Send + Sync>;
 
+/// Closing one of the calling task's own legacy sockets (a policy close, 1008).
+pub type LocalClose = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// How a caller reaches listeners.
 #[derive(Clone)]
 pub struct Reach {
@@ -27,6 +30,8 @@ pub struct Reach {
     pub relay: RelayClient,
     /// The calling task's own legacy sockets.
     pub local: Option<LocalDelivery>,
+    /// Closes one of the calling task's own legacy sockets (policy violation, 1008).
+    pub close_local: Option<LocalClose>,
 }
 
 impl std::fmt::Debug for Reach {
@@ -82,6 +87,29 @@ impl Reach {
             }
         }
         delivered
+    }
+
+    /// Closes `connection` and forgets it: API Gateway's `DeleteConnection`, or a close frame
+    /// for a legacy socket held here (one held by another task closes at its own recheck).
+    pub async fn disconnect(&self, connection: &Connection) {
+        match &connection.via {
+            Via::ApiGateway => {
+                if let Some(pusher) = &self.pusher
+                    && let Err(error) = pusher.disconnect(&connection.id).await
+                {
+                    tracing::warn!(connection = %connection.id, error = %error, "disconnect failed");
+                }
+            }
+            Via::Bridge { task } if Some(task) == self.task_url.as_ref() => {
+                if let Some(close) = &self.close_local {
+                    close(&connection.id);
+                }
+            }
+            Via::Bridge { .. } => {}
+        }
+        if let Err(error) = self.connections.remove(&connection.id).await {
+            tracing::warn!(error = %error, "forgetting a connection failed");
+        }
     }
 
     /// Sends `text` to every listener of `meeting` (at most `concurrency` pushes at once);

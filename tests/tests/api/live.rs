@@ -750,6 +750,7 @@ async fn a_gone_listener_is_forgotten_on_the_first_push() {
             user: alice.id,
             via: meetin_aws::Via::ApiGateway,
             connected_at_ms: chrono::Utc::now().timestamp_millis(),
+            token_expires_at: None,
         })
         .await
         .expect("registered");
@@ -862,4 +863,281 @@ async fn with_no_key_real_speech_becomes_finals_whose_words_match_it() {
         stack.fake.connections().is_empty(),
         "Deepgram was never called"
     );
+}
+
+/// The next JSON message on `socket` (within 10 s).
+async fn next_json(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a message in time")
+            .expect("the socket is open")
+            .expect("a frame");
+        if let Message::Text(text) = message {
+            return serde_json::from_str(text.as_str()).expect("JSON");
+        }
+    }
+}
+
+/// The close code the server ends `socket` with (within 10 s).
+async fn close_code(socket: &mut Socket) -> Option<u16> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio::time::timeout_at(deadline, socket.next()).await {
+            Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(_)) | None) | Err(_) => return None,
+        }
+    }
+}
+
+/// The status a refused handshake answered, or 101.
+async fn handshake(url: String) -> u16 {
+    let mut request = url.into_client_request().expect("request");
+    request
+        .headers_mut()
+        .insert("origin", ORIGIN.parse().expect("origin"));
+    match tokio_tungstenite::connect_async(request).await {
+        Ok(_) => 101,
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(other) => panic!("{other}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_frames_get_the_contracts_errors_and_another_session_is_unaffected() {
+    let stack = LiveStack::start().await;
+    let (alice, meeting) = started(&stack).await;
+    let (bob, other) = started(&stack).await;
+    // Bob's meeting goes on meanwhile.
+    let (bob_script, bob_pcm) = speech(5_000, 44);
+    let bob_speaker = Speaker::new(&bob_pcm, "bob");
+    let bob_socket = stack.connect(other, &bob.access).await;
+    let bob_speaking = tokio::spawn(async move {
+        bob_speaker
+            .speak(bob_socket, 0, bob_speaker.chunks.len())
+            .await
+    });
+
+    let mut socket = stack.connect(meeting, &alice.access).await;
+    let mut expect_error = async |frame: String, message: &str| {
+        socket
+            .send(Message::text(frame.clone()))
+            .await
+            .expect("sent");
+        let answer = next_json(&mut socket).await;
+        assert_eq!(
+            answer,
+            json!({"type": "error", "message": message}),
+            "{frame}"
+        );
+    };
+    expect_error("not json".into(), "Invalid message format").await;
+    expect_error("[1, 2]".into(), "An error occurred processing your message").await;
+    expect_error(
+        json!({"type": "audio_chunk", "seq": 0, "data": "@@@"}).to_string(),
+        "Invalid data",
+    )
+    .await;
+    // One byte: not a whole 16-bit sample.
+    expect_error(
+        json!({"type": "audio_chunk", "seq": 0, "data": "AA=="}).to_string(),
+        "Invalid data",
+    )
+    .await;
+    expect_error(
+        json!({"type": "audio_chunk", "seq": -1, "data": ""}).to_string(),
+        "Invalid seq",
+    )
+    .await;
+    expect_error(
+        json!({"type": "audio_chunk", "seq": 100000, "data": "AAA="}).to_string(),
+        "Invalid seq",
+    )
+    .await;
+    expect_error(
+        json!({"type": "speaker_mapping", "speaker_label": "", "display_name": "x"}).to_string(),
+        "Invalid speaker_label",
+    )
+    .await;
+    expect_error(
+        json!({"type": "control", "control": "pause"}).to_string(),
+        "Invalid control",
+    )
+    .await;
+    socket
+        .send(Message::text(
+            json!({"type": "control", "control": "start"}).to_string(),
+        ))
+        .await
+        .expect("sent");
+    assert_eq!(
+        next_json(&mut socket).await,
+        json!({"type": "control_response", "control": "start", "status": "use_api_to_start"})
+    );
+    // A repeated chunk is dropped without a word (a resend); the next frame's answer comes first.
+    for _ in 0..2 {
+        socket
+            .send(Message::text(
+                json!({"type": "audio_chunk", "seq": 0, "data": "AAAAAA==", "stream": "s"})
+                    .to_string(),
+            ))
+            .await
+            .expect("sent");
+    }
+    socket.send(Message::text("oops")).await.expect("sent");
+    assert_eq!(
+        next_json(&mut socket).await["message"],
+        "Invalid message format"
+    );
+
+    // Audio faster than real time is refused past the burst allowance (a session of its own:
+    // Alice's has a speaker already).
+    let (carol, fast) = started(&stack).await;
+    let second = stack.connect(fast, &carol.access).await;
+    let (_, pcm) = speech(40_000, 3);
+    let (mut sink, mut incoming) = second.split();
+    use base64::Engine as _;
+    for (seq, chunk) in pcm.chunks(8192).enumerate() {
+        let frame = json!({"type": "audio_chunk", "seq": seq, "stream": "fast", "data": base64::engine::general_purpose::STANDARD.encode(chunk)});
+        sink.send(Message::text(frame.to_string()))
+            .await
+            .expect("sent");
+        // In order, so the reorder window is never what refuses them.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut too_fast = false;
+    while let Ok(Some(Ok(message))) =
+        tokio::time::timeout(Duration::from_secs(5), incoming.next()).await
+    {
+        if let Message::Text(text) = message
+            && text.as_str().contains("faster than real time")
+        {
+            too_fast = true;
+            break;
+        }
+    }
+    assert!(too_fast, "40 s of audio in a second is refused");
+
+    // No session: audio is refused with the contract's message.
+    let quiet = create_meeting(&stack.app, &alice).await;
+    let mut idle = stack.connect(quiet, &alice.access).await;
+    idle.send(Message::text(
+        json!({"type": "audio_chunk", "seq": 0, "data": "AAA="}).to_string(),
+    ))
+    .await
+    .expect("sent");
+    assert_eq!(
+        next_json(&mut idle).await,
+        json!({"type": "error", "message": "No active transcription session"})
+    );
+
+    // API Gateway's own limits.
+    let mut binary = stack.connect(meeting, &alice.access).await;
+    binary
+        .send(Message::binary(vec![0u8; 8192]))
+        .await
+        .expect("sent");
+    assert_eq!(close_code(&mut binary).await, Some(1003));
+    let mut huge = stack.connect(quiet, &alice.access).await;
+    huge.send(Message::text("x".repeat(40 * 1024)))
+        .await
+        .expect("sent");
+    assert_eq!(close_code(&mut huge).await, Some(1009));
+
+    // Handshakes: another organization's meeting, an expired token, too many connections.
+    let ws = |meeting: Uuid, token: &str| {
+        format!("ws://{}/ws?meeting_id={meeting}&token={token}", stack.addr)
+    };
+    assert_eq!(handshake(ws(other, &alice.access)).await, 404);
+    assert_eq!(handshake(ws(Uuid::new_v4(), &alice.access)).await, 404);
+    let expired = stack
+        .app
+        .ctx
+        .jwt
+        .issue(
+            meetin_core::jwt::TokenType::Access,
+            alice.id,
+            None,
+            chrono::Utc::now() - chrono::Duration::minutes(61),
+        )
+        .expect("token");
+    assert_eq!(handshake(ws(meeting, &expired.token)).await, 401);
+    // Bob's own meeting: he already has his speaker's socket there.
+    let mut held = Vec::new();
+    for _ in 1..live_socket::MAX_CONNECTIONS_PER_USER {
+        held.push(stack.connect(other, &bob.access).await);
+    }
+    assert_eq!(handshake(ws(other, &bob.access)).await, 429);
+
+    // Bob's session was never disturbed.
+    let _ = bob_speaking.await.expect("bob spoke");
+    stop(&stack, &bob, other).await;
+    let segments = stored(&stack, &bob, other).await;
+    assert_eq!(transcript_words(&segments), said(&bob_script));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_removed_from_the_organization_or_whose_token_expires_stops_receiving() {
+    let stack = LiveStack::start().await;
+    let (alice, meeting) = started(&stack).await;
+    let bob = stack.app.register().await;
+    let membership = stack
+        .app
+        .add_member(&alice, alice.org_id, &bob, "viewer")
+        .await;
+    let mut bob_socket = stack.connect(meeting, &bob.access).await;
+    // Carol's token expires in 3 s.
+    let carol = stack.app.register().await;
+    stack
+        .app
+        .add_member(&alice, alice.org_id, &carol, "viewer")
+        .await;
+    let short = stack
+        .app
+        .ctx
+        .jwt
+        .issue(
+            meetin_core::jwt::TokenType::Access,
+            carol.id,
+            None,
+            chrono::Utc::now() - chrono::Duration::minutes(60) + chrono::Duration::seconds(3),
+        )
+        .expect("token");
+    let mut carol_socket = stack.connect(meeting, &short.token).await;
+    let r = stack
+        .app
+        .delete(
+            &format!(
+                "/api/auth/organizations/{}/members/{membership}/",
+                alice.org_id
+            ),
+            &alice.access,
+        )
+        .await;
+    assert!(r.status.is_success(), "{r:?}");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let (_, pcm) = speech(4_000, 9);
+    let speaker = Speaker::new(&pcm, "mic");
+    let socket = stack.connect(meeting, &alice.access).await;
+    let _socket = speaker.speak(socket, 0, speaker.chunks.len()).await;
+    for socket in [&mut bob_socket, &mut carol_socket] {
+        let heard = read_until(socket, Duration::from_secs(10), |_| false).await;
+        assert!(
+            of_type(&heard, "transcript_segment").is_empty(),
+            "{heard:?}"
+        );
+        assert!(
+            of_type(&heard, "transcript_interim").is_empty(),
+            "{heard:?}"
+        );
+        assert_eq!(
+            of_type(&heard, "session_status")
+                .last()
+                .map(|m| &m["status"]),
+            Some(&json!("disconnected")),
+            "{heard:?}"
+        );
+    }
+    stop(&stack, &alice, meeting).await;
 }

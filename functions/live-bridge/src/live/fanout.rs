@@ -75,6 +75,14 @@ impl LocalSockets {
         Arc::new(move |id: &str, text: Arc<str>| sockets.send(id, Outgoing::Text(text)))
     }
 
+    /// Closing these sockets as [`Reach`] takes it: a policy close (1008).
+    pub fn closer(self: &Arc<Self>) -> meetin_live::reach::LocalClose {
+        let sockets = Arc::clone(self);
+        Arc::new(move |id: &str| {
+            sockets.send(id, Outgoing::Close(1008, "No longer allowed".to_owned()));
+        })
+    }
+
     /// Every socket held here.
     pub fn ids(&self) -> Vec<String> {
         self.lock().keys().cloned().collect()
@@ -106,7 +114,7 @@ pub struct Fanout {
 impl Fanout {
     /// Starts the task pushing `meeting`'s messages; it ends when every [`Fanout`] clone is
     /// dropped and its queue is drained.
-    pub fn start(reach: Reach, meeting: Uuid) -> Self {
+    pub fn start(reach: Reach, meeting: Uuid, organization: Uuid, pool: sqlx::PgPool) -> Self {
         let (queue, mut messages) = mpsc::unbounded_channel::<(Target, Arc<str>)>();
         tokio::spawn(async move {
             let mut listeners: Vec<Connection> = Vec::new();
@@ -122,7 +130,7 @@ impl Fanout {
                         if read_at.is_none_or(|at| at.elapsed() > LISTENERS_FRESH_FOR) {
                             match reach.connections.of_meeting(meeting).await {
                                 Ok(now) => {
-                                    listeners = now;
+                                    listeners = allowed(&reach, &pool, organization, now).await;
                                     read_at = Some(Instant::now());
                                 }
                                 Err(error) => {
@@ -153,6 +161,42 @@ impl Fanout {
         // The task ends only after every sender is gone.
         let _ = self.queue.send((target, text.into()));
     }
+}
+
+/// `listeners` without those who may no longer hear the meeting: a token expired, or no
+/// longer a member of its organization. Those are told (`session_status: disconnected`),
+/// disconnected and forgotten. When membership cannot be read, everyone stays.
+async fn allowed(
+    reach: &Reach,
+    pool: &sqlx::PgPool,
+    organization: Uuid,
+    listeners: Vec<Connection>,
+) -> Vec<Connection> {
+    let users: Vec<Uuid> = listeners.iter().map(|c| c.user).collect();
+    let members = match meetin_data::access::members_among(pool, organization, &users).await {
+        Ok(members) => members,
+        Err(error) => {
+            tracing::warn!(error = %error, "reading members failed; keeping every listener");
+            return listeners;
+        }
+    };
+    let now = chrono::Utc::now().timestamp();
+    let (keep, drop): (Vec<Connection>, Vec<Connection>) = listeners
+        .into_iter()
+        .partition(|c| members.contains(&c.user) && c.token_expires_at.is_none_or(|exp| exp > now));
+    for connection in drop {
+        tracing::info!(connection = %connection.id, "listener no longer allowed; disconnected");
+        let notice: Arc<str> = Arc::from(
+            meetin_messages::socket::ServerMessage::SessionStatus {
+                status: meetin_messages::socket::SessionStatus::Disconnected,
+                message: "You no longer have access to this meeting's live captions.".to_owned(),
+            }
+            .to_text(),
+        );
+        reach.push(&connection, &notice).await;
+        reach.disconnect(&connection).await;
+    }
+    keep
 }
 
 async fn connection_of(reach: &Reach, known: &[Connection], id: &str) -> Option<Connection> {

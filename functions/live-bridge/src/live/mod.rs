@@ -142,7 +142,12 @@ impl Live {
             routes: self.routes.clone(),
             engine,
             task_id: self.task.id.clone(),
-            fanout: Fanout::start(self.reach.clone(), row.meeting_id),
+            fanout: Fanout::start(
+                self.reach.clone(),
+                row.meeting_id,
+                row.organization_id,
+                self.pool.clone(),
+            ),
         };
         let handle = session::start(deps, row, checkpoint).await.map_err(|error| {
             tracing::warn!(session = %session, error = %error, "opening the engine stream failed");
@@ -227,7 +232,8 @@ pub const DEFAULT_INTERNAL_PORT: u16 = 8081;
 /// `DEEPGRAM_BASE_URL`, else Deepgram's host; without a key the embedded Whisper engine when
 /// its model is at `WHISPER_MODEL_PATH` or the default cache path, loaded at the first
 /// session; else none), this task's private URL
-/// (`BRIDGE_TASK_URL`, else `http://127.0.0.1:{INTERNAL_PORT}`), and the WebSocket API's
+/// (`BRIDGE_TASK_URL`, else the task's private IPv4 from ECS's task metadata endpoint, else
+/// `http://127.0.0.1:{INTERNAL_PORT}`), and the WebSocket API's
 /// callback URL (`WEBSOCKET_CALLBACK_URL`; without it API Gateway listeners are not pushed
 /// to).
 pub async fn load(
@@ -268,10 +274,13 @@ pub async fn load(
     let internal_port = lookup("INTERNAL_PORT")
         .and_then(|p| p.trim().parse::<u16>().ok())
         .unwrap_or(DEFAULT_INTERNAL_PORT);
-    let task_url = lookup("BRIDGE_TASK_URL")
-        .filter(|v| !v.trim().is_empty())
-        .map(|v| v.trim().trim_end_matches('/').to_owned())
-        .unwrap_or_else(|| format!("http://127.0.0.1:{internal_port}"));
+    let task_url = match lookup("BRIDGE_TASK_URL").filter(|v| !v.trim().is_empty()) {
+        Some(url) => url.trim().trim_end_matches('/').to_owned(),
+        // On Fargate: the task's private address, from ECS's task metadata.
+        None => crate::task_address::from_ecs_metadata(&reqwest::Client::new(), internal_port)
+            .await?
+            .unwrap_or_else(|| format!("http://127.0.0.1:{internal_port}")),
+    };
     let task = Task {
         id: Uuid::new_v4().to_string(),
         url: task_url.clone(),
@@ -289,6 +298,7 @@ pub async fn load(
         pusher,
         relay: meetin_live::RelayClient::new(),
         local: Some(local.delivery()),
+        close_local: Some(local.closer()),
     };
     Ok(Live::new(
         task,

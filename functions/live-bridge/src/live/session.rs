@@ -346,6 +346,10 @@ impl State {
             .as_ref()
             .is_some_and(|s| s.stream == chunk.stream);
         if !same_stream {
+            // A new stream starts at 0; a chunk it could never use changes nothing.
+            if chunk.seq >= REORDER_WINDOW {
+                return Err(INVALID_SEQ);
+            }
             if let Some(current) = &self.speaker
                 && current.last_chunk_at.elapsed() < SPEAKER_HANDOVER
                 && !current.connection.is_empty()
