@@ -19,9 +19,9 @@ pub use access::{Access, Denied};
 pub use refusal::Refusal;
 pub use role::Role;
 pub use settings::{
-    AwsSettings, CorsOrigins, DatabaseTarget, DeepgramKey, DeepgramSettings, EphemeralTable,
-    JwtSettings, LlmSecretId, LoginBackoff, MaxRecordingDuration, MinutesQueueUrl, RateLimits,
-    RecordingsBucket, RefreshReuseGrace, RetryBackoff, Setting, SettingsError, TranscribeWait,
-    TranscriptionProvider, TranscriptionQueueUrl, TranscriptionWindow, WebSocketCallbackUrl,
-    WhisperThreads,
+    AwsSettings, CopilotQueueUrl, CorsOrigins, DatabaseTarget, DeepgramKey, DeepgramSettings,
+    EphemeralTable, JwtSettings, LlmSecretId, LoginBackoff, MaxRecordingDuration, MinutesQueueUrl,
+    RateLimits, RecordingsBucket, RefreshReuseGrace, RetryBackoff, Setting, SettingsError,
+    TranscribeWait, TranscriptionProvider, TranscriptionQueueUrl, TranscriptionWindow,
+    WebSocketCallbackUrl, WhisperThreads,
 };

@@ -201,6 +201,12 @@ string_setting! {
 }
 
 string_setting! {
+    /// The URL of the SQS queue copilot jobs go to (`COPILOT_QUEUE_URL`; optional until the
+    /// copilot worker exists: without it the bridge's stop queues no post-meeting run).
+    CopilotQueueUrl = "COPILOT_QUEUE_URL"
+}
+
+string_setting! {
     /// A Secrets Manager secret whose JSON object holds LLM settings by their variable names
     /// (`OPENAI_API_KEY`, `AZURE_OPENAI_*`), filling what the environment leaves unset
     /// (`LLM_SECRET_ID`; optional: without it the environment alone decides).

@@ -69,6 +69,11 @@ impl LiveStack {
     /// With `keyless`, no Deepgram key: the bridge transcribes with the embedded Whisper
     /// engine (the provisioned model).
     pub async fn start_with(keyless: bool) -> Self {
+        Self::start_with_settings(keyless, &[]).await
+    }
+
+    /// [`LiveStack::start_with`] plus settings `extra`.
+    pub async fn start_with_settings(keyless: bool, extra: &[(&str, &str)]) -> Self {
         let fake = FakeDeepgramLive::start()
             .await
             .expect("the fake Deepgram live");
@@ -93,6 +98,7 @@ impl LiveStack {
             overrides.push(("DEEPGRAM_API_KEY", fake.api_key.as_str()));
             overrides.push(("DEEPGRAM_LIVE_URL", fake.base_url.as_str()));
         }
+        overrides.extend_from_slice(extra);
         let app = TestApp::spawn_with(&overrides).await;
         let lookup = |name: &str| app.settings.get(name).cloned();
         let sdk = meetin_aws::sdk_config(
@@ -1140,4 +1146,113 @@ async fn a_listener_removed_from_the_organization_or_whose_token_expires_stops_r
         );
     }
     stop(&stack, &alice, meeting).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnecting_listener_gets_the_finals_it_missed_before_new_ones() {
+    let stack = LiveStack::start().await;
+    let (alice, meeting) = started(&stack).await;
+    let (script, pcm) = speech(10_000, 17);
+    let speaker = Speaker::new(&pcm, "mic");
+    let socket = stack.connect(meeting, &alice.access).await;
+    let half = speaker.chunks.len() / 2;
+    let socket = speaker.speak(socket, 0, half).await;
+    let so_far = stored(&stack, &alice, meeting).await;
+    assert!(
+        !so_far.is_empty(),
+        "finals before the listener came: {so_far:?}"
+    );
+    // A listener that had the first final comes back and asks for the rest.
+    let mut late = stack.connect(meeting, &alice.access).await;
+    late.send(Message::text(
+        json!({"type": "resume", "after_segment_id": so_far[0]["id"]}).to_string(),
+    ))
+    .await
+    .expect("sent");
+    let mut fresh = stack.connect(meeting, &alice.access).await;
+    fresh
+        .send(Message::text(json!({"type": "resume"}).to_string()))
+        .await
+        .expect("sent");
+    let listening = |mut socket: Socket| {
+        tokio::spawn(async move {
+            read_until(&mut socket, Duration::from_secs(60), |m| {
+                m["type"] == "session_status" && m["status"] == "ended"
+            })
+            .await
+        })
+    };
+    let late = listening(late);
+    let fresh = listening(fresh);
+    let _socket = speaker.speak(socket, half, speaker.chunks.len()).await;
+    stop(&stack, &alice, meeting).await;
+    let all = stored(&stack, &alice, meeting).await;
+    assert_eq!(transcript_words(&all), said(&script));
+    let ids: Vec<&Value> = all.iter().map(|s| &s["id"]).collect();
+    let late = late.await.expect("listener");
+    let fresh = fresh.await.expect("listener");
+    let got = |heard: &[Value]| -> Vec<Value> {
+        of_type(heard, "transcript_segment")
+            .iter()
+            .map(|m| m["data"]["id"].clone())
+            .collect()
+    };
+    assert_eq!(
+        got(&fresh).iter().collect::<Vec<_>>(),
+        ids,
+        "everything, in order, once"
+    );
+    assert_eq!(
+        got(&late).iter().collect::<Vec<_>>(),
+        ids[1..].to_vec(),
+        "all but the one it had"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_queues_the_post_meeting_copilot_run() {
+    let lookup_env = crate::helpers::settings();
+    let lookup = |name: &str| lookup_env.get(name).cloned();
+    let sdk = meetin_aws::sdk_config(
+        &<meetin_core::AwsSettings as meetin_core::Setting>::from_lookup(&lookup).expect("AWS"),
+    )
+    .await;
+    let sqs = meetin_aws::aws_sdk_sqs::Client::new(&sdk);
+    let queue = sqs
+        .create_queue()
+        .queue_name(crate::helpers::unique("meetin-test-copilot-"))
+        .send()
+        .await
+        .expect("a queue")
+        .queue_url
+        .expect("its URL");
+    let stack =
+        LiveStack::start_with_settings(false, &[("COPILOT_QUEUE_URL", queue.as_str())]).await;
+    let (alice, meeting) = started(&stack).await;
+    let (_, pcm) = speech(3_000, 4);
+    let speaker = Speaker::new(&pcm, "mic");
+    let socket = stack.connect(meeting, &alice.access).await;
+    let _socket = speaker.speak(socket, 0, speaker.chunks.len()).await;
+    stop(&stack, &alice, meeting).await;
+    let received = sqs
+        .receive_message()
+        .queue_url(&queue)
+        .wait_time_seconds(5)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .expect("received");
+    let bodies: Vec<Value> = received
+        .messages()
+        .iter()
+        .filter_map(|m| serde_json::from_str(m.body()?).ok())
+        .collect();
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    let text = bodies[0].to_string();
+    assert!(
+        text.contains("run_copilot")
+            && text.contains("post_meeting")
+            && text.contains(&meeting.to_string()),
+        "{text}"
+    );
 }

@@ -39,6 +39,8 @@ pub struct Live {
     /// `None`: no engine is configured; starts are refused.
     pub engine: Option<Engine>,
     pub reach: Reach,
+    /// Where a stopped session's post-meeting copilot run is queued (`COPILOT_QUEUE_URL`).
+    pub copilot: Option<meetin_aws::JobQueue<meetin_messages::jobs::RunCopilot>>,
     /// The legacy sockets this task holds.
     pub local: Arc<LocalSockets>,
     sessions: Mutex<HashMap<Uuid, SessionHandle>>,
@@ -76,6 +78,7 @@ impl Live {
             connections,
             engine,
             reach,
+            copilot: None,
             local,
             sessions: Mutex::new(HashMap::new()),
             taking_over: tokio::sync::Mutex::new(()),
@@ -142,6 +145,7 @@ impl Live {
             routes: self.routes.clone(),
             engine,
             task_id: self.task.id.clone(),
+            copilot: self.copilot.clone(),
             fanout: Fanout::start(
                 self.reach.clone(),
                 row.meeting_id,
@@ -235,7 +239,8 @@ pub const DEFAULT_INTERNAL_PORT: u16 = 8081;
 /// (`BRIDGE_TASK_URL`, else the task's private IPv4 from ECS's task metadata endpoint, else
 /// `http://127.0.0.1:{INTERNAL_PORT}`), and the WebSocket API's
 /// callback URL (`WEBSOCKET_CALLBACK_URL`; without it API Gateway listeners are not pushed
-/// to).
+/// to), and the copilot queue a stopped session's post-meeting run goes to
+/// (`COPILOT_QUEUE_URL`, optional).
 pub async fn load(
     service: &meetin_service::ServiceContext,
     lookup: meetin_core::settings::Lookup<'_>,
@@ -300,7 +305,7 @@ pub async fn load(
         local: Some(local.delivery()),
         close_local: Some(local.closer()),
     };
-    Ok(Live::new(
+    let mut live = Live::new(
         task,
         service.pool.clone(),
         LiveRoutes::new(client, table),
@@ -308,5 +313,8 @@ pub async fn load(
         engine,
         reach,
         local,
-    ))
+    );
+    live.copilot = meetin_core::CopilotQueueUrl::optional(lookup)
+        .map(|url| meetin_aws::JobQueue::new(meetin_aws::aws_sdk_sqs::Client::new(sdk), url.0));
+    Ok(live)
 }

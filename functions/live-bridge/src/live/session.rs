@@ -136,6 +136,9 @@ pub struct SessionDeps {
     /// This task's id (the route's owner).
     pub task_id: String,
     pub fanout: Fanout,
+    /// Where the post-meeting copilot run is queued at stop (`COPILOT_QUEUE_URL`); `None`:
+    /// not queued (the copilot issue adds the queue and its worker).
+    pub copilot: Option<meetin_aws::JobQueue<meetin_messages::jobs::RunCopilot>>,
 }
 
 /// The speaking stream.
@@ -772,6 +775,16 @@ impl State {
             tracing::warn!(error = %error, "releasing the route failed");
         }
         self.status(SessionStatus::Ended, "Live transcription has ended.");
+        if let Some(copilot) = &self.deps.copilot {
+            let job = meetin_messages::jobs::RunCopilot {
+                meeting_id: self.row.meeting_id,
+                trigger: meetin_messages::jobs::CopilotTrigger::PostMeeting,
+                run_id: Uuid::new_v4(),
+            };
+            if let Err(error) = copilot.send(&job).await {
+                tracing::error!(error = %error, "queueing the post-meeting copilot run failed");
+            }
+        }
     }
 }
 
