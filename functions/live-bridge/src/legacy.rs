@@ -122,7 +122,13 @@ where
         .unwrap_or_default();
     let user = match meetin_service::authenticate(&bridge.service, &token).await {
         Ok(user) => user,
-        Err(ServiceError::Refused(_)) => return forbidden(),
+        Err(ServiceError::Refused(refusal)) => {
+            tracing::info!(
+                status = refusal.status().as_u16(),
+                "live socket refused: the access token is missing, invalid or expired"
+            );
+            return forbidden();
+        }
         Err(ServiceError::Internal(internal)) => {
             return crate::error(ServiceError::Internal(internal));
         }
@@ -247,7 +253,11 @@ async fn serve(
                         audio(bridge, connection, None, seq, pcm, true).await.into_iter().collect()
                     }
                     Message::Text(text) => text_frame(bridge, connection, text.as_str()).await,
-                    Message::Close(_) => return,
+                    Message::Close(_) => {
+                        // Sends tungstenite's queued reply, so the client sees a clean close.
+                        let _ = sink.close().await;
+                        return;
+                    }
                     _ => Vec::new(),
                 };
                 for reply in replies {
@@ -345,6 +355,10 @@ async fn audio(
             Err(_) => no_session(),
         };
     }
+    if route.owner.id == live.task.id {
+        // Recorded as this task's but no longer running here: it ended.
+        return no_session();
+    }
     let chunk = AudioIn {
         meeting_id: connection.meeting,
         session_id: route.session,
@@ -355,7 +369,11 @@ async fn audio(
         data: base64::engine::general_purpose::STANDARD.encode(&pcm),
         take_over_from: None,
     };
-    relay(bridge, &route, chunk).await
+    match relay(bridge, &route, chunk).await {
+        // The session ended between the route's read and the chunk (a stop in progress).
+        Some(ServerMessage::Error { message }) if message == NO_ACTIVE_SESSION => no_session(),
+        other => other,
+    }
 }
 
 async fn relay(bridge: &Arc<Bridge>, route: &Route, mut chunk: AudioIn) -> Option<ServerMessage> {
@@ -371,7 +389,7 @@ async fn relay(bridge: &Arc<Bridge>, route: &Route, mut chunk: AudioIn) -> Optio
                 chunk.take_over_from = Some(route.owner.id.clone());
                 target = live.task.url.clone();
             }
-            Err(RelayError::Gone) => break,
+            Err(RelayError::Gone | RelayError::TimedOut { .. }) => break,
         }
     }
     Some(ServerMessage::error(PROCESSING_FAILED))

@@ -415,7 +415,9 @@ async fn relay_audio(sockets: &Sockets, route: &Route, mut chunk: AudioIn) -> Op
                 chunk.take_over_from = Some(route.owner.id.clone());
                 target = fleet;
             }
-            Err(RelayError::Gone) => return Some(PROCESSING_FAILED.to_owned()),
+            Err(RelayError::Gone | RelayError::TimedOut { .. }) => {
+                return Some(PROCESSING_FAILED.to_owned());
+            }
         }
     }
     Some(PROCESSING_FAILED.to_owned())

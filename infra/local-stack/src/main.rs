@@ -206,7 +206,7 @@ async fn serve(port: u16) -> anyhow::Result<()> {
         );
     }
     println!(
-        "  live      ws://localhost:{port}/ws?meeting_id=&token= (API Gateway's WebSocket API: live-socket's handler, @connections); the bridge's relay on {relay_addr}"
+        "  live      ws://localhost:{port}/ws?meeting_id=&token= (API Gateway's WebSocket API: live-socket's handler, @connections) and ws://localhost:{port}/ws/meetings/{{id}}/live/?token= (the frontend's, binary audio, by live-bridge); the bridge's relay on {relay_addr}"
     );
     if !real_deepgram_configured()
         && let Some(model) = &whisper_model

@@ -303,21 +303,9 @@ pub async fn store_finals(
     if segments.is_empty() {
         return Ok(Vec::new());
     }
-    let labels: Vec<&str> = segments.iter().map(|s| s.speaker_label.as_str()).collect();
-    let starts: Vec<i32> = segments.iter().map(|s| s.start_ms).collect();
-    let ends: Vec<i32> = segments.iter().map(|s| s.end_ms).collect();
-    let texts: Vec<&str> = segments.iter().map(|s| s.text.as_str()).collect();
-    let confidences: Vec<Option<f64>> = segments.iter().map(|s| s.confidence).collect();
+    let columns = crate::transcripts::SegmentColumns::of(segments);
     let mut tx = pool.begin().await?;
-    sqlx::query(
-        "INSERT INTO speakers (meeting_id, label) \
-         SELECT $1, l FROM (SELECT DISTINCT unnest($2::text[]) AS l) labels \
-         ORDER BY l ON CONFLICT (meeting_id, label) DO NOTHING",
-    )
-    .bind(meeting)
-    .bind(&labels)
-    .execute(&mut *tx)
-    .await?;
+    crate::transcripts::insert_speakers(&mut tx, meeting, &columns.labels).await?;
     let rows = sqlx::query_as(
         "WITH input AS ( \
              SELECT * FROM unnest($3::int[], $4::int[], $5::text[], $6::text[], $7::float8[]) \
@@ -337,11 +325,11 @@ pub async fn store_finals(
     )
     .bind(transcript)
     .bind(meeting)
-    .bind(&starts)
-    .bind(&ends)
-    .bind(&labels)
-    .bind(&texts)
-    .bind(&confidences)
+    .bind(&columns.starts)
+    .bind(&columns.ends)
+    .bind(&columns.labels)
+    .bind(&columns.texts)
+    .bind(&columns.confidences)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -389,4 +377,19 @@ pub async fn end(pool: &PgPool, session: Uuid) -> Result<bool, sqlx::Error> {
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Records which engine serves `session` (`live_sessions.provider` and its transcript's
+/// `provider`, at most 50 characters): the bridge knows it, the start did not.
+pub async fn set_provider(pool: &PgPool, session: Uuid, provider: &str) -> Result<(), sqlx::Error> {
+    let provider: String = provider.chars().take(50).collect();
+    sqlx::query(
+        "WITH s AS (UPDATE live_sessions SET provider = $2 WHERE id = $1 AND provider <> $2 RETURNING id) \
+         UPDATE transcripts SET provider = $2 WHERE live_session_id = $1 AND provider <> $2",
+    )
+    .bind(session)
+    .bind(provider)
+    .execute(pool)
+    .await?;
+    Ok(())
 }

@@ -93,6 +93,46 @@ pub struct NewRecordingTranscript<'a> {
     pub segments: &'a [NewSegment],
 }
 
+/// Segments as the column arrays an `unnest` insert binds.
+pub(crate) struct SegmentColumns<'a> {
+    pub labels: Vec<&'a str>,
+    pub starts: Vec<i32>,
+    pub ends: Vec<i32>,
+    pub texts: Vec<&'a str>,
+    pub confidences: Vec<Option<f64>>,
+}
+
+impl<'a> SegmentColumns<'a> {
+    pub fn of(segments: &'a [NewSegment]) -> Self {
+        Self {
+            labels: segments.iter().map(|s| s.speaker_label.as_str()).collect(),
+            starts: segments.iter().map(|s| s.start_ms).collect(),
+            ends: segments.iter().map(|s| s.end_ms).collect(),
+            texts: segments.iter().map(|s| s.text.as_str()).collect(),
+            confidences: segments.iter().map(|s| s.confidence).collect(),
+        }
+    }
+}
+
+/// Creates `meeting`'s missing speaker rows for `labels` (`Speaker N`), in label order so
+/// concurrent writers lock them alike. One statement.
+pub(crate) async fn insert_speakers(
+    tx: &mut PgConnection,
+    meeting: Uuid,
+    labels: &[&str],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO speakers (meeting_id, label) \
+         SELECT $1, l FROM (SELECT DISTINCT unnest($2::text[]) AS l) labels \
+         ORDER BY l ON CONFLICT (meeting_id, label) DO NOTHING",
+    )
+    .bind(meeting)
+    .bind(labels)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
 /// Where a recording stood when a worker tried to claim it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
@@ -280,24 +320,8 @@ pub(crate) async fn store_recording_transcript_in(
     .await?;
     let (transcript, created) = match inserted {
         Some((transcript, meeting)) => {
-            let labels: Vec<&str> = new
-                .segments
-                .iter()
-                .map(|s| s.speaker_label.as_str())
-                .collect();
-            sqlx::query(
-                "INSERT INTO speakers (meeting_id, label) \
-                 SELECT $1, l FROM (SELECT DISTINCT unnest($2::text[]) AS l) labels \
-                 ORDER BY l ON CONFLICT (meeting_id, label) DO NOTHING",
-            )
-            .bind(meeting)
-            .bind(&labels)
-            .execute(&mut *tx)
-            .await?;
-            let starts: Vec<i32> = new.segments.iter().map(|s| s.start_ms).collect();
-            let ends: Vec<i32> = new.segments.iter().map(|s| s.end_ms).collect();
-            let texts: Vec<&str> = new.segments.iter().map(|s| s.text.as_str()).collect();
-            let confidences: Vec<Option<f64>> = new.segments.iter().map(|s| s.confidence).collect();
+            let columns = SegmentColumns::of(new.segments);
+            insert_speakers(&mut *tx, meeting, &columns.labels).await?;
             sqlx::query(
                 "INSERT INTO transcript_segments \
                    (transcript_id, start_ms, end_ms, speaker_id, speaker_label_raw, text, \
@@ -309,11 +333,11 @@ pub(crate) async fn store_recording_transcript_in(
             )
             .bind(transcript)
             .bind(meeting)
-            .bind(&starts)
-            .bind(&ends)
-            .bind(&labels)
-            .bind(&texts)
-            .bind(&confidences)
+            .bind(&columns.starts)
+            .bind(&columns.ends)
+            .bind(&columns.labels)
+            .bind(&columns.texts)
+            .bind(&columns.confidences)
             .execute(&mut *tx)
             .await?;
             (transcript, true)

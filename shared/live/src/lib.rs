@@ -100,9 +100,12 @@ pub struct Moved {
 /// How a relay call went wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
-    /// No answer (connection refused, reset, timed out): the task is presumed dead.
+    /// No connection (refused, reset): the task is presumed dead.
     #[error("bridge task {url} unreachable: {message}")]
     Unreachable { url: String, message: String },
+    /// Connected, but no answer in time: the task is alive and slow (not taken over).
+    #[error("bridge task {url} did not answer in time")]
+    TimedOut { url: String },
     /// The task refused; `error` is the message for the client.
     #[error("bridge refused ({status}): {error}")]
     Refused { status: u16, error: String },
@@ -118,8 +121,9 @@ pub enum RelayError {
 /// stop's flush ([`STOP_TIMEOUT`]).
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How long a stop may take (Finalize, the last finals, their storage).
-pub const STOP_TIMEOUT: Duration = Duration::from_secs(12);
+/// How long a stop may take (Finalize, the last finals, their storage): the keyless engine's
+/// flush (20 s) and a margin, under API Gateway's 30 s integration limit for `live/stop/`.
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(25);
 
 /// The client of the relay API.
 #[derive(Debug, Clone)]
@@ -158,9 +162,17 @@ impl RelayClient {
             .timeout(timeout)
             .send()
             .await
-            .map_err(|e| RelayError::Unreachable {
-                url: base.to_owned(),
-                message: e.to_string(),
+            .map_err(|e| {
+                if e.is_timeout() {
+                    RelayError::TimedOut {
+                        url: base.to_owned(),
+                    }
+                } else {
+                    RelayError::Unreachable {
+                        url: base.to_owned(),
+                        message: e.to_string(),
+                    }
+                }
             })?;
         let status = answer.status().as_u16();
         if answer.status().is_success() {

@@ -140,6 +140,13 @@ impl Live {
                 message: "The session is served by another task.".to_owned(),
             });
         }
+        if checkpoint.is_none() {
+            live_sessions::set_provider(&self.pool, row.id, engine.provider())
+                .await
+                .map_err(internal)?;
+        }
+        let engine_name = engine.provider();
+        let resuming = checkpoint.is_some();
         let deps = SessionDeps {
             pool: self.pool.clone(),
             routes: self.routes.clone(),
@@ -161,6 +168,7 @@ impl Live {
             }
         })?;
         self.sessions().insert(session, handle.clone());
+        tracing::info!(%session, meeting = %handle.meeting, engine = engine_name, resumed = resuming, "live session opened");
         Ok(handle)
     }
 
@@ -204,14 +212,18 @@ impl Live {
 
     /// Stops `session` if this task serves it (flushing its last finals); whether it did.
     pub async fn stop(&self, session: Uuid) -> bool {
-        let Some(handle) = self.sessions().remove(&session) else {
+        // Kept in the map until done: audio still in flight reaches the stopping session.
+        let Some(handle) = self.session(session) else {
             return false;
         };
         let (reply, done) = tokio::sync::oneshot::channel();
         if handle.commands.send(Command::Stop { reply }).await.is_err() {
+            self.sessions().remove(&session);
             return false;
         }
         let _ = done.await;
+        self.sessions().remove(&session);
+        tracing::info!(%session, "live session stopped");
         true
     }
 }

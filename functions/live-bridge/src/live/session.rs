@@ -40,8 +40,12 @@ pub const BYTES_PER_MS: i64 = 32;
 /// missing ones are skipped.
 pub const REORDER_WINDOW: u64 = 64;
 
-/// How long a missing chunk is waited for.
-pub const GAP_WAIT: Duration = Duration::from_secs(2);
+/// How long a missing chunk is waited for before it is skipped.
+pub const GAP_WAIT: Duration = Duration::from_secs(4);
+
+/// How long a missing chunk is waited for before a resumable client is asked to send it
+/// again (`audio_resend`): an invocation of the relay may have failed.
+pub const GAP_RESEND_AFTER: Duration = Duration::from_secs(1);
 
 /// How long a stream must have been silent before another stream may take over the session.
 pub const SPEAKER_HANDOVER: Duration = Duration::from_secs(3);
@@ -71,12 +75,20 @@ const BACKOFF_MS: [u64; 6] = [100, 250, 500, 1_000, 2_000, 5_000];
 /// retried).
 pub const GIVE_UP_NOTICE: Duration = Duration::from_secs(30);
 
-/// How long a stop waits for the last finals from Deepgram (they come within a second).
-pub const FLUSH_WAIT: Duration = Duration::from_secs(5);
+/// At stop, audio still in flight (sent before the stop, relayed after it) is taken until none
+/// has come for this long…
+pub const SETTLE_QUIET: Duration = Duration::from_millis(500);
+
+/// …or for at most this long.
+pub const SETTLE_MAX: Duration = Duration::from_secs(3);
+
+/// How long a stop waits at most for the last finals from Deepgram (they come within a
+/// second, before the close that ends the wait).
+pub const FLUSH_WAIT: Duration = Duration::from_secs(10);
 
 /// How long a stop waits for the keyless engine's last chunks (whisper.cpp takes 1 to 8 s a
-/// chunk on 2 cores, docs/benchmarks.md).
-pub const FLUSH_WAIT_WHISPER: Duration = Duration::from_secs(30);
+/// chunk on 2 cores, docs/benchmarks.md); under `meetin_live::STOP_TIMEOUT`.
+pub const FLUSH_WAIT_WHISPER: Duration = Duration::from_secs(20);
 
 /// A chunk, as relayed.
 #[derive(Debug)]
@@ -153,6 +165,8 @@ struct Speaker {
     last_chunk_at: Instant,
     /// The last `seq` acknowledged to the client.
     acked: Option<u64>,
+    /// Whether the client was asked to resend the current gap.
+    gap_resend_asked: bool,
 }
 
 /// One accepted chunk's place in session time.
@@ -224,6 +238,7 @@ pub async fn start(
         gap_since: None,
         last_chunk_at: Instant::now(),
         acked: Some(c.seq),
+        gap_resend_asked: false,
     });
     let now = Instant::now();
     let state = State {
@@ -297,8 +312,12 @@ async fn run(
                     state.resume(connection, after_segment_id, after_ms).await;
                 }
                 Some(Command::Stop { reply }) => {
+                    let mut replies = vec![reply];
+                    state.settle(&mut inbox, &mut replies).await;
                     state.stop(events.take()).await;
-                    let _ = reply.send(());
+                    for reply in replies {
+                        let _ = reply.send(());
+                    }
                     return;
                 }
                 None => {
@@ -368,6 +387,7 @@ impl State {
                 gap_since: None,
                 last_chunk_at: now,
                 acked: None,
+                gap_resend_asked: false,
             });
         }
         let Some(speaker) = self.speaker.as_mut() else {
@@ -420,11 +440,12 @@ impl State {
                 ready.push((speaker.stream.clone(), speaker.next_seq, pcm));
                 speaker.next_seq += 1;
             }
-            speaker.gap_since = if speaker.pending.is_empty() {
-                None
-            } else {
-                speaker.gap_since.or(Some(Instant::now()))
-            };
+            if speaker.pending.is_empty() {
+                speaker.gap_since = None;
+                speaker.gap_resend_asked = false;
+            } else if speaker.gap_since.is_none() {
+                speaker.gap_since = Some(Instant::now());
+            }
         }
         for (stream, seq, pcm) in ready {
             let placed = Placed {
@@ -657,14 +678,28 @@ impl State {
         if self.stream.is_none() && self.retry_at.is_some_and(|t| Instant::now() >= t) {
             restored = self.restore().await;
         }
-        // A gap that did not fill: skip it.
-        if self
-            .speaker
-            .as_ref()
-            .and_then(|s| s.gap_since)
-            .is_some_and(|t| t.elapsed() > GAP_WAIT)
-        {
-            self.drain(true).await;
+        // A gap that does not fill: ask a resumable client for it, then skip it.
+        let gap = self.speaker.as_ref().and_then(|s| s.gap_since.map(|t| (t, s)));
+        if let Some((since, speaker)) = gap {
+            if since.elapsed() > GAP_WAIT {
+                self.drain(true).await;
+            } else if since.elapsed() > GAP_RESEND_AFTER
+                && !speaker.gap_resend_asked
+                && speaker.acknowledged
+                && !speaker.connection.is_empty()
+            {
+                let (connection, resend) = (
+                    speaker.connection.clone(),
+                    ServerMessage::AudioResend {
+                        stream: speaker.stream.clone(),
+                        from_seq: speaker.next_seq,
+                    },
+                );
+                self.tell(&connection, resend);
+                if let Some(speaker) = self.speaker.as_mut() {
+                    speaker.gap_resend_asked = true;
+                }
+            }
         }
         if !self.unstored.is_empty() {
             self.store().await;
@@ -728,6 +763,32 @@ impl State {
                 }
             }
             Err(error) => tracing::warn!(error = %error, "reading missed finals failed"),
+        }
+    }
+
+    /// Takes the audio still in flight when a stop comes (the client sent it before asking to
+    /// stop), until none has come for [`SETTLE_QUIET`] or [`SETTLE_MAX`] passed.
+    async fn settle(
+        &mut self,
+        inbox: &mut mpsc::Receiver<Command>,
+        replies: &mut Vec<oneshot::Sender<()>>,
+    ) {
+        let deadline = tokio::time::Instant::now() + SETTLE_MAX;
+        loop {
+            let quiet = (tokio::time::Instant::now() + SETTLE_QUIET).min(deadline);
+            match tokio::time::timeout_at(quiet, inbox.recv()).await {
+                Ok(Some(Command::Audio { chunk, reply })) => {
+                    let answer = self.on_chunk(chunk).await;
+                    let _ = reply.send(answer);
+                }
+                Ok(Some(Command::Resume {
+                    connection,
+                    after_segment_id,
+                    after_ms,
+                })) => self.resume(connection, after_segment_id, after_ms).await,
+                Ok(Some(Command::Stop { reply })) => replies.push(reply),
+                Ok(None) | Err(_) => return,
+            }
         }
     }
 
