@@ -541,7 +541,13 @@ impl Speaker {
 
     /// [`Speaker::speak`], then with `until_acked` keeps listening (up to 30 s) until some
     /// chunk is acknowledged.
-    pub async fn speak_then(&self, socket: Socket, from: usize, to: usize, until_acked: bool) -> Socket {
+    pub async fn speak_then(
+        &self,
+        socket: Socket,
+        from: usize,
+        to: usize,
+        until_acked: bool,
+    ) -> Socket {
         let (mut sink, mut incoming) = socket.split();
         let (resend_tx, mut resend_rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
         let acked = std::sync::Arc::clone(&self.acked);
@@ -589,7 +595,9 @@ impl Speaker {
         tokio::time::sleep(Duration::from_millis(600)).await;
         if until_acked {
             let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-            while self.acked.lock().expect("lock").is_none() && tokio::time::Instant::now() < deadline {
+            while self.acked.lock().expect("lock").is_none()
+                && tokio::time::Instant::now() < deadline
+            {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
@@ -1288,5 +1296,49 @@ async fn stopping_queues_the_post_meeting_copilot_run() {
             && text.contains("post_meeting")
             && text.contains(&meeting.to_string()),
         "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_taken_over_before_any_checkpoint_joins_the_speakers_stream_where_it_is() {
+    let mut stack = LiveStack::start().await;
+    let (alice, meeting) = started(&stack).await;
+    // 70 chunks of silence (18 s, sent at once within the burst allowance): no final, so no
+    // checkpoint, and the stream's numbering is past the reorder window.
+    let mut socket = stack.connect(meeting, &alice.access).await;
+    use base64::Engine as _;
+    let silence = base64::engine::general_purpose::STANDARD.encode(vec![0u8; 8192]);
+    for seq in 0..70 {
+        let frame = json!({"type": "audio_chunk", "seq": seq, "stream": "mic", "data": silence});
+        socket
+            .send(Message::text(frame.to_string()))
+            .await
+            .expect("sent");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stack.kill_bridge().await;
+    stack.restart_bridge().await;
+    let (script, pcm) = speech(4_000, 12);
+    let mut tick = tokio::time::interval(Duration::from_millis(256));
+    for (i, chunk) in pcm.chunks(8192).enumerate() {
+        tick.tick().await;
+        let frame = json!({"type": "audio_chunk", "seq": 70 + i, "stream": "mic", "data": base64::engine::general_purpose::STANDARD.encode(chunk)});
+        socket
+            .send(Message::text(frame.to_string()))
+            .await
+            .expect("sent");
+    }
+    let heard = read_until(&mut socket, Duration::from_secs(2), |_| false).await;
+    assert!(
+        of_type(&heard, "error")
+            .iter()
+            .all(|m| m["message"] != "Invalid seq"),
+        "{heard:?}"
+    );
+    stop(&stack, &alice, meeting).await;
+    assert_eq!(
+        transcript_words(&stored(&stack, &alice, meeting).await),
+        said(&script)
     );
 }

@@ -111,6 +111,16 @@ impl Live {
         session: Uuid,
         checkpoint: Option<meetin_aws::Checkpoint>,
     ) -> Result<SessionHandle, Refusal> {
+        self.open_as(session, checkpoint, false).await
+    }
+
+    /// [`Live::open`]; `taken_over`: this task takes the session over from a dead one.
+    async fn open_as(
+        &self,
+        session: Uuid,
+        checkpoint: Option<meetin_aws::Checkpoint>,
+        taken_over: bool,
+    ) -> Result<SessionHandle, Refusal> {
         if let Some(handle) = self.session(session) {
             return Ok(handle);
         }
@@ -128,7 +138,7 @@ impl Live {
                 status: 404,
                 message: meetin_messages::socket::NO_ACTIVE_SESSION.to_owned(),
             })?;
-        if checkpoint.is_none()
+        if !taken_over
             && !self
                 .routes
                 .claim(row.meeting_id, row.id, &self.task)
@@ -140,13 +150,13 @@ impl Live {
                 message: "The session is served by another task.".to_owned(),
             });
         }
-        if checkpoint.is_none() {
+        if !taken_over {
             live_sessions::set_provider(&self.pool, row.id, engine.provider())
                 .await
                 .map_err(internal)?;
         }
         let engine_name = engine.provider();
-        let resuming = checkpoint.is_some();
+        let resuming = taken_over;
         let deps = SessionDeps {
             pool: self.pool.clone(),
             routes: self.routes.clone(),
@@ -160,7 +170,7 @@ impl Live {
                 self.pool.clone(),
             ),
         };
-        let handle = session::start(deps, row, checkpoint).await.map_err(|error| {
+        let handle = session::start(deps, row, checkpoint, taken_over).await.map_err(|error| {
             tracing::warn!(session = %session, error = %error, "opening the engine stream failed");
             Refusal {
                 status: 503,
@@ -197,7 +207,9 @@ impl Live {
             return Ok(Err(route.owner.url));
         }
         tracing::info!(%session, from = dead, "taking the session over");
-        let handle = self.open(session, route.checkpoint.clone()).await?;
+        let handle = self
+            .open_as(session, route.checkpoint.clone(), true)
+            .await?;
         Ok(Ok(handle))
     }
 

@@ -213,15 +213,21 @@ struct State {
     /// Finals that could not be stored yet (the database was unreachable): retried.
     unstored: Vec<Segment>,
     lost: bool,
+    /// A stream whose chunks start past the reorder window is joined where it is (once):
+    /// after a takeover with no checkpoint, the speaker's numbering is already under way.
+    adopt_stream: bool,
 }
 
 /// Starts serving `row`: opens the engine stream (an error when it cannot be opened: the
-/// start is refused), resuming from `checkpoint` when taking over.
+/// start is refused), resuming from `checkpoint` when `taken_over` from a dead task.
 pub async fn start(
     deps: SessionDeps,
     row: BridgeSession,
     checkpoint: Option<Checkpoint>,
+    taken_over: bool,
 ) -> Result<SessionHandle, meetin_deepgram::DeepgramError> {
+    // Taken over before any checkpoint: the speaker's stream is joined wherever it is.
+    let adopt_stream = taken_over && checkpoint.is_none();
     let stored_through_ms = i64::from(row.persisted_through_ms);
     let audio_ms = checkpoint
         .as_ref()
@@ -261,6 +267,7 @@ pub async fn start(
         checkpoint_saved_at: now,
         unstored: Vec::new(),
         lost: false,
+        adopt_stream,
     };
     let task = tokio::spawn(run(state, Some(events), inbox)).abort_handle();
     Ok(SessionHandle {
@@ -369,7 +376,7 @@ impl State {
             .is_some_and(|s| s.stream == chunk.stream);
         if !same_stream {
             // A new stream starts at 0; a chunk it could never use changes nothing.
-            if chunk.seq >= REORDER_WINDOW {
+            if chunk.seq >= REORDER_WINDOW && !self.adopt_stream {
                 return Err(INVALID_SEQ);
             }
             if let Some(current) = &self.speaker
@@ -378,11 +385,17 @@ impl State {
             {
                 return Err(ANOTHER_SPEAKER);
             }
+            let next_seq = if self.adopt_stream && chunk.seq >= REORDER_WINDOW {
+                chunk.seq
+            } else {
+                0
+            };
+            self.adopt_stream = false;
             self.speaker = Some(Speaker {
                 stream: chunk.stream.clone(),
                 connection: chunk.connection.clone(),
                 acknowledged: chunk.acknowledged,
-                next_seq: 0,
+                next_seq,
                 pending: BTreeMap::new(),
                 gap_since: None,
                 last_chunk_at: now,
@@ -679,7 +692,10 @@ impl State {
             restored = self.restore().await;
         }
         // A gap that does not fill: ask a resumable client for it, then skip it.
-        let gap = self.speaker.as_ref().and_then(|s| s.gap_since.map(|t| (t, s)));
+        let gap = self
+            .speaker
+            .as_ref()
+            .and_then(|s| s.gap_since.map(|t| (t, s)));
         if let Some((since, speaker)) = gap {
             if since.elapsed() > GAP_WAIT {
                 self.drain(true).await;
