@@ -283,153 +283,97 @@ fn of_type<'a>(messages: &'a [Value], kind: &str) -> Vec<&'a Value> {
     messages.iter().filter(|m| m["type"] == kind).collect()
 }
 
+/// Reads `socket` in a task until the session's `ended` status (at most 60 s).
+fn listen_until_ended(mut socket: Socket) -> tokio::task::JoinHandle<Vec<Value>> {
+    tokio::spawn(async move {
+        read_until(&mut socket, Duration::from_secs(60), |m| {
+            m["type"] == "session_status" && m["status"] == "ended"
+        })
+        .await
+    })
+}
+
+/// The ids of the finals `heard` carried, in order.
+fn final_ids(heard: &[Value]) -> Vec<Value> {
+    of_type(heard, "transcript_segment")
+        .iter()
+        .map(|m| m["data"]["id"].clone())
+        .collect()
+}
+
+/// The ids of the stored segments, in order.
+fn ids_of(segments: &[Value]) -> Vec<Value> {
+    segments.iter().map(|s| s["id"].clone()).collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_speaker_and_two_listeners_get_interims_and_finals_in_order_and_the_transcript_keeps_them()
  {
     let stack = LiveStack::start().await;
-    let app = &stack.app;
-    let alice = app.register().await;
-    let meeting = create_meeting(app, &alice).await;
-    let r = app
-        .post(
-            &format!("/api/meetings/{meeting}/live/start/"),
-            json!({}),
-            Some(&alice.access),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
-    assert_eq!(r.body["status"], "active");
-
-    let listen = |mut socket: Socket| {
-        tokio::spawn(async move {
-            read_until(&mut socket, Duration::from_secs(60), |m| {
-                m["type"] == "session_status" && m["status"] == "ended"
-            })
-            .await
-        })
-    };
-    let first = listen(stack.connect(meeting, &alice.access).await);
-    let second = listen(stack.connect(meeting, &alice.access).await);
+    let (alice, meeting) = started(&stack).await;
+    let first = listen_until_ended(stack.connect(meeting, &alice.access).await);
+    let second = listen_until_ended(stack.connect(meeting, &alice.access).await);
     let mut speaker = stack.connect(meeting, &alice.access).await;
     let (script, pcm) = speech(8_000, 7);
     stream_audio(&mut speaker, &pcm, Some("mic"), 0).await;
     // Deepgram's last window closes on stop.
-    let r = app
-        .post(
-            &format!("/api/meetings/{meeting}/live/stop/"),
-            json!({}),
-            Some(&alice.access),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{r:?}");
-    assert_eq!(r.body["status"], "ended");
+    stop(&stack, &alice, meeting).await;
     let first = first.await.expect("listener");
     let second = second.await.expect("listener");
-
-    let transcript = app
-        .get(
-            &format!("/api/transcription/meetings/{meeting}/transcript/"),
-            &alice.access,
-        )
-        .await;
-    assert_eq!(transcript.status, StatusCode::OK, "{transcript:?}");
-    let stored = transcript.body["segments"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    assert!(!stored.is_empty(), "finals stored: {transcript:?}");
-    let stored_ids: Vec<&Value> = stored.iter().map(|s| &s["id"]).collect();
+    let stored = stored(&stack, &alice, meeting).await;
+    assert!(!stored.is_empty(), "finals stored");
     for heard in [&first, &second] {
-        let finals = of_type(heard, "transcript_segment");
-        let ids: Vec<&Value> = finals.iter().map(|m| &m["data"]["id"]).collect();
-        assert_eq!(ids, stored_ids, "every final, once, in order: {heard:#?}");
-        assert!(finals.iter().all(|m| m["data"]["is_final"] == true));
+        assert_eq!(
+            final_ids(heard),
+            ids_of(&stored),
+            "every final, once, in order: {heard:#?}"
+        );
+        assert!(
+            of_type(heard, "transcript_segment")
+                .iter()
+                .all(|m| m["data"]["is_final"] == true)
+        );
         assert!(
             !of_type(heard, "transcript_interim").is_empty(),
             "interims too"
         );
         assert_eq!(heard.last().map(|m| &m["status"]), Some(&json!("ended")));
     }
-    let heard_words: Vec<String> = stored
-        .iter()
-        .flat_map(|s| words(s["text"].as_str().unwrap_or_default()))
-        .collect();
-    let said: Vec<String> = script.iter().map(|w| w.text().to_owned()).collect();
-    assert_eq!(heard_words, said, "the transcript is what was said");
+    assert_eq!(
+        transcript_words(&stored),
+        said(&script),
+        "the transcript is what was said"
+    );
     assert!(stored.iter().all(|s| {
         s["speaker_label"]
             .as_str()
             .is_some_and(|l| l.starts_with("Speaker "))
     }));
-    let starts: Vec<i64> = stored
-        .iter()
-        .filter_map(|s| s["start_ms"].as_i64())
-        .collect();
-    assert!(starts.windows(2).all(|w| w[0] <= w[1]), "{starts:?}");
+    assert_monotonic(&stored);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_frontend_speaks_on_its_legacy_socket_and_listeners_of_both_kinds_get_every_final() {
     let stack = LiveStack::start().await;
-    let app = &stack.app;
-    let alice = app.register().await;
-    let meeting = create_meeting(app, &alice).await;
-    let r = app
-        .post(
-            &format!("/api/meetings/{meeting}/live/start/"),
-            json!({}),
-            Some(&alice.access),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
-    let listen = |mut socket: Socket| {
-        tokio::spawn(async move {
-            read_until(&mut socket, Duration::from_secs(60), |m| {
-                m["type"] == "session_status" && m["status"] == "ended"
-            })
-            .await
-        })
-    };
-    let gateway = listen(stack.connect(meeting, &alice.access).await);
-    let legacy = listen(stack.connect_legacy(meeting, &alice.access).await);
+    let (alice, meeting) = started(&stack).await;
+    let gateway = listen_until_ended(stack.connect(meeting, &alice.access).await);
+    let legacy = listen_until_ended(stack.connect_legacy(meeting, &alice.access).await);
     let mut speaker = stack.connect_legacy(meeting, &alice.access).await;
     let (script, pcm) = speech(6_000, 11);
     stream_binary(&mut speaker, &pcm).await;
-    let r = app
-        .post(
-            &format!("/api/meetings/{meeting}/live/stop/"),
-            json!({}),
-            Some(&alice.access),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    stop(&stack, &alice, meeting).await;
     let gateway = gateway.await.expect("listener");
     let legacy = legacy.await.expect("listener");
-    let transcript = app
-        .get(
-            &format!("/api/transcription/meetings/{meeting}/transcript/"),
-            &alice.access,
-        )
-        .await;
-    let stored = transcript.body["segments"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let stored_ids: Vec<&Value> = stored.iter().map(|s| &s["id"]).collect();
-    assert!(!stored_ids.is_empty(), "{transcript:?}");
+    let stored = stored(&stack, &alice, meeting).await;
+    assert!(!stored.is_empty());
     for heard in [&gateway, &legacy] {
-        let ids: Vec<&Value> = of_type(heard, "transcript_segment")
-            .iter()
-            .map(|m| &m["data"]["id"])
-            .collect();
-        assert_eq!(ids, stored_ids, "every final, once, in order: {heard:#?}");
+        assert_eq!(
+            final_ids(heard),
+            ids_of(&stored),
+            "every final, once, in order: {heard:#?}"
+        );
     }
-    let heard_words: Vec<String> = stored
-        .iter()
-        .flat_map(|s| words(s["text"].as_str().unwrap_or_default()))
-        .collect();
-    let said: Vec<String> = script.iter().map(|w| w.text().to_owned()).collect();
-    assert_eq!(heard_words, said);
+    assert_eq!(transcript_words(&stored), said(&script));
     // The frontend keeps sending until its stop returns: those frames are dropped silently
     // (no error banner), and its close gets a clean close back (not 1006).
     stream_binary(&mut speaker, &pcm[..8192 * 4]).await;
@@ -439,15 +383,12 @@ async fn the_frontend_speaks_on_its_legacy_socket_and_listeners_of_both_kinds_ge
     let mut clean = false;
     while let Ok(Some(frame)) = tokio::time::timeout(Duration::from_secs(5), speaker.next()).await {
         match frame {
-            Ok(Message::Close(_)) => {
+            Ok(Message::Close(_))
+            | Err(tokio_tungstenite::tungstenite::Error::ConnectionClosed) => {
                 clean = true;
                 break;
             }
             Ok(_) => continue,
-            Err(tokio_tungstenite::tungstenite::Error::ConnectionClosed) => {
-                clean = true;
-                break;
-            }
             Err(_) => break,
         }
     }
