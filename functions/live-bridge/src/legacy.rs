@@ -224,7 +224,7 @@ async fn serve(
     mut queue: mpsc::Receiver<Outgoing>,
 ) {
     let (mut sink, mut frames) = socket.split();
-    let mut audio_seq: u64 = 0;
+    let mut numbering = Numbering::default();
     let mut recheck = tokio::time::interval(RECHECK_EVERY);
     recheck.tick().await;
     let mut ping = tokio::time::interval(PING_EVERY);
@@ -248,9 +248,8 @@ async fn serve(
                 };
                 let replies = match frame {
                     Message::Binary(pcm) => {
-                        let seq = audio_seq;
-                        audio_seq += 1;
-                        audio(bridge, connection, None, seq, pcm, true).await.into_iter().collect()
+
+                        audio(bridge, connection, None, 0, Some(&mut numbering), pcm, true).await.into_iter().collect()
                     }
                     Message::Text(text) => text_frame(bridge, connection, text.as_str()).await,
                     Message::Close(_) => {
@@ -309,11 +308,21 @@ async fn serve(
 /// Sends one chunk to the session's owner; the `error` for the client, if any. With
 /// `silent_without_session`, a chunk with no active session is dropped without a word
 /// (binary frames, contract §3).
+/// How a legacy socket numbers its binary frames: per session, counting only the frames a
+/// session took (a frame dropped with no session, or refused, uses no number), so a client
+/// that never sends a `seq` never meets `Invalid seq`.
+#[derive(Debug, Default)]
+struct Numbering {
+    session: Option<Uuid>,
+    next: u64,
+}
+
 async fn audio(
     bridge: &Arc<Bridge>,
     connection: &Connection,
     stream: Option<String>,
     seq: u64,
+    mut numbering: Option<&mut Numbering>,
     pcm: Bytes,
     silent_without_session: bool,
 ) -> Option<ServerMessage> {
@@ -330,6 +339,38 @@ async fn audio(
     if let Err(refusal) = writable(bridge, connection).await {
         return Some(refusal);
     }
+    let seq = match numbering.as_deref_mut() {
+        Some(numbering) => {
+            if numbering.session != Some(route.session) {
+                *numbering = Numbering {
+                    session: Some(route.session),
+                    next: 0,
+                };
+            }
+            numbering.next
+        }
+        None => seq,
+    };
+    let answer = deliver(bridge, connection, &route, stream, seq, pcm, no_session).await;
+    if answer.is_none()
+        && let Some(numbering) = numbering
+    {
+        numbering.next += 1;
+    }
+    answer
+}
+
+/// One chunk to the session's owner: this task, or another through the relay.
+async fn deliver(
+    bridge: &Arc<Bridge>,
+    connection: &Connection,
+    route: &Route,
+    stream: Option<String>,
+    seq: u64,
+    pcm: Bytes,
+    no_session: impl Fn() -> Option<ServerMessage>,
+) -> Option<ServerMessage> {
+    let live = &bridge.live;
     let acknowledged = stream.is_some();
     let stream = stream.unwrap_or_else(|| connection.id.clone());
     if let Some(handle) = live.session(route.session) {
@@ -369,7 +410,7 @@ async fn audio(
         data: base64::engine::general_purpose::STANDARD.encode(&pcm),
         take_over_from: None,
     };
-    match relay(bridge, &route, chunk).await {
+    match relay(bridge, route, chunk).await {
         // The session ended between the route's read and the chunk (a stop in progress).
         Some(ServerMessage::Error { message }) if message == NO_ACTIVE_SESSION => no_session(),
         other => other,
@@ -439,10 +480,18 @@ async fn text_frame(
                 return vec![ServerMessage::error(crate::live::session::INVALID_DATA)];
             };
             let stream = Some(stream.unwrap_or_else(|| connection.id.clone()));
-            audio(bridge, connection, stream, seq, Bytes::from(pcm), false)
-                .await
-                .into_iter()
-                .collect()
+            audio(
+                bridge,
+                connection,
+                stream,
+                seq,
+                None,
+                Bytes::from(pcm),
+                false,
+            )
+            .await
+            .into_iter()
+            .collect()
         }
         ClientMessage::Control {
             control: Control::Start,

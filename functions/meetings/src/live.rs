@@ -94,6 +94,11 @@ pub async fn start(
         live_sessions::fail(&ctx.pool, session.id, &reason).await?;
         return Err(Refusal::message(StatusCode::INTERNAL_SERVER_ERROR, START_FAILED).into());
     }
+    // As the bridge left it (it records the engine serving the session).
+    let session = live_sessions::active(&ctx.pool, caller.id, id)
+        .await?
+        .filter(|active| active.id == session.id)
+        .unwrap_or(session);
     Ok((StatusCode::CREATED, Json(session.into())))
 }
 

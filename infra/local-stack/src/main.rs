@@ -208,9 +208,11 @@ async fn serve(port: u16) -> anyhow::Result<()> {
     println!(
         "  live      ws://localhost:{port}/ws?meeting_id=&token= (API Gateway's WebSocket API: live-socket's handler, @connections) and ws://localhost:{port}/ws/meetings/{{id}}/live/?token= (the frontend's, binary audio, by live-bridge); the bridge's relay on {relay_addr}"
     );
-    if !real_deepgram_configured()
-        && let Some(model) = &whisper_model
-    {
+    if real_deepgram_configured() {
+        println!(
+            "  live      Deepgram live (DEEPGRAM_API_KEY): nova-3, diarization, interim results"
+        );
+    } else if let Some(model) = &whisper_model {
         println!(
             "  live      embedded Whisper (no DEEPGRAM_API_KEY): {}, audio cut at pauses, each chunk's words sent as finals (English, one speaker, no interims). Set DEEPGRAM_API_KEY for Deepgram.",
             model.display()

@@ -59,6 +59,9 @@ pub struct ConnectionStore {
     table: String,
 }
 
+/// Tries of one connection transaction ([`ConnectionStore::transact`]).
+pub const TRANSACT_ATTEMPTS: u32 = 5;
+
 const OPERATION_REGISTER: &str = "TransactWriteItems (connect)";
 const OPERATION_REMOVE: &str = "TransactWriteItems (disconnect)";
 
@@ -121,14 +124,11 @@ impl ConnectionStore {
                 .map_err(|e| StoreError::malformed(OPERATION_REGISTER, &e.to_string()))?;
             Ok(TransactWriteItem::builder().put(put).build())
         };
-        self.client
-            .transact_write_items()
-            .transact_items(put(by_id_key(&connection.id))?)
-            .transact_items(put(by_meeting_key(connection.meeting, &connection.id))?)
-            .send()
-            .await
-            .map_err(|e| StoreError::from_sdk(OPERATION_REGISTER, e))?;
-        Ok(())
+        let items = [
+            put(by_id_key(&connection.id))?,
+            put(by_meeting_key(connection.meeting, &connection.id))?,
+        ];
+        self.transact(OPERATION_REGISTER, &items).await
     }
 
     /// The connection `id`, unless unknown or expired.
@@ -162,14 +162,49 @@ impl ConnectionStore {
                 .map_err(|e| StoreError::malformed(OPERATION_REMOVE, &e.to_string()))?;
             Ok(TransactWriteItem::builder().delete(delete).build())
         };
-        self.client
-            .transact_write_items()
-            .transact_items(delete(by_id_key(id))?)
-            .transact_items(delete(by_meeting_key(connection.meeting, id))?)
-            .send()
-            .await
-            .map_err(|e| StoreError::from_sdk(OPERATION_REMOVE, e))?;
+        let items = [
+            delete(by_id_key(id))?,
+            delete(by_meeting_key(connection.meeting, id))?,
+        ];
+        self.transact(OPERATION_REMOVE, &items).await?;
         Ok(Some(connection))
+    }
+
+    /// Writes `items` in one transaction, tried again (up to [`TRANSACT_ATTEMPTS`] times, 50 ms
+    /// then doubling) when DynamoDB cancels it for a conflict with another transaction or
+    /// answers a 5xx: both are transient (the emulator answers concurrent transactions with
+    /// 500s). The SDK's own retries do not cover a cancelled transaction.
+    async fn transact(
+        &self,
+        operation: &'static str,
+        items: &[TransactWriteItem],
+    ) -> Result<(), StoreError> {
+        let mut delay = std::time::Duration::from_millis(50);
+        for attempt in 1..=TRANSACT_ATTEMPTS {
+            let sent = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.to_vec()))
+                .send()
+                .await;
+            match sent {
+                Ok(_) => return Ok(()),
+                Err(err) => {
+                    let transient = err.raw_response().is_some_and(|r| r.status().is_server_error())
+                        || matches!(
+                            err.as_service_error(),
+                            Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(_))
+                                | Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionInProgressException(_))
+                        );
+                    if !transient || attempt == TRANSACT_ATTEMPTS {
+                        return Err(StoreError::from_sdk(operation, err));
+                    }
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Every live connection to `meeting`'s captions (Query, all pages), oldest first.

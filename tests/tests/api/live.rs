@@ -462,7 +462,7 @@ impl Speaker {
         }
     }
 
-    fn frame(&self, seq: usize) -> Message {
+    pub fn frame(&self, seq: usize) -> Message {
         use base64::Engine as _;
         Message::text(
             json!({
@@ -1277,6 +1277,64 @@ async fn a_session_taken_over_before_any_checkpoint_joins_the_speakers_stream_wh
             .all(|m| m["message"] != "Invalid seq"),
         "{heard:?}"
     );
+    stop(&stack, &alice, meeting).await;
+    assert_eq!(
+        transcript_words(&stored(&stack, &alice, meeting).await),
+        said(&script)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunks_arriving_out_of_order_are_put_back_in_order() {
+    let stack = LiveStack::start().await;
+    let (alice, meeting) = started(&stack).await;
+    let (script, pcm) = speech(6_000, 29);
+    let speaker = Speaker::new(&pcm, "mic");
+    let mut socket = stack.connect(meeting, &alice.access).await;
+    // Pairs swapped: 1, 0, 3, 2, … at real-time pace.
+    let mut order: Vec<usize> = (0..speaker.chunks.len()).collect();
+    for pair in order.chunks_mut(2) {
+        pair.reverse();
+    }
+    let mut tick = tokio::time::interval(Duration::from_millis(256));
+    for seq in order {
+        tick.tick().await;
+        socket.send(speaker.frame(seq)).await.expect("sent");
+    }
+    let heard = read_until(&mut socket, Duration::from_secs(1), |_| false).await;
+    assert!(of_type(&heard, "error").is_empty(), "{heard:?}");
+    stop(&stack, &alice, meeting).await;
+    let segments = stored(&stack, &alice, meeting).await;
+    assert_eq!(transcript_words(&segments), said(&script));
+    assert_monotonic(&segments);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_legacy_socket_numbers_only_the_frames_a_session_took() {
+    let stack = LiveStack::start().await;
+    let alice = stack.app.register().await;
+    let meeting = create_meeting(&stack.app, &alice).await;
+    let mut speaker = stack.connect_legacy(meeting, &alice.access).await;
+    // 80 frames before any session: dropped silently, and they use no numbers.
+    for _ in 0..80 {
+        speaker
+            .send(Message::binary(vec![0u8; 8192]))
+            .await
+            .expect("sent");
+    }
+    let r = stack
+        .app
+        .post(
+            &format!("/api/meetings/{meeting}/live/start/"),
+            json!({}),
+            Some(&alice.access),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    let (script, pcm) = speech(5_000, 31);
+    stream_binary(&mut speaker, &pcm).await;
+    let heard = read_until(&mut speaker, Duration::from_secs(1), |_| false).await;
+    assert!(of_type(&heard, "error").is_empty(), "{heard:?}");
     stop(&stack, &alice, meeting).await;
     assert_eq!(
         transcript_words(&stored(&stack, &alice, meeting).await),

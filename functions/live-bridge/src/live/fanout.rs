@@ -103,6 +103,8 @@ pub enum Target {
     Meeting,
     /// One connection (an acknowledgement, an error, a resume's backlog).
     Connection(String),
+    /// No one: answered once everything queued before it was pushed ([`Fanout::flush`]).
+    Flush(tokio::sync::mpsc::UnboundedSender<()>),
 }
 
 /// The queue of one session's outgoing messages, and the task draining it.
@@ -121,6 +123,9 @@ impl Fanout {
             let mut read_at: Option<Instant> = None;
             while let Some((target, text)) = messages.recv().await {
                 match target {
+                    Target::Flush(done) => {
+                        let _ = done.send(());
+                    }
                     Target::Connection(id) => {
                         if let Some(connection) = connection_of(&reach, &listeners, &id).await {
                             reach.push(&connection, &text).await;
@@ -154,6 +159,18 @@ impl Fanout {
             }
         });
         Self { queue }
+    }
+
+    /// Waits until everything queued so far was pushed (at most `wait`).
+    pub async fn flush(&self, wait: std::time::Duration) {
+        let (done, mut flushed) = mpsc::unbounded_channel();
+        if self
+            .queue
+            .send((Target::Flush(done), Arc::from("")))
+            .is_ok()
+        {
+            let _ = tokio::time::timeout(wait, flushed.recv()).await;
+        }
     }
 
     /// Queues `text` for `target`.

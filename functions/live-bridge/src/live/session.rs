@@ -852,6 +852,8 @@ impl State {
             tracing::warn!(error = %error, "releasing the route failed");
         }
         self.status(SessionStatus::Ended, "Live transcription has ended.");
+        // The stop is answered once listeners have the last finals and `ended`.
+        self.deps.fanout.flush(Duration::from_secs(5)).await;
         if let Some(copilot) = &self.deps.copilot {
             let job = meetin_messages::jobs::RunCopilot {
                 meeting_id: self.row.meeting_id,
