@@ -18,7 +18,9 @@
 //!   phrase per utterance, else [`DEFAULT_PHRASE`]; with diarization each word takes the next
 //!   speaker of [`FakeDeepgramLive::push_speakers`] (the last one repeats; 0 when none). Or,
 //!   after [`FakeDeepgramLive::recognize_tone_speech`], the words heard in tone speech
-//!   ([`crate::tone_speech`]) at their real times;
+//!   ([`crate::tone_speech`]) at their real times; or, after
+//!   [`FakeDeepgramLive::answer_every_frame`], no detection at all: each audio frame answered
+//!   at once with a final of exactly its audio (the benchmark's Deepgram that takes no time);
 //! - `KeepAlive`: nothing; `Finalize`: the open utterance (or the audio since the last final)
 //!   as a final with `from_finalize: true`; `CloseStream` (or an empty binary frame, which
 //!   Deepgram treats as the end of the stream): the last final, a `Metadata`, close 1000;
@@ -109,6 +111,7 @@ struct Recorded {
     idle_timeout: Duration,
     speech_rms: f64,
     tone_speech: bool,
+    every_frame: bool,
     connections: Vec<ConnectionRecord>,
 }
 
@@ -130,6 +133,7 @@ impl Shared {
                 idle_timeout: DEFAULT_IDLE_TIMEOUT,
                 speech_rms: DEFAULT_SPEECH_RMS,
                 tone_speech: false,
+                every_frame: false,
                 connections: Vec::new(),
             }),
         }
@@ -245,6 +249,19 @@ impl FakeDeepgramLive {
     /// script is not used.
     pub fn recognize_tone_speech(&self, on: bool) {
         self.shared.recorded().tone_speech = on;
+    }
+
+    /// With `on`, connections opened afterwards skip voice detection and answer each non-empty
+    /// binary frame at once, before reading the next, with one final `Results` (`is_final`
+    /// and `speech_final` true, no interim before it) whose window is exactly that frame's
+    /// audio on the connection's clock (`start` where the last one ended, `duration` the
+    /// frame's length) and whose words are the next phrase of the script
+    /// ([`FakeDeepgramLive::push_phrases`], else [`DEFAULT_PHRASE`]) spread evenly over it.
+    /// `Finalize` and `CloseStream` then have nothing left to send but `Metadata`. What the
+    /// bridge adds to a chunk's way to its listeners is measured with it (`meetin-bench
+    /// live`): Deepgram itself takes no time here.
+    pub fn answer_every_frame(&self, on: bool) {
+        self.shared.recorded().every_frame = on;
     }
 
     /// Every connection attempt so far, oldest first.

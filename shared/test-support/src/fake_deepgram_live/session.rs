@@ -76,16 +76,18 @@ async fn run(shared: &Shared, accepted: Accepted, mut ws: WebSocketStream<TcpStr
         features,
         request_id,
     } = accepted;
-    let (idle_timeout, speech_rms, tone_speech, drop_after) = {
+    let (idle_timeout, speech_rms, tone_speech, every_frame, drop_after) = {
         let mut recorded = shared.recorded();
         (
             recorded.idle_timeout,
             recorded.speech_rms,
             recorded.tone_speech,
+            recorded.every_frame,
             recorded.drop_after.pop_front(),
         )
     };
-    let mut transcriber = Transcriber::new(features, request_id, speech_rms, tone_speech);
+    let mut transcriber = Transcriber::new(features, request_id, speech_rms, tone_speech)
+        .answering_every_frame(every_frame);
     let mut last_frame = Instant::now();
     let mut received: u64 = 0;
     let end = loop {

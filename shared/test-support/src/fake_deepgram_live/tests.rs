@@ -240,3 +240,53 @@ fn tone_speech_is_heard_word_for_word() {
         .expect("text");
     assert!(transcript.ends_with('.') && transcript.starts_with(char::is_uppercase));
 }
+
+/// Answering every frame: one final per frame, at once, whose window is exactly the frame
+/// (silence too), words of the script spread over it; nothing left for `Finalize` or
+/// `CloseStream` but `Metadata`.
+#[test]
+fn every_frame_is_answered_at_once_with_a_final_of_that_frame() {
+    let shared = Shared::new("k".into());
+    shared.recorded().phrases.push_back("one two".into());
+    let mut t =
+        transcriber("endpointing=300&punctuate=true&diarize=true").answering_every_frame(true);
+    let mut pcm = silence_pcm(256, RATE);
+    pcm.extend(tone_pcm(256, RATE));
+    pcm.extend(silence_pcm(128, RATE));
+    let mut finals = Vec::new();
+    for frame in [&pcm[..8192], &pcm[8192..16_384], &pcm[16_384..]] {
+        let answered = parsed(t.push_audio(frame, &shared));
+        assert_eq!(kinds(&answered), ["final"], "{answered:?}");
+        finals.extend(answered);
+    }
+    let windows: Vec<(f64, f64)> = finals
+        .iter()
+        .map(|f| {
+            (
+                f["start"].as_f64().unwrap_or(-1.0),
+                f["duration"].as_f64().unwrap_or(-1.0),
+            )
+        })
+        .collect();
+    assert_eq!(windows, [(0.0, 0.256), (0.256, 0.256), (0.512, 0.128)]);
+    assert!(finals.iter().all(|f| f["speech_final"] == true));
+    let first = &finals[0]["channel"]["alternatives"][0];
+    assert_eq!(first["transcript"], "one two");
+    let words = first["words"].as_array().expect("words");
+    assert_eq!(
+        (
+            words[0]["start"].clone(),
+            words[1]["end"].clone(),
+            words[1]["speaker"].clone()
+        ),
+        (0.0.into(), 0.256.into(), 0.into())
+    );
+    assert_eq!(
+        finals[1]["channel"]["alternatives"][0]["transcript"], DEFAULT_PHRASE,
+        "the script ran out"
+    );
+    assert!(t.finalize().is_empty());
+    let closing = parsed(t.close());
+    assert_eq!(kinds(&closing), ["Metadata"]);
+    assert_eq!(closing[0]["duration"], 0.64);
+}

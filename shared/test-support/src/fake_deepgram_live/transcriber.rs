@@ -54,6 +54,9 @@ pub(super) struct Transcriber {
     audio_bytes: u64,
     /// With tone speech: the words come from the audio, not the script.
     ear: Option<ToneEar>,
+    /// Every binary frame answered at once with a final of exactly its audio
+    /// ([`Transcriber::answering_every_frame`]).
+    every_frame: bool,
 }
 
 impl Transcriber {
@@ -74,13 +77,31 @@ impl Transcriber {
             last_word_end: None,
             sha256: Sha256::new(),
             audio_bytes: 0,
+            every_frame: false,
         }
+    }
+
+    /// With `on`, no voice detection: each binary frame is answered at once with one final
+    /// `Results` (`is_final`, `speech_final`) whose window is exactly that frame's audio and
+    /// whose words are the next phrase of the script spread over it (the benchmark's
+    /// Deepgram that adds no time of its own). No interims, no `UtteranceEnd`.
+    pub(super) fn answering_every_frame(mut self, on: bool) -> Self {
+        self.every_frame = on;
+        self
+    }
+
+    /// Bytes of audio per second of it (all channels).
+    fn bytes_per_second(&self) -> f64 {
+        f64::from(self.features.sample_rate) * f64::from(self.features.channels) * 2.0
     }
 
     /// Takes a binary frame of linear16 audio; returns the messages it causes, in order.
     pub(super) fn push_audio(&mut self, bytes: &[u8], shared: &Shared) -> Vec<String> {
         self.sha256.update(bytes);
         self.audio_bytes += bytes.len() as u64;
+        if self.every_frame {
+            return self.answer_frame(shared);
+        }
         self.carry.extend_from_slice(bytes);
         let frame_bytes = self.frame_samples * 2;
         let mut out = Vec::new();
@@ -107,8 +128,31 @@ impl Transcriber {
         out
     }
 
+    /// Seconds of audio received (in 20 ms frames; every byte when answering every frame).
     fn now(&self) -> f64 {
+        if self.every_frame {
+            return self.audio_bytes as f64 / self.bytes_per_second();
+        }
         self.frames as f64 * self.frame_seconds
+    }
+
+    /// The final of the audio since the last one: the next phrase spread over it.
+    fn answer_frame(&mut self, shared: &Shared) -> Vec<String> {
+        let end = self.now();
+        let tokens: Vec<String> = shared
+            .next_phrase()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        let speakers: Vec<u32> = if self.features.diarize {
+            tokens.iter().map(|_| shared.next_speaker()).collect()
+        } else {
+            Vec::new()
+        };
+        let words = scripted(&tokens, &speakers, (self.window_start, end), None);
+        let message = self.results(end, &words, true, true, false);
+        self.window_start = end;
+        vec![message]
     }
 
     fn frame(&mut self, speech: bool, shared: &Shared, out: &mut Vec<String>) {
@@ -245,8 +289,7 @@ impl Transcriber {
         if self.utterance.is_some() || end > self.window_start + EPSILON {
             out = self.final_results(end, false, false);
         }
-        let bytes_per_second =
-            u64::from(self.features.sample_rate) * u64::from(self.features.channels) * 2;
+        let bytes_per_second = self.bytes_per_second();
         out.push(
             json!({
                 "type": "Metadata",
@@ -254,7 +297,7 @@ impl Transcriber {
                 "request_id": self.request_id,
                 "sha256": hex::encode(self.sha256.clone().finalize()),
                 "created": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                "duration": ms(self.audio_bytes as f64 / bytes_per_second as f64),
+                "duration": ms(self.audio_bytes as f64 / bytes_per_second),
                 "channels": if self.audio_bytes == 0 { 0 } else { self.features.channels },
             })
             .to_string(),
