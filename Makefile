@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 ENV := source infra/local/load-env.sh
 
-.PHONY: dev test setup openapi bench bench-whisper bench-transcribe fuzz fuzz-decoder lint stop
+.PHONY: dev test setup openapi bench bench-whisper bench-transcribe bench-live fuzz fuzz-decoder lint stop
 
 dev: setup
 	@$(ENV) && cargo run -q -p meetin-local -- serve
@@ -22,13 +22,14 @@ openapi:
 # local Runtime API), profile req/s and latency at 1/16/64 connections through the local stack,
 # DynamoDB calls per 1,000 requests, RSS around 100 parallel logins, the meetings list, the
 # minutes worker's own time, then the Whisper engine (bench-whisper) and a long recording's
-# transcription (bench-transcribe); see docs/benchmarks.md.
+# transcription (bench-transcribe), then live transcription (bench-live); see docs/benchmarks.md.
 # Options: make bench BENCH_ARGS="--help".
 bench: setup
 	cargo build --release -p auth -p meetin-local -p meetin-bench
 	@$(ENV) && "$${CARGO_TARGET_DIR:-target}/release/meetin-bench" $(BENCH_ARGS)
 	@$(MAKE) --no-print-directory bench-whisper
 	@$(MAKE) --no-print-directory bench-transcribe
+	@$(MAKE) --no-print-directory bench-live
 
 # The embedded Whisper engine's real-time factor and peak memory on the test clips and on a
 # 30-minute file made by repeating them (docs/benchmarks.md, "Whisper (offline transcription)").
@@ -47,6 +48,16 @@ bench-transcribe: setup
 	@bash infra/local/whisper-model.sh
 	cargo build --release -p meetin-bench
 	@$(ENV) && "$${CARGO_TARGET_DIR:-target}/release/meetin-bench" transcribe $(TRANSCRIBE_ARGS)
+
+# Live transcription with a Deepgram answering every frame at once: chunk → final latency
+# through API Gateway's socket and the legacy one, fan-out to 100 and 1,000 listeners, and the
+# release live-bridge's CPU and memory per session at 100 and 1,000 sessions fed in real time
+# (docs/benchmarks.md, "Live transcription"; about 8 minutes). 1,000 listeners hold about
+# 3,000 sockets in one process: the open-file limit is raised for it. Options: make bench-live
+# LIVE_ARGS="--parts latency --chunks 100" (or "--help").
+bench-live: setup
+	cargo build --release -p meetin-bench -p live-bridge
+	@$(ENV) && { [ "$$(ulimit -n)" -ge 8192 ] || ulimit -n 8192 2>/dev/null; }; "$${CARGO_TARGET_DIR:-target}/release/meetin-bench" live $(LIVE_ARGS)
 
 # Fuzzes every documented operation (schemathesis); fails on any 5xx and on any response that
 # does not conform to the documented status codes, content types and schemas. Then the

@@ -33,14 +33,16 @@ struct ProxyState {
 }
 
 /// The proxy on a free port of 127.0.0.1; stops when dropped.
-struct CountingProxy {
-    url: String,
+pub(crate) struct CountingProxy {
+    /// Give it as `AWS_ENDPOINT_URL`.
+    pub(crate) url: String,
     state: Arc<ProxyState>,
     server: JoinHandle<()>,
 }
 
 impl CountingProxy {
-    async fn start(upstream: &str) -> anyhow::Result<Self> {
+    /// Forwarding to the emulator at `upstream`.
+    pub(crate) async fn start(upstream: &str) -> anyhow::Result<Self> {
         let state = Arc::new(ProxyState {
             upstream: upstream.trim_end_matches('/').to_owned(),
             client: http_client()?,
@@ -65,7 +67,8 @@ impl CountingProxy {
         })
     }
 
-    fn snapshot(&self) -> Counts {
+    /// The calls counted so far.
+    pub(crate) fn snapshot(&self) -> Counts {
         self.state
             .counts
             .lock()

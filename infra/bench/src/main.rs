@@ -14,7 +14,8 @@
 //!    fake OpenAI answering at once) and the offline engine ([`minutes`]).
 //!
 //! `transcribe` (run by `make bench` after these) times a long recording's transcription in
-//! windows with 1, 2 and 4 workers ([`transcribe`]).
+//! windows with 1, 2 and 4 workers ([`transcribe`]); `live` (`make bench-live`) measures live
+//! transcription: added latency, fan-out, the bridge's CPU and memory per session ([`live`]).
 //!
 //! ```text
 //! meetin-bench [--cold-starts 10] [--warm-invocations 20] [--warmup 20]
@@ -26,6 +27,7 @@
 //! meetin-bench stack [--port 8765] [--binary target/debug/meetin-local] [--log FILE]
 //! meetin-bench minutes [--minutes-runs 3]
 //! meetin-bench transcribe [--minutes 60] [--workers 1,2,4] [--engines deepgram,whisper] …
+//! meetin-bench live [--parts latency,fanout,sessions] [--listeners 100,1000] …
 //! ```
 //!
 //! `stack` starts a local stack with raised rate limits, registers a user, prints
@@ -36,6 +38,7 @@
 
 mod cold_start;
 mod counting_proxy;
+mod live;
 mod load;
 mod memory;
 mod minutes;
@@ -59,7 +62,8 @@ const USAGE: &str = "usage: meetin-bench [--cold-starts 10] [--warm-invocations 
 [--count-requests 1000] [--parallel-logins 100] [--idle-secs 5] [--phase-timeout-secs 180]
        meetin-bench stack [--port 8765] [--binary target/debug/meetin-local] [--log FILE]
        meetin-bench minutes [--minutes-runs 3]
-       meetin-bench transcribe --help";
+       meetin-bench transcribe --help
+       meetin-bench live --help";
 
 /// How long a process may take to start and answer its first request.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -68,9 +72,10 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     // The client shares the 2 cores with the processes it measures: one thread keeps its
-    // share small. `transcribe` runs the workers in this process: the local stack's runtime.
+    // share small. `transcribe` runs the workers in this process, `live` the live path (and
+    // the sessions' feeders and fake Deepgram): the local stack's runtime.
     let runtime = match args.first().map(String::as_str) {
-        Some("transcribe") => tokio::runtime::Builder::new_multi_thread(),
+        Some("transcribe" | "live") => tokio::runtime::Builder::new_multi_thread(),
         _ => tokio::runtime::Builder::new_current_thread(),
     }
     .enable_all()
@@ -81,6 +86,7 @@ fn main() {
             Some("stack") => stack_command::run(args.into_iter().skip(1)).await,
             Some("minutes") => minutes_only(args.into_iter().skip(1)).await,
             Some("transcribe") => transcribe::run(args.into_iter().skip(1)).await,
+            Some("live") => live::run(args.into_iter().skip(1)).await,
             _ => run(args.into_iter()).await,
         }
     });
