@@ -20,6 +20,7 @@
 //! meetin-bench live [--parts latency,fanout,sessions] [--chunks 250] [--warmup-chunks 10]
 //!                   [--listeners 100,1000] [--segments 30] [--fanout-interval-ms 1000]
 //!                   [--sessions 100,1000] [--warmup-secs 10] [--window-secs 30]
+//!                   [--bridge target/release/live-bridge]
 //! ```
 
 mod fanout;
@@ -37,7 +38,7 @@ use crate::{Paths, raised, require_local_service};
 
 const USAGE: &str = "usage: meetin-bench live [--parts latency,fanout,sessions] [--chunks 250] \
 [--warmup-chunks 10] [--listeners 100,1000] [--segments 30] [--fanout-interval-ms 1000] \
-[--sessions 100,1000] [--warmup-secs 10] [--window-secs 30]";
+[--sessions 100,1000] [--warmup-secs 10] [--window-secs 30] [--bridge target/release/live-bridge]";
 
 /// The DynamoDB table of every part (created at start).
 const LIVE_EPHEMERAL_TABLE: &str = "meetin-bench-live-ephemeral";
@@ -64,6 +65,8 @@ struct Options {
     sessions: Vec<usize>,
     warmup: Duration,
     window: Duration,
+    /// The bridge binary of the sessions part (default: the release build's).
+    bridge: Option<std::path::PathBuf>,
 }
 
 impl Options {
@@ -78,6 +81,7 @@ impl Options {
             sessions: vec![100, 1000],
             warmup: Duration::from_secs(10),
             window: Duration::from_secs(30),
+            bridge: None,
         };
         while let Some(flag) = args.next() {
             if flag == "-h" || flag == "--help" {
@@ -115,6 +119,7 @@ impl Options {
                 "--sessions" => options.sessions = list(&value)?,
                 "--warmup-secs" => options.warmup = Duration::from_secs(number(&value)? as u64),
                 "--window-secs" => options.window = Duration::from_secs(number(&value)? as u64),
+                "--bridge" => options.bridge = Some(value.into()),
                 other => bail!("unknown option {other:?}\n{USAGE}"),
             }
         }
@@ -147,10 +152,13 @@ pub async fn run(args: impl Iterator<Item = String>) -> anyhow::Result<()> {
     settings.insert("EPHEMERAL_TABLE".into(), LIVE_EPHEMERAL_TABLE.into());
     require_local_service(&settings, "DATABASE_URL", "PostgreSQL", 5432).await?;
     require_local_service(&settings, "AWS_ENDPOINT_URL", "the AWS emulator", 80).await?;
-    let bridge_binary = if options.parts.contains(&Part::Sessions) {
-        Some(paths.binary("live-bridge")?)
-    } else {
-        None
+    let bridge_binary = match (&options.bridge, options.parts.contains(&Part::Sessions)) {
+        (_, false) => None,
+        (Some(path), true) => {
+            ensure!(path.is_file(), "--bridge {}: no such file", path.display());
+            Some(path.clone())
+        }
+        (None, true) => Some(paths.binary("live-bridge")?),
     };
     check_open_files(&options)?;
 
@@ -219,8 +227,8 @@ pub async fn run(args: impl Iterator<Item = String>) -> anyhow::Result<()> {
         None => None,
     };
 
-    if let Some(rows) = &latency_rows {
-        print_latency(&options, rows);
+    if let Some((rows, trips)) = &latency_rows {
+        print_latency(&options, rows, trips);
     }
     if let Some(rows) = &fanout_rows {
         print_fanout(&options, rows);
@@ -284,7 +292,7 @@ fn percentiles(sample: &[Duration]) -> String {
     }
 }
 
-fn print_latency(options: &Options, rows: &[latency::Row]) {
+fn print_latency(options: &Options, rows: &[latency::Row], trips: &latency::RoundTrips) {
     println!(
         "## Added latency: chunk sent → its final on a listener ({} chunks at real-time pace \
          after {} not counted; Deepgram answering each frame at once)",
@@ -309,6 +317,14 @@ fn print_latency(options: &Options, rows: &[latency::Row]) {
                 .map_or_else(String::new, |e| format!(" (first: {e})"))
         );
     }
+    println!();
+    println!(
+        "Round trips alone, in the same run ({} each, p50 / p99 / max ms): a DynamoDB \
+         `GetItem` on the emulator {}; PostgreSQL `SELECT 1` {}.",
+        latency::ROUND_TRIPS,
+        percentiles(&trips.dynamodb),
+        percentiles(&trips.postgres)
+    );
     println!();
 }
 
@@ -342,8 +358,12 @@ fn print_fanout(options: &Options, rows: &[fanout::Row]) {
 
 fn print_sessions(options: &Options, rows: &[sessions::Row]) {
     println!(
-        "## The bridge per session: `live-bridge` (release, its own process) fed at real-time \
-         pace through its relay API ({} s window after {} s of warm-up)",
+        "## The bridge per session: `{}` (its own process) fed at real-time pace through its \
+         relay API ({} s window after {} s of warm-up)",
+        options.bridge.as_ref().map_or_else(
+            || "target/release/live-bridge".to_owned(),
+            |b| b.display().to_string()
+        ),
         options.window.as_secs(),
         options.warmup.as_secs()
     );

@@ -70,8 +70,22 @@ pub struct Row {
     pub first_error: Option<String>,
 }
 
-/// Both runs.
-pub async fn bench(stack: &Stack, chunks: usize, warmup: usize) -> anyhow::Result<Vec<Row>> {
+/// The round trips a chunk's way is made of, timed alone in the same run: a DynamoDB
+/// `GetItem` on the emulator and a PostgreSQL `SELECT 1`, [`ROUND_TRIPS`] of each.
+pub struct RoundTrips {
+    pub dynamodb: Vec<Duration>,
+    pub postgres: Vec<Duration>,
+}
+
+/// Round trips timed per kind.
+pub const ROUND_TRIPS: usize = 100;
+
+/// Both runs, then the round trips.
+pub async fn bench(
+    stack: &Stack,
+    chunks: usize,
+    warmup: usize,
+) -> anyhow::Result<(Vec<Row>, RoundTrips)> {
     let org = Org::create(&stack.service, "live-latency", 1).await?;
     let outcome = async {
         let mut rows = Vec::new();
@@ -82,7 +96,26 @@ pub async fn bench(stack: &Stack, chunks: usize, warmup: usize) -> anyhow::Resul
     }
     .await;
     org.delete(&stack.service.pool).await;
-    outcome
+    Ok((outcome?, round_trips(stack).await?))
+}
+
+async fn round_trips(stack: &Stack) -> anyhow::Result<RoundTrips> {
+    let ephemeral = &stack.service.ephemeral;
+    let connections =
+        meetin_aws::ConnectionStore::new(ephemeral.client().clone(), ephemeral.table());
+    let mut trips = RoundTrips {
+        dynamodb: Vec::with_capacity(ROUND_TRIPS),
+        postgres: Vec::with_capacity(ROUND_TRIPS),
+    };
+    for _ in 0..ROUND_TRIPS {
+        let started = Instant::now();
+        connections.get("bench-nobody").await?;
+        trips.dynamodb.push(started.elapsed());
+        let started = Instant::now();
+        sqlx::query("SELECT 1").execute(&stack.service.pool).await?;
+        trips.postgres.push(started.elapsed());
+    }
+    Ok(trips)
 }
 
 /// Arrival times of each chunk's segment on one listener.

@@ -1,7 +1,9 @@
 //! The bridge's CPU and memory per session: the deployed `live-bridge` binary (release) as a
 //! process of its own, serving N sessions at once, each fed audio at real-time pace (one
 //! 8,192-byte chunk every 256 ms) through its relay API (`RelayClient::audio`, as
-//! `live-socket` relays a speaker's chunk), each answered by the fake Deepgram live in this
+//! `live-socket` relays a speaker's chunk; the speaker's connection registered in the
+//! meeting as `$connect` does, so its acknowledgements find it in the listener list), each
+//! answered by the fake Deepgram live in this
 //! process with a final per chunk (every chunk's final stored in PostgreSQL, acknowledged,
 //! checkpointed). Its AWS calls go through a counting proxy to the emulator.
 //!
@@ -22,6 +24,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use base64::Engine as _;
 use futures_util::StreamExt;
+use meetin_aws::{Connection, ConnectionStore, Via};
 use meetin_live::{AudioIn, RelayClient};
 use meetin_test_support::fake_deepgram_live::FakeDeepgramLive;
 use meetin_test_support::stack::free_port;
@@ -113,6 +116,13 @@ pub async fn bench(
     window: Duration,
 ) -> anyhow::Result<Vec<Row>> {
     let database_url = settings.get("DATABASE_URL").context("DATABASE_URL")?;
+    let lookup = |name: &str| settings.get(name).cloned();
+    let sdk = meetin_test_support::provision_local(&lookup, database_url).await?;
+    let table = settings.get("EPHEMERAL_TABLE").context("EPHEMERAL_TABLE")?;
+    let connections = ConnectionStore::new(
+        meetin_aws::aws_sdk_dynamodb::Client::new(&sdk),
+        table.clone(),
+    );
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(4)
         .connect(database_url)
@@ -125,7 +135,19 @@ pub async fn bench(
     for &n in counts {
         let (owner, org) = crate::minutes::throwaway_org(&pool, "live-sessions").await?;
         let outcome = run(
-            settings, binary, logs, emulator, &pool, owner, org, n, warmup, window,
+            settings,
+            binary,
+            logs,
+            emulator,
+            &Db {
+                pool: &pool,
+                connections: &connections,
+            },
+            owner,
+            org,
+            n,
+            warmup,
+            window,
         )
         .await
         .with_context(|| format!("{n} sessions"));
@@ -138,13 +160,19 @@ pub async fn bench(
     Ok(rows)
 }
 
+/// Where the sessions' rows and speakers' connections go.
+struct Db<'a> {
+    pool: &'a sqlx::PgPool,
+    connections: &'a ConnectionStore,
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn run(
     settings: &HashMap<String, String>,
     binary: &Path,
     logs: &Path,
     emulator: &str,
-    pool: &sqlx::PgPool,
+    db: &Db<'_>,
     owner: Uuid,
     org: Uuid,
     n: usize,
@@ -184,7 +212,7 @@ async fn run(
     let pid = child.id().context("the bridge exited at once")?;
     let relay = RelayClient::new();
     let outcome = measure(
-        &relay, &relay_url, &fake, &proxy, pool, pid, owner, org, n, warmup, window,
+        &relay, &relay_url, &fake, &proxy, db, pid, owner, org, n, warmup, window,
     )
     .await
     .with_context(|| format!("the bridge's log: {}", log.display()));
@@ -198,7 +226,7 @@ async fn measure(
     relay_url: &str,
     fake: &FakeDeepgramLive,
     proxy: &CountingProxy,
-    pool: &sqlx::PgPool,
+    db: &Db<'_>,
     pid: u32,
     owner: Uuid,
     org: Uuid,
@@ -206,6 +234,7 @@ async fn measure(
     warmup: Duration,
     window: Duration,
 ) -> anyhow::Result<Row> {
+    let pool = db.pool;
     wait_ready(relay_url).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_idle_kib = status_kib(pid, "VmRSS")?;
@@ -251,6 +280,26 @@ async fn measure(
     if sessions.is_empty() {
         bail!("no session started");
     }
+    let registered: Vec<anyhow::Result<()>> =
+        futures_util::stream::iter(sessions.iter().enumerate())
+            .map(|(i, &(meeting, _))| async move {
+                db.connections
+                    .register(&Connection {
+                        id: speaker_connection(i),
+                        meeting,
+                        user: owner,
+                        via: Via::ApiGateway,
+                        connected_at_ms: chrono::Utc::now().timestamp_millis(),
+                    })
+                    .await
+                    .context("registering a speaker's connection")
+            })
+            .buffer_unordered(STARTING_AT_ONCE)
+            .collect()
+            .await;
+    registered
+        .into_iter()
+        .collect::<anyhow::Result<Vec<()>>>()?;
 
     let pcm = meetin_test_support::fake_deepgram_live::tone_pcm(256, 16_000);
     debug_assert_eq!(pcm.len(), CHUNK_BYTES);
@@ -262,7 +311,7 @@ async fn measure(
         let chunk = AudioIn {
             meeting_id: meeting,
             session_id: session,
-            connection_id: format!("bench-{i}"),
+            connection_id: speaker_connection(i),
             user_id: owner,
             stream: Some("mic".to_owned()),
             seq: 0,
@@ -353,6 +402,11 @@ async fn measure(
         hwm_kib,
         aws_calls,
     })
+}
+
+/// The id of session `i`'s speaker connection.
+fn speaker_connection(i: usize) -> String {
+    format!("bench-speaker-{i}")
 }
 
 /// One session's speaker: a chunk on each 256 ms tick, the next once the last was answered.
