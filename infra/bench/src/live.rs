@@ -161,6 +161,16 @@ pub async fn run(args: impl Iterator<Item = String>) -> anyhow::Result<()> {
         (None, true) => Some(paths.binary("live-bridge")?),
     };
     check_open_files(&options)?;
+    // The in-process stack's warnings and errors (a refused `$connect`, a failed push) go to
+    // a file, not among the tables.
+    let log = paths.logs.join("live.log");
+    let file =
+        std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .try_init();
 
     println!("# meetIN benchmark: live transcription");
     println!();
@@ -193,7 +203,7 @@ pub async fn run(args: impl Iterator<Item = String>) -> anyhow::Result<()> {
             latency_rows = Some(
                 latency::bench(stack, options.chunks, options.warmup_chunks)
                     .await
-                    .context("the latency part")?,
+                    .with_context(|| format!("the latency part (its log: {})", log.display()))?,
             );
         }
         if options.parts.contains(&Part::Fanout) {
@@ -206,7 +216,7 @@ pub async fn run(args: impl Iterator<Item = String>) -> anyhow::Result<()> {
                     options.fanout_interval,
                 )
                 .await
-                .context("the fan-out part")?,
+                .with_context(|| format!("the fan-out part (its log: {})", log.display()))?,
             );
         }
     }
@@ -337,16 +347,17 @@ fn print_fanout(options: &Options, rows: &[fanout::Row]) {
     );
     println!();
     println!(
-        "| listeners | members | joined in s | chunk → first p50 / p99 / max ms | chunk → last \
+        "| listeners | members | joined in s (retried) | chunk → first p50 / p99 / max ms | chunk → last \
          p50 / p99 / max ms | first → last p50 / p99 / max ms | incomplete |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|");
     for row in rows {
         println!(
-            "| {} | {} | {:.1} | {} | {} | {} | {} |",
+            "| {} | {} | {:.1} ({}) | {} | {} | {} | {} |",
             row.listeners,
             fanout::members_for(row.listeners),
             row.joined_in.as_secs_f64(),
+            row.connect_retries,
             percentiles(&row.first),
             percentiles(&row.last),
             percentiles(&row.spread),

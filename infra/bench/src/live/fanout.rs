@@ -28,7 +28,13 @@ use super::latency::segment_chunk;
 use super::stack::{Org, Stack};
 
 /// Sockets opened at once while the listeners join.
-const CONNECTING_AT_ONCE: usize = 16;
+const CONNECTING_AT_ONCE: usize = 8;
+
+/// Tries per listener socket: the emulator's DynamoDB answers 500 now and then when
+/// transactions and queries of one partition run at once (moto: "dictionary changed size
+/// during iteration"), which fails that `$connect`; the listener tries again, as a client
+/// would.
+const CONNECT_TRIES: usize = 5;
 
 /// How long one final may take to reach everyone before the run gives up on it.
 const FINAL_TIMEOUT: Duration = Duration::from_secs(15);
@@ -39,6 +45,8 @@ pub struct Row {
     /// Joining them all (each `$connect`: token, membership, the caps read from DynamoDB,
     /// the registration).
     pub joined_in: Duration,
+    /// `$connect`s refused and tried again (the emulator's 500s).
+    pub connect_retries: usize,
     pub first: Vec<Duration>,
     pub last: Vec<Duration>,
     pub spread: Vec<Duration>,
@@ -98,15 +106,27 @@ async fn run(
     let tokens: Vec<String> = (0..n)
         .map(|i| org.members[i / MAX_CONNECTIONS_PER_USER].token.clone())
         .collect();
-    let opened: Vec<anyhow::Result<_>> = futures_util::stream::iter(tokens)
-        .map(|token| async move { stack.gateway(meeting, &token).await })
+    let opened: Vec<(usize, anyhow::Result<_>)> = futures_util::stream::iter(tokens)
+        .map(|token| async move {
+            let mut retries = 0;
+            loop {
+                match stack.gateway(meeting, &token).await {
+                    Err(_) if retries + 1 < CONNECT_TRIES => {
+                        retries += 1;
+                        tokio::time::sleep(Duration::from_millis(50 * retries as u64)).await;
+                    }
+                    outcome => return (retries, outcome),
+                }
+            }
+        })
         .buffer_unordered(CONNECTING_AT_ONCE)
         .collect()
         .await;
     let joined_in = started.elapsed();
+    let connect_retries = opened.iter().map(|(r, _)| r).sum();
     let mut closers = Vec::with_capacity(n);
     let mut readers = Vec::with_capacity(n);
-    for socket in opened {
+    for (_, socket) in opened {
         let (sink, mut incoming) = socket?.split();
         closers.push(sink);
         let heard_tx = heard_tx.clone();
@@ -123,7 +143,7 @@ async fn run(
     }
     drop(heard_tx);
     eprintln!(
-        "[bench] live fan-out: {n} listeners joined in {:.1} s",
+        "[bench] live fan-out: {n} listeners joined in {:.1} s ({connect_retries} retried)",
         joined_in.as_secs_f64()
     );
     // The session's listener list, read when it started, is read again once this old.
@@ -134,6 +154,7 @@ async fn run(
     let mut row = Row {
         listeners: n,
         joined_in,
+        connect_retries,
         first: Vec::new(),
         last: Vec::new(),
         spread: Vec::new(),
