@@ -283,16 +283,28 @@ async fn measure(
     let registered: Vec<anyhow::Result<()>> =
         futures_util::stream::iter(sessions.iter().enumerate())
             .map(|(i, &(meeting, _))| async move {
-                db.connections
-                    .register(&Connection {
-                        id: speaker_connection(i),
-                        meeting,
-                        user: owner,
-                        via: Via::ApiGateway,
-                        connected_at_ms: chrono::Utc::now().timestamp_millis(),
-                    })
-                    .await
-                    .context("registering a speaker's connection")
+                let connection = Connection {
+                    id: speaker_connection(i),
+                    meeting,
+                    user: owner,
+                    via: Via::ApiGateway,
+                    connected_at_ms: chrono::Utc::now().timestamp_millis(),
+                };
+                // The emulator fails a transaction now and then beside other calls on the
+                // table (moto's concurrency bug); registering again is harmless.
+                let mut tries = 0;
+                loop {
+                    tries += 1;
+                    match db.connections.register(&connection).await {
+                        Ok(()) => return Ok(()),
+                        Err(_) if tries < 5 => {
+                            tokio::time::sleep(Duration::from_millis(50 * tries)).await;
+                        }
+                        Err(err) => {
+                            return Err(err).context("registering a speaker's connection");
+                        }
+                    }
+                }
             })
             .buffer_unordered(STARTING_AT_ONCE)
             .collect()
