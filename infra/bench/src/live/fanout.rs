@@ -28,7 +28,7 @@ use super::latency::segment_chunk;
 use super::stack::{Org, Stack};
 
 /// Sockets opened at once while the listeners join.
-const CONNECTING_AT_ONCE: usize = 8;
+const CONNECTING_AT_ONCE: usize = 4;
 
 /// Tries per listener socket: the emulator's DynamoDB answers 500 now and then when
 /// transactions and queries of one partition run at once (moto: "dictionary changed size
