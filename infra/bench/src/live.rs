@@ -454,3 +454,28 @@ fn print_sessions(options: &Options, rows: &[sessions::Row]) {
     }
     println!();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> anyhow::Result<Options> {
+        Options::parse(args.iter().map(|a| (*a).to_owned()))
+    }
+
+    #[test]
+    fn options_default_to_the_issue_s_counts_and_refuse_past_the_cap() {
+        let options = parse(&[]).expect("defaults");
+        assert_eq!(options.listeners, [100, 1000]);
+        assert_eq!(options.sessions, [100, 1000]);
+        assert_eq!(options.parts.len(), 3);
+        let options = parse(&["--parts", "fanout", "--listeners", "10,20"]).expect("valid");
+        assert_eq!(
+            (options.parts, options.listeners),
+            (vec![Part::Fanout], vec![10, 20])
+        );
+        assert!(parse(&["--listeners", "1001"]).is_err());
+        assert!(parse(&["--parts", "everything"]).is_err());
+        assert!(parse(&["--chunks"]).is_err());
+    }
+}

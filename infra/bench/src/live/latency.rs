@@ -295,3 +295,23 @@ impl Row {
         self.listener.listener_label()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_segment_names_its_chunk_and_other_frames_none() {
+        let segment = |start: i64| {
+            json!({"type": "transcript_segment", "data": {"start_ms": start, "end_ms": start + 256}})
+                .to_string()
+        };
+        assert_eq!(segment_chunk(&segment(0)), Some(0));
+        assert_eq!(segment_chunk(&segment(768)), Some(3));
+        // A word a little after the chunk's start still names it.
+        assert_eq!(segment_chunk(&segment(770)), Some(3));
+        let interim = json!({"type": "transcript_interim", "data": {"start_ms": 0}}).to_string();
+        assert_eq!(segment_chunk(&interim), None);
+        assert_eq!(segment_chunk(r#"{"type":"audio_ack","seq":3}"#), None);
+    }
+}

@@ -537,3 +537,17 @@ fn machine_ticks() -> anyhow::Result<(u64, u64)> {
     let idle = ticks.get(3).copied().unwrap_or(0) + ticks.get(4).copied().unwrap_or(0);
     Ok((total - idle, total))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_has_spent_cpu_and_the_machine_has_ticks() {
+        let spin = Instant::now();
+        while spin.elapsed() < Duration::from_millis(30) {}
+        assert!(cpu_seconds(std::process::id()).expect("/proc/self/stat") > 0.0);
+        let (busy, total) = machine_ticks().expect("/proc/stat");
+        assert!(busy > 0 && total > busy);
+    }
+}
