@@ -24,6 +24,7 @@
 //! ```
 
 mod fanout;
+mod join;
 mod latency;
 mod sessions;
 mod stack;
@@ -196,55 +197,41 @@ pub async fn run(args: impl Iterator<Item = String>) -> anyhow::Result<()> {
     } else {
         None
     };
-    let mut latency_rows = None;
-    let mut fanout_rows = None;
+    // Each part's table is printed as soon as it is measured (a later part may fail or be
+    // stopped).
     if let Some(stack) = &stack {
         if options.parts.contains(&Part::Latency) {
-            latency_rows = Some(
-                latency::bench(stack, options.chunks, options.warmup_chunks)
-                    .await
-                    .with_context(|| format!("the latency part (its log: {})", log.display()))?,
-            );
+            let (rows, trips) = latency::bench(stack, options.chunks, options.warmup_chunks)
+                .await
+                .with_context(|| format!("the latency part (its log: {})", log.display()))?;
+            print_latency(&options, &rows, &trips);
         }
         if options.parts.contains(&Part::Fanout) {
-            fanout_rows = Some(
-                fanout::bench(
-                    stack,
-                    &options.listeners,
-                    options.segments,
-                    3,
-                    options.fanout_interval,
-                )
-                .await
-                .with_context(|| format!("the fan-out part (its log: {})", log.display()))?,
-            );
+            let rows = fanout::bench(
+                stack,
+                &options.listeners,
+                options.segments,
+                3,
+                options.fanout_interval,
+            )
+            .await
+            .with_context(|| format!("the fan-out part (its log: {})", log.display()))?;
+            print_fanout(&options, &rows);
         }
     }
     drop(stack);
-    let session_rows = match &bridge_binary {
-        Some(binary) => Some(
-            sessions::bench(
-                &settings,
-                binary,
-                &paths.logs,
-                &options.sessions,
-                options.warmup,
-                options.window,
-            )
-            .await
-            .context("the sessions part")?,
-        ),
-        None => None,
-    };
-
-    if let Some((rows, trips)) = &latency_rows {
-        print_latency(&options, rows, trips);
-    }
-    if let Some(rows) = &fanout_rows {
-        print_fanout(&options, rows);
-    }
-    if let Some(rows) = &session_rows {
-        print_sessions(&options, rows);
+    if let Some(binary) = &bridge_binary {
+        let rows = sessions::bench(
+            &settings,
+            binary,
+            &paths.logs,
+            &options.sessions,
+            options.warmup,
+            options.window,
+        )
+        .await
+        .context("the sessions part")?;
+        print_sessions(&options, &rows);
     }
     Ok(())
 }
@@ -347,17 +334,22 @@ fn print_fanout(options: &Options, rows: &[fanout::Row]) {
     );
     println!();
     println!(
-        "| listeners | members | joined in s (retried) | chunk → first p50 / p99 / max ms | chunk → last \
-         p50 / p99 / max ms | first → last p50 / p99 / max ms | incomplete |"
+        "| listeners | members | joined in s (retried) | list read alone p50 / max ms | chunk → \
+         first p50 / p99 / max ms | chunk → last p50 / p99 / max ms | first → last p50 / p99 / \
+         max ms | incomplete |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for row in rows {
         println!(
-            "| {} | {} | {:.1} ({}) | {} | {} | {} | {} |",
+            "| {} | {} | {:.1} ({}) | {} | {} | {} | {} | {} |",
             row.listeners,
             fanout::members_for(row.listeners),
             row.joined_in.as_secs_f64(),
             row.connect_retries,
+            Stats::of(&row.list_read).map_or_else(
+                || "–".to_owned(),
+                |s| format!("{:.1} / {:.1}", ms(s.p50), ms(s.max))
+            ),
             percentiles(&row.first),
             percentiles(&row.last),
             percentiles(&row.spread),

@@ -2,7 +2,7 @@
 //! process of its own, serving N sessions at once, each fed audio at real-time pace (one
 //! 8,192-byte chunk every 256 ms) through its relay API (`RelayClient::audio`, as
 //! `live-socket` relays a speaker's chunk; the speaker's connection registered in the
-//! meeting as `$connect` does, so its acknowledgements find it in the listener list), each
+//! meeting as `$connect` does, without the emulator's transactions (`join`), so its acknowledgements find it in the listener list), each
 //! answered by the fake Deepgram live in this
 //! process with a final per chunk (every chunk's final stored in PostgreSQL, acknowledged,
 //! checkpointed). Its AWS calls go through a counting proxy to the emulator.
@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use base64::Engine as _;
 use futures_util::StreamExt;
-use meetin_aws::{Connection, ConnectionStore, Via};
+use meetin_aws::{Connection, Via};
 use meetin_live::{AudioIn, RelayClient};
 use meetin_test_support::fake_deepgram_live::FakeDeepgramLive;
 use meetin_test_support::stack::free_port;
@@ -119,10 +119,7 @@ pub async fn bench(
     let lookup = |name: &str| settings.get(name).cloned();
     let sdk = meetin_test_support::provision_local(&lookup, database_url).await?;
     let table = settings.get("EPHEMERAL_TABLE").context("EPHEMERAL_TABLE")?;
-    let connections = ConnectionStore::new(
-        meetin_aws::aws_sdk_dynamodb::Client::new(&sdk),
-        table.clone(),
-    );
+    let dynamodb = meetin_aws::aws_sdk_dynamodb::Client::new(&sdk);
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(4)
         .connect(database_url)
@@ -141,7 +138,8 @@ pub async fn bench(
             emulator,
             &Db {
                 pool: &pool,
-                connections: &connections,
+                dynamodb: &dynamodb,
+                table,
             },
             owner,
             org,
@@ -163,7 +161,8 @@ pub async fn bench(
 /// Where the sessions' rows and speakers' connections go.
 struct Db<'a> {
     pool: &'a sqlx::PgPool,
-    connections: &'a ConnectionStore,
+    dynamodb: &'a meetin_aws::aws_sdk_dynamodb::Client,
+    table: &'a str,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -290,21 +289,8 @@ async fn measure(
                     via: Via::ApiGateway,
                     connected_at_ms: chrono::Utc::now().timestamp_millis(),
                 };
-                // The emulator fails a transaction now and then beside other calls on the
-                // table (moto's concurrency bug); registering again is harmless.
-                let mut tries = 0;
-                loop {
-                    tries += 1;
-                    match db.connections.register(&connection).await {
-                        Ok(()) => return Ok(()),
-                        Err(_) if tries < 5 => {
-                            tokio::time::sleep(Duration::from_millis(50 * tries)).await;
-                        }
-                        Err(err) => {
-                            return Err(err).context("registering a speaker's connection");
-                        }
-                    }
-                }
+                // Without the emulator's transactions (`join`), as the fan-out's listeners.
+                super::join::register_plainly(db.dynamodb, db.table, &connection).await
             })
             .buffer_unordered(STARTING_AT_ONCE)
             .collect()

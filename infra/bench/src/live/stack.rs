@@ -2,7 +2,8 @@
 //! (and the API tests' `LiveStack`): the WebSocket API stand-in running the deployed
 //! `live-socket` handler (`/ws`, `@connections`), the bridge's relay API on its own port, the
 //! existing frontend's socket path served by the bridge (`/ws/meetings/{id}/live/`, through
-//! `meetin_local::public_app`), the fake Deepgram live answering every audio frame at once,
+//! `meetin_local::public_app`; `live-socket` behind the stand-in, but for the bulk meetings'
+//! joins, [`super::join`]), the fake Deepgram live answering every audio frame at once,
 //! PostgreSQL and the AWS emulator. Plus the people and meetings the parts need, made with
 //! SQL and tokens minted with the app's own signing key (no argon2 registrations).
 
@@ -25,6 +26,8 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use uuid::Uuid;
 
+use super::join::Bulk;
+
 /// The page origin the sockets present (one of `CORS_ALLOWED_ORIGINS`).
 pub const ORIGIN: &str = "http://localhost:3000";
 
@@ -37,6 +40,8 @@ pub struct Stack {
     /// Serving the bridge's Deepgram streams while it lives.
     _fake: FakeDeepgramLive,
     pub service: ServiceContext,
+    /// Meetings whose listeners join without the emulator's transactions ([`Bulk`]).
+    pub bulk: Bulk,
     /// The stack's port: the WebSocket API (`/ws`, `@connections`) and the bridge's public
     /// socket path.
     pub addr: SocketAddr,
@@ -90,9 +95,12 @@ impl Stack {
         // What `make dev` serves on its port: the bridge's paths (here only the socket's),
         // then the WebSocket API.
         let fallback = Router::new().fallback(|| async { StatusCode::NOT_FOUND });
-        let served = meetin_local::public_app(fallback, bridge.clone()).merge(
-            meetin_local::socket_api(sockets, meetin_local::sockets::SocketLimits::API_GATEWAY),
+        let bulk = Bulk::default();
+        let socket_api = meetin_local::sockets::WebSocketApi::new(
+            super::join::handler(sockets, service.clone(), bulk.clone()),
+            meetin_local::sockets::SocketLimits::API_GATEWAY,
         );
+        let served = meetin_local::public_app(fallback, bridge.clone()).merge(socket_api.routes());
         let mut tasks = vec![tokio::spawn(async move {
             if let Err(err) =
                 meetin_local::http::serve(public, served, std::future::pending()).await
@@ -114,6 +122,7 @@ impl Stack {
         Ok(Self {
             _fake: fake,
             service,
+            bulk,
             addr,
             relay_url,
             relay: RelayClient::new(),
