@@ -334,14 +334,16 @@ fn print_fanout(options: &Options, rows: &[fanout::Row]) {
     );
     println!();
     println!(
-        "| listeners | members | joined in s (retried) | list read alone p50 / max ms | chunk → \
-         first p50 / p99 / max ms | chunk → last p50 / p99 / max ms | first → last p50 / p99 / \
-         max ms | incomplete |"
+        "| listeners | members | joined in s (retried) | list read alone p50 / max ms | finals \
+         that read the list | chunk → first p50 / p99 / max ms | chunk → last p50 / p99 / max ms \
+         | first → last p50 / p99 / max ms | chunk → last, list in hand, p50 / p99 / max ms | \
+         incomplete |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for row in rows {
+        let (cached, reread) = row.cached();
         println!(
-            "| {} | {} | {:.1} ({}) | {} | {} | {} | {} | {} |",
+            "| {} | {} | {:.1} ({}) | {} | {reread} of {} | {} | {} | {} | {} | {} |",
             row.listeners,
             fanout::members_for(row.listeners),
             row.joined_in.as_secs_f64(),
@@ -350,9 +352,11 @@ fn print_fanout(options: &Options, rows: &[fanout::Row]) {
                 || "–".to_owned(),
                 |s| format!("{:.1} / {:.1}", ms(s.p50), ms(s.max))
             ),
+            row.first.len(),
             percentiles(&row.first),
             percentiles(&row.last),
             percentiles(&row.spread),
+            percentiles(&cached),
             row.incomplete
         );
     }

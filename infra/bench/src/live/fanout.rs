@@ -29,6 +29,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::latency::segment_chunk;
 use super::stack::{Org, Stack};
+use crate::load::Stats;
 
 /// Sockets opened at once while the listeners join.
 const CONNECTING_AT_ONCE: usize = 8;
@@ -55,6 +56,24 @@ pub struct Row {
     pub spread: Vec<Duration>,
     /// Finals that did not reach every listener within [`FINAL_TIMEOUT`].
     pub incomplete: usize,
+}
+
+impl Row {
+    /// Chunk → last receipt of the finals pushed with the listener list in hand (their first
+    /// receipt came before half a list read alone would take), and how many read it first.
+    pub fn cached(&self) -> (Vec<Duration>, usize) {
+        let read = Stats::of(&self.list_read).map_or(Duration::ZERO, |s| s.p50);
+        let mut cached = Vec::new();
+        let mut reread = 0;
+        for (first, last) in self.first.iter().zip(&self.last) {
+            if *first < read / 2 {
+                cached.push(*last);
+            } else {
+                reread += 1;
+            }
+        }
+        (cached, reread)
+    }
 }
 
 /// Members needed for `listeners` sockets within the per-user cap.
