@@ -52,7 +52,7 @@ bench-transcribe: setup
 # Live transcription with a Deepgram answering every frame at once: chunk → final latency
 # through API Gateway's socket and the legacy one, fan-out to 100 and 1,000 listeners, and the
 # release live-bridge's CPU and memory per session at 100 and 1,000 sessions fed in real time
-# (docs/benchmarks.md, "Live transcription"; about 8 minutes). 1,000 listeners hold about
+# (docs/benchmarks.md, "Live transcription"; about 9 minutes). 1,000 listeners hold about
 # 3,000 sockets in one process: the open-file limit is raised for it. Options: make bench-live
 # LIVE_ARGS="--parts latency --chunks 100" (or "--help").
 bench-live: setup
