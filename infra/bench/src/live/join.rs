@@ -56,6 +56,9 @@ pub async fn register_plainly(
             AttributeValue::N(expires.to_string()),
         ),
     ]);
+    if let Some(exp) = connection.token_expires_at {
+        item.insert("token_exp".to_owned(), AttributeValue::N(exp.to_string()));
+    }
     match &connection.via {
         Via::ApiGateway => {
             item.insert("via".to_owned(), s("apigw".to_owned()));
@@ -170,6 +173,7 @@ pub fn handler(
                             user: claims.user_id,
                             via: Via::ApiGateway,
                             connected_at_ms: chrono::Utc::now().timestamp_millis(),
+                            token_expires_at: Some(claims.exp),
                         };
                         let ephemeral = &service.ephemeral;
                         return match register_plainly(

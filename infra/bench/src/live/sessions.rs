@@ -288,6 +288,7 @@ async fn measure(
                     user: owner,
                     via: Via::ApiGateway,
                     connected_at_ms: chrono::Utc::now().timestamp_millis(),
+                    token_expires_at: None,
                 };
                 // Without the emulator's transactions (`join`), as the fan-out's listeners.
                 super::join::register_plainly(db.dynamodb, db.table, &connection).await
