@@ -33,12 +33,19 @@ pub struct LiveStack {
     /// The bridge task serving it now (replaced by [`LiveStack::restart_bridge`]).
     pub bridge: live_bridge::Bridge,
     relay: Option<tokio::task::JoinHandle<()>>,
+    /// The second bridge task of [`LiveStack::start_full`], and its relay server.
+    pub second: Option<(live_bridge::Bridge, tokio::task::JoinHandle<()>)>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for LiveStack {
     fn drop(&mut self) {
-        for task in self.tasks.iter().chain(self.relay.iter()) {
+        for task in self
+            .tasks
+            .iter()
+            .chain(self.relay.iter())
+            .chain(self.second.iter().map(|(_, relay)| relay))
+        {
             task.abort();
         }
     }
@@ -74,6 +81,13 @@ impl LiveStack {
 
     /// [`LiveStack::start_with`] plus settings `extra`.
     pub async fn start_with_settings(keyless: bool, extra: &[(&str, &str)]) -> Self {
+        Self::start_full(keyless, extra, false).await
+    }
+
+    /// With `second_task`, a second bridge task runs on its own relay port and is the
+    /// socket handler's fleet (`BRIDGE_URL` of `live-socket`), while sessions open on the
+    /// first (`BRIDGE_URL` of `meetings`).
+    pub async fn start_full(keyless: bool, extra: &[(&str, &str)], second_task: bool) -> Self {
         let fake = FakeDeepgramLive::start()
             .await
             .expect("the fake Deepgram live");
@@ -105,9 +119,24 @@ impl LiveStack {
             &<meetin_core::AwsSettings as meetin_core::Setting>::from_lookup(&lookup).expect("AWS"),
         )
         .await;
-        let sockets =
+        let mut sockets =
             live_socket::Sockets::with_context(app.ctx.service.clone(), &lookup, &sdk, &callback)
                 .expect("the socket handler");
+        let mut second = None;
+        if second_task {
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
+            let url = format!("http://{}", listener.local_addr().expect("addr"));
+            let mut settings = app.settings.clone();
+            settings.insert("BRIDGE_TASK_URL".into(), url.clone());
+            let lookup = |name: &str| settings.get(name).cloned();
+            let bridge =
+                live_bridge::Bridge::with_context(app.ctx.service.clone(), &lookup, &sdk, None)
+                    .await
+                    .expect("a second bridge task");
+            let relay = serve_relay(&bridge, listener);
+            sockets.bridge_url = Some(url);
+            second = Some((bridge, relay));
+        }
         let served = app.public.clone().merge(meetin_local::socket_api(
             sockets,
             meetin_local::sockets::SocketLimits::API_GATEWAY,
@@ -124,6 +153,7 @@ impl LiveStack {
             addr,
             internal: internal_addr,
             relay,
+            second,
             tasks,
         }
     }
@@ -1339,5 +1369,40 @@ async fn the_legacy_socket_numbers_only_the_frames_a_session_took() {
     assert_eq!(
         transcript_words(&stored(&stack, &alice, meeting).await),
         said(&script)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_owner_is_unreachable_another_task_of_the_fleet_takes_the_session_over() {
+    let mut stack = LiveStack::start_full(false, &[], true).await;
+    let (alice, meeting) = started(&stack).await;
+    let (script, pcm) = speech(10_000, 41);
+    let speaker = Speaker::new(&pcm, "mic");
+    let socket = stack.connect(meeting, &alice.access).await;
+    let cut = speaker.chunks.len() / 2;
+    let socket = speaker.speak(socket, 0, cut).await;
+    let first_owner = stack.bridge.live.task.id.clone();
+    // The owner dies and is not replaced: its address refuses connections.
+    stack.kill_bridge().await;
+    let _socket = speaker.speak(socket, cut, speaker.chunks.len()).await;
+    let routes = meetin_aws::LiveRoutes::new(
+        stack.app.ctx.service.ephemeral.client().clone(),
+        stack.app.ctx.service.ephemeral.table(),
+    );
+    let route = routes.get(meeting).await.expect("read").expect("a route");
+    let second = &stack.second.as_ref().expect("a second task").0;
+    assert_ne!(route.owner.id, first_owner);
+    assert_eq!(
+        route.owner.id, second.live.task.id,
+        "the fleet's task owns it now"
+    );
+    stop(&stack, &alice, meeting).await;
+    assert_eq!(
+        transcript_words(&stored(&stack, &alice, meeting).await),
+        said(&script)
+    );
+    assert!(
+        !speaker.resends.lock().expect("lock").is_empty(),
+        "the new owner asked for the chunks it lacked"
     );
 }
