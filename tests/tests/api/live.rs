@@ -882,6 +882,68 @@ async fn with_no_key_real_speech_becomes_finals_whose_words_match_it() {
         stack.fake.connections().is_empty(),
         "Deepgram was never called"
     );
+    let providers: Vec<String> = sqlx::query_scalar(
+        "SELECT t.provider FROM transcripts t WHERE t.meeting_id = $1 \
+         UNION ALL SELECT s.provider FROM live_sessions s WHERE s.meeting_id = $1",
+    )
+    .bind(meeting)
+    .fetch_all(&stack.app.pool)
+    .await
+    .expect("providers");
+    assert_eq!(providers, ["whisper", "whisper"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_the_engine_refuses_answers_the_contracts_error_and_records_a_failed_session() {
+    let stack = LiveStack::start().await;
+    // Deepgram refuses the handshake (a wrong key, say).
+    stack.fake.refuse_next(1, 401);
+    let alice = stack.app.register().await;
+    let meeting = create_meeting(&stack.app, &alice).await;
+    let r = stack
+        .app
+        .post(
+            &format!("/api/meetings/{meeting}/live/start/"),
+            json!({}),
+            Some(&alice.access),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{r:?}");
+    assert_eq!(
+        r.body,
+        json!({"error": "Failed to start live session. Please try again."})
+    );
+    let (status, message): (String, Option<String>) =
+        sqlx::query_as("SELECT status, error_message FROM live_sessions WHERE meeting_id = $1")
+            .bind(meeting)
+            .fetch_one(&stack.app.pool)
+            .await
+            .expect("the session row");
+    assert_eq!(status, "failed");
+    assert_eq!(
+        message.as_deref(),
+        Some("The transcription service could not be reached.")
+    );
+    let r = stack
+        .app
+        .get(
+            &format!("/api/meetings/{meeting}/live/status/"),
+            &alice.access,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // The next start works, and answers the engine serving it.
+    let r = stack
+        .app
+        .post(
+            &format!("/api/meetings/{meeting}/live/start/"),
+            json!({}),
+            Some(&alice.access),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    assert_eq!(r.body["provider"], "deepgram");
+    stop(&stack, &alice, meeting).await;
 }
 
 /// The next JSON message on `socket` (within 10 s).
