@@ -11,7 +11,6 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 /// How long open connections (an upload in progress) get to finish once the task is told to
@@ -46,7 +45,9 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let graceful = GracefulShutdown::new();
+    // hyper_util's GracefulShutdown takes no connection served with upgrades (the legacy
+    // live socket needs them): a watch channel does the same drain.
+    let (stopping, _) = tokio::sync::watch::channel(());
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -65,16 +66,29 @@ where
             let answer = service(req, peer);
             async move { Ok::<_, Infallible>(answer.await) }
         });
-        let connection =
-            graceful.watch(builder.serve_connection(TokioIo::new(stream), per_request));
+        let connection = builder
+            .serve_connection(TokioIo::new(stream), per_request)
+            .with_upgrades();
+        let mut stop = stopping.subscribe();
         tokio::spawn(async move {
-            if let Err(err) = connection.await {
+            let mut connection = std::pin::pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
+                _ = stop.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(err) = ended {
                 tracing::debug!(error = %err, %peer, "connection ended");
             }
+            // Dropping `stop` tells the drain below this connection is done.
         });
     }
     drop(listener);
-    if tokio::time::timeout(drain, graceful.shutdown())
+    // No receiver (no open connection) is not an error: nothing to drain.
+    let _ = stopping.send(());
+    if tokio::time::timeout(drain, stopping.closed())
         .await
         .is_err()
     {

@@ -1468,3 +1468,49 @@ async fn when_the_owner_is_unreachable_another_task_of_the_fleet_takes_the_sessi
         "the new owner asked for the chunks it lacked"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bridges_own_server_upgrades_the_legacy_socket_as_on_fargate() {
+    let stack = LiveStack::start().await;
+    // The Fargate service's public listener (not the local stack's): its own server loop.
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let addr = listener.local_addr().expect("addr");
+    let service = live_bridge::service(stack.bridge.clone());
+    let server = tokio::spawn(async move {
+        let _ = live_bridge::server::serve(
+            listener,
+            live_bridge::server::http1(),
+            service,
+            std::future::pending(),
+            Duration::from_secs(1),
+        )
+        .await;
+    });
+    let (alice, meeting) = started(&stack).await;
+    let url = format!(
+        "ws://{addr}/ws/meetings/{meeting}/live/?token={}",
+        alice.access
+    );
+    let mut request = url.into_client_request().expect("request");
+    request
+        .headers_mut()
+        .insert("origin", ORIGIN.parse().expect("origin"));
+    let (mut speaker, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("upgraded");
+    let (script, pcm) = speech(4_000, 6);
+    stream_binary(&mut speaker, &pcm).await;
+    stop(&stack, &alice, meeting).await;
+    let heard = read_until(&mut speaker, Duration::from_secs(5), |m| {
+        m["type"] == "session_status" && m["status"] == "ended"
+    })
+    .await;
+    let stored = stored(&stack, &alice, meeting).await;
+    assert_eq!(transcript_words(&stored), said(&script));
+    assert_eq!(
+        final_ids(&heard),
+        ids_of(&stored),
+        "the socket served by the bridge's own loop got every final"
+    );
+    server.abort();
+}
