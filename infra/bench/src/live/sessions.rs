@@ -50,7 +50,7 @@ pub struct Row {
     pub window: Duration,
     /// Chunks the sessions would send in real time: `started` × 1000 / 256 a second.
     pub real_time_per_s: f64,
-    /// Relay calls made in the window, per second, and those answered 202.
+    /// Relay calls made in the window, per second, and those answered 202; calls that failed.
     pub sent_per_s: f64,
     pub accepted_per_s: f64,
     pub errors: u64,
@@ -332,9 +332,10 @@ async fn measure(
     let frames_before = audio_frames(fake);
     let finals_before = finals(pool, org).await?;
     let calls_before = proxy.snapshot();
-    let (sent_before, accepted_before) = (
+    let (sent_before, accepted_before, errors_before) = (
         feed.sent.load(Ordering::Relaxed),
         feed.accepted.load(Ordering::Relaxed),
+        feed.errors.load(Ordering::Relaxed),
     );
     let bridge_before = cpu_seconds(pid)?;
     let bench_before = cpu_seconds(std::process::id())?;
@@ -349,8 +350,11 @@ async fn measure(
     let window = opened.elapsed();
     let rss_loaded_kib = status_kib(pid, "VmRSS")?;
     let hwm_kib = status_kib(pid, "VmHWM")?;
+    // Counted when sent and when answered: a call in flight at either end of the window is
+    // in one count and not the other.
     let sent = feed.sent.load(Ordering::Relaxed) - sent_before;
     let accepted = feed.accepted.load(Ordering::Relaxed) - accepted_before;
+    let errors = feed.errors.load(Ordering::Relaxed) - errors_before;
     let calls_after = proxy.snapshot();
     let frames = audio_frames(fake) - frames_before;
     feed.stop.store(true, Ordering::Relaxed);
@@ -387,7 +391,7 @@ async fn measure(
         real_time_per_s: sessions.len() as f64 * 1000.0 / CHUNK_MS as f64,
         sent_per_s: sent as f64 / secs,
         accepted_per_s: accepted as f64 / secs,
-        errors: sent - accepted,
+        errors,
         first_error,
         relay: latencies,
         deepgram_frames_per_s: frames as f64 / secs,
