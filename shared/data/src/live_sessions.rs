@@ -346,18 +346,15 @@ pub async fn finals_after(
     after_ms: Option<i64>,
     limit: i64,
 ) -> Result<Vec<crate::transcripts::SegmentRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT s.id, s.transcript_id, s.start_ms, s.end_ms, s.speaker_id, \
-                sp.label AS speaker_label, sp.display_name AS speaker_display_name, \
-                s.speaker_label_raw, s.text, s.confidence, s.is_final, s.created_at \
-         FROM transcript_segments s LEFT JOIN speakers sp ON sp.id = s.speaker_id \
-         WHERE s.transcript_id = $1 AND ( \
+    sqlx::query_as(concat!(
+        crate::transcripts::segment_rows!(),
+        " WHERE s.transcript_id = $1 AND ( \
              $2::uuid IS NULL OR NOT EXISTS (SELECT 1 FROM transcript_segments a WHERE a.id = $2 AND a.transcript_id = $1) \
              OR (s.start_ms, s.created_at, s.id) > \
                 (SELECT a.start_ms, a.created_at, a.id FROM transcript_segments a WHERE a.id = $2)) \
            AND ($4::bigint IS NULL OR s.start_ms >= $4) \
-         ORDER BY s.start_ms, s.created_at, s.id LIMIT $3",
-    )
+         ORDER BY s.start_ms, s.created_at, s.id LIMIT $3"
+    ))
     .bind(transcript)
     .bind(after)
     .bind(limit)

@@ -161,16 +161,25 @@ macro_rules! transcript_columns {
     };
 }
 
-/// The segments of `transcript`, by `start_ms` (then creation, then id, so the order is
-/// stable).
-async fn segments_of(pool: &PgPool, transcript: Uuid) -> Result<Vec<SegmentRow>, sqlx::Error> {
-    sqlx::query_as(
+/// `SELECT … FROM transcript_segments s` with each row's speaker (`sp`): the columns of a
+/// [`SegmentRow`], for statements that add their own `WHERE` and `ORDER BY`.
+macro_rules! segment_rows {
+    () => {
         "SELECT s.id, s.transcript_id, s.start_ms, s.end_ms, s.speaker_id, \
                 sp.label AS speaker_label, sp.display_name AS speaker_display_name, \
                 s.speaker_label_raw, s.text, s.confidence, s.is_final, s.created_at \
-         FROM transcript_segments s LEFT JOIN speakers sp ON sp.id = s.speaker_id \
-         WHERE s.transcript_id = $1 ORDER BY s.start_ms, s.created_at, s.id",
-    )
+         FROM transcript_segments s LEFT JOIN speakers sp ON sp.id = s.speaker_id"
+    };
+}
+pub(crate) use segment_rows;
+
+/// The segments of `transcript`, by `start_ms` (then creation, then id, so the order is
+/// stable).
+async fn segments_of(pool: &PgPool, transcript: Uuid) -> Result<Vec<SegmentRow>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        segment_rows!(),
+        " WHERE s.transcript_id = $1 ORDER BY s.start_ms, s.created_at, s.id"
+    ))
     .bind(transcript)
     .fetch_all(pool)
     .await
