@@ -385,11 +385,9 @@ impl State {
             {
                 return Err(ANOTHER_SPEAKER);
             }
-            let next_seq = if self.adopt_stream && chunk.seq >= REORDER_WINDOW {
-                chunk.seq
-            } else {
-                0
-            };
+            // After a takeover with no checkpoint, the stream is joined at the first chunk
+            // that comes (earlier ones are lost with the dead task).
+            let next_seq = if self.adopt_stream { chunk.seq } else { 0 };
             self.adopt_stream = false;
             self.speaker = Some(Speaker {
                 stream: chunk.stream.clone(),
