@@ -66,8 +66,16 @@ pub(crate) fn is_calendar_word(folded_word: &str) -> bool {
 ///   `tomorrow`, `demain` → the day after; `après-demain`, `day after tomorrow` → two days after;
 /// - a weekday name (`by Friday`, `vendredi`, `avant lundi`) → the next such day strictly after
 ///   the meeting's day;
-/// - `end of (the|this) week`, `fin de (la|cette) semaine` → the first Friday on or after it;
+/// - `(by) the 15th` (after `by`, `before`, `on`, `until`, `for`, `due`), `d'ici le 15`, `avant
+///   le 15`, `pour le 1er` (after `avant`, `d'ici`, `pour`, `jusqu'au`, `au plus tard`): that day
+///   of the meeting's month, or of the next month when it has already passed;
+/// - `today`, `tonight`, `end of (the) day`, `aujourd'hui`, `ce soir` → the meeting's day;
+/// - `end of (the|this) week`, `this week`, `fin de (la|cette) semaine`, `cette semaine` → the
+///   first Friday on or after it; `end of next week`, `fin de la semaine prochaine` → the
+///   Friday after that;
 /// - `next week`, `(la) semaine prochaine` → the Monday of the following week;
+/// - `in|within N days|weeks`, `dans|d'ici|sous N jours|semaines` (N in digits or words, up to
+///   thirty; `huit jours` is a week, `quinze jours` two) → that many days after;
 /// - `end of (the) month`, `fin du mois` → the month's last day.
 pub fn resolve_due_date(text: &str, meeting_date: NaiveDate) -> Option<NaiveDate> {
     let folded = Folded::new(text);
@@ -80,8 +88,17 @@ pub fn resolve_due_date(text: &str, meeting_date: NaiveDate) -> Option<NaiveDate
         if let Some(d) = month_day_at(&w, i, meeting_date) {
             return Some(d);
         }
+        if let Some(d) = day_of_month_at(&w, i, meeting_date) {
+            return Some(d);
+        }
         let found = match word(i) {
             "today" | "tonight" | "aujourd" => Some(meeting_date),
+            "soir" if word(i.wrapping_sub(1)) == "ce" => Some(meeting_date),
+            "end" | "fin" if next_week_end(&w, i) => {
+                first_on_or_after(meeting_date, Weekday::Fri).and_then(|d| days_after(d, 7))
+            }
+            "this" if word(i + 1) == "week" => first_on_or_after(meeting_date, Weekday::Fri),
+            "cette" if word(i + 1) == "semaine" => first_on_or_after(meeting_date, Weekday::Fri),
             "eod" => Some(meeting_date),
             "end" if word(i + 1) == "of" && (word(i + 2) == "day" || word(i + 3) == "day") => {
                 Some(meeting_date)
@@ -110,6 +127,9 @@ pub fn resolve_due_date(text: &str, meeting_date: NaiveDate) -> Option<NaiveDate
                 end_of_month(meeting_date)
             }
             "next" if word(i + 1) == "week" => next_monday(meeting_date),
+            "in" | "within" | "dans" | "ici" | "sous" => {
+                in_days(&w, i + 1).and_then(|n| days_after(meeting_date, n))
+            }
             "semaine" if word(i + 1) == "prochaine" => next_monday(meeting_date),
             "prochaine" if word(i + 1) == "semaine" => next_monday(meeting_date),
             other => WEEKDAYS
@@ -122,6 +142,74 @@ pub fn resolve_due_date(text: &str, meeting_date: NaiveDate) -> Option<NaiveDate
         }
     }
     None
+}
+
+/// `end of next week`, `fin de la semaine prochaine` starting at word `i`.
+fn next_week_end(w: &[(usize, String)], i: usize) -> bool {
+    let word = |k: usize| w.get(k).map_or("", |(_, s)| s.as_str());
+    match word(i) {
+        "end" => word(i + 1) == "of" && word(i + 2) == "next" && word(i + 3) == "week",
+        "fin" => {
+            word(i + 1) == "de"
+                && ((word(i + 2) == "la" && word(i + 3) == "semaine" && word(i + 4) == "prochaine")
+                    || (word(i + 2) == "semaine" && word(i + 3) == "prochaine"))
+        }
+        _ => false,
+    }
+}
+
+/// `N days|weeks` / `N jours|semaines` starting at word `i`: the number of days.
+fn in_days(w: &[(usize, String)], i: usize) -> Option<u64> {
+    let word = |k: usize| w.get(k).map_or("", |(_, s)| s.as_str());
+    let n: u64 = match word(i) {
+        "a" | "an" | "one" | "un" | "une" => 1,
+        "two" | "deux" => 2,
+        "three" | "trois" => 3,
+        "four" | "quatre" => 4,
+        "five" | "cinq" => 5,
+        "six" => 6,
+        "seven" | "sept" => 7,
+        "eight" | "huit" => 8,
+        "ten" | "dix" => 10,
+        "fifteen" | "quinze" => 15,
+        digits => digits.parse().ok().filter(|n| (1..=30).contains(n))?,
+    };
+    match word(i + 1) {
+        // "huit jours", "quinze jours": a week, two weeks.
+        "jours" if n == 8 || n == 15 => Some((n - 1) / 7 * 7),
+        "day" | "days" | "jour" | "jours" => Some(n),
+        "week" | "weeks" | "semaine" | "semaines" => Some(n * 7),
+        _ => None,
+    }
+}
+
+/// A day of the month with no month, starting at word `i`: `the 15th` after `by`, `before`,
+/// `on`, `until`, `for` or `due`; `le 15`, `le 1er` after `avant`, `d'ici`, `pour`, `jusqu'au`
+/// (`au`) or `au plus tard`. The next such day on or after the meeting's.
+fn day_of_month_at(w: &[(usize, String)], i: usize, meeting_date: NaiveDate) -> Option<NaiveDate> {
+    let word = |k: usize| w.get(k).map_or("", |(_, s)| s.as_str());
+    let d = day_number(word(i))?;
+    let before = (word(i.wrapping_sub(1)), word(i.wrapping_sub(2)));
+    let english = before.0 == "the"
+        && word(i).ends_with(|c: char| c.is_alphabetic())
+        && ["by", "before", "on", "until", "till", "for", "due"].contains(&before.1);
+    let french = (before.0 == "le" && ["avant", "ici", "pour", "tard"].contains(&before.1))
+        || (before.0 == "au" && before.1 == "jusqu");
+    if !(english || french) {
+        return None;
+    }
+    let this_month = NaiveDate::from_ymd_opt(meeting_date.year(), meeting_date.month(), d);
+    match this_month {
+        Some(date) if date >= meeting_date => Some(date),
+        _ => {
+            let (y, m) = if meeting_date.month() == 12 {
+                (meeting_date.year() + 1, 1)
+            } else {
+                (meeting_date.year(), meeting_date.month() + 1)
+            };
+            NaiveDate::from_ymd_opt(y, m, d)
+        }
+    }
 }
 
 fn days_after(date: NaiveDate, days: u64) -> Option<NaiveDate> {
@@ -240,6 +328,15 @@ mod tests {
             ("on the 5th of April", d(2026, 4, 5)),
             ("by February 1", d(2027, 2, 1)),
             ("no date here, version 2026-13-01", None),
+            ("before the 15th", d(2026, 3, 15)),
+            ("by the 2nd", d(2026, 4, 2)),
+            ("the 2nd item on the list", None),
+            ("this week", d(2026, 3, 6)),
+            ("by the end of next week", d(2026, 3, 13)),
+            ("in two weeks", d(2026, 3, 18)),
+            ("within 3 days", d(2026, 3, 7)),
+            ("in a week", d(2026, 3, 11)),
+            ("in the room", None),
         ];
         for (text, expected) in cases {
             assert_eq!(resolve_due_date(text, wed()), expected, "{text}");
@@ -262,6 +359,18 @@ mod tests {
             ("le 1er avril", d(2026, 4, 1)),
             ("le 3 février", d(2027, 2, 3)),
             ("rien de prévu", None),
+            ("d'ici le 15", d(2026, 3, 15)),
+            ("avant le 1er", d(2026, 4, 1)),
+            ("jusqu'au 20", d(2026, 3, 20)),
+            ("le 15 personnes", None),
+            ("ce soir", d(2026, 3, 4)),
+            ("cette semaine", d(2026, 3, 6)),
+            ("à la fin de la semaine prochaine", d(2026, 3, 13)),
+            ("dans deux semaines", d(2026, 3, 18)),
+            ("d'ici quinze jours", d(2026, 3, 18)),
+            ("dans huit jours", d(2026, 3, 11)),
+            ("sous 3 jours", d(2026, 3, 7)),
+            ("d'ici lundi", d(2026, 3, 9)),
         ];
         for (text, expected) in cases {
             assert_eq!(resolve_due_date(text, wed()), expected, "{text}");

@@ -20,6 +20,11 @@ struct Labels {
     due: &'static str,
     next_steps: &'static str,
     none: &'static str,
+    no_attendees: &'static str,
+    no_key_points: &'static str,
+    no_decisions: &'static str,
+    no_action_items: &'static str,
+    no_next_steps: &'static str,
     unassigned: &'static str,
     no_due_date: &'static str,
     coverage: &'static str,
@@ -40,6 +45,11 @@ const EN: Labels = Labels {
     due: "**Due:**",
     next_steps: "## Next Steps",
     none: "_None_",
+    no_attendees: "No attendees were recorded.",
+    no_key_points: "No key points were recorded.",
+    no_decisions: "No decisions were recorded.",
+    no_action_items: "No action items were recorded.",
+    no_next_steps: "No next steps were recorded.",
     unassigned: "Unassigned",
     no_due_date: "No due date",
     coverage: "## Coverage",
@@ -60,6 +70,11 @@ const FR: Labels = Labels {
     due: "**Échéance:**",
     next_steps: "## Prochaines étapes",
     none: "_Aucun_",
+    no_attendees: "Aucun participant n'a été relevé.",
+    no_key_points: "Aucun point clé n'a été relevé.",
+    no_decisions: "Aucune décision n'a été relevée.",
+    no_action_items: "Aucun élément d'action n'a été relevé.",
+    no_next_steps: "Aucune prochaine étape n'a été relevée.",
     unassigned: "Non attribué",
     no_due_date: "Sans échéance",
     coverage: "## Couverture",
@@ -70,7 +85,9 @@ const FR: Labels = Labels {
 /// The markdown of `content`. Every text taken from the transcript or a model is put on one
 /// line, and a leading markdown block marker (`#`, `>`, `-`, …) is backslash-escaped, so no
 /// text can open a heading or a section of its own. A `## Coverage` section appears only when
-/// the coverage is incomplete.
+/// the coverage is incomplete. A list with nothing in it says so in the output language ("No
+/// decisions were recorded.", "Aucune décision n'a été relevée."); `content_json` keeps the
+/// empty list.
 pub fn render_markdown(content: &MinutesContent) -> String {
     let l = match content.language {
         Language::En => &EN,
@@ -108,12 +125,12 @@ pub fn render_markdown(content: &MinutesContent) -> String {
         let _ = writeln!(md, "{p}\n");
     }
 
-    bullets(&mut md, l.attendees, &content.attendees, l.none);
-    bullets(&mut md, l.key_points, &content.key_points, l.none);
+    bullets(&mut md, l.attendees, &content.attendees, l.no_attendees);
+    bullets(&mut md, l.key_points, &content.key_points, l.no_key_points);
 
     let _ = writeln!(md, "{}\n", l.decisions);
     if content.decisions.is_empty() {
-        let _ = writeln!(md, "{}\n", l.none);
+        let _ = writeln!(md, "{}\n", l.no_decisions);
     }
     for d in &content.decisions {
         let _ = writeln!(md, "### {}\n", heading(&d.title));
@@ -128,7 +145,7 @@ pub fn render_markdown(content: &MinutesContent) -> String {
 
     let _ = writeln!(md, "{}\n", l.action_items);
     if content.action_items.is_empty() {
-        let _ = writeln!(md, "{}\n", l.none);
+        let _ = writeln!(md, "{}\n", l.no_action_items);
     }
     for a in &content.action_items {
         let emoji = match a.priority {
@@ -152,7 +169,7 @@ pub fn render_markdown(content: &MinutesContent) -> String {
         let _ = writeln!(md, "{} {due}\n", l.due);
     }
 
-    bullets(&mut md, l.next_steps, &content.next_steps, l.none);
+    bullets(&mut md, l.next_steps, &content.next_steps, l.no_next_steps);
 
     let c = &content.coverage;
     if !c.complete {

@@ -3,17 +3,20 @@
 //! Content stays in the language it was spoken in; only the markdown headings follow the
 //! output language.
 
+mod actions;
 mod cues;
+mod guards;
 mod names;
+mod pattern;
 
+use actions::{Owner, Task};
 use cues::{
-    DECISION_CUES, FIRST_PERSON_CUES, HIGH_CUES, KEY_POINT_CUES, LOW_CUES, MARKER_CUES, NAMED_CUES,
-    NEXT_STEP_CUES, NOT_TASKS, REQUEST_CUES, TITLE_TAILS,
+    CONNECTORS, Check, DECISION_CUES, HIGH_CUES, KEY_POINT_CUES, LOW_CUES, NEXT_STEP_CUES,
+    NOT_PLANS, NOT_TASKS, TITLE_TAILS,
 };
 use names::Names;
 
 use crate::chunk::{Chunk, ChunkLine};
-use crate::dates::resolve_due_date;
 use crate::pipeline::Engine;
 use crate::text::{Folded, capitalise_first, one_line, sentences, truncate_chars};
 use crate::types::{
@@ -26,19 +29,31 @@ pub const OFFLINE_MODEL: &str = "meetin-offline-1";
 /// The offline engine's default chunk budget: large enough that any meeting is one chunk.
 pub const OFFLINE_CHUNK_BUDGET_TOKENS: usize = 1_000_000;
 
-/// Extractive minutes from cue phrases (see `offline/cues.rs` for the lists):
+/// Extractive minutes from cue phrases (see `offline/cues.rs` for the lists). Cues are found
+/// anywhere in a sentence, with fillers inside them ("So we *also* decided", "Et Marie va",
+/// "On a *finalement* décidé"), and do not count in a question, after a negation or in a
+/// hypothetical of their clause ("did we decide …?", "we haven't decided", "if we decide",
+/// "on n'a pas décidé", "si on décide").
 ///
 /// - **summary**: the opening sentences of the most substantive lines (longest, with a bonus for
 ///   lines holding a decision, action or key point), 3 per chunk plus one per 100 lines, at
 ///   most 8, in time order, each prefixed by its speaker (`Alice: …`);
-/// - **decisions**: "we decided", "we agreed", "decision:", "let's go with", "on a décidé",
-///   "on est d'accord", "on part sur", …; the title is what follows the cue, the description
-///   the sentence, `made_by` the speaker;
-/// - **action items**: "action item:", "todo", "à faire :" (owner = a name right after it,
-///   as in "David to …"); "I will", "I'll", "je vais", "je m'occupe" (owner = the speaker);
-///   "X will", "X va", "X doit" (owner = X when X is a speaker, a speaker's first name, or a
-///   capitalised word that is not a pronoun or a calendar word); "can you", "please",
-///   "tu peux", "peux-tu" (owner = a name addressed before or after). Due dates come from
+/// - **decisions**: "we decided", "we agreed", "it was decided that", "the plan is to",
+///   "decision:", "let's …", "we'll …", "on a décidé", "nous avons convenu", "on est
+///   d'accord", "le plan, c'est de", "on part sur", "nous allons …", "on va …" (the last ones
+///   only when what follows is a plan, not talk: "let's see", "on va voir" are not); the title
+///   is what follows the cue (up to a task in the same sentence), the description the
+///   sentence, `made_by` the speaker;
+/// - **action items**, several per sentence: "action item:", "todo", "à faire :" (owner = a
+///   name right after it, as in "David to …"); "I will", "I'll", "I need to", "je vais", "je
+///   m'occupe de" (owner = the speaker); "X will", "X needs to", "X va", "X doit", "X
+///   s'occupe de", "il faut que X …" (owner = X: a speaker's full name when X is one or starts
+///   one, else X as said, when it is capitalised and not a pronoun or a calendar word);
+///   "can you", "please", "tu peux", "Sarah, you'll …" (owner = a name addressed before or
+///   after); "we need to", "who can …?", "il faut …", "on doit …" (no owner yet: the speaker
+///   of a later "I'll take care of it", "je m'en occupe", "Marc va s'en occuper" within three
+///   lines owns it; unclaimed, it is an item only when it has a due date and was not a
+///   question). A speaker named `Unknown` (no label at all) owns nothing. Due dates come from
 ///   [`crate::resolve_due_date`] against the meeting's day; priority is high on "urgent",
 ///   "asap", "au plus vite", "prioritaire", low on "when you can", "no rush", "quand tu peux";
 /// - **key points**: sentences with "important", "key", "note that", "le point clé", …;
@@ -75,12 +90,23 @@ impl OfflineEngine {
         let names = Names::of(chunk);
         let mut x = Extraction::default();
         let mut salient = vec![false; chunk.lines.len()];
+        let mut open: Option<OpenTask> = None;
         for (pos, line) in chunk.lines.iter().enumerate() {
             let speaker = one_line(&line.line.speaker);
+            let owner = owner_name(&speaker);
             let line_folded = Folded::new(&line.text);
+            if open
+                .as_ref()
+                .is_some_and(|t| pos > t.pos + CLAIM_WINDOW_LINES)
+            {
+                close(open.take(), &mut x);
+            }
             for sentence in sentences(&line.text) {
                 let f = Folded::new(&sentence);
-                if let Some(title) = decision_title(&f) {
+                let priority = priority(&f)
+                    .or_else(|| priority(&line_folded))
+                    .unwrap_or_default();
+                if let Some(title) = decision_title(&f, owner, &names) {
                     x.decisions.push(ExtractedDecision {
                         title,
                         description: sentence.clone(),
@@ -89,17 +115,48 @@ impl OfflineEngine {
                     });
                     salient[pos] = true;
                 }
-                if let Some((title, owner)) = action(&f, &speaker, &names) {
-                    x.action_items.push(ExtractedActionItem {
+                for task in actions::tasks(&f, owner, &names, meeting.date) {
+                    let Task {
+                        title,
+                        owner,
+                        due_date,
+                        ..
+                    } = task;
+                    let item = |title: String, owner: Option<String>| ExtractedActionItem {
                         title,
                         description: sentence.clone(),
                         owner,
-                        due_date: resolve_due_date(&sentence, meeting.date),
-                        priority: priority(&f)
-                            .or_else(|| priority(&line_folded))
-                            .unwrap_or_default(),
+                        due_date,
+                        priority,
                         source_lines: vec![line.index],
-                    });
+                    };
+                    match (title, owner) {
+                        (Some(title), Owner::Known(owner)) => {
+                            x.action_items.push(item(title, owner));
+                        }
+                        (Some(title), Owner::Open { asked }) => {
+                            close(open.take(), &mut x);
+                            open = Some(OpenTask {
+                                item: item(title, None),
+                                asked,
+                                pos,
+                            });
+                        }
+                        // A claim: the open task is the claimer's, dated by the claim if it
+                        // says when.
+                        (None, Owner::Known(Some(name))) => {
+                            if let Some(t) = open.take() {
+                                let mut claimed = t.item;
+                                claimed.owner = Some(name);
+                                claimed.due_date = due_date.or(claimed.due_date);
+                                claimed.priority = claimed.priority.max(priority);
+                                claimed.source_lines.push(line.index);
+                                claimed.source_lines.dedup();
+                                x.action_items.push(claimed);
+                            }
+                        }
+                        (None, _) => {}
+                    }
                     salient[pos] = true;
                 }
                 if f.contains_any(KEY_POINT_CUES) {
@@ -111,9 +168,37 @@ impl OfflineEngine {
                 }
             }
         }
+        close(open, &mut x);
         x.summary = summary(&chunk.lines, &salient);
         x
     }
+}
+
+/// Lines after an unowned task during which a claim can take it.
+const CLAIM_WINDOW_LINES: usize = 3;
+
+/// A task with no owner yet, waiting for a claim.
+struct OpenTask {
+    item: ExtractedActionItem,
+    /// It was asked ("who can …?"): unclaimed, it is no item.
+    asked: bool,
+    /// Its line's position in the chunk.
+    pos: usize,
+}
+
+/// An unclaimed task becomes an item when it has a due date and was not asked.
+fn close(open: Option<OpenTask>, x: &mut Extraction) {
+    if let Some(t) = open
+        && !t.asked
+        && t.item.due_date.is_some()
+    {
+        x.action_items.push(t.item);
+    }
+}
+
+/// The speaker as an owner: not when the transcript has no name for them at all.
+fn owner_name(speaker: &str) -> Option<&str> {
+    Some(speaker).filter(|s| !s.is_empty() && !s.eq_ignore_ascii_case("unknown"))
 }
 
 impl Engine for OfflineEngine {
@@ -138,74 +223,64 @@ fn folded(text: &str) -> String {
     Folded::new(text).fold.iter().collect()
 }
 
-/// The title of a decision announced in `f`, if any.
-fn decision_title(f: &Folded) -> Option<String> {
-    DECISION_CUES.iter().find_map(|&(cue, skip, prefix)| {
-        let at = f.find_word(cue, 0)?;
-        let rest = f.slice(at + cue.chars().count(), f.len());
-        let title = clean_title(&skip_words(&rest, skip));
-        (!title.is_empty()).then(|| capitalise_first(&format!("{prefix}{title}")))
+/// The title of a decision announced in `f`, if any: of the cues that count, the last one
+/// ("we agreed that the plan is to X" → "X"); its title stops where a task starts ("we decided
+/// to X and Bob will Y" → "X").
+fn decision_title(f: &Folded, speaker: Option<&str>, names: &Names) -> Option<String> {
+    let mut best: Option<(usize, String)> = None;
+    for &(cue, skip, prefix, check) in DECISION_CUES {
+        let mut from = 0;
+        while let Some(span) = pattern::find(f, cue, from) {
+            from = span.start + 1;
+            if best.as_ref().is_some_and(|(at, _)| *at >= span.start)
+                || guards::question(f, span.start)
+                || guards::blocked(f, span.start)
+            {
+                continue;
+            }
+            let end = actions::next_task_start(f, span.end, speaker, names).unwrap_or(f.len());
+            let rest = trim_connectors(&f.slice(span.end, end));
+            let title = clean_title(&skip_words(&rest, skip));
+            let plan_ok = || {
+                let t = folded(&title);
+                t.split_whitespace().count() >= 2 && !starts_with_any(&t, NOT_PLANS)
+            };
+            if !title.is_empty() && (check == Check::Any || plan_ok()) {
+                best = Some((span.start, capitalise_first(&format!("{prefix}{title}"))));
+            }
+        }
+    }
+    best.map(|(_, title)| title)
+}
+
+/// `text` (folded) starts with one of `phrases`, as whole words.
+fn starts_with_any(text: &str, phrases: &[&str]) -> bool {
+    phrases.iter().any(|p| {
+        text.strip_prefix(p).is_some_and(|tail| {
+            p.ends_with('\'') || tail.chars().next().is_none_or(|c| !c.is_alphanumeric())
+        })
     })
 }
 
-/// An action item in `f`: its title and owner.
-fn action(f: &Folded, speaker: &str, names: &Names) -> Option<(String, Option<String>)> {
-    let speaker = Some(speaker.to_string()).filter(|s| !s.is_empty());
-    for cue in MARKER_CUES {
-        if let Some(at) = f.find_word(cue, 0) {
-            let rest = f.slice(at + cue.chars().count(), f.len());
-            let (owner, rest) = match names.leading(&rest) {
-                Some((owner, rest)) => (Some(owner), rest),
-                None => (None, rest),
-            };
-            if let Some(title) = task_title(&rest, "") {
-                return Some((title, owner));
-            }
+/// `text` without a trailing connector and the punctuation around it ("send the deck, and" →
+/// "send the deck"), repeatedly.
+fn trim_connectors(text: &str) -> String {
+    let mut t = text.to_string();
+    loop {
+        let trimmed = t.trim_end_matches(|c: char| c.is_whitespace() || ",;:-".contains(c));
+        let f = folded(trimmed);
+        let cut = CONNECTORS.iter().find_map(|c| {
+            let head = f.strip_suffix(c)?;
+            head.chars()
+                .last()
+                .is_none_or(|ch| !ch.is_alphanumeric())
+                .then(|| head.chars().count())
+        });
+        match cut {
+            Some(n) => t = trimmed.chars().take(n).collect(),
+            None => return trimmed.to_string(),
         }
     }
-    for (cue, prefix) in FIRST_PERSON_CUES {
-        if let Some(at) = f.find_word(cue, 0)
-            && let Some(title) = task_title(&f.slice(at + cue.chars().count(), f.len()), prefix)
-        {
-            return Some((title, speaker));
-        }
-    }
-    for cue in NAMED_CUES {
-        let mut from = 0;
-        while let Some(at) = f.find_word(cue, from) {
-            from = at + 1;
-            if let Some(owner) = names.trailing(&f.slice(0, at))
-                && let Some(title) = task_title(&f.slice(at + cue.chars().count(), f.len()), "")
-            {
-                return Some((title, Some(owner)));
-            }
-        }
-    }
-    for cue in REQUEST_CUES {
-        if let Some(at) = f.find_word(cue, 0) {
-            let before = f.slice(0, at);
-            let mut owner = before
-                .trim_end()
-                .ends_with(',')
-                .then(|| names.trailing(&before))
-                .flatten();
-            let mut rest = f.slice(at + cue.chars().count(), f.len());
-            // A name addressed at the end: "…, Bob?"
-            let trimmed = rest.trim_end_matches(|c: char| c.is_whitespace() || "?.!".contains(c));
-            if owner.is_none()
-                && let Some((head, tail)) = trimmed.rsplit_once(',')
-                && let Some(name) = names.whole(tail)
-            {
-                owner = Some(name);
-                rest = head.to_string();
-            }
-            let rest = skip_words(&rest, &["please"]);
-            if let Some(title) = task_title(&rest, "") {
-                return Some((title, owner));
-            }
-        }
-    }
-    None
 }
 
 /// A task's title from the words after its cue; `None` for talk ("I'll be honest").

@@ -3,6 +3,7 @@
 
 mod llm;
 mod offline;
+mod spoken;
 
 use std::sync::Mutex;
 

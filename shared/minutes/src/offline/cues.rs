@@ -1,13 +1,26 @@
 //! The offline engine's cue phrases, English and French: the lists its heuristics match.
 
-/// A decision cue, the words that may follow it before the decision itself, and a prefix for
-/// the title when the cue carries the verb ("let's go with X" → "Go with X").
-type Cue = (&'static str, &'static [&'static str], &'static str);
+/// How a decision cue's title is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Check {
+    /// Any non-empty remainder is the decision.
+    Any,
+    /// "let's …", "we'll …", "nous allons …": the remainder must be a plan, not talk
+    /// ([`NOT_PLANS`]), and at least two words.
+    Plan,
+}
+
+/// A decision cue (a [`super::pattern`]), the words that may follow it before the decision
+/// itself, a prefix for the title when the cue carries the verb ("let's go with X" → "Go with
+/// X"), and how the remainder is checked. Of the cues in one sentence, the last one wins ("we
+/// agreed that the plan is to X" → "X"); at the same place, the earlier in this list.
+pub(super) type DecisionCue = (&'static str, &'static [&'static str], &'static str, Check);
 
 const SKIP_EN: &[&str] = &[
     "to",
     "that",
     "on",
+    ":",
     "we will",
     "we'll",
     "we would",
@@ -20,79 +33,452 @@ const SKIP_FR: &[&str] = &[
     "qu'",
     "pour",
     "sur",
+    ":",
     "on va",
     "nous allons",
 ];
+const NONE: &[&str] = &[];
 
-pub(super) const DECISION_CUES: &[Cue] = &[
-    ("we have decided", SKIP_EN, ""),
-    ("we've decided", SKIP_EN, ""),
-    ("we decided", SKIP_EN, ""),
-    ("we have agreed", SKIP_EN, ""),
-    ("we've agreed", SKIP_EN, ""),
-    ("we all agreed", SKIP_EN, ""),
-    ("we agreed", SKIP_EN, ""),
-    ("decision:", SKIP_EN, ""),
-    ("decision :", SKIP_EN, ""),
-    ("let's go with", &[], "Go with "),
-    ("lets go with", &[], "Go with "),
-    ("we will go with", &[], "Go with "),
-    ("we'll go with", &[], "Go with "),
-    ("we're going with", &[], "Go with "),
-    ("nous avons décidé", SKIP_FR, ""),
-    ("on a décidé", SKIP_FR, ""),
-    ("on s'est mis d'accord", SKIP_FR, ""),
-    ("nous sommes d'accord", SKIP_FR, ""),
-    ("on est d'accord", SKIP_FR, ""),
-    ("décision :", SKIP_FR, ""),
-    ("décision:", SKIP_FR, ""),
-    ("on va partir sur", &[], "Partir sur "),
-    ("on part sur", &[], "Partir sur "),
+pub(super) const DECISION_CUES: &[DecisionCue] = &[
+    (
+        "we ~ have|'ve|had? ~ decided|agreed|concluded|resolved",
+        SKIP_EN,
+        "",
+        Check::Any,
+    ),
+    ("we ~ agree that|on", NONE, "", Check::Any),
+    (
+        "we ~ have|'ve|had? ~ settled_on|opted_for|chosen|chose|picked|selected|gone_with|went_with",
+        NONE,
+        "Go with ",
+        Check::Any,
+    ),
+    (
+        "it ~ has_been|had_been|was|is|'s ~ decided|agreed",
+        SKIP_EN,
+        "",
+        Check::Any,
+    ),
+    (
+        "the|our|final ~ decision is|was|'s to|that|:",
+        NONE,
+        "",
+        Check::Any,
+    ),
+    ("the|our|final ~ decision :", NONE, "", Check::Any),
+    ("decision|decided|agreed :", SKIP_EN, "", Check::Any),
+    ("the|our ~ plan is|was to|that|:", SKIP_EN, "", Check::Any),
+    ("the|our ~ plan :", SKIP_EN, "", Check::Any),
+    ("we ~ will|'ll ~ go_with", NONE, "Go with ", Check::Any),
+    ("we ~ are|'re ~ going_with", NONE, "Go with ", Check::Any),
+    ("let's|lets|let_us ~", NONE, "", Check::Plan),
+    (
+        "we ~ will|'ll|shall|are_going_to|'re_going_to|are_gonna|'re_gonna ~",
+        NONE,
+        "",
+        Check::Plan,
+    ),
+    (
+        "nous ~ avons ~ décidé|convenu|tranché|acté|choisi|validé",
+        SKIP_FR,
+        "",
+        Check::Any,
+    ),
+    (
+        "on ~ a ~ décidé|convenu|tranché|acté|choisi|validé",
+        SKIP_FR,
+        "",
+        Check::Any,
+    ),
+    (
+        "il ~ a_été|est ~ décidé|convenu|acté",
+        SKIP_FR,
+        "",
+        Check::Any,
+    ),
+    ("c'est ~ décidé|acté|validé", SKIP_FR, "", Check::Any),
+    (
+        "nous ~ nous_sommes_mis|nous_sommes_mises|sommes|sommes_tombés ~ d'accord",
+        SKIP_FR,
+        "",
+        Check::Any,
+    ),
+    (
+        "on ~ s'est_mis|s'est_mises|s'est|est|est_tombés|est_tombé ~ d'accord",
+        SKIP_FR,
+        "",
+        Check::Any,
+    ),
+    (
+        "la|notre ~ décision est|c'est|,_c'est de|d'|que|qu'|:",
+        SKIP_FR,
+        "",
+        Check::Any,
+    ),
+    ("la|notre ~ décision :", SKIP_FR, "", Check::Any),
+    ("décision :", SKIP_FR, "", Check::Any),
+    (
+        "le|notre ~ plan est|c'est|,_c'est de|d'|que|qu'|:",
+        SKIP_FR,
+        "",
+        Check::Any,
+    ),
+    ("le|notre ~ plan :", SKIP_FR, "", Check::Any),
+    ("on|nous ~ valide|validons", NONE, "Valider ", Check::Any),
+    (
+        "on ~ part|partira|va_partir sur",
+        NONE,
+        "Partir sur ",
+        Check::Any,
+    ),
+    (
+        "nous ~ partons|partirons|allons_partir sur",
+        NONE,
+        "Partir sur ",
+        Check::Any,
+    ),
+    ("nous ~ allons ~", NONE, "", Check::Plan),
+    ("on ~ va ~", NONE, "", Check::Plan),
 ];
 
-/// Explicit action markers; a name right after one ("David to …") is the owner.
-pub(super) const MARKER_CUES: &[&str] = &[
-    "action item:",
-    "action item :",
-    "action:",
-    "todo:",
-    "to do:",
-    "todo",
-    "à faire :",
-    "à faire:",
+/// Remainders of "let's …", "we'll …", "on va …" that are talk or process, not a plan
+/// (compared folded, with the title's first words).
+pub(super) const NOT_PLANS: &[&str] = &[
+    "see",
+    "talk",
+    "discuss",
+    "start",
+    "begin",
+    "get started",
+    "move on",
+    "move",
+    "take a look",
+    "have a look",
+    "look",
+    "wait",
+    "recap",
+    "continue",
+    "go back",
+    "come back",
+    "circle back",
+    "skip",
+    "keep going",
+    "keep in mind",
+    "wrap up",
+    "say",
+    "hear",
+    "try",
+    "think",
+    "check",
+    "need",
+    "have",
+    "get back",
+    "be",
+    "not",
+    "never",
+    "do that",
+    "do it",
+    "do this",
+    "hope",
+    "pause",
+    "stop",
+    "take a break",
+    "focus",
+    "voir",
+    "parler",
+    "en parler",
+    "discuter",
+    "en discuter",
+    "commencer",
+    "regarder",
+    "essayer",
+    "continuer",
+    "passer",
+    "revenir",
+    "y revenir",
+    "attendre",
+    "avoir",
+    "être",
+    "dire",
+    "faire le point",
+    "faire un point",
+    "faire un tour",
+    "faire une pause",
+    "le faire",
+    "faire ça",
+    "y arriver",
+    "y aller",
+    "s'en sortir",
+    "pas",
+    "jamais",
+    "plus",
+    "devoir",
+    "penser",
+    "réfléchir",
+    "se",
+    "s'",
+    "y",
+    "en",
 ];
 
-/// First-person commitments: the speaker owns them. (cue, title prefix)
-pub(super) const FIRST_PERSON_CUES: &[(&str, &str)] = &[
-    ("i will", ""),
-    ("i'll", ""),
-    ("i'm going to", ""),
-    ("i am going to", ""),
-    ("je vais", ""),
-    ("je m'occupe", "S'occuper "),
-    ("je dois", ""),
+/// How an action cue finds its owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Who {
+    /// An explicit marker ("Action item: David to …", "TODO", "À faire :"): a name right after
+    /// it is the owner.
+    Marker,
+    /// The speaker ("I will …", "je vais …").
+    Speaker,
+    /// The speaker takes on the task just asked for ("I'll take care of it", "je m'en
+    /// occupe"): the title comes from an earlier unowned task.
+    Claim,
+    /// The person named just before the cue ("Sarah will …", "Marie va …").
+    Named,
+    /// Whoever is addressed by name, if anyone ("Bob, can you …", "…, Marc ?").
+    Addressed,
+    /// Whoever is addressed by name; no one means no item ("Sarah, you'll …").
+    AddressedOnly,
+    /// "il faut que X …": the subject after the cue (a name, `je`, or `on`/`nous` = no one).
+    Subject,
+    /// A task with no owner yet ("we need to …", "who can …?", "il faut …"): it becomes an
+    /// item when someone claims it, or, unclaimed, when it has a due date.
+    Unowned,
+}
+
+/// Action cues: (pattern, title prefix, owner). Where two match at the same place, the earlier
+/// wins. A speaker's or a named person's task whose title is a [`CLAIMS`] phrase ("I'll take
+/// care of it", "Marc va s'en occuper") is a claim too.
+pub(super) const ACTION_CUES: &[(&str, &str, Who)] = &[
+    ("action_item|action|todo|to_do|à_faire :", "", Who::Marker),
+    ("todo", "", Who::Marker),
+    (
+        "i ~ can ~ do|handle|take|own|take_care_of|look_into|deal_with ~ it|that|this|that_one|this_one",
+        "",
+        Who::Claim,
+    ),
+    ("leave it|that|this with|to me", "", Who::Claim),
+    ("i'm|i_am ~ on_it", "", Who::Claim),
+    (
+        "je ~ m'en ~ occupe|charge|occuperai|chargerai",
+        "",
+        Who::Claim,
+    ),
+    (
+        "je ~ peux ~ m'en_occuper|m'en_charger|le_faire|la_faire|le_prendre",
+        "",
+        Who::Claim,
+    ),
+    ("je ~ le|la ~ prends|fais|ferai", "", Who::Claim),
+    ("je ~ prends ~ ça|cette_action|l'action", "", Who::Claim),
+    ("c'est pour moi", "", Who::Claim),
+    (
+        "i ~ will|'ll|shall|am_going_to|'m_going_to|am_gonna|'m_gonna|need_to|have_to|must ~",
+        "",
+        Who::Speaker,
+    ),
+    ("je|j' ~ vais|dois|devrai ~", "", Who::Speaker),
+    ("je ~ m'occupe|m'occuperai ~", "S'occuper ", Who::Speaker),
+    ("je ~ me_charge|me_chargerai ~", "Se charger ", Who::Speaker),
+    (
+        "will|'ll|shall|is_going_to|'s_going_to|is_gonna|'s_gonna|needs_to|has_to|must ~",
+        "",
+        Who::Named,
+    ),
+    ("va|doit|devra ~", "", Who::Named),
+    ("s'occupe|s'occupera ~", "S'occuper ", Who::Named),
+    ("se_charge|se_chargera ~", "Se charger ", Who::Named),
+    (
+        "can_you|could_you|would_you|please|tu_peux|peux-tu|pouvez-vous|vous_pouvez|tu_pourrais|pourrais-tu|pourriez-vous|merci_de",
+        "",
+        Who::Addressed,
+    ),
+    (
+        "you ~ will|'ll|are_going_to|'re_going_to|need_to|have_to|must ~",
+        "",
+        Who::AddressedOnly,
+    ),
+    ("tu|vous ~ vas|allez|dois|devez ~", "", Who::AddressedOnly),
+    ("il ~ faut|faudra|faudrait ~ que|qu'", "", Who::Subject),
+    ("il ~ faut|faudra|faudrait ~", "", Who::Unowned),
+    (
+        "we ~ need_to|have_to|must|'ve_got_to|have_got_to|gotta ~",
+        "",
+        Who::Unowned,
+    ),
+    (
+        "someone|somebody ~ needs_to|has_to|must|should|will_have_to|could ~",
+        "",
+        Who::Unowned,
+    ),
+    (
+        "who ~ can|will|could|wants_to|is_going_to ~",
+        "",
+        Who::Unowned,
+    ),
+    ("on ~ doit|devra|devrait ~", "", Who::Unowned),
+    ("nous ~ devons|devrons|devrions ~", "", Who::Unowned),
+    ("quelqu'un ~ doit|devra|peut|pourrait ~", "", Who::Unowned),
+    ("qui ~ peut|veut|va|pourrait ~", "", Who::Unowned),
 ];
 
-/// "X will …": the word(s) before the cue name the owner.
-pub(super) const NAMED_CUES: &[&str] = &["will", "is going to", "va", "doit", "devra"];
+/// Titles that take on an earlier task rather than name one (compared folded).
+pub(super) const CLAIMS: &[&str] = &[
+    "do it",
+    "do that",
+    "do this",
+    "handle it",
+    "handle that",
+    "handle this",
+    "take care of it",
+    "take care of that",
+    "take care of this",
+    "take it",
+    "take that",
+    "take this",
+    "take that one",
+    "take this one",
+    "own it",
+    "own that",
+    "own this",
+    "look into it",
+    "look into that",
+    "deal with it",
+    "deal with that",
+    "sort it out",
+    "sort that out",
+    "s'en occuper",
+    "s'en charger",
+    "m'en occuper",
+    "m'en charger",
+    "le faire",
+    "la faire",
+    "faire ça",
+    "le prendre",
+    "la prendre",
+    "m'y mettre",
+    "s'y mettre",
+    "s'occuper de ça",
+    "s'occuper de cela",
+    "se charger de ça",
+];
 
-/// Requests: the owner is whoever is addressed by name, if anyone.
-pub(super) const REQUEST_CUES: &[&str] = &[
-    "can you",
-    "could you",
-    "please",
-    "tu peux",
-    "peux-tu",
-    "pouvez-vous",
-    "vous pouvez",
-    "tu pourrais",
-    "merci de",
+/// A claim's words may be followed by this many more ("I'll do it by Friday") and still be a
+/// claim rather than a task of its own ("I'll take it to the board next week").
+pub(super) const CLAIM_TAIL_WORDS: usize = 4;
+
+/// Words before a cue, in its clause, that make it a negation: "I don't think we decided",
+/// "on ne sait pas si …". Words ending in `n't` count too.
+pub(super) const NEGATIONS: &[&str] = &[
+    "not", "never", "nobody", "no one", "cannot", "ne", "n'", "pas", "jamais", "personne", "aucun",
+    "aucune",
+];
+
+/// Words before a cue, in its clause, that make it hypothetical or a question: "if we decide",
+/// "maybe we'll", "si on décide", "est-ce qu'on a décidé".
+pub(super) const HYPOTHETICALS: &[&str] = &[
+    "if",
+    "unless",
+    "whether",
+    "in case",
+    "suppose",
+    "supposing",
+    "assuming",
+    "maybe",
+    "perhaps",
+    "might",
+    "could",
+    "would",
+    "once",
+    "what if",
+    "si",
+    "s'il",
+    "s'ils",
+    "au cas où",
+    "à moins",
+    "peut-être",
+    "supposons",
+    "admettons",
+    "une fois que",
+    "est-ce que",
+    "est-ce qu'",
+    "éventuellement",
+];
+
+/// Filler words a cue may hold ("we *also* decided", "on a *finalement* décidé", "I'll *just*
+/// send"), longest first where one starts another.
+pub(super) const FILLERS: &[&str] = &[
+    "go ahead and",
+    "also",
+    "all",
+    "both",
+    "just",
+    "now",
+    "then",
+    "finally",
+    "eventually",
+    "already",
+    "actually",
+    "really",
+    "basically",
+    "officially",
+    "definitely",
+    "certainly",
+    "unanimously",
+    "collectively",
+    "together",
+    "personally",
+    "quickly",
+    "therefore",
+    "first",
+    "indeed",
+    "formally",
+    "uh",
+    "um",
+    "er",
+    "tous les deux",
+    "toutes les deux",
+    "tous",
+    "toutes",
+    "aussi",
+    "donc",
+    "alors",
+    "finalement",
+    "enfin",
+    "également",
+    "déjà",
+    "bien",
+    "vraiment",
+    "juste",
+    "ensemble",
+    "euh",
+    "bon",
+    "du coup",
+    "quand même",
+    "officiellement",
+    "collectivement",
+    "à l'unanimité",
+    "rapidement",
+    "personnellement",
+    "de mon côté",
+    "de son côté",
+    "moi-même",
+    "d'abord",
+    "ensuite",
+    "puis",
+];
+
+/// Words that end a clause: a task's title stops before them when another task follows.
+pub(super) const CONNECTORS: &[&str] = &[
+    "and", "then", "so", "but", "also", "et", "puis", "donc", "mais", "ensuite", "alors",
 ];
 
 /// Remainders that are talk, not tasks ("I'll be honest", "can you hear me").
 pub(super) const NOT_TASKS: &[&str] = &[
     "be",
     "not",
+    "never",
+    "jamais",
+    "plus",
     "say",
     "admit",
     "hear",

@@ -9,6 +9,17 @@ use crate::chunk::Chunk;
 use crate::dates::is_calendar_word;
 use crate::text::one_line;
 
+/// Who a subject names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Subject {
+    Person(String),
+    Speaker,
+    NoOne,
+}
+
+/// Subject pronouns that repeat a name said just before ("Marie, elle va …").
+const PRONOUNS: &[&str] = &["elle", "il", "lui", "she", "he"];
+
 /// The speakers of a chunk: full names, and first names that belong to only one speaker.
 pub(super) struct Names {
     full: Vec<String>,
@@ -41,12 +52,13 @@ impl Names {
         Names { full, first }
     }
 
-    /// The person a single word names: a unique first name → the full name; a speaker named
-    /// by one word → that word; a capitalised non-pronoun, non-calendar word → the word.
+    /// The person a single word names: a speaker's first name → the full name (as spoken when
+    /// two speakers share it); a speaker named by one word → that word; a capitalised non-pronoun, non-calendar word → the word.
     pub(super) fn word(&self, word: &str) -> Option<String> {
         let key = folded(word);
+        // A first name two speakers share stays as spoken.
         if let Some(found) = self.first.get(&key) {
-            return found.clone();
+            return Some(found.clone().unwrap_or_else(|| word.to_string()));
         }
         if let Some(full) = self.full.iter().find(|n| folded(n) == key) {
             return Some(full.clone());
@@ -57,8 +69,10 @@ impl Names {
             .then(|| word.to_string())
     }
 
-    /// The person named at the end of `before` (e.g. "So Claire Dubois" → "Claire Dubois").
-    pub(super) fn trailing(&self, before: &str) -> Option<String> {
+    /// The person named at the end of `before` (e.g. "So Claire Dubois" → "Claire Dubois"),
+    /// and where in `before` (in characters) the name starts. A subject pronoun repeating a
+    /// name ("Marie, elle va …") is looked through.
+    pub(super) fn trailing(&self, before: &str) -> Option<(String, usize)> {
         let b = before.trim_end().trim_end_matches(',').trim_end();
         let fb = folded(b);
         for name in &self.full {
@@ -66,13 +80,20 @@ impl Names {
             if let Some(head) = fb.strip_suffix(&fname)
                 && head.chars().last().is_none_or(|c| !c.is_alphanumeric())
             {
-                return Some(name.clone());
+                return Some((name.clone(), head.chars().count()));
             }
         }
         let last = b
             .rsplit(|c: char| !(c.is_alphanumeric() || c == '-'))
             .next()?;
-        self.word(last)
+        let start = b.chars().count() - last.chars().count();
+        if PRONOUNS.contains(&folded(last).as_str()) {
+            let head: String = b.chars().take(start).collect();
+            if head.trim_end().ends_with(',') {
+                return self.trailing(&head);
+            }
+        }
+        self.word(last).map(|name| (name, start))
     }
 
     /// The person named at the start of `after` when a connector follows ("David to book …",
@@ -110,6 +131,41 @@ impl Names {
                 rest.chars().skip(c.chars().count()).collect::<String>(),
             )
         })
+    }
+
+    /// The subject at the start of `after` ("il faut que *Marie* envoie …"): a person, the
+    /// speaker (`je`), or no one (`on`, `nous`, `tu`, `vous`), and the rest after it.
+    pub(super) fn subject(&self, after: &str) -> Option<(Subject, String)> {
+        let a = after.trim_start();
+        let fa = folded(a);
+        for (word, subject) in [
+            ("j'", Subject::Speaker),
+            ("je ", Subject::Speaker),
+            ("on ", Subject::NoOne),
+            ("nous ", Subject::NoOne),
+            ("tu ", Subject::NoOne),
+            ("vous ", Subject::NoOne),
+        ] {
+            if fa.starts_with(word) {
+                return Some((subject, a.chars().skip(word.chars().count()).collect()));
+            }
+        }
+        let (name, consumed) = self
+            .full
+            .iter()
+            .find_map(|name| {
+                let fname = folded(name);
+                let next = fa.strip_prefix(&fname)?.chars().next();
+                next.is_none_or(|c| !c.is_alphanumeric())
+                    .then(|| (name.clone(), fname.chars().count()))
+            })
+            .or_else(|| {
+                let word = a
+                    .split(|c: char| !(c.is_alphanumeric() || c == '-'))
+                    .next()?;
+                Some((self.word(word)?, word.chars().count()))
+            })?;
+        Some((Subject::Person(name), a.chars().skip(consumed).collect()))
     }
 
     /// The person `text` names as a whole: a speaker's full name, or one word naming someone.
