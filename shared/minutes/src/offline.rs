@@ -9,12 +9,15 @@ mod guards;
 mod names;
 mod pattern;
 
+use std::sync::LazyLock;
+
 use actions::{Owner, Task};
 use cues::{
     CONNECTORS, Check, DECISION_CUES, HIGH_CUES, KEY_POINT_CUES, LOW_CUES, NEXT_STEP_CUES,
     NOT_PLANS, NOT_TASKS, TITLE_TAILS,
 };
 use names::Names;
+use pattern::Pattern;
 
 use crate::chunk::{Chunk, ChunkLine};
 use crate::pipeline::Engine;
@@ -106,7 +109,9 @@ impl OfflineEngine {
                 let priority = priority(&f)
                     .or_else(|| priority(&line_folded))
                     .unwrap_or_default();
-                if let Some(title) = decision_title(&f, owner, &names) {
+                let hits = actions::hits(&f, owner, &names);
+                let task_starts: Vec<usize> = hits.iter().map(|h| h.start).collect();
+                if let Some(title) = decision_title(&f, &task_starts) {
                     x.decisions.push(ExtractedDecision {
                         title,
                         description: sentence.clone(),
@@ -115,7 +120,7 @@ impl OfflineEngine {
                     });
                     salient[pos] = true;
                 }
-                for task in actions::tasks(&f, owner, &names, meeting.date) {
+                for task in actions::tasks(&f, &hits, meeting.date) {
                     let Task {
                         title,
                         owner,
@@ -223,12 +228,21 @@ fn folded(text: &str) -> String {
     Folded::new(text).fold.iter().collect()
 }
 
+/// [`DECISION_CUES`], parsed once.
+static DECISIONS: LazyLock<Vec<(Pattern, &[&str], &str, Check)>> = LazyLock::new(|| {
+    DECISION_CUES
+        .iter()
+        .map(|&(p, skip, prefix, check)| (Pattern::new(p), skip, prefix, check))
+        .collect()
+});
+
 /// The title of a decision announced in `f`, if any: of the cues that count, the last one
 /// ("we agreed that the plan is to X" → "X"); its title stops where a task starts ("we decided
 /// to X and Bob will Y" → "X").
-fn decision_title(f: &Folded, speaker: Option<&str>, names: &Names) -> Option<String> {
+fn decision_title(f: &Folded, task_starts: &[usize]) -> Option<String> {
     let mut best: Option<(usize, String)> = None;
-    for &(cue, skip, prefix, check) in DECISION_CUES {
+    for (cue, skip, prefix, check) in DECISIONS.iter() {
+        let (skip, prefix, check) = (*skip, *prefix, *check);
         let mut from = 0;
         while let Some(span) = pattern::find(f, cue, from) {
             from = span.start + 1;
@@ -238,7 +252,11 @@ fn decision_title(f: &Folded, speaker: Option<&str>, names: &Names) -> Option<St
             {
                 continue;
             }
-            let end = actions::next_task_start(f, span.end, speaker, names).unwrap_or(f.len());
+            let end = task_starts
+                .iter()
+                .copied()
+                .find(|&s| s >= span.end)
+                .unwrap_or(f.len());
             let rest = trim_connectors(&f.slice(span.end, end));
             let title = clean_title(&skip_words(&rest, skip));
             let plan_ok = || {

@@ -1,11 +1,14 @@
 //! Action items: the tasks of a sentence (several per sentence, wherever they start), their
 //! owners, and the unowned tasks that a later "I'll take care of it" claims.
 
+use std::sync::LazyLock;
+
 use chrono::NaiveDate;
 
 use super::cues::{ACTION_CUES, CLAIM_TAIL_WORDS, CLAIMS, Who};
 use super::names::{Names, Subject};
-use super::{folded, guards, pattern, skip_words, task_title, trim_connectors};
+use super::pattern::{self, Pattern};
+use super::{folded, guards, skip_words, task_title, trim_connectors};
 use crate::dates::resolve_due_date;
 use crate::text::Folded;
 
@@ -30,9 +33,9 @@ pub(super) enum Owner {
 }
 
 /// A cue matched in a sentence, before its title is cut.
-struct Hit {
+pub(super) struct Hit {
     /// Where the task starts (the owner's name when it comes first).
-    start: usize,
+    pub(super) start: usize,
     /// Where the title starts.
     rest: usize,
     /// Where the title ends at the latest (before a name addressed at the end: "…, Bob?").
@@ -42,19 +45,30 @@ struct Hit {
     owner: Owner,
 }
 
-/// The tasks of one sentence said by `speaker` (`None` when the speaker has no usable name),
-/// in order, with due dates resolved against `day`.
-pub(super) fn tasks(f: &Folded, speaker: Option<&str>, names: &Names, day: NaiveDate) -> Vec<Task> {
-    let speaker = speaker.map(str::to_string);
-    let hits: Vec<Hit> = pattern::find_all(
+/// [`ACTION_CUES`], parsed once.
+static ACTIONS: LazyLock<Vec<(Pattern, &'static str, Who)>> = LazyLock::new(|| {
+    ACTION_CUES
+        .iter()
+        .map(|&(p, prefix, who)| (Pattern::new(p), prefix, who))
+        .collect()
+});
+
+/// The task cues that count in one sentence said by `speaker` (`None` when the speaker has no
+/// usable name), in order.
+pub(super) fn hits(f: &Folded, speaker: Option<&str>, names: &Names) -> Vec<Hit> {
+    pattern::find_all(
         f,
-        ACTION_CUES
+        ACTIONS
             .iter()
-            .map(|&(pattern, prefix, who)| (pattern, (prefix, who))),
+            .map(|(pattern, prefix, who)| (pattern, (*prefix, *who))),
     )
     .into_iter()
-    .filter_map(|(span, (prefix, who))| hit(f, span, prefix, who, speaker.as_deref(), names))
-    .collect();
+    .filter_map(|(span, (prefix, who))| hit(f, span, prefix, who, speaker, names))
+    .collect()
+}
+
+/// The tasks of one sentence from its [`hits`], with due dates resolved against `day`.
+pub(super) fn tasks(f: &Folded, hits: &[Hit], day: NaiveDate) -> Vec<Task> {
     let single = hits.len() == 1;
     let mut out = Vec::new();
     for (k, h) in hits.iter().enumerate() {
@@ -100,26 +114,6 @@ pub(super) fn tasks(f: &Folded, speaker: Option<&str>, names: &Names, day: Naive
         });
     }
     out
-}
-
-/// Where a task's title ends and a decision's must end too: the start of the first task
-/// after `from`, if any.
-pub(super) fn next_task_start(
-    f: &Folded,
-    from: usize,
-    speaker: Option<&str>,
-    names: &Names,
-) -> Option<usize> {
-    pattern::find_all(
-        f,
-        ACTION_CUES
-            .iter()
-            .map(|&(pattern, prefix, who)| (pattern, (prefix, who))),
-    )
-    .into_iter()
-    .filter_map(|(span, (prefix, who))| hit(f, span, prefix, who, speaker, names))
-    .map(|h| h.start)
-    .find(|&start| start >= from)
 }
 
 /// The cue at `span` as a task, or `None` when it does not count: no owner where one is

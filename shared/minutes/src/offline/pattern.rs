@@ -6,8 +6,14 @@
 //! [`FILLERS`]. Patterns are matched on folded text (see [`Folded`]), on word boundaries, the
 //! gaps greedily.
 
+use std::sync::LazyLock;
+
 use super::cues::FILLERS;
 use crate::text::Folded;
+
+/// [`FILLERS`] as characters.
+static FILLER_CHARS: LazyLock<Vec<Vec<char>>> =
+    LazyLock::new(|| FILLERS.iter().map(|w| w.chars().collect()).collect());
 
 /// Most filler words a gap takes.
 const GAP_WORDS: usize = 3;
@@ -18,6 +24,15 @@ enum Part {
         alternatives: Vec<Vec<char>>,
         optional: bool,
     },
+}
+
+/// A parsed pattern.
+pub(super) struct Pattern(Vec<Part>);
+
+impl Pattern {
+    pub(super) fn new(pattern: &str) -> Pattern {
+        Pattern(parse(pattern))
+    }
 }
 
 fn parse(pattern: &str) -> Vec<Part> {
@@ -36,6 +51,7 @@ fn parse(pattern: &str) -> Vec<Part> {
                 alternatives: body
                     .split('|')
                     .map(|a| a.chars().map(|c| if c == '_' { ' ' } else { c }).collect())
+                    .filter(|a: &Vec<char>| !a.is_empty())
                     .collect(),
                 optional,
             }
@@ -52,13 +68,17 @@ pub(super) struct Span {
 
 /// The first match of `pattern` in `f` starting at or after character `from`. The pattern's
 /// first part must be words (not a gap, not optional).
-pub(super) fn find(f: &Folded, pattern: &str, from: usize) -> Option<Span> {
-    let parts = parse(pattern);
-    let (first, rest) = parts.split_first()?;
+pub(super) fn find(f: &Folded, pattern: &Pattern, from: usize) -> Option<Span> {
+    let (first, rest) = pattern.0.split_first()?;
     let Part::Words { alternatives, .. } = first else {
         return None;
     };
     (from..f.fold.len()).find_map(|at| {
+        // Most positions start no alternative: one character tells.
+        let c = f.fold[at];
+        if !alternatives.iter().any(|alt| alt[0] == c) {
+            return None;
+        }
         alternatives.iter().find_map(|alt| {
             let end = words_at(&f.fold, at, alt)?;
             let end = match_from(&f.fold, rest, end)?;
@@ -71,7 +91,7 @@ pub(super) fn find(f: &Folded, pattern: &str, from: usize) -> Option<Span> {
 /// the same place, the earlier pattern in the list wins.
 pub(super) fn find_all<'a, T: Copy>(
     f: &Folded,
-    patterns: impl IntoIterator<Item = (&'a str, T)> + Clone,
+    patterns: impl IntoIterator<Item = (&'a Pattern, T)> + Clone,
 ) -> Vec<(Span, T)> {
     let mut found: Vec<(Span, T)> = Vec::new();
     let mut from = 0;
@@ -130,9 +150,8 @@ fn match_from(fold: &[char], rest: &[Part], at: usize) -> Option<usize> {
 /// A filler word at `at` (after spaces, between optional commas): the position after it.
 fn filler_at(fold: &[char], at: usize) -> Option<usize> {
     let start = skip_spaces_commas(fold, at);
-    FILLERS.iter().find_map(|w| {
-        let w: Vec<char> = w.chars().collect();
-        let end = words_at(fold, start, &w)?;
+    FILLER_CHARS.iter().find_map(|w| {
+        let end = words_at(fold, start, w)?;
         let after = skip_spaces_commas(fold, end);
         // Keep the spaces for the next part; only a trailing comma is eaten.
         Some(if fold[end..after].contains(&',') {
@@ -175,7 +194,7 @@ mod tests {
 
     fn span(text: &str, pattern: &str) -> Option<String> {
         let f = Folded::new(text);
-        find(&f, pattern, 0).map(|s| f.slice(s.start, s.end))
+        find(&f, &Pattern::new(pattern), 0).map(|s| f.slice(s.start, s.end))
     }
 
     #[test]
