@@ -301,12 +301,15 @@ fn trim_connectors(text: &str) -> String {
     }
 }
 
-/// A task's title from the words after its cue; `None` for talk ("I'll be honest").
+/// A task's title from the words after its cue; `None` for talk ("I'll be honest", "I'll
+/// stop sharing", "je vais vous dire") and for a single word ("I'll start", "Nothing will
+/// change").
 fn task_title(rest: &str, prefix: &str) -> Option<String> {
     let title = clean_title(rest);
     let first = folded(&title);
     let first_word = first.split(' ').next().unwrap_or_default();
     if title.is_empty()
+        || format!("{prefix}{title}").split_whitespace().count() < 2
         || NOT_TASKS
             .iter()
             .any(|t| first_word == *t || (t.contains(' ') && first.starts_with(t)))

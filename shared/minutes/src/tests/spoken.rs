@@ -346,3 +346,34 @@ async fn owners_are_speakers_by_first_name_or_as_said() {
         ]
     );
 }
+
+#[tokio::test]
+async fn meeting_talk_is_neither_a_decision_nor_a_task() {
+    let said = [
+        "I'll stop sharing now.",
+        "OK, I'll just say one thing.",
+        "Let's take five minutes.",
+        "Let's go through the agenda.",
+        "We'll get there.",
+        "We'll figure it out.",
+        "Everything will be fine.",
+        "Nothing will change.",
+        "I'll start.",
+        "Marketing will love it.",
+        "Alors je vais commencer par le budget.",
+        "Je vais vous dire une chose.",
+        "Nous allons faire un tour de table.",
+        "On va y arriver.",
+        "Je vais vous présenter les chiffres.",
+    ];
+    for text in said {
+        let lines = script(&[("Sarah Connor", text), ("Marie Dubois", "D'accord.")]);
+        let g = minutes(Language::En, &lines).await;
+        assert!(
+            g.content.decisions.is_empty() && g.content.action_items.is_empty(),
+            "{text:?} gave {:?} {:?}",
+            g.content.decisions,
+            g.content.action_items
+        );
+    }
+}
