@@ -125,7 +125,6 @@ impl OfflineEngine {
                         title,
                         owner,
                         due_date,
-                        ..
                     } = task;
                     let item = |title: String, owner: Option<String>| ExtractedActionItem {
                         title,
@@ -228,8 +227,11 @@ fn folded(text: &str) -> String {
     Folded::new(text).fold.iter().collect()
 }
 
+/// A [`cues::DecisionCue`] with its pattern parsed.
+type ParsedDecisionCue = (Pattern, &'static [&'static str], &'static str, Check);
+
 /// [`DECISION_CUES`], parsed once.
-static DECISIONS: LazyLock<Vec<(Pattern, &[&str], &str, Check)>> = LazyLock::new(|| {
+static DECISIONS: LazyLock<Vec<ParsedDecisionCue>> = LazyLock::new(|| {
     DECISION_CUES
         .iter()
         .map(|&(p, skip, prefix, check)| (Pattern::new(p), skip, prefix, check))

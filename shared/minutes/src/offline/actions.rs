@@ -15,8 +15,6 @@ use crate::text::Folded;
 /// One task found in a sentence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Task {
-    /// Where the task starts in the sentence (its owner's name, or its cue), in characters.
-    pub(super) start: usize,
     /// `None` for a claim: the title comes from the task it claims.
     pub(super) title: Option<String>,
     pub(super) owner: Owner,
@@ -77,29 +75,17 @@ pub(super) fn tasks(f: &Folded, hits: &[Hit], day: NaiveDate) -> Vec<Task> {
             .map_or(f.len(), |next| next.start)
             .min(h.end);
         let region = trim_connectors(&f.slice(h.rest, end));
-        let mut owner = h.owner.clone();
         let title = match h.who {
             Who::Claim => None,
-            _ => {
-                let Some(title) = task_title(&skip_words(&region, &["please"]), h.prefix) else {
-                    continue;
-                };
-                if claims(&title) {
-                    if let Owner::Known(Some(_)) = owner {
-                        None
-                    } else {
-                        continue;
-                    }
-                } else {
-                    Some(title)
-                }
-            }
+            _ => match task_title(&skip_words(&region, &["please"]), h.prefix) {
+                Some(title) if claims(&title) => None,
+                Some(title) => Some(title),
+                None => continue,
+            },
         };
-        if title.is_none() {
-            owner = match owner {
-                Owner::Known(Some(name)) => Owner::Known(Some(name)),
-                _ => continue,
-            };
+        // A claim needs someone to make it.
+        if title.is_none() && !matches!(h.owner, Owner::Known(Some(_))) {
+            continue;
         }
         let due_date = resolve_due_date(&f.slice(h.start, end), day).or_else(|| {
             single
@@ -107,9 +93,8 @@ pub(super) fn tasks(f: &Folded, hits: &[Hit], day: NaiveDate) -> Vec<Task> {
                 .flatten()
         });
         out.push(Task {
-            start: h.start,
             title,
-            owner,
+            owner: h.owner.clone(),
             due_date,
         });
     }
