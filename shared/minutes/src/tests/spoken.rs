@@ -354,6 +354,7 @@ async fn meeting_talk_is_neither_a_decision_nor_a_task() {
         "OK, I'll just say one thing.",
         "Let's take five minutes.",
         "Let's go through the agenda.",
+        "Welcome everyone, let's review the launch plan.",
         "We'll get there.",
         "We'll figure it out.",
         "Everything will be fine.",
