@@ -14,26 +14,29 @@ use meetin_core::{
 use meetin_data::PgPool;
 use meetin_deepgram::DeepgramClient;
 use meetin_messages::jobs::TranscribeRecording;
-use meetin_whisper::WhisperEngine;
+use meetin_vocab::LanguagePreference;
+use meetin_whisper::WhisperModels;
 use meetin_worker::{Deps, Retries};
 
-use crate::{PROVIDER, WHISPER_PROVIDER};
+use crate::PROVIDER;
 
 /// What turns a recording into text, chosen once per cold start.
 #[derive(Clone)]
 pub enum Engine {
     /// Deepgram's pre-recorded API, fetching a presigned URL.
     Deepgram(DeepgramClient),
-    /// The embedded Whisper tiny.en model (one per process; transcriptions run one at a time).
-    Whisper(Arc<WhisperEngine>),
+    /// The embedded Whisper models, English and multilingual (one of each per process;
+    /// transcriptions run one at a time on each).
+    Whisper(Arc<WhisperModels>),
 }
 
 impl Engine {
-    /// `transcripts.provider` of what this engine stores.
-    pub fn provider(&self) -> &'static str {
+    /// `transcripts.provider` of what this engine stores for a meeting of `language`:
+    /// `deepgram`, `whisper-tiny.en` or `whisper-base`.
+    pub fn provider(&self, language: LanguagePreference) -> String {
         match self {
-            Self::Deepgram(_) => PROVIDER,
-            Self::Whisper(_) => WHISPER_PROVIDER,
+            Self::Deepgram(_) => PROVIDER.to_owned(),
+            Self::Whisper(models) => models.provider_for(language),
         }
     }
 }
@@ -42,7 +45,7 @@ impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Deepgram(_) => f.write_str("Engine::Deepgram"),
-            Self::Whisper(engine) => f.debug_tuple("Engine::Whisper").field(engine).finish(),
+            Self::Whisper(models) => f.debug_tuple("Engine::Whisper").field(models).finish(),
         }
     }
 }
@@ -74,9 +77,11 @@ impl Deps for Worker {
     /// The worker for settings read through `lookup`: the AWS endpoint, the database (URL or
     /// RDS secret), `RECORDINGS_BUCKET`, `TRANSCRIPTION_QUEUE_URL` (optional) and the engine
     /// ([`TranscriptionProvider`]): Deepgram ([`DeepgramSettings`]; its key secret is read
-    /// beside the database's) or Whisper, whose model (`WHISPER_MODEL_PATH`, default the
-    /// provisioning cache) is loaded here, to run on [`WhisperThreads`] threads; a missing
-    /// model fails the start with a message naming `infra/local/whisper-model.sh`, never a
+    /// beside the database's) or Whisper, whose English model (`WHISPER_MODEL_PATH`, default
+    /// the provisioning cache) is loaded here and multilingual one
+    /// (`WHISPER_MULTILINGUAL_MODEL_PATH`, same default) checked, to load at its first
+    /// French or `auto` meeting, both to run on [`WhisperThreads`] threads; a missing model
+    /// fails the start with a message naming `infra/local/whisper-model.sh`, never a
     /// fallback.
     async fn load_with(
         lookup: Lookup<'_>,
@@ -108,21 +113,20 @@ impl Deps for Worker {
             }
             TranscriptionProvider::Whisper => {
                 let threads = WhisperThreads::from_lookup(lookup)?.0;
-                let path = meetin_whisper::model_path(lookup).ok_or_else(|| {
+                let unset = || {
                     anyhow::anyhow!(
                         "TRANSCRIPTION_PROVIDER is whisper but neither WHISPER_MODEL_PATH nor HOME is set"
                     )
-                })?;
-                let (url, engine) = tokio::join!(
+                };
+                let english = meetin_whisper::model_path(lookup).ok_or_else(unset)?;
+                let multilingual =
+                    meetin_whisper::multilingual_model_path(lookup).ok_or_else(unset)?;
+                let (url, models) = tokio::join!(
                     meetin_aws::secrets::database_url(&secrets, &database),
-                    load_whisper(path),
+                    load_whisper(english, multilingual, threads.map(usize::from), max_duration_ms),
                 );
-                let mut engine = engine?.with_max_duration_ms(max_duration_ms);
-                if let Some(threads) = threads {
-                    engine = engine.with_threads(usize::from(threads));
-                }
                 let url = url?;
-                (url, Engine::Whisper(Arc::new(engine)))
+                (url, Engine::Whisper(Arc::new(models?)))
             }
         };
         let retries = Retries::load(lookup, sdk, queue_url)?;
@@ -143,9 +147,16 @@ impl Deps for Worker {
     }
 }
 
-/// Loads the Whisper model on a blocking thread (about a second of file reading).
-async fn load_whisper(path: PathBuf) -> anyhow::Result<WhisperEngine> {
-    tokio::task::spawn_blocking(move || WhisperEngine::load(path))
+/// Loads the Whisper models on a blocking thread (about a second of file reading).
+async fn load_whisper(
+    english: PathBuf,
+    multilingual: PathBuf,
+    threads: Option<usize>,
+    max_duration_ms: u64,
+) -> anyhow::Result<WhisperModels> {
+    tokio::task::spawn_blocking(move || {
+        WhisperModels::load(&english, &multilingual, threads, max_duration_ms)
+    })
         .await
         .map_err(|e| anyhow::anyhow!("loading the Whisper model: {e}"))?
         .map_err(anyhow::Error::from)

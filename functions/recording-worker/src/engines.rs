@@ -7,7 +7,7 @@ use meetin_deepgram::{DeepgramClient, DeepgramError, PrerecordedOptions};
 use meetin_messages::jobs::MAX_RECEIVES;
 use meetin_messages::transcript::Transcription;
 use meetin_vocab::LanguagePreference;
-use meetin_whisper::{WhisperEngine, WhisperError};
+use meetin_whisper::{WhisperError, WhisperModels};
 
 use crate::{Worker, storage};
 
@@ -69,15 +69,21 @@ pub async fn with_deepgram(
     Ok(meetin_deepgram::transcription(&response))
 }
 
-/// Whisper: the engine over a downloaded file on a blocking thread.
+/// Whisper: the model for the meeting's `language` over a downloaded file on a blocking
+/// thread (where the multilingual model is loaded at its first use).
 pub async fn with_whisper(
-    engine: &Arc<WhisperEngine>,
+    models: &Arc<WhisperModels>,
+    language: LanguagePreference,
     path: &Path,
     receive: u32,
 ) -> Result<Transcription, Stop> {
-    let engine = Arc::clone(engine);
+    let models = Arc::clone(models);
     let path = path.to_path_buf();
-    let result = tokio::task::spawn_blocking(move || engine.transcribe_file(&path)).await;
+    let result = tokio::task::spawn_blocking(move || {
+        let (engine, spoken) = models.for_preference(language)?;
+        engine.transcribe_file_in(&path, spoken)
+    })
+    .await;
     match result {
         Ok(Ok(transcription)) => Ok(transcription),
         Ok(Err(err)) => Err(engine_stop(err, receive)),

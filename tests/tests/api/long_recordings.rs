@@ -107,7 +107,7 @@ async fn whisper_transcribes_a_long_recording_in_windows_as_in_one_piece() {
         .whisper_worker(&[("TRANSCRIPTION_WINDOW_SECONDS", "60")])
         .await;
     let one_piece = match &worker.engine {
-        recording_worker::Engine::Whisper(engine) => std::sync::Arc::clone(engine),
+        recording_worker::Engine::Whisper(models) => std::sync::Arc::clone(models.english()),
         other => panic!("{other:?}"),
     };
     let _poller = start_poller(&app, worker, &queue);

@@ -147,8 +147,8 @@ impl Setup {
             (recording_worker::Engine::Whisper(whisper), _) => {
                 format!(
                     "{} ({} threads each)",
-                    meetin_whisper::PROVIDER,
-                    whisper.threads()
+                    whisper.english().provider(),
+                    whisper.english().threads()
                 )
             }
             _ => "fake Deepgram (tone speech)".to_owned(),

@@ -134,13 +134,14 @@ impl Setting for DeepgramSettings {
 
 /// Which engine transcribes recordings (`TRANSCRIPTION_PROVIDER`: `deepgram` or `whisper`,
 /// any case). Unset or blank: Deepgram when a key is configured (`DEEPGRAM_API_KEY` or
-/// `DEEPGRAM_SECRET_ID`), else the embedded Whisper engine (meetin-whisper), whose model file is
-/// `WHISPER_MODEL_PATH` (default: the cache `infra/local/whisper-model.sh` fills).
+/// `DEEPGRAM_SECRET_ID`), else the embedded Whisper engine (meetin-whisper), whose model files
+/// are `WHISPER_MODEL_PATH` and `WHISPER_MULTILINGUAL_MODEL_PATH` (default: the cache
+/// `infra/local/whisper-model.sh` fills).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TranscriptionProvider {
     /// Deepgram's pre-recorded API ([`DeepgramSettings`] must be set).
     Deepgram,
-    /// Whisper tiny.en, run in the worker (English only, one speaker).
+    /// Whisper, run in the worker: tiny.en for English, base for French and detection.
     Whisper,
 }
 
