@@ -123,7 +123,12 @@ impl Deps for Worker {
                     meetin_whisper::multilingual_model_path(lookup).ok_or_else(unset)?;
                 let (url, models) = tokio::join!(
                     meetin_aws::secrets::database_url(&secrets, &database),
-                    load_whisper(english, multilingual, threads.map(usize::from), max_duration_ms),
+                    load_whisper(
+                        english,
+                        multilingual,
+                        threads.map(usize::from),
+                        max_duration_ms
+                    ),
                 );
                 let url = url?;
                 (url, Engine::Whisper(Arc::new(models?)))
@@ -157,9 +162,9 @@ async fn load_whisper(
     tokio::task::spawn_blocking(move || {
         WhisperModels::load(&english, &multilingual, threads, max_duration_ms)
     })
-        .await
-        .map_err(|e| anyhow::anyhow!("loading the Whisper model: {e}"))?
-        .map_err(anyhow::Error::from)
+    .await
+    .map_err(|e| anyhow::anyhow!("loading the Whisper model: {e}"))?
+    .map_err(anyhow::Error::from)
 }
 
 #[cfg(test)]

@@ -213,8 +213,14 @@ async fn serve(port: u16) -> anyhow::Result<()> {
             "  live      Deepgram live (DEEPGRAM_API_KEY): nova-3, diarization, interim results"
         );
     } else if let Some(model) = &whisper_model {
+        let multilingual = meetin_whisper::multilingual_model_path(&lookup)
+            .filter(|p| p.is_file())
+            .map_or_else(
+                || "missing: run infra/local/whisper-model.sh".to_owned(),
+                |p| p.display().to_string(),
+            );
         println!(
-            "  live      embedded Whisper (no DEEPGRAM_API_KEY): {}, audio cut at pauses, each chunk's words sent as finals (English, one speaker, no interims). Set DEEPGRAM_API_KEY for Deepgram.",
+            "  live      embedded Whisper (no DEEPGRAM_API_KEY): en {}, fr and auto {multilingual}; audio cut at pauses, each chunk's words sent as finals (one speaker, no interims). Set DEEPGRAM_API_KEY for Deepgram.",
             model.display()
         );
     }

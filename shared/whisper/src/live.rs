@@ -63,7 +63,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::audio::SAMPLE_RATE;
-use crate::{Segment, WhisperEngine, WhisperError};
+use crate::{Segment, Spoken, WhisperEngine, WhisperError};
 
 /// The length of the frames levels are measured on (ms).
 pub const FRAME_MS: i64 = 20;
@@ -408,17 +408,32 @@ impl PauseChunker {
 }
 
 /// The embedded engine for live chunks: each [`Chunk`] becomes final [`Segment`]s in session
-/// time. Cheap to clone (the model is shared, loaded once); whisper.cpp's threads are the
-/// engine's ([`WhisperEngine::with_threads`]), and one engine transcribes one chunk at a time.
+/// time. Cheap to clone (the model is shared, loaded once; clones share the language);
+/// whisper.cpp's threads are the engine's ([`WhisperEngine::with_threads`]), and one engine
+/// transcribes one chunk at a time.
 #[derive(Debug, Clone)]
 pub struct LiveWhisper {
     engine: Arc<WhisperEngine>,
+    /// The session's language: detected on the first chunk with words when it was
+    /// [`Spoken::Detect`], then kept (one language a session, as for a recording).
+    spoken: Arc<std::sync::Mutex<Spoken>>,
 }
 
 impl LiveWhisper {
-    /// Live transcription with `engine`, which may also serve recordings.
+    /// Live transcription with `engine`, which may also serve recordings, in its default
+    /// language ([`WhisperEngine::default_spoken`]).
     pub fn new(engine: Arc<WhisperEngine>) -> Self {
-        Self { engine }
+        let spoken = engine.default_spoken();
+        Self::in_language(engine, spoken)
+    }
+
+    /// Live transcription with `engine` in `spoken` (e.g. from
+    /// [`crate::WhisperModels::for_preference`]).
+    pub fn in_language(engine: Arc<WhisperEngine>, spoken: Spoken) -> Self {
+        Self {
+            engine,
+            spoken: Arc::new(std::sync::Mutex::new(spoken)),
+        }
     }
 
     /// The engine it transcribes with.
@@ -436,9 +451,17 @@ impl LiveWhisper {
     /// [`LiveWhisper::transcribe_async`]. Errors: [`WhisperError::Engine`] when whisper.cpp
     /// fails.
     pub fn transcribe(&self, chunk: &Chunk) -> Result<Vec<Segment>, WhisperError> {
-        let transcription = self
-            .engine
-            .transcribe_samples(&chunk.samples, self.engine.default_spoken())?;
+        // A poisoned lock only means a transcription panicked; the value is whole.
+        let spoken = *self.spoken.lock().unwrap_or_else(|e| e.into_inner());
+        let transcription = self.engine.transcribe_samples(&chunk.samples, spoken)?;
+        if spoken == Spoken::Detect
+            && let Some(language) = transcription
+                .language_detected
+                .as_deref()
+                .and_then(|l| crate::LANGUAGES.iter().find(|known| **known == l))
+        {
+            *self.spoken.lock().unwrap_or_else(|e| e.into_inner()) = Spoken::Known(language);
+        }
         let session =
             |ms: i32| (i64::from(ms) + chunk.start_ms).clamp(0, i64::from(i32::MAX)) as i32;
         let mut segments = transcription.segments;

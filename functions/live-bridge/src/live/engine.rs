@@ -17,6 +17,7 @@ use meetin_deepgram::live::{
 };
 use meetin_messages::transcript::Segment;
 use meetin_vocab::LanguagePreference;
+use meetin_whisper::WhisperModels;
 use meetin_whisper::live::{Chunk, ChunkerSettings, LiveWhisper, PauseChunker};
 use tokio::sync::{OnceCell, mpsc};
 
@@ -26,57 +27,75 @@ pub enum Engine {
     /// Deepgram's live API (`DEEPGRAM_API_KEY`, or a fake in the local stack and tests).
     Deepgram(LiveClient),
     /// The embedded Whisper engine, with no key: the audio cut at pauses, each chunk's words
-    /// sent as finals (`meetin_whisper::live`). English only, one speaker; no interims.
+    /// sent as finals (`meetin_whisper::live`), in the meeting's language (tiny.en for `en`,
+    /// the multilingual model for `fr` and `auto`). One speaker; no interims.
     Whisper(Arc<KeylessWhisper>),
 }
 
-/// The Whisper model for live chunks, loaded at the first session (a task that never serves
-/// one never pays for it).
+/// The Whisper models for live chunks, loaded at the first session (a task that never serves
+/// one never pays for them; the multilingual one at the first `fr` or `auto` session).
 #[derive(Debug)]
 pub struct KeylessWhisper {
-    path: PathBuf,
+    english: PathBuf,
+    multilingual: PathBuf,
     threads: Option<usize>,
-    engine: OnceCell<LiveWhisper>,
+    models: OnceCell<Arc<WhisperModels>>,
 }
 
 impl KeylessWhisper {
-    /// The model at `path`, run with `threads` whisper.cpp threads (its default: all cores).
-    pub fn new(path: PathBuf, threads: Option<usize>) -> Self {
+    /// The models at `english` and `multilingual`, run with `threads` whisper.cpp threads
+    /// (its default: all cores).
+    pub fn new(english: PathBuf, multilingual: PathBuf, threads: Option<usize>) -> Self {
         Self {
-            path,
+            english,
+            multilingual,
             threads,
-            engine: OnceCell::new(),
+            models: OnceCell::new(),
         }
     }
 
-    /// The model file.
+    /// The English model's file.
     pub fn path(&self) -> &std::path::Path {
-        &self.path
+        &self.english
     }
 
-    async fn get(&self) -> Result<LiveWhisper, DeepgramError> {
-        let engine = self
-            .engine
+    /// The multilingual model's file.
+    pub fn multilingual_path(&self) -> &std::path::Path {
+        &self.multilingual
+    }
+
+    /// The engine for a session of `language` (loading what it needs on a blocking thread).
+    async fn get(&self, language: LanguagePreference) -> Result<LiveWhisper, DeepgramError> {
+        let failed = |message: String| DeepgramError::Retryable {
+            status: None,
+            message: format!("the Whisper model could not be loaded: {message}"),
+        };
+        let models = self
+            .models
             .get_or_try_init(|| async {
-                let path = self.path.clone();
+                let (english, multilingual) = (self.english.clone(), self.multilingual.clone());
                 let threads = self.threads;
-                let loaded = tokio::task::spawn_blocking(move || {
-                    meetin_whisper::WhisperEngine::load(path).map(|engine| match threads {
-                        Some(threads) => engine.with_threads(threads),
-                        None => engine,
-                    })
+                tokio::task::spawn_blocking(move || {
+                    WhisperModels::load(
+                        &english,
+                        &multilingual,
+                        threads,
+                        meetin_whisper::DEFAULT_MAX_DURATION_MS,
+                    )
                 })
                 .await
                 .map_err(|e| e.to_string())
-                .and_then(|r| r.map_err(|e| e.to_string()));
-                loaded.map(|engine| LiveWhisper::new(Arc::new(engine)))
+                .and_then(|r| r.map_err(|e| e.to_string()))
+                .map(Arc::new)
             })
             .await
-            .map_err(|message| DeepgramError::Retryable {
-                status: None,
-                message: format!("the Whisper model could not be loaded: {message}"),
-            })?;
-        Ok(engine.clone())
+            .map_err(failed)?;
+        let models = Arc::clone(models);
+        tokio::task::spawn_blocking(move || models.for_preference(language))
+            .await
+            .map_err(|e| failed(e.to_string()))?
+            .map(|(engine, spoken)| LiveWhisper::in_language(engine, spoken))
+            .map_err(|e| failed(e.to_string()))
     }
 }
 
@@ -112,7 +131,7 @@ impl Engine {
                 ))
             }
             Engine::Whisper(keyless) => {
-                let live = keyless.get().await?;
+                let live = keyless.get(language).await?;
                 let (audio, input) = mpsc::unbounded_channel();
                 let (output, events) = mpsc::unbounded_channel();
                 tokio::spawn(whisper_stream(live, input, output));

@@ -291,12 +291,17 @@ pub async fn load(
             // No key: the embedded Whisper engine when its model is there.
             Err(_) => meetin_whisper::model_path(lookup)
                 .filter(|path| path.is_file())
-                .map(|path| {
+                .zip(meetin_whisper::multilingual_model_path(lookup))
+                .map(|(english, multilingual)| {
                     let threads = meetin_core::WhisperThreads::from_lookup(lookup)
                         .ok()
                         .and_then(|t| t.0)
                         .map(usize::from);
-                    Engine::Whisper(Arc::new(engine::KeylessWhisper::new(path, threads)))
+                    Engine::Whisper(Arc::new(engine::KeylessWhisper::new(
+                        english,
+                        multilingual,
+                        threads,
+                    )))
                 }),
         },
     };
