@@ -290,7 +290,12 @@ async fn a_french_meeting_is_transcribed_in_french_by_the_multilingual_model() {
     let job = job_for(&app, id).await.to_body();
     let response = handle(&worker, vec![record("m-1", &job, 1)]).await;
     assert_eq!(failures(&response), Vec::<String>::new());
-    assert_eq!(status_of(&app, id).await, "ready", "{:?}", failure_reason(&app, id).await);
+    assert_eq!(
+        status_of(&app, id).await,
+        "ready",
+        "{:?}",
+        failure_reason(&app, id).await
+    );
     let t = transcript_when_ready(&app, &a, m).await;
     assert_eq!(t["provider"], "whisper-base");
     assert_eq!(t["language_detected"], "fr");
@@ -312,8 +317,14 @@ async fn the_engine_follows_the_settings_and_a_missing_model_stops_the_start() {
     assert_eq!(worker.engine.provider(LanguagePreference::En), "deepgram");
     // Chosen explicitly, even beside a key: Whisper.
     let worker = app.whisper_worker(&[("DEEPGRAM_API_KEY", "a-key")]).await;
-    assert_eq!(worker.engine.provider(LanguagePreference::En), "whisper-tiny.en");
-    assert_eq!(worker.engine.provider(LanguagePreference::Fr), "whisper-base");
+    assert_eq!(
+        worker.engine.provider(LanguagePreference::En),
+        "whisper-tiny.en"
+    );
+    assert_eq!(
+        worker.engine.provider(LanguagePreference::Fr),
+        "whisper-base"
+    );
 
     // No model file: the worker does not start, and says how to get one.
     let mut settings = app.settings.clone();
