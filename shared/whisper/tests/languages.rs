@@ -1,6 +1,6 @@
 //! Languages with no key: the multilingual model transcribes French in French, detects
 //! English or French when the meeting says `auto`, and each meeting's preference picks its
-//! model (tests/fixtures/audio/meeting-fr.webm and meeting.webm, real speech by espeak-ng).
+//! model (tests/fixtures/audio/meeting-fr.webm, Kokoro voices, and meeting.webm, espeak-ng).
 
 use std::sync::OnceLock;
 

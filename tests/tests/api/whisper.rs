@@ -27,7 +27,7 @@ const MEETING: &str = "Good morning everyone. Let's start the weekly planning me
     Thanks. The new release is ready for testing on Friday. \
     Great. Sarah will update the budget report by Monday. \
     I will send the meeting notes to the whole team today.";
-/// tests/fixtures/audio/meeting-fr.txt, spoken by espeak-ng.
+/// tests/fixtures/audio/meeting-fr.txt, spoken by two Kokoro voices.
 const MEETING_FR: &str = "Bonjour à tous. Commençons la réunion de planification de la semaine. \
     Merci. Nous avons décidé de reporter le lancement au mois prochain. \
     Très bien. Marie va préparer le budget d'ici vendredi. \
