@@ -113,14 +113,15 @@ impl Deps for Worker {
             }
             TranscriptionProvider::Whisper => {
                 let threads = WhisperThreads::from_lookup(lookup)?.0;
-                let unset = || {
+                let unset = |setting: &str| {
                     anyhow::anyhow!(
-                        "TRANSCRIPTION_PROVIDER is whisper but neither WHISPER_MODEL_PATH nor HOME is set"
+                        "TRANSCRIPTION_PROVIDER is whisper but neither {setting} nor HOME is set"
                     )
                 };
-                let english = meetin_whisper::model_path(lookup).ok_or_else(unset)?;
-                let multilingual =
-                    meetin_whisper::multilingual_model_path(lookup).ok_or_else(unset)?;
+                let english = meetin_whisper::model_path(lookup)
+                    .ok_or_else(|| unset("WHISPER_MODEL_PATH"))?;
+                let multilingual = meetin_whisper::multilingual_model_path(lookup)
+                    .ok_or_else(|| unset("WHISPER_MULTILINGUAL_MODEL_PATH"))?;
                 let (url, models) = tokio::join!(
                     meetin_aws::secrets::database_url(&secrets, &database),
                     load_whisper(

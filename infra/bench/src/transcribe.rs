@@ -259,6 +259,12 @@ fn worker_settings(
                 "WHISPER_MODEL_PATH".into(),
                 model.to_string_lossy().into_owned(),
             );
+            settings.insert(
+                "WHISPER_MULTILINGUAL_MODEL_PATH".into(),
+                meetin_test_support::speech::whisper_multilingual_model()
+                    .to_string_lossy()
+                    .into_owned(),
+            );
             if options.whisper_threads == WhisperThreads::Split {
                 let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
                 settings.insert(

@@ -259,7 +259,8 @@ impl WhisperEngine {
                     return Ok(Some(chunk[from..to].to_vec()));
                 }
             };
-        let (sentences, language) = self.sentences(&mut || next_chunk(&mut stream), spoken)?;
+        let (sentences, language) =
+            self.sentences(&mut || next_chunk(&mut stream), spoken, Context::Whole)?;
         if let Some(why) = &stream.cut_short {
             tracing::warn!(why, "the recording ended early; transcribed up to there");
         }
@@ -288,8 +289,11 @@ impl WhisperEngine {
     ) -> Result<Transcription, WhisperError> {
         self.check_language(spoken)?;
         let mut pieces = samples.chunks(WINDOW);
-        let (sentences, language) =
-            self.sentences(&mut || Ok(pieces.next().map(<[f32]>::to_vec)), spoken)?;
+        let (sentences, language) = self.sentences(
+            &mut || Ok(pieces.next().map(<[f32]>::to_vec)),
+            spoken,
+            Context::Fitted,
+        )?;
         let duration_ms = (samples.len() as u64 * 1000 / u64::from(SAMPLE_RATE)) as i64;
         Ok(Transcription {
             language_detected: language.map(str::to_owned),
@@ -348,6 +352,7 @@ impl WhisperEngine {
         &self,
         next: &mut dyn FnMut() -> Result<Option<Vec<f32>>, WhisperError>,
         spoken: Spoken,
+        context: Context,
     ) -> Result<(Sentences, Option<&'static str>), WhisperError> {
         // A poisoned lock only means an earlier transcription panicked; the model is intact.
         let _running = self.running.lock().unwrap_or_else(|e| e.into_inner());
@@ -383,7 +388,7 @@ impl WhisperEngine {
             }
             let mut phrases = match language {
                 Some(language) => {
-                    self.run_window(&mut state, &window[..take], offset_ms, language)?
+                    self.run_window(&mut state, &window[..take], offset_ms, language, context)?
                 }
                 None => Vec::new(),
             };
@@ -415,6 +420,7 @@ impl WhisperEngine {
         samples: &[f32],
         offset_ms: i64,
         language: &str,
+        context: Context,
     ) -> Result<Vec<Phrase>, WhisperError> {
         if !has_sound(samples) {
             return Ok(Vec::new());
@@ -428,6 +434,9 @@ impl WhisperEngine {
         };
         let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
         params.set_n_threads(self.threads);
+        if context == Context::Fitted {
+            params.set_audio_ctx(fitted_audio_ctx(input.len()));
+        }
         params.set_language(Some(language));
         params.set_translate(false);
         params.set_no_context(true);
@@ -476,6 +485,23 @@ impl WhisperEngine {
         }
         Ok(phrases)
     }
+}
+
+/// How much of its 30 s context the encoder reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Context {
+    /// All of it, as Whisper was trained (recordings: accuracy first).
+    Whole,
+    /// The samples' length and a second more ([`fitted_audio_ctx`]): a few seconds of a live
+    /// chunk are encoded in a fraction of the time, which keeps captions near real time.
+    Fitted,
+}
+
+/// The encoder positions (whisper.cpp's `audio_ctx`, 1,500 for 30 s: one per 20 ms) that hold
+/// `samples` and one more second, at most 1,500.
+fn fitted_audio_ctx(samples: usize) -> c_int {
+    let positions = samples.div_ceil(SAMPLE_RATE as usize / 50) + 50;
+    c_int::try_from(positions.min(1_500)).unwrap_or(1_500)
 }
 
 /// Whether some sample reaches [`SILENCE_PEAK`].

@@ -222,6 +222,12 @@ impl TestApp {
                 .to_string_lossy()
                 .into_owned(),
         );
+        settings.insert(
+            "WHISPER_MULTILINGUAL_MODEL_PATH".into(),
+            meetin_test_support::speech::whisper_multilingual_model()
+                .to_string_lossy()
+                .into_owned(),
+        );
         for (name, value) in overrides {
             settings.insert((*name).to_owned(), (*value).to_owned());
         }

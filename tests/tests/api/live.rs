@@ -101,6 +101,9 @@ impl LiveStack {
         let model = meetin_test_support::speech::whisper_model()
             .to_string_lossy()
             .into_owned();
+        let multilingual = meetin_test_support::speech::whisper_multilingual_model()
+            .to_string_lossy()
+            .into_owned();
         let mut overrides = vec![
             ("BRIDGE_URL", internal_url.as_str()),
             ("BRIDGE_TASK_URL", internal_url.as_str()),
@@ -108,6 +111,7 @@ impl LiveStack {
         ];
         if keyless {
             overrides.push(("WHISPER_MODEL_PATH", model.as_str()));
+            overrides.push(("WHISPER_MULTILINGUAL_MODEL_PATH", multilingual.as_str()));
         } else {
             overrides.push(("DEEPGRAM_API_KEY", fake.api_key.as_str()));
             overrides.push(("DEEPGRAM_LIVE_URL", fake.base_url.as_str()));
@@ -891,6 +895,61 @@ async fn with_no_key_real_speech_becomes_finals_whose_words_match_it() {
     .await
     .expect("providers");
     assert_eq!(providers, ["whisper", "whisper"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_key_a_french_meeting_is_captioned_in_french() {
+    let stack = LiveStack::start_with(true).await;
+    let alice = stack.app.register().await;
+    let meeting = create_meeting(&stack.app, &alice).await;
+    let r = stack
+        .app
+        .patch(
+            &format!("/api/meetings/{meeting}/"),
+            json!({"language_preference": "fr"}),
+            &alice.access,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    let r = stack
+        .app
+        .post(
+            &format!("/api/meetings/{meeting}/live/start/"),
+            json!({}),
+            Some(&alice.access),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    // The committed French meeting (tests/fixtures/audio/meeting-fr.txt), as the frontend
+    // sends it.
+    let samples = meetin_whisper::decode(&meetin_test_support::speech::audio_fixture_bytes(
+        "meeting-fr.webm",
+    ))
+    .expect("the fixture decodes");
+    let pcm: Vec<u8> = samples
+        .iter()
+        .flat_map(|s| ((s.clamp(-1.0, 1.0) * 32767.0) as i16).to_le_bytes())
+        .collect();
+    let mut speaker = stack.connect_legacy(meeting, &alice.access).await;
+    stream_binary(&mut speaker, &pcm).await;
+    stop(&stack, &alice, meeting).await;
+    let segments = stored(&stack, &alice, meeting).await;
+    let hypothesis = segments
+        .iter()
+        .filter_map(|s| s["text"].as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let script =
+        std::fs::read_to_string(meetin_test_support::speech::audio_fixture("meeting-fr.txt"))
+            .expect("script");
+    let reference = script
+        .lines()
+        .filter_map(|l| l.split_once('|').map(|(_, text)| text))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let overlap = meetin_test_support::speech::word_overlap(&reference, &hypothesis);
+    assert!(overlap >= 0.8, "word overlap {overlap:.2}: {hypothesis}");
+    assert_monotonic(&segments);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -113,6 +113,15 @@ async fn whisper_transcribes_a_long_recording_in_windows_as_in_one_piece() {
     let _poller = start_poller(&app, worker, &queue);
     let a = app.register().await;
     let m = meeting(&app, &a).await;
+    // An English meeting: tiny.en, the model the one-piece transcription uses.
+    let r = app
+        .patch(
+            &format!("/api/meetings/{m}/"),
+            json!({"language_preference": "en"}),
+            &a.access,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
     let (wav, said, duration_ms) = speech_wav(5);
 
     // WHEN it is uploaded and completed
