@@ -178,7 +178,8 @@ async fn a_scripted_meeting_recorded_as_webm_goes_through_the_presigned_flow() {
     assert!(wer <= MAX_WER_SYNTHETIC, "WER {wer:.3}: {t}");
     let segments = t["segments"].as_array().expect("segments");
     assert!((3..=10).contains(&segments.len()), "sentence-sized: {t}");
-    assert_segments_well_formed(&t, 18_970);
+    // 18.97 s as its packets declare; the decoder gives whole 20 ms Opus frames.
+    assert_segments_well_formed(&t, 18_990);
     assert_eq!(t["provider"], "whisper-base");
     assert_eq!(t["language_detected"], "en");
     assert_eq!(status_of(&app, id).await, "ready");
