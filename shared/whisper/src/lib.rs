@@ -17,6 +17,7 @@
 //!
 //! live::PauseChunker   a live session's PCM16 cut at pauses into chunks of a few seconds
 //! live::LiveWhisper    one chunk -> final Segment rows in session time (engine.transcribe_samples)
+//! diarize::Diarizer    the same samples -> speaker turns (MFCCs, BIC clustering; no service)
 //! ```
 //!
 //! The model files are provisioned by `infra/local/whisper-model.sh` (PyPI packages of
@@ -29,6 +30,7 @@
 
 mod audio;
 pub mod cut;
+pub mod diarize;
 mod engine;
 pub mod live;
 pub mod loudness;

@@ -1,0 +1,242 @@
+//! Speaker diarization on real speech (tests/fixtures/audio, made by make.sh): two voices
+//! told apart, one voice kept one speaker, and silence, noise or nothing without a panic.
+//! Accuracy is the share of the scripted speech time (NAME.turns.txt) whose speaker, as
+//! `Turns::speaker_in` gives it for each 10 ms, is the right one once labels are mapped to
+//! the script's speakers by the best one-to-one assignment.
+
+use std::time::Instant;
+
+use meetin_test_support::speech::{audio_fixture, audio_fixture_bytes};
+use meetin_whisper::decode;
+use meetin_whisper::diarize::{Diarizer, Turns, label};
+
+/// Pieces of an odd size, as decoding hands them over.
+const PIECE: usize = 4099;
+
+fn diarize(samples: &[f32]) -> Turns {
+    let mut d = Diarizer::new();
+    for piece in samples.chunks(PIECE) {
+        d.push(piece);
+    }
+    d.finish()
+}
+
+/// (samples, turns, seconds spent diarizing).
+fn diarize_fixture(name: &str) -> (Vec<f32>, Turns, f64) {
+    let samples = decode(&audio_fixture_bytes(name)).expect("decode");
+    let started = Instant::now();
+    let turns = diarize(&samples);
+    let spent = started.elapsed().as_secs_f64();
+    (samples, turns, spent)
+}
+
+/// The script's turns: (start_ms, end_ms, speaker).
+fn truth(name: &str) -> Vec<(i64, i64, usize)> {
+    let text = std::fs::read_to_string(audio_fixture(name)).expect("turns file");
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let v: Vec<i64> = l
+                .split_whitespace()
+                .map(|f| f.parse().expect("number"))
+                .collect();
+            (v[0], v[1], v[2] as usize)
+        })
+        .collect()
+}
+
+/// The best total of `confusion[truth][predicted]` with each truth speaker given a distinct
+/// predicted one (or none).
+fn best_assignment(confusion: &[Vec<i64>], used: &mut Vec<bool>, t: usize) -> i64 {
+    if t == confusion.len() {
+        return 0;
+    }
+    let mut best = best_assignment(confusion, used, t + 1);
+    for p in 0..used.len() {
+        if !used[p] {
+            used[p] = true;
+            best = best.max(confusion[t][p] + best_assignment(confusion, used, t + 1));
+            used[p] = false;
+        }
+    }
+    best
+}
+
+/// (share of the script's speech time labelled right, share of its lines whose whole span
+/// gets the right speaker).
+fn accuracy(turns: &Turns, script: &[(i64, i64, usize)]) -> (f64, f64) {
+    let speakers = script.iter().map(|t| t.2).max().map_or(0, |m| m + 1);
+    let predicted = (turns.speakers() as usize).max(1);
+    let mut time = vec![vec![0i64; predicted]; speakers];
+    let mut lines = vec![vec![0i64; predicted]; speakers];
+    let mut total = 0;
+    for &(start, end, who) in script {
+        let mut t = start;
+        while t < end {
+            if let Some(p) = turns.speaker_in(t, t + 10) {
+                time[who][p as usize] += 10;
+            }
+            total += 10;
+            t += 10;
+        }
+        if let Some(p) = turns.speaker_in(start, end) {
+            lines[who][p as usize] += 1;
+        }
+    }
+    let right = best_assignment(&time, &mut vec![false; predicted], 0);
+    let right_lines = best_assignment(&lines, &mut vec![false; predicted], 0);
+    (
+        right as f64 / total.max(1) as f64,
+        right_lines as f64 / script.len().max(1) as f64,
+    )
+}
+
+fn report(name: &str, samples: &[f32], turns: &Turns, spent: f64) {
+    let minutes = samples.len() as f64 / 16_000.0 / 60.0;
+    println!(
+        "{name}: {} speakers, {} turns, {:.1} ms per minute of audio",
+        turns.speakers(),
+        turns.as_slice().len(),
+        spent * 1000.0 / minutes.max(1e-9)
+    );
+    for t in turns.as_slice() {
+        println!("  {:>6} {:>6} {}", t.start_ms, t.end_ms, label(t.speaker));
+    }
+}
+
+/// Turns in time order, each non-empty, none overlapping the next, speakers numbered by
+/// first appearance from 0.
+fn assert_well_formed(turns: &Turns) {
+    let mut next_new = 0;
+    let mut prev_end = i64::MIN;
+    for t in turns.as_slice() {
+        assert!(t.start_ms < t.end_ms, "{t:?}");
+        assert!(t.start_ms >= prev_end && t.start_ms >= 0, "{t:?}");
+        prev_end = t.end_ms;
+        assert!(t.speaker <= next_new, "{t:?} before speaker {next_new}");
+        if t.speaker == next_new {
+            next_new += 1;
+        }
+    }
+    assert_eq!(turns.speakers(), next_new);
+}
+
+fn two_voices(name: &str) {
+    let (samples, turns, spent) = diarize_fixture(&format!("{name}.webm"));
+    report(name, &samples, &turns, spent);
+    assert_well_formed(&turns);
+    let (time, lines) = accuracy(&turns, &truth(&format!("{name}.turns.txt")));
+    println!("{name}: {:.1} % of speech time, {:.0} % of lines right", time * 100.0, lines * 100.0);
+    assert_eq!(turns.speakers(), 2, "{name}");
+    assert!(time >= 0.9, "{name}: {:.1} % right", time * 100.0);
+}
+
+#[test]
+fn a_man_and_a_woman_are_two_speakers() {
+    two_voices("two-voices-mf");
+}
+
+#[test]
+fn two_men_are_two_speakers() {
+    two_voices("two-voices-mm");
+}
+
+#[test]
+fn one_voice_reading_is_one_speaker() {
+    let (samples, turns, spent) = diarize_fixture("librivox-0870.flac");
+    report("librivox-0870", &samples, &turns, spent);
+    assert_well_formed(&turns);
+    assert_eq!(turns.speakers(), 1);
+    assert_eq!(turns.speaker_in(0, 7_000), Some(0));
+}
+
+#[test]
+fn one_voice_talking_for_45_seconds_is_one_speaker() {
+    let (samples, turns, spent) = diarize_fixture("monologue.webm");
+    report("monologue", &samples, &turns, spent);
+    assert_well_formed(&turns);
+    assert_eq!(turns.speakers(), 1);
+    let (time, _) = accuracy(&turns, &truth("monologue.turns.txt"));
+    assert!(time >= 0.99, "{:.1} % labelled", time * 100.0);
+}
+
+/// en-us and en-gb are one synthesizer with one voice and two accents: reported, not judged.
+#[test]
+fn the_two_accent_meeting_is_reported() {
+    let (samples, turns, spent) = diarize_fixture("meeting.webm");
+    report("meeting", &samples, &turns, spent);
+    assert_well_formed(&turns);
+    assert!((1..=2).contains(&turns.speakers()));
+}
+
+#[test]
+fn nothing_silence_and_noise_are_no_speaker_or_one() {
+    let empty = Diarizer::new().finish();
+    assert_eq!(empty.speakers(), 0);
+    assert!(empty.as_slice().is_empty());
+    assert_eq!(empty.speaker_in(0, 1000), None);
+
+    let mut d = Diarizer::new();
+    d.push(&[]);
+    d.push(&[0.5; 7]);
+    let short = d.finish();
+    assert_well_formed(&short);
+    assert!(short.speakers() <= 1);
+
+    let silence = diarize(&vec![0.0; 16_000 * 30]);
+    assert_well_formed(&silence);
+    assert_eq!(silence.speakers(), 0);
+
+    // White noise from a fixed-seed generator (xorshift), 30 s at -20 dBFS.
+    let mut x: u32 = 0x9E37_79B9;
+    let noise: Vec<f32> = (0..16_000 * 30)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x as f32 / u32::MAX as f32 - 0.5) * 0.35
+        })
+        .collect();
+    let noisy = diarize(&noise);
+    assert_well_formed(&noisy);
+    assert!(noisy.speakers() <= 1, "{noisy:?}");
+}
+
+#[test]
+fn broken_samples_do_not_panic() {
+    let mut samples = decode(&audio_fixture_bytes("librivox-0870.flac")).expect("decode");
+    for (i, s) in samples.iter_mut().enumerate() {
+        *s = match i % 997 {
+            0 => f32::NAN,
+            1 => f32::INFINITY,
+            2 => f32::NEG_INFINITY,
+            _ => *s * 40.0, // clipped far past full scale
+        };
+    }
+    let turns = diarize(&samples);
+    assert_well_formed(&turns);
+    assert!(turns.speakers() <= 1);
+    let square = diarize(&(0..16_000 * 5).map(|i| if i % 80 < 40 { 1.0 } else { -1.0 }).collect::<Vec<f32>>());
+    assert_well_formed(&square);
+}
+
+#[test]
+fn the_pieces_pushed_do_not_change_the_turns() {
+    let samples = decode(&audio_fixture_bytes("two-voices-mf.webm")).expect("decode");
+    let whole = {
+        let mut d = Diarizer::new();
+        d.push(&samples);
+        d.finish()
+    };
+    let mut d = Diarizer::new();
+    let mut at = 0;
+    for size in [1, 159, 160, 161, 400, 16_000].iter().cycle() {
+        if at >= samples.len() {
+            break;
+        }
+        let end = (at + size).min(samples.len());
+        d.push(&samples[at..end]);
+        at = end;
+    }
+    assert_eq!(d.finish(), whole);
+}
