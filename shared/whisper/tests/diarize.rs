@@ -240,3 +240,24 @@ fn the_pieces_pushed_do_not_change_the_turns() {
     }
     assert_eq!(d.finish(), whole);
 }
+
+/// The en-us voice of all three espeak-ng fixtures (the monologue, then each meeting's
+/// speaker 0 alone), 1.5 minutes of one voice saying different things: one speaker.
+#[test]
+fn one_voice_across_fixtures_is_one_speaker() {
+    let mut samples = decode(&audio_fixture_bytes("monologue.webm")).expect("decode");
+    for name in ["two-voices-mf", "two-voices-mm"] {
+        let meeting = decode(&audio_fixture_bytes(&format!("{name}.webm"))).expect("decode");
+        for (start, end, who) in truth(&format!("{name}.turns.txt")) {
+            let (a, b) = (start as usize * 16, (end as usize * 16).min(meeting.len()));
+            if who == 0 && a < b {
+                samples.extend_from_slice(&meeting[a..b]);
+                samples.extend(std::iter::repeat_n(0.0, 8_000));
+            }
+        }
+    }
+    let turns = diarize(&samples);
+    report("en-us alone", &samples, &turns, 0.0);
+    assert_well_formed(&turns);
+    assert_eq!(turns.speakers(), 1);
+}

@@ -8,13 +8,15 @@ use std::sync::Arc;
 use realfft::{RealFftPlanner, RealToComplex, num_complex::Complex};
 
 /// Samples per second of the input.
-pub(crate) const RATE: usize = 16_000;
+const RATE: usize = 16_000;
 /// 25 ms.
-pub(crate) const FRAME: usize = 400;
+const FRAME: usize = 400;
 /// 10 ms.
-pub(crate) const HOP: usize = 160;
+const HOP: usize = 160;
 /// Milliseconds per hop.
 pub(crate) const HOP_MS: i64 = 10;
+/// Milliseconds per frame.
+pub(crate) const FRAME_MS: i64 = 25;
 const FFT: usize = 512;
 const BANDS: usize = 40;
 /// Cepstra c1..=c19 (c0, the loudness, is left out: it says how loud, not who).
