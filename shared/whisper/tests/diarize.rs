@@ -4,11 +4,16 @@
 //! `Turns::speaker_in` gives it for each 10 ms, is the right one once labels are mapped to
 //! the script's speakers by the best one-to-one assignment.
 
+use std::alloc::System;
 use std::time::Instant;
 
 use meetin_test_support::speech::{audio_fixture, audio_fixture_bytes};
 use meetin_whisper::decode;
 use meetin_whisper::diarize::{Diarizer, Turns, label};
+
+/// Counts live heap bytes (for the long-recording test's memory).
+#[global_allocator]
+static ALLOCATOR: cap::Cap<System> = cap::Cap::new(System, usize::MAX);
 
 /// Pieces of an odd size, as decoding hands them over.
 const PIECE: usize = 4099;
@@ -126,7 +131,11 @@ fn two_voices(name: &str) {
     report(name, &samples, &turns, spent);
     assert_well_formed(&turns);
     let (time, lines) = accuracy(&turns, &truth(&format!("{name}.turns.txt")));
-    println!("{name}: {:.1} % of speech time, {:.0} % of lines right", time * 100.0, lines * 100.0);
+    println!(
+        "{name}: {:.1} % of speech time, {:.0} % of lines right",
+        time * 100.0,
+        lines * 100.0
+    );
     assert_eq!(turns.speakers(), 2, "{name}");
     assert!(time >= 0.9, "{name}: {:.1} % right", time * 100.0);
 }
@@ -187,17 +196,8 @@ fn nothing_silence_and_noise_are_no_speaker_or_one() {
     assert_well_formed(&silence);
     assert_eq!(silence.speakers(), 0);
 
-    // White noise from a fixed-seed generator (xorshift), 30 s at -20 dBFS.
-    let mut x: u32 = 0x9E37_79B9;
-    let noise: Vec<f32> = (0..16_000 * 30)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x as f32 / u32::MAX as f32 - 0.5) * 0.35
-        })
-        .collect();
-    let noisy = diarize(&noise);
+    // White noise, 30 s at about -20 dBFS.
+    let noisy = diarize(&noise(16_000 * 30, 0.17));
     assert_well_formed(&noisy);
     assert!(noisy.speakers() <= 1, "{noisy:?}");
 }
@@ -216,7 +216,11 @@ fn broken_samples_do_not_panic() {
     let turns = diarize(&samples);
     assert_well_formed(&turns);
     assert!(turns.speakers() <= 1);
-    let square = diarize(&(0..16_000 * 5).map(|i| if i % 80 < 40 { 1.0 } else { -1.0 }).collect::<Vec<f32>>());
+    let square = diarize(
+        &(0..16_000 * 5)
+            .map(|i| if i % 80 < 40 { 1.0 } else { -1.0 })
+            .collect::<Vec<f32>>(),
+    );
     assert_well_formed(&square);
 }
 
@@ -260,4 +264,113 @@ fn one_voice_across_fixtures_is_one_speaker() {
     report("en-us alone", &samples, &turns, 0.0);
     assert_well_formed(&turns);
     assert_eq!(turns.speakers(), 1);
+}
+
+/// A human reader for 25 s (the five LibriVox clips, librivox-reader.webm): one speaker.
+#[test]
+fn one_human_voice_for_25_seconds_is_one_speaker() {
+    let (samples, turns, spent) = diarize_fixture("librivox-reader.webm");
+    report("librivox-reader", &samples, &turns, spent);
+    assert_well_formed(&turns);
+    assert_eq!(turns.speakers(), 1);
+}
+
+/// xorshift white noise, fixed seed, in -amplitude..amplitude.
+fn noise(len: usize, amplitude: f32) -> Vec<f32> {
+    let mut x: u32 = 0x9E37_79B9;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x as f32 / u32::MAX as f32 * 2.0 - 1.0) * amplitude
+        })
+        .collect()
+}
+
+fn rms(samples: &[f32]) -> f32 {
+    (samples.iter().map(|s| s * s).sum::<f32>() / samples.len().max(1) as f32).sqrt()
+}
+
+/// Steady noise 20 dB under the speech (a fan, a hum) does not add or lose a speaker.
+#[test]
+fn two_voices_in_noise_are_still_two() {
+    for name in ["two-voices-mf", "two-voices-mm"] {
+        let mut samples = decode(&audio_fixture_bytes(&format!("{name}.webm"))).expect("decode");
+        // Uniform noise of amplitude a has an RMS of a/√3.
+        let a = rms(&samples) * 0.1 * 3f32.sqrt();
+        let hiss = noise(samples.len(), a);
+        for (s, n) in samples.iter_mut().zip(hiss) {
+            *s += n;
+        }
+        let turns = diarize(&samples);
+        report(&format!("{name} in noise"), &samples, &turns, 0.0);
+        let (time, _) = accuracy(&turns, &truth(&format!("{name}.turns.txt")));
+        println!(
+            "{name} in noise: {:.1} % of speech time right",
+            time * 100.0
+        );
+        assert_well_formed(&turns);
+        assert_eq!(turns.speakers(), 2, "{name}");
+        assert!(time >= 0.9, "{name}: {:.1} %", time * 100.0);
+    }
+}
+
+/// One voice now loud, now 20 dB quieter (moving away from the microphone): one speaker.
+#[test]
+fn a_voice_getting_quieter_is_one_speaker() {
+    let mut samples = decode(&audio_fixture_bytes("monologue.webm")).expect("decode");
+    for (i, chunk) in samples.chunks_mut(16_000 * 8).enumerate() {
+        if i % 2 == 1 {
+            chunk.iter_mut().for_each(|s| *s *= 0.1);
+        }
+    }
+    let turns = diarize(&samples);
+    report("monologue, louder and quieter", &samples, &turns, 0.0);
+    assert_well_formed(&turns);
+    assert_eq!(turns.speakers(), 1);
+}
+
+/// Four hours (the longest recording accepted) of the man and the woman over and over: the
+/// diarizer's memory stays flat past MAX_SEGMENTS, and its time is reported. Alone, as it
+/// measures the process's heap: `cargo test --release -p meetin-whisper --test diarize --
+/// --ignored --nocapture`.
+#[test]
+#[ignore = "4 hours of audio: about a minute; measures the whole heap, so run it alone"]
+fn four_hours_in_flat_memory() {
+    let samples = decode(&audio_fixture_bytes("two-voices-mf.webm")).expect("decode");
+    let hour = 16_000 * 3600;
+    let before = ALLOCATOR.allocated();
+    let started = Instant::now();
+    let mut d = Diarizer::new();
+    let (mut pushed, mut at_hours) = (0usize, Vec::new());
+    while pushed < 4 * hour {
+        for piece in samples.chunks(PIECE) {
+            d.push(piece);
+        }
+        pushed += samples.len();
+        if at_hours.len() < pushed / hour {
+            at_hours.push(ALLOCATOR.allocated() - before);
+        }
+    }
+    let pushing = started.elapsed().as_secs_f64();
+    let turns = d.finish();
+    let total = started.elapsed().as_secs_f64();
+    let minutes = pushed as f64 / 16_000.0 / 60.0;
+    println!(
+        "4 h: push {:.2} s, finish {:.2} s ({:.1} ms per minute of audio); heap after each hour {:?} bytes; {} speakers, {} turns",
+        pushing,
+        total - pushing,
+        total * 1000.0 / minutes,
+        at_hours,
+        turns.speakers(),
+        turns.as_slice().len()
+    );
+    assert!(turns.speakers() >= 1);
+    assert!(
+        at_hours[3] <= at_hours[1] + (64 << 10),
+        "memory grew from {} to {} bytes",
+        at_hours[1],
+        at_hours[3]
+    );
 }

@@ -28,10 +28,16 @@ const HIGH_HZ: f32 = 7600.0;
 /// Speech is at least this far above the noise floor (dB)...
 const GATE_DB: f32 = 12.0;
 /// ...and above this level (dBFS: digital silence and near-silence are never speech).
-const ABSOLUTE_DB: f32 = -55.0;
+const ABSOLUTE_DB: f32 = -70.0;
 /// The floor is the quietest frame of the last 4 s: speech has gaps between words far more
 /// often than that, so the floor follows a noise that changes without ever rising to speech.
 const FLOOR_FRAMES: usize = 400;
+
+/// How fast the noise estimate follows the pauses' spectrum (per non-speech frame: ~0.2 s).
+const NOISE_RATE: f32 = 0.05;
+/// Spectral subtraction's factor and floor (Boll 1979; Berouti et al. 1979).
+const OVER_SUBTRACTION: f32 = 2.0;
+const NOISE_FLOOR: f32 = 0.05;
 
 /// One 10 ms step's result.
 pub(crate) struct Frame {
@@ -47,23 +53,26 @@ pub(crate) struct Frontend {
     filters: Vec<(usize, Vec<f32>)>,
     /// DCT-II rows for c1..=c19, orthonormal.
     dct: Vec<[f32; BANDS]>,
+    /// The samples of the next frame, as pushed.
     pending: VecDeque<f32>,
-    last_sample: f32,
+    /// The sample before `pending`'s first (pre-emphasis needs it).
+    before: f32,
     input: Vec<f32>,
     spectrum: Vec<Complex<f32>>,
     scratch: Vec<Complex<f32>>,
     /// (frame index, energy dB), increasing energies: the sliding minimum's candidates.
     floor: VecDeque<(u64, f32)>,
     frames: u64,
+    /// Each band's mean power in the pauses (the noise), once a pause was heard.
+    noise: [f32; BANDS],
+    heard_pause: bool,
 }
 
 impl Frontend {
     pub fn new() -> Self {
         let fft = RealFftPlanner::<f32>::new().plan_fft_forward(FFT);
         let window = (0..FRAME)
-            .map(|i| {
-                0.54 - 0.46 * (std::f32::consts::TAU * i as f32 / (FRAME - 1) as f32).cos()
-            })
+            .map(|i| 0.54 - 0.46 * (std::f32::consts::TAU * i as f32 / (FRAME - 1) as f32).cos())
             .collect();
         let mel = |hz: f32| 2595.0 * (1.0 + hz / 700.0).log10();
         let hz = |mel: f32| 700.0 * (10f32.powf(mel / 2595.0) - 1.0);
@@ -96,8 +105,7 @@ impl Frontend {
                 let mut row = [0f32; BANDS];
                 for (b, v) in row.iter_mut().enumerate() {
                     *v = (2.0 / BANDS as f32).sqrt()
-                        * (std::f32::consts::PI * c as f32 * (b as f32 + 0.5) / BANDS as f32)
-                            .cos();
+                        * (std::f32::consts::PI * c as f32 * (b as f32 + 0.5) / BANDS as f32).cos();
                 }
                 row
             })
@@ -111,12 +119,14 @@ impl Frontend {
             filters,
             dct,
             pending: VecDeque::with_capacity(FRAME + HOP),
-            last_sample: 0.0,
+            before: 0.0,
             input,
             spectrum,
             scratch,
             floor: VecDeque::new(),
             frames: 0,
+            noise: [0.0; BANDS],
+            heard_pause: false,
         }
     }
 
@@ -124,21 +134,29 @@ impl Frontend {
     pub fn push(&mut self, samples: &[f32], mut out: impl FnMut(Frame)) {
         for &s in samples {
             // NaN and infinities are silence; clipping beyond full scale is full scale.
-            let s = if s.is_finite() { s.clamp(-1.0, 1.0) } else { 0.0 };
-            self.pending.push_back(s - PRE_EMPHASIS * self.last_sample);
-            self.last_sample = s;
+            let s = if s.is_finite() {
+                s.clamp(-1.0, 1.0)
+            } else {
+                0.0
+            };
+            self.pending.push_back(s);
             if self.pending.len() == FRAME {
                 out(self.frame());
+                self.before = self.pending[HOP - 1];
                 self.pending.drain(..HOP);
             }
         }
     }
 
     fn frame(&mut self) -> Frame {
+        // The gate hears the signal as it is; the spectrum is pre-emphasised (the formants
+        // above 1 kHz count as much as the louder ones below).
         let mut energy = 0f32;
-        for ((x, s), w) in self.input.iter_mut().zip(&self.pending).zip(&self.window) {
+        let mut previous = self.before;
+        for ((x, &s), w) in self.input.iter_mut().zip(&self.pending).zip(&self.window) {
             energy += s * s;
-            *x = s * w;
+            *x = (s - PRE_EMPHASIS * previous) * w;
+            previous = s;
         }
         self.input[FRAME..].fill(0.0);
         let db = 10.0 * (energy / FRAME as f32 + 1e-12).log10();
@@ -152,14 +170,30 @@ impl Frontend {
             .is_ok()
         {
             let mut bands = [0f32; BANDS];
-            for (band, (first, weights)) in bands.iter_mut().zip(&self.filters) {
+            let learning = !speech;
+            for ((band, (first, weights)), noise) in
+                bands.iter_mut().zip(&self.filters).zip(&mut self.noise)
+            {
                 let power: f32 = weights
                     .iter()
                     .zip(&self.spectrum[*first..])
                     .map(|(w, c)| w * c.norm_sqr())
                     .sum();
-                // A floor so that silence gives finite, equal cepstra rather than -inf.
-                *band = (power + 1e-8).ln();
+                if learning {
+                    *noise = if self.heard_pause {
+                        *noise + NOISE_RATE * (power - *noise)
+                    } else {
+                        power
+                    };
+                }
+                // Spectral subtraction: the noise's mean power out of each band (twice over,
+                // as noise fluctuates), never below a twentieth of it; a floor so that
+                // digital silence gives finite, equal cepstra rather than -inf.
+                let clean = (power - OVER_SUBTRACTION * *noise).max(NOISE_FLOOR * *noise);
+                *band = (clean + 1e-8).ln();
+            }
+            if learning {
+                self.heard_pause = true;
             }
             for (c, row) in mfcc.iter_mut().zip(&self.dct) {
                 *c = row.iter().zip(&bands).map(|(a, b)| a * b).sum();

@@ -65,7 +65,7 @@ impl Stats {
     }
 
     /// log |Σ| of the maximum-likelihood diagonal covariance.
-    fn log_det(&self) -> f64 {
+    pub fn log_det(&self) -> f64 {
         (0..DIM).map(|i| self.mean_var(i).1.ln()).sum()
     }
 
@@ -87,6 +87,17 @@ impl Stats {
     /// penalty only with their log, so without a cap two long stretches of one voice saying
     /// different things would end up two speakers.
     pub fn delta_bic(&self, other: &Stats, lambda: f64, cap: f64) -> f64 {
+        self.delta_bic_with(other, (self.log_det(), other.log_det()), lambda, cap)
+    }
+
+    /// [`Self::delta_bic`] given both sides' [`Self::log_det`] (scaling leaves it unchanged).
+    pub fn delta_bic_with(
+        &self,
+        other: &Stats,
+        log_dets: (f64, f64),
+        lambda: f64,
+        cap: f64,
+    ) -> f64 {
         if self.n <= 0.0 || other.n <= 0.0 {
             return 0.0;
         }
@@ -94,7 +105,7 @@ impl Stats {
         let b = other.scaled(other.n.min(cap) / other.n);
         let mut joint = a.clone();
         joint.merge(&b);
-        0.5 * (joint.n * joint.log_det() - a.n * a.log_det() - b.n * b.log_det())
+        0.5 * (joint.n * joint.log_det() - a.n * log_dets.0 - b.n * log_dets.1)
             - lambda * 0.5 * 2.0 * DIM as f64 * joint.n.ln()
     }
 }
