@@ -192,6 +192,14 @@ fn nothing_silence_and_noise_are_no_speaker_or_one() {
     assert_well_formed(&short);
     assert!(short.speakers() <= 1);
 
+    // A word's worth of speech (0.3 s) and a second of it: one speaker at most.
+    let speech = decode(&audio_fixture_bytes("librivox-0870.flac")).expect("decode");
+    for len in [4_800, 16_000] {
+        let short = diarize(&speech[..len]);
+        assert_well_formed(&short);
+        assert!(short.speakers() <= 1, "{short:?}");
+    }
+
     let silence = diarize(&vec![0.0; 16_000 * 30]);
     assert_well_formed(&silence);
     assert_eq!(silence.speakers(), 0);

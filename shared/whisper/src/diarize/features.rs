@@ -1,6 +1,7 @@
 //! Per-frame features: MFCCs from a log-mel filterbank (25 ms Hamming frames every 10 ms,
-//! pre-emphasis 0.97, 40 mel bands 100–7600 Hz, DCT-II), and a speech gate on the frame's
-//! energy against an adaptive noise floor (the minimum over the last few seconds).
+//! pre-emphasis 0.97, 40 mel bands 100–7600 Hz, the pauses' mean spectrum subtracted, DCT-II),
+//! and a speech gate on the frame's energy against an adaptive noise floor (the quietest
+//! frame of the last 4 s). State: one frame of samples and ~400 floor candidates at most.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
