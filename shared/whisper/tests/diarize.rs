@@ -382,3 +382,15 @@ fn four_hours_in_flat_memory() {
         at_hours[3]
     );
 }
+
+/// A neural TTS (Kokoro-82M, meeting-fr.webm): a French woman and a man, four lines
+/// alternating, 0.6 s apart: two speakers, in the script's order.
+#[test]
+fn kokoro_woman_and_man_in_french_are_two_speakers() {
+    let (samples, turns, spent) = diarize_fixture("meeting-fr.webm");
+    report("meeting-fr", &samples, &turns, spent);
+    assert_well_formed(&turns);
+    assert_eq!(turns.speakers(), 2);
+    let order: Vec<u32> = turns.as_slice().iter().map(|t| t.speaker).collect();
+    assert_eq!(order, [0, 1, 0, 1]);
+}
