@@ -15,8 +15,9 @@ use symphonia::core::io::MediaSource;
 use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
 
 use crate::audio::{AudioStream, SAMPLE_RATE};
+use crate::diarize::{Diarizer, Turns};
 use crate::sentences::{Phrase, Sentences, Token};
-use crate::{LANGUAGES, Spoken, Transcription, WhisperError};
+use crate::{LANGUAGES, Segment, Spoken, Transcription, WhisperError};
 
 /// The window length: Whisper's input size (ms).
 pub const WINDOW_MS: u64 = 30_000;
@@ -259,8 +260,19 @@ impl WhisperEngine {
                     return Ok(Some(chunk[from..to].to_vec()));
                 }
             };
-        let (sentences, language) =
-            self.sentences(&mut || next_chunk(&mut stream), spoken, Context::Whole)?;
+        // The voices, heard from the same samples as they go by (memory flat with length).
+        let mut diarizer = Diarizer::new();
+        let (sentences, language) = self.sentences(
+            &mut || {
+                let chunk = next_chunk(&mut stream)?;
+                if let Some(chunk) = &chunk {
+                    diarizer.push(chunk);
+                }
+                Ok(chunk)
+            },
+            spoken,
+            Context::Whole,
+        )?;
         if let Some(why) = &stream.cut_short {
             tracing::warn!(why, "the recording ended early; transcribed up to there");
         }
@@ -272,7 +284,7 @@ impl WhisperEngine {
         Ok(Transcription {
             language_detected: language.map(str::to_owned),
             duration_ms,
-            segments: sentences.finish(duration_ms),
+            segments: label_speakers(sentences.finish(duration_ms), &diarizer.finish()),
         })
     }
 
@@ -485,6 +497,25 @@ impl WhisperEngine {
         }
         Ok(phrases)
     }
+}
+
+/// Each sentence's speaker: the voice heard most during it ([`crate::diarize`]), numbered
+/// `Speaker 0`, `Speaker 1`, … in order of first appearance in the sentences (a voice heard
+/// only between sentences takes no number). With no turns, every sentence stays `Speaker 0`.
+fn label_speakers(mut segments: Vec<Segment>, turns: &Turns) -> Vec<Segment> {
+    let mut numbers: Vec<u32> = Vec::new();
+    for segment in &mut segments {
+        let Some(voice) = turns.speaker_in(i64::from(segment.start_ms), i64::from(segment.end_ms))
+        else {
+            continue;
+        };
+        let number = numbers.iter().position(|v| *v == voice).unwrap_or_else(|| {
+            numbers.push(voice);
+            numbers.len() - 1
+        });
+        segment.speaker_label = crate::diarize::label(u32::try_from(number).unwrap_or(u32::MAX));
+    }
+    segments
 }
 
 /// How much of its 30 s context the encoder reads.

@@ -14,6 +14,9 @@
 //!   engine.rs    30 s windows through whisper.cpp; phrases with token times; the language
 //!                detected (among en, fr) on the first window with sound
 //!   sentences.rs phrases -> sentence-sized Segment rows
+//!   diarize.rs   the same samples as they go by -> speaker turns; each sentence labelled
+//!                with the voice heard most in it, `Speaker 0`, `Speaker 1`, … (recordings;
+//!                a live chunk stays `Speaker 0`)
 //!
 //! live::PauseChunker   a live session's PCM16 cut at pauses into chunks of a few seconds
 //! live::LiveWhisper    one chunk -> final Segment rows in session time (engine.transcribe_samples)
@@ -76,7 +79,7 @@ impl Spoken {
     }
 }
 
-/// The only speaker label this engine gives (no diarization).
+/// The first (or only) speaker's label, and every live chunk's.
 pub const SPEAKER_LABEL: &str = "Speaker 0";
 
 /// The English model file's name in the provisioning cache and in the Lambda layer.
@@ -89,12 +92,13 @@ pub const MULTILINGUAL_MODEL_FILE: &str = "ggml-base.bin";
 pub const PROVISIONING_SCRIPT: &str = "infra/local/whisper-model.sh";
 
 /// One sentence as a `transcript_segments` row: never before 0 nor past the audio's end,
-/// always [`SPEAKER_LABEL`], confidence the mean probability of its tokens. The type every
+/// `Speaker N` by the voice heard most in it, confidence the mean probability of its tokens. The type every
 /// engine returns (`meetin_messages::transcript`).
 pub use meetin_messages::transcript::Segment;
 
-/// What one transcription gives: `language_detected` is `"en"` (tiny.en transcribes English
-/// only), `duration_ms` the decoded audio's length.
+/// What one transcription gives: `language_detected` is `"en"` or `"fr"` (the language
+/// transcribed in, known or detected; `None` when nothing had sound and it was to be
+/// detected), `duration_ms` the decoded audio's length.
 pub use meetin_messages::transcript::Transcription;
 
 /// Why a model could not be loaded or some audio not transcribed.

@@ -69,7 +69,7 @@ fn joined_text(transcript: &Value) -> String {
         .join(" ")
 }
 
-/// Every segment: Speaker 0, in order, inside `duration_ms`, confidence 0..=1.
+/// Every segment: `Speaker N`, in order, inside `duration_ms`, confidence 0..=1.
 fn assert_segments_well_formed(transcript: &Value, duration_ms: i64) {
     let mut last_start = -1;
     for s in transcript["segments"].as_array().expect("segments") {
@@ -82,7 +82,13 @@ fn assert_segments_well_formed(transcript: &Value, duration_ms: i64) {
             "{s}"
         );
         last_start = start;
-        assert_eq!(s["speaker_label"], "Speaker 0", "{s}");
+        assert!(
+            s["speaker_label"]
+                .as_str()
+                .and_then(|l| l.strip_prefix("Speaker "))
+                .is_some_and(|n| n.parse::<u32>().is_ok()),
+            "{s}"
+        );
         assert_eq!(s["is_final"], true);
         assert!(
             s["confidence"]
@@ -306,6 +312,71 @@ async fn a_french_meeting_is_transcribed_in_french_by_the_multilingual_model() {
     let said = joined_text(&t);
     let overlap = word_overlap(MEETING_FR, &said);
     assert!(overlap >= 0.8, "word overlap {overlap:.2}: {said}");
+}
+
+#[tokio::test]
+async fn two_voices_become_two_speakers_that_can_be_renamed() {
+    let (app, _queue) = app_with_own_queue().await;
+    let worker = app.whisper_worker(&[]).await;
+    let a = app.register().await;
+    let m = meeting(&app, &a).await;
+    let r = app
+        .patch(
+            &format!("/api/meetings/{m}/"),
+            json!({"language_preference": "en"}),
+            &a.access,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    // A man and a woman taking turns (tests/fixtures/audio/two-voices-mf.txt)
+    let id = upload(
+        &app,
+        &a,
+        m,
+        "review.webm",
+        "audio/webm",
+        &audio_fixture_bytes("two-voices-mf.webm"),
+    )
+    .await;
+    let job = job_for(&app, id).await.to_body();
+    let response = handle(&worker, vec![record("m-1", &job, 1)]).await;
+    assert_eq!(failures(&response), Vec::<String>::new());
+    let t = transcript_when_ready(&app, &a, m).await;
+    let label_of = |t: &Value, starts: &str| {
+        t["segments"]
+            .as_array()
+            .expect("segments")
+            .iter()
+            .find(|s| s["text"].as_str().is_some_and(|x| x.starts_with(starts)))
+            .map(|s| s["speaker_label"].clone())
+            .unwrap_or_else(|| panic!("no sentence starting {starts:?}: {t}"))
+    };
+    // THEN the first voice is Speaker 0 and the second Speaker 1, on their own sentences
+    assert_eq!(label_of(&t, "Good morning"), "Speaker 0");
+    assert_eq!(label_of(&t, "No problem"), "Speaker 1");
+    assert_eq!(label_of(&t, "Was that the event"), "Speaker 1");
+    assert_eq!(label_of(&t, "Chicago"), "Speaker 0");
+    // AND both are the meeting's speakers, which renaming names in the transcript
+    let r = app
+        .patch(
+            &format!("/api/meetings/{m}/speakers/Speaker%201/"),
+            json!({"display_name": "Maria"}),
+            &a.access,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    let t = transcript_when_ready(&app, &a, m).await;
+    let names: std::collections::BTreeSet<String> = t["segments"]
+        .as_array()
+        .expect("segments")
+        .iter()
+        .map(|s| s["speaker_display_name"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        std::collections::BTreeSet::from([String::new(), "Maria".to_owned()]),
+        "{t}"
+    );
 }
 
 #[tokio::test]
