@@ -31,13 +31,29 @@ bench: setup
 	@$(MAKE) --no-print-directory bench-transcribe
 	@$(MAKE) --no-print-directory bench-live
 
-# The embedded Whisper engine's real-time factor and peak memory on the test clips and on a
-# 30-minute file made by repeating them (docs/benchmarks.md, "Whisper (offline transcription)").
+# The embedded Whisper engine's real-time factor, peak memory and word error rate on the test
+# clips and on a 30-minute file made by repeating them, for each model of WHISPER_BENCH_MODELS
+# (files of the provisioning cache), then faster-whisper int8 (its own pinned virtual
+# environment, made on first use) on the same files and Whisper base weights, with the ratio
+# (docs/benchmarks.md, "Whisper (offline transcription)"; about 15 minutes on 2 idle cores).
+# Options: make bench-whisper WHISPER_BENCH_MINUTES=5 WHISPER_BENCH_MODELS=ggml-base.bin
+WHISPER_BENCH_MODELS ?= ggml-tiny.en.bin ggml-base.bin
+WHISPER_BENCH_MINUTES ?= 30
 bench-whisper:
 	@bash infra/local/whisper-model.sh
 	cargo build --release -p meetin-whisper --example rtf
-	"$${CARGO_TARGET_DIR:-target}/release/examples/rtf" --minutes 30 \
-	  tests/fixtures/audio/librivox-0870.flac tests/fixtures/audio/meeting.webm
+	@cache="$${WHISPER_CACHE_DIR:-$${XDG_CACHE_HOME:-$$HOME/.cache}/meetin/whisper}"; \
+	  work="$$(mktemp -d)"; trap 'rm -rf "$$work"' EXIT; \
+	  clips="tests/fixtures/audio/librivox-0870.flac tests/fixtures/audio/meeting.webm"; \
+	  wav="$$work/clips-$(WHISPER_BENCH_MINUTES)min.wav"; \
+	  echo "load average: $$(cut -d' ' -f1-3 /proc/loadavg)"; \
+	  "$${CARGO_TARGET_DIR:-target}/release/examples/rtf" \
+	    $(foreach m,$(WHISPER_BENCH_MODELS),--model "$$cache/$(m)") \
+	    --minutes $(WHISPER_BENCH_MINUTES) --long-wav "$$wav" --results "$$work/results.tsv" $$clips && \
+	  echo "load average: $$(cut -d' ' -f1-3 /proc/loadavg)" && \
+	  python3 infra/local/faster_whisper_bench.py --model-dir "$$cache/ct2-base" \
+	    --compute-type int8 --threads 2 --compare "$$work/results.tsv" $$clips "$$wav" && \
+	  echo "load average: $$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # A 60-minute recording transcribed in windows by 1, 2 and 4 recording workers polling their
 # queue side by side, with the fake Deepgram and with Whisper: wall time from its job to its
