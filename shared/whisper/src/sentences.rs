@@ -115,7 +115,9 @@ impl Sentences {
             .flat_map(|t| t.bytes.iter().copied())
             .collect();
         let text = String::from_utf8_lossy(&bytes).trim().to_owned();
-        if text.is_empty() || is_annotation(&text) {
+        // Punctuation alone ("...", "?"), which Whisper writes for a tone or a noise, is no
+        // sentence.
+        if !text.chars().any(char::is_alphanumeric) || is_annotation(&text) {
             return;
         }
         let start = start
@@ -205,6 +207,15 @@ mod tests {
             texts(&s.finish(10_000)),
             vec![(1_000, 3_000, "Hello all."), (3_000, 5_000, "Let's go.")]
         );
+    }
+
+    #[test]
+    fn punctuation_alone_is_no_sentence() {
+        let mut s = Sentences::new();
+        s.push(&phrase(0, 1_000, &[(" ...", 0)]));
+        s.push(&phrase(1_000, 2_000, &[(" ?", 1_000)]));
+        s.push(&phrase(2_000, 3_000, &[(" Oui.", 2_000)]));
+        assert_eq!(texts(&s.finish(3_000)), vec![(2_000, 3_000, "Oui.")]);
     }
 
     #[test]
