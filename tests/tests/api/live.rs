@@ -828,6 +828,25 @@ async fn the_bridge_killed_and_restarted_resumes_the_session_and_keeps_every_sto
     );
 }
 
+/// A committed audio fixture as the frontend sends it: PCM16 little-endian, mono, 16 kHz.
+fn fixture_pcm(name: &str) -> Vec<u8> {
+    meetin_whisper::decode(&meetin_test_support::speech::audio_fixture_bytes(name))
+        .expect("the fixture decodes")
+        .iter()
+        .flat_map(|s| ((s.clamp(-1.0, 1.0) * 32767.0) as i16).to_le_bytes())
+        .collect()
+}
+
+/// What a fixture's script (`voice|text` lines) says, the voices dropped.
+fn script_text(name: &str) -> String {
+    std::fs::read_to_string(meetin_test_support::speech::audio_fixture(name))
+        .expect("script")
+        .lines()
+        .filter_map(|l| l.split_once('|').map(|(_, text)| text))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_no_key_real_speech_becomes_finals_whose_words_match_it() {
     let stack = LiveStack::start_with(true).await;
@@ -848,14 +867,7 @@ async fn with_no_key_real_speech_becomes_finals_whose_words_match_it() {
     };
     // The committed meeting recording (espeak-ng voices, tests/fixtures/audio/meeting.txt),
     // as the frontend sends it: binary PCM16 frames on its legacy socket.
-    let samples = meetin_whisper::decode(&meetin_test_support::speech::audio_fixture_bytes(
-        "meeting.webm",
-    ))
-    .expect("the fixture decodes");
-    let pcm: Vec<u8> = samples
-        .iter()
-        .flat_map(|s| ((s.clamp(-1.0, 1.0) * 32767.0) as i16).to_le_bytes())
-        .collect();
+    let pcm = fixture_pcm("meeting.webm");
     let mut speaker = stack.connect_legacy(meeting, &alice.access).await;
     stream_binary(&mut speaker, &pcm).await;
     stop(&stack, &alice, meeting).await;
@@ -866,13 +878,7 @@ async fn with_no_key_real_speech_becomes_finals_whose_words_match_it() {
         .filter_map(|s| s["text"].as_str())
         .collect::<Vec<_>>()
         .join(" ");
-    let script = std::fs::read_to_string(meetin_test_support::speech::audio_fixture("meeting.txt"))
-        .expect("script");
-    let reference = script
-        .lines()
-        .filter_map(|l| l.split_once('|').map(|(_, text)| text))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let reference = script_text("meeting.txt");
     let wer = meetin_test_support::speech::word_error_rate(&reference, &hypothesis);
     assert!(wer < 0.3, "word error rate {wer:.3}: {hypothesis}");
     assert_monotonic(&segments);
@@ -902,15 +908,7 @@ async fn with_no_key_a_french_meeting_is_captioned_in_french() {
     let stack = LiveStack::start_with(true).await;
     let alice = stack.app.register().await;
     let meeting = create_meeting(&stack.app, &alice).await;
-    let r = stack
-        .app
-        .patch(
-            &format!("/api/meetings/{meeting}/"),
-            json!({"language_preference": "fr"}),
-            &alice.access,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    crate::recordings::set_language(&stack.app, &alice, meeting, "fr").await;
     let r = stack
         .app
         .post(
@@ -922,14 +920,7 @@ async fn with_no_key_a_french_meeting_is_captioned_in_french() {
     assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
     // The committed French meeting (tests/fixtures/audio/meeting-fr.txt), as the frontend
     // sends it.
-    let samples = meetin_whisper::decode(&meetin_test_support::speech::audio_fixture_bytes(
-        "meeting-fr.webm",
-    ))
-    .expect("the fixture decodes");
-    let pcm: Vec<u8> = samples
-        .iter()
-        .flat_map(|s| ((s.clamp(-1.0, 1.0) * 32767.0) as i16).to_le_bytes())
-        .collect();
+    let pcm = fixture_pcm("meeting-fr.webm");
     let mut speaker = stack.connect_legacy(meeting, &alice.access).await;
     stream_binary(&mut speaker, &pcm).await;
     stop(&stack, &alice, meeting).await;
@@ -939,14 +930,7 @@ async fn with_no_key_a_french_meeting_is_captioned_in_french() {
         .filter_map(|s| s["text"].as_str())
         .collect::<Vec<_>>()
         .join(" ");
-    let script =
-        std::fs::read_to_string(meetin_test_support::speech::audio_fixture("meeting-fr.txt"))
-            .expect("script");
-    let reference = script
-        .lines()
-        .filter_map(|l| l.split_once('|').map(|(_, text)| text))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let reference = script_text("meeting-fr.txt");
     let overlap = meetin_test_support::speech::word_overlap(&reference, &hypothesis);
     assert!(overlap >= 0.8, "word overlap {overlap:.2}: {hypothesis}");
     assert_monotonic(&segments);

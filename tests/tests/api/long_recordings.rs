@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{Account, TestApp};
-use crate::recordings::{app_with_own_queue, initiate, meeting, put};
+use crate::recordings::{app_with_own_queue, initiate, meeting, put, set_language};
 use crate::transcription::{start_poller, transcript_within};
 
 /// Uploads `wav` through a presigned PUT and `complete/` (which queues its job); answers the
@@ -114,14 +114,7 @@ async fn whisper_transcribes_a_long_recording_in_windows_as_in_one_piece() {
     let a = app.register().await;
     let m = meeting(&app, &a).await;
     // An English meeting: tiny.en, the model the one-piece transcription uses.
-    let r = app
-        .patch(
-            &format!("/api/meetings/{m}/"),
-            json!({"language_preference": "en"}),
-            &a.access,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    set_language(&app, &a, m, "en").await;
     let (wav, said, duration_ms) = speech_wav(5);
 
     // WHEN it is uploaded and completed

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::helpers::{Account, TestApp};
 use crate::minutes::{app_with_own_minutes_queue, insert_transcript};
-use crate::recordings::meeting;
+use crate::recordings::{meeting, set_language};
 
 /// A scripted English stand-up (speaker, start s, text).
 pub(crate) const STANDUP: &[(&str, u32, &str)] = &[
@@ -292,14 +292,7 @@ async fn offline_minutes_in_french() {
     name(&app, &david, "David").await;
     let m = meeting(&app, &claire).await;
     on_monday(&app, m).await;
-    let r = app
-        .patch(
-            &format!("/api/meetings/{m}/"),
-            json!({"language_preference": "fr"}),
-            &claire.access,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    set_language(&app, &claire, m, "fr").await;
     insert_transcript(&app, m, REUNION).await;
     let (_, body) = generate(&app, &queue, &claire, m).await;
     let job: GenerateMinutes = meetin_messages::jobs::parse_as(&body).expect("job");

@@ -38,6 +38,19 @@ pub(crate) async fn meeting(app: &TestApp, who: &Account) -> Uuid {
         .expect("id")
 }
 
+/// Sets the meeting's `language_preference` (`en`, `fr` or `auto`) through the API, as its
+/// member `who`.
+pub(crate) async fn set_language(app: &TestApp, who: &Account, meeting: Uuid, language: &str) {
+    let r = app
+        .patch(
+            &format!("/api/meetings/{meeting}/"),
+            json!({"language_preference": language}),
+            &who.access,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+}
+
 pub(crate) async fn status_of(app: &TestApp, id: Uuid) -> String {
     sqlx::query_scalar("SELECT status FROM recordings WHERE id = $1")
         .bind(id)

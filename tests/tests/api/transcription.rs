@@ -16,7 +16,9 @@ use uuid::Uuid;
 
 use crate::helpers::{Account, TestApp, random_ip, unique};
 use crate::meetings::team;
-use crate::recordings::{app_with_own_queue, initiate, meeting, multipart, put, status_of};
+use crate::recordings::{
+    app_with_own_queue, initiate, meeting, multipart, put, set_language, status_of,
+};
 
 /// Runs the local stack's poller for `worker` on `queue` until the guard is dropped.
 pub(crate) struct Poller(Option<oneshot::Sender<()>>);
@@ -273,14 +275,7 @@ async fn direct_upload_then_transcribe_answers_the_segments() {
     let a = app.register().await;
     let m = meeting(&app, &a).await;
     // An English meeting: Deepgram gets `language=en`.
-    let r = app
-        .patch(
-            &format!("/api/meetings/{m}/"),
-            json!({"language_preference": "en"}),
-            &a.access,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    set_language(&app, &a, m, "en").await;
     let wav = sine_wav(2_000, 16_000);
     deepgram.register_transcript(
         sha256_hex(&wav),

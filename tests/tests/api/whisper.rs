@@ -14,7 +14,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{Account, TestApp, random_ip};
-use crate::recordings::{app_with_own_queue, initiate, meeting, multipart, put, status_of};
+use crate::recordings::{
+    app_with_own_queue, initiate, meeting, multipart, put, set_language, status_of,
+};
 use crate::transcription::{
     failures, handle, job_for, record, start_poller, transcript_when_ready,
 };
@@ -125,14 +127,7 @@ async fn a_human_reader_uploaded_directly_becomes_a_transcript_through_transcrib
     let m = meeting(&app, &a).await;
     // An English meeting: tiny.en, which answers within transcribe/'s wait even on a busy
     // machine.
-    let r = app
-        .patch(
-            &format!("/api/meetings/{m}/"),
-            json!({"language_preference": "en"}),
-            &a.access,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    set_language(&app, &a, m, "en").await;
     // WHEN a LibriVox clip goes up through upload/ and transcribe/ is called
     let flac = audio_fixture_bytes("librivox-0870.flac");
     let id = upload(&app, &a, m, "reading.flac", "audio/flac", &flac).await;
@@ -280,14 +275,7 @@ async fn a_french_meeting_is_transcribed_in_french_by_the_multilingual_model() {
     let worker = app.whisper_worker(&[]).await;
     let a = app.register().await;
     let m = meeting(&app, &a).await;
-    let r = app
-        .patch(
-            &format!("/api/meetings/{m}/"),
-            json!({"language_preference": "fr"}),
-            &a.access,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    set_language(&app, &a, m, "fr").await;
     let id = upload(
         &app,
         &a,
@@ -320,14 +308,7 @@ async fn two_voices_become_two_speakers_that_can_be_renamed() {
     let worker = app.whisper_worker(&[]).await;
     let a = app.register().await;
     let m = meeting(&app, &a).await;
-    let r = app
-        .patch(
-            &format!("/api/meetings/{m}/"),
-            json!({"language_preference": "en"}),
-            &a.access,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    set_language(&app, &a, m, "en").await;
     // A man and a woman taking turns (tests/fixtures/audio/two-voices-mf.txt)
     let id = upload(
         &app,

@@ -102,21 +102,7 @@ impl Names {
         let a = after.trim_start();
         let fa = folded(a);
         // (owner, characters of `a` that name them)
-        let (owner, consumed) = self
-            .full
-            .iter()
-            .find_map(|name| {
-                let fname = folded(name);
-                let next = fa.strip_prefix(&fname)?.chars().next();
-                next.is_none_or(|c| !c.is_alphanumeric())
-                    .then(|| (name.clone(), fname.chars().count()))
-            })
-            .or_else(|| {
-                let word = a
-                    .split(|c: char| !(c.is_alphanumeric() || c == '-'))
-                    .next()?;
-                Some((self.word(word)?, word.chars().count()))
-            })?;
+        let (owner, consumed) = self.person_at(a, &fa)?;
         let rest: String = a.chars().skip(consumed).collect();
         let rest = rest.trim_start();
         let frest = folded(rest);
@@ -131,6 +117,25 @@ impl Names {
                 rest.chars().skip(c.chars().count()).collect::<String>(),
             )
         })
+    }
+
+    /// The person `a` starts with (`fa` is `a` folded): a speaker's full name, else a name
+    /// [`Names::word`] knows; with the characters of `a` that name them.
+    fn person_at(&self, a: &str, fa: &str) -> Option<(String, usize)> {
+        self.full
+            .iter()
+            .find_map(|name| {
+                let fname = folded(name);
+                let next = fa.strip_prefix(&fname)?.chars().next();
+                next.is_none_or(|c| !c.is_alphanumeric())
+                    .then(|| (name.clone(), fname.chars().count()))
+            })
+            .or_else(|| {
+                let word = a
+                    .split(|c: char| !(c.is_alphanumeric() || c == '-'))
+                    .next()?;
+                Some((self.word(word)?, word.chars().count()))
+            })
     }
 
     /// The subject at the start of `after` ("il faut que *Marie* envoie …"): a person, the
@@ -150,21 +155,7 @@ impl Names {
                 return Some((subject, a.chars().skip(word.chars().count()).collect()));
             }
         }
-        let (name, consumed) = self
-            .full
-            .iter()
-            .find_map(|name| {
-                let fname = folded(name);
-                let next = fa.strip_prefix(&fname)?.chars().next();
-                next.is_none_or(|c| !c.is_alphanumeric())
-                    .then(|| (name.clone(), fname.chars().count()))
-            })
-            .or_else(|| {
-                let word = a
-                    .split(|c: char| !(c.is_alphanumeric() || c == '-'))
-                    .next()?;
-                Some((self.word(word)?, word.chars().count()))
-            })?;
+        let (name, consumed) = self.person_at(a, &fa)?;
         Some((Subject::Person(name), a.chars().skip(consumed).collect()))
     }
 
