@@ -23,6 +23,23 @@ pub fn whisper_model() -> PathBuf {
     provisioned("WHISPER_MODEL_PATH", "ggml-tiny.en.bin")
 }
 
+/// The scripted turns of a fixture's `NAME.turns.txt` (tests/fixtures/audio, written by
+/// make.sh): `(start_ms, end_ms, speaker)` per line, speakers numbered from 0.
+pub fn fixture_turns(name: &str) -> Vec<(i64, i64, usize)> {
+    std::fs::read_to_string(audio_fixture(name))
+        .unwrap_or_else(|e| panic!("reading {name}: {e}"))
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let v: Vec<i64> = l
+                .split_whitespace()
+                .map(|f| f.parse().expect("a number"))
+                .collect();
+            (v[0], v[1], usize::try_from(v[2]).expect("a speaker number"))
+        })
+        .collect()
+}
+
 /// The multilingual Whisper model (base) the tests use: `WHISPER_MULTILINGUAL_MODEL_PATH`,
 /// else the same cache; panics as [`whisper_model`] does.
 pub fn whisper_multilingual_model() -> PathBuf {

@@ -7,7 +7,7 @@
 use std::alloc::System;
 use std::time::Instant;
 
-use meetin_test_support::speech::{audio_fixture, audio_fixture_bytes};
+use meetin_test_support::speech::{audio_fixture_bytes, fixture_turns};
 use meetin_whisper::decode;
 use meetin_whisper::diarize::{Diarizer, Turns, label};
 
@@ -33,21 +33,6 @@ fn diarize_fixture(name: &str) -> (Vec<f32>, Turns, f64) {
     let turns = diarize(&samples);
     let spent = started.elapsed().as_secs_f64();
     (samples, turns, spent)
-}
-
-/// The script's turns: (start_ms, end_ms, speaker).
-fn truth(name: &str) -> Vec<(i64, i64, usize)> {
-    let text = std::fs::read_to_string(audio_fixture(name)).expect("turns file");
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let v: Vec<i64> = l
-                .split_whitespace()
-                .map(|f| f.parse().expect("number"))
-                .collect();
-            (v[0], v[1], v[2] as usize)
-        })
-        .collect()
 }
 
 /// The best total of `confusion[truth][predicted]` with each truth speaker given a distinct
@@ -130,7 +115,7 @@ fn two_voices(name: &str) {
     let (samples, turns, spent) = diarize_fixture(&format!("{name}.webm"));
     report(name, &samples, &turns, spent);
     assert_well_formed(&turns);
-    let (time, lines) = accuracy(&turns, &truth(&format!("{name}.turns.txt")));
+    let (time, lines) = accuracy(&turns, &fixture_turns(&format!("{name}.turns.txt")));
     println!(
         "{name}: {:.1} % of speech time, {:.0} % of lines right",
         time * 100.0,
@@ -165,7 +150,7 @@ fn one_voice_talking_for_45_seconds_is_one_speaker() {
     report("monologue", &samples, &turns, spent);
     assert_well_formed(&turns);
     assert_eq!(turns.speakers(), 1);
-    let (time, _) = accuracy(&turns, &truth("monologue.turns.txt"));
+    let (time, _) = accuracy(&turns, &fixture_turns("monologue.turns.txt"));
     assert!(time >= 0.99, "{:.1} % labelled", time * 100.0);
 }
 
@@ -260,7 +245,7 @@ fn one_voice_across_fixtures_is_one_speaker() {
     let mut samples = decode(&audio_fixture_bytes("monologue.webm")).expect("decode");
     for name in ["two-voices-mf", "two-voices-mm"] {
         let meeting = decode(&audio_fixture_bytes(&format!("{name}.webm"))).expect("decode");
-        for (start, end, who) in truth(&format!("{name}.turns.txt")) {
+        for (start, end, who) in fixture_turns(&format!("{name}.turns.txt")) {
             let (a, b) = (start as usize * 16, (end as usize * 16).min(meeting.len()));
             if who == 0 && a < b {
                 samples.extend_from_slice(&meeting[a..b]);
@@ -313,7 +298,7 @@ fn two_voices_in_noise_are_still_two() {
         }
         let turns = diarize(&samples);
         report(&format!("{name} in noise"), &samples, &turns, 0.0);
-        let (time, _) = accuracy(&turns, &truth(&format!("{name}.turns.txt")));
+        let (time, _) = accuracy(&turns, &fixture_turns(&format!("{name}.turns.txt")));
         println!(
             "{name} in noise: {:.1} % of speech time right",
             time * 100.0

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
-use meetin_test_support::speech::{audio_fixture, audio_fixture_bytes, whisper_model};
+use meetin_test_support::speech::{audio_fixture_bytes, fixture_turns, whisper_model};
 use meetin_whisper::{Transcription, WhisperEngine};
 
 fn engine() -> &'static WhisperEngine {
@@ -24,22 +24,6 @@ fn transcribe(name: &str) -> Transcription {
 
 fn labels(t: &Transcription) -> BTreeSet<String> {
     t.segments.iter().map(|s| s.speaker_label.clone()).collect()
-}
-
-/// The script's turns: (start_ms, end_ms, speaker).
-fn truth(name: &str) -> Vec<(i64, i64, usize)> {
-    std::fs::read_to_string(audio_fixture(name))
-        .expect("turns file")
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let v: Vec<i64> = l
-                .split_whitespace()
-                .map(|f| f.parse().expect("number"))
-                .collect();
-            (v[0], v[1], usize::try_from(v[2]).expect("speaker"))
-        })
-        .collect()
 }
 
 /// The share of the scripted speech time covered by a sentence whose label maps to the
@@ -74,7 +58,7 @@ fn right_share(t: &Transcription, turns: &[(i64, i64, usize)]) -> f64 {
 fn two_voices_get_two_labels_on_the_right_sentences() {
     for name in ["two-voices-mf", "two-voices-mm"] {
         let t = transcribe(&format!("{name}.webm"));
-        let share = right_share(&t, &truth(&format!("{name}.turns.txt")));
+        let share = right_share(&t, &fixture_turns(&format!("{name}.turns.txt")));
         eprintln!(
             "{name}: {share:.3} of the speech time labelled right; {:?}",
             labels(&t)
