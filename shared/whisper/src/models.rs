@@ -7,9 +7,9 @@ use meetin_messages::jobs::LanguagePreference;
 
 use crate::{Spoken, WhisperEngine, WhisperError};
 
-/// The English model (`tiny.en`, loaded at once) and the multilingual one (`base`, loaded at
-/// its first use: about 150 MB more memory that English-only deployments never pay), with
-/// the same threads and longest duration.
+/// The English model (`tiny.en`, loaded at once) and the multilingual one (`base`, about
+/// 150 MB more, loaded at the first `fr` or `auto` recording: `auto` is a new meeting's
+/// default, so most processes load it soon), with the same threads and longest duration.
 pub struct WhisperModels {
     english: Arc<WhisperEngine>,
     multilingual_path: PathBuf,
