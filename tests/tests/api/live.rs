@@ -586,6 +586,12 @@ impl Speaker {
 async fn started(stack: &LiveStack) -> (Account, Uuid) {
     let alice = stack.app.register().await;
     let meeting = create_meeting(&stack.app, &alice).await;
+    start(stack, &alice, meeting).await;
+    (alice, meeting)
+}
+
+/// `live/start/` on `meeting`, as `alice`: 201.
+async fn start(stack: &LiveStack, alice: &Account, meeting: Uuid) {
     let r = stack
         .app
         .post(
@@ -595,7 +601,6 @@ async fn started(stack: &LiveStack) -> (Account, Uuid) {
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
-    (alice, meeting)
 }
 
 async fn stop(stack: &LiveStack, alice: &Account, meeting: Uuid) {
@@ -909,15 +914,7 @@ async fn with_no_key_a_french_meeting_is_captioned_in_french() {
     let alice = stack.app.register().await;
     let meeting = create_meeting(&stack.app, &alice).await;
     crate::recordings::set_language(&stack.app, &alice, meeting, "fr").await;
-    let r = stack
-        .app
-        .post(
-            &format!("/api/meetings/{meeting}/live/start/"),
-            json!({}),
-            Some(&alice.access),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    start(&stack, &alice, meeting).await;
     // The committed French meeting (tests/fixtures/audio/meeting-fr.txt), as the frontend
     // sends it.
     let pcm = fixture_pcm("meeting-fr.webm");
