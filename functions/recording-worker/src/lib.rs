@@ -64,12 +64,6 @@ use storage::{Download, TempFile};
 /// `transcripts.provider` of what Deepgram transcribed.
 pub const PROVIDER: &str = "deepgram";
 
-/// `transcripts.provider` of what the embedded Whisper engine transcribed in English.
-pub const WHISPER_PROVIDER: &str = meetin_whisper::PROVIDER;
-
-/// `transcripts.provider` of what the embedded multilingual Whisper model transcribed.
-pub const WHISPER_MULTILINGUAL_PROVIDER: &str = meetin_whisper::MULTILINGUAL_PROVIDER;
-
 impl SqsWorker for Worker {
     const NAME: &'static str = "recording-worker";
     /// Every record at once: each waits on S3 and Deepgram (Whisper runs one at a time).

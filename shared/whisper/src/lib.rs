@@ -48,13 +48,6 @@ pub use engine::{WINDOW_MS, WhisperEngine};
 pub use loudness::{Loudness, loudness_file};
 pub use models::WhisperModels;
 
-/// `transcripts.provider` of what the English model makes (varchar 50); the multilingual
-/// one's is [`MULTILINGUAL_PROVIDER`] ([`WhisperEngine::provider`] gives either).
-pub const PROVIDER: &str = "whisper-tiny.en";
-
-/// `transcripts.provider` of what the multilingual model makes.
-pub const MULTILINGUAL_PROVIDER: &str = "whisper-base";
-
 /// The languages the engine transcribes and detects: the product's (contract §1.3,
 /// `language_preference` en / fr / auto), as stored in `transcripts.language_detected`.
 pub const LANGUAGES: [&str; 2] = ["en", "fr"];
